@@ -1,0 +1,146 @@
+from django.contrib import admin
+from django.db import transaction
+from django.db.models import Count
+
+from .models import (
+    Allergen,
+    Ingredient,
+    OpeningHours,
+    Pizzeria,
+    Product,
+    RecipeLine,
+    RecipeStep,
+    StaffMember,
+    Stock,
+    StockMovement,
+)
+from .services import stock_count_inventory
+
+
+def save_stock_line(*, stock: Stock, by) -> None:
+    """Save a stock line edited in the admin: a new level is an inventory count."""
+    counted = stock.quantity
+    if stock.pk is None:
+        stock.quantity = 0
+        stock.save()
+    else:
+        Stock.objects.filter(pk=stock.pk).update(low_threshold=stock.low_threshold)
+    stock_count_inventory(stock=stock, counted=counted, by=by, note="saisie back-office")
+
+
+class OpeningHoursInline(admin.TabularInline):
+    model = OpeningHours
+    extra = 0
+
+
+class StockInline(admin.TabularInline):
+    model = Stock
+    extra = 0
+    autocomplete_fields = ["ingredient"]
+    fields = ["ingredient", "quantity", "low_threshold"]
+
+
+@admin.register(Pizzeria)
+class PizzeriaAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "postcode", "phone", "is_active", "accepting_orders"]
+    list_filter = ["is_active", "accepting_orders"]
+    list_editable = ["accepting_orders"]
+    search_fields = ["name", "address", "postcode"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [OpeningHoursInline, StockInline]
+
+    @transaction.atomic
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Stock:
+            return super().save_formset(request, form, formset, change)
+        for stock in formset.save(commit=False):
+            save_stock_line(stock=stock, by=request.user)
+        for stock in formset.deleted_objects:
+            stock.delete()
+
+
+@admin.register(Allergen)
+class AllergenAdmin(admin.ModelAdmin):
+    list_display = ["name", "code"]
+    search_fields = ["name"]
+
+
+@admin.register(Ingredient)
+class IngredientAdmin(admin.ModelAdmin):
+    list_display = ["name", "unit"]
+    list_filter = ["unit", "allergens"]
+    search_fields = ["name"]
+    filter_horizontal = ["allergens"]
+
+
+@admin.register(Stock)
+class StockAdmin(admin.ModelAdmin):
+    list_display = ["ingredient", "pizzeria", "quantity", "low_threshold", "is_low"]
+    list_filter = ["pizzeria", "ingredient__unit"]
+    list_select_related = ["ingredient", "pizzeria"]
+    search_fields = ["ingredient__name", "pizzeria__name"]
+    autocomplete_fields = ["ingredient"]
+
+    @admin.display(boolean=True, description="stock bas")
+    def is_low(self, stock):
+        return stock.is_low
+
+    @transaction.atomic
+    def save_model(self, request, obj, form, change):
+        save_stock_line(stock=obj, by=request.user)
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(admin.ModelAdmin):
+    list_display = ["at", "stock", "kind", "quantity", "order", "by"]
+    list_filter = ["kind", "stock__pizzeria"]
+    list_select_related = ["stock__ingredient", "stock__pizzeria", "order", "by"]
+    search_fields = ["stock__ingredient__name", "order__number", "note"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class RecipeLineInline(admin.TabularInline):
+    model = RecipeLine
+    extra = 0
+    autocomplete_fields = ["ingredient"]
+
+
+class RecipeStepInline(admin.TabularInline):
+    model = RecipeStep
+    extra = 0
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ["name", "category", "price", "vat_rate", "is_active", "recipe_size"]
+    list_filter = ["category", "is_active", "vat_rate", "pizzerias"]
+    list_editable = ["is_active"]
+    search_fields = ["name", "description"]
+    prepopulated_fields = {"slug": ["name"]}
+    filter_horizontal = ["pizzerias"]
+    inlines = [RecipeLineInline, RecipeStepInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(recipe_count=Count("recipe_lines"))
+
+    @admin.display(description="ingrédients", ordering="recipe_count")
+    def recipe_size(self, product):
+        return product.recipe_count
+
+
+@admin.register(StaffMember)
+class StaffMemberAdmin(admin.ModelAdmin):
+    list_display = ["user", "role", "pizzeria"]
+    list_filter = ["role", "pizzeria"]
+    list_select_related = ["user", "pizzeria"]
+    search_fields = ["user__email", "user__first_name", "user__last_name"]
+    autocomplete_fields = ["user"]

@@ -1,0 +1,41 @@
+from dataclasses import dataclass
+
+from ocpizzapp.exceptions import BusinessError
+
+
+class StockError(BusinessError):
+    code = "stock_error"
+
+
+class InvalidStockQuantity(StockError):
+    code = "invalid_stock_quantity"
+    default_message = "La quantité doit être un nombre entier positif."
+
+
+class NotEnoughStock(StockError):
+    code = "not_enough_stock"
+    default_message = "Stock insuffisant."
+
+
+@dataclass(frozen=True)
+class Shortage:
+    """A product the order wants more of than the stock allows."""
+
+    product_id: int
+    product_name: str
+    requested: int
+    available: int
+
+
+class SoldOut(StockError):
+    """Some products of an order cannot be made in the asked quantities."""
+
+    code = "sold_out"
+
+    def __init__(self, shortages: list[Shortage]):
+        self.shortages = shortages
+        parts = [
+            f"{s.product_name} : plus que {s.available}" if s.available else f"{s.product_name} : épuisé"
+            for s in shortages
+        ]
+        super().__init__("Stock insuffisant — " + " ; ".join(parts) + ".", shortages=shortages)

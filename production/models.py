@@ -1,0 +1,294 @@
+"""What is made and where: pizzerias, ingredients, stock and its ledger,
+products and their recipes, and the staff who work there."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+VAT_RATES = [
+    (Decimal("5.50"), "5,5 %"),
+    (Decimal("10.00"), "10 %"),
+    (Decimal("20.00"), "20 %"),
+]
+POSITIVE_MONEY = [MinValueValidator(Decimal("0.01"))]
+
+
+class Pizzeria(models.Model):
+    name = models.CharField("nom", max_length=100)
+    slug = models.SlugField(unique=True)
+    code = models.CharField("code", max_length=4, unique=True, help_text="Préfixe des numéros de commande, ex. BAS.")
+    address = models.CharField("adresse", max_length=200)
+    postcode = models.CharField("code postal", max_length=5)
+    city = models.CharField("ville", max_length=100, default="Paris")
+    latitude = models.DecimalField(max_digits=9, decimal_places=6)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6)
+    phone = models.CharField("téléphone", max_length=20)
+    email = models.EmailField("e-mail", blank=True)
+    delivery_radius_km = models.DecimalField(
+        "rayon de livraison (km)", max_digits=4, decimal_places=1, default=Decimal("3.0")
+    )
+    served_postcodes = models.CharField(
+        "codes postaux livrés",
+        max_length=200,
+        blank=True,
+        help_text="Séparés par des virgules ; utilisés quand la géolocalisation est indisponible.",
+    )
+    delivery_fee = models.DecimalField("frais de livraison", max_digits=5, decimal_places=2, default=Decimal("2.50"))
+    free_delivery_from = models.DecimalField(
+        "livraison offerte dès", max_digits=6, decimal_places=2, null=True, blank=True
+    )
+    ovens = models.PositiveSmallIntegerField("fours", default=2)
+    delivery_minutes = models.PositiveSmallIntegerField("durée de livraison (min)", default=20)
+    is_active = models.BooleanField("active", default=True)
+    accepting_orders = models.BooleanField(
+        "prend les commandes", default=True, help_text="Décocher pour mettre en pause (coup de feu)."
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(delivery_radius_km__gte=0), name="pizzeria_radius_gte_0"),
+            models.CheckConstraint(condition=Q(delivery_fee__gte=0), name="pizzeria_fee_gte_0"),
+            models.CheckConstraint(condition=Q(ovens__gte=1), name="pizzeria_ovens_gte_1"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("ventes:menu", kwargs={"slug": self.slug})
+
+    @property
+    def served_postcode_list(self) -> list[str]:
+        return [code.strip() for code in self.served_postcodes.split(",") if code.strip()]
+
+
+class OpeningHours(models.Model):
+    MONDAY, TUESDAY, WEDNESDAY, THURSDAY, FRIDAY, SATURDAY, SUNDAY = range(7)
+    WEEKDAYS = [
+        (MONDAY, "lundi"),
+        (TUESDAY, "mardi"),
+        (WEDNESDAY, "mercredi"),
+        (THURSDAY, "jeudi"),
+        (FRIDAY, "vendredi"),
+        (SATURDAY, "samedi"),
+        (SUNDAY, "dimanche"),
+    ]
+    pizzeria = models.ForeignKey(Pizzeria, on_delete=models.CASCADE, related_name="opening_hours")
+    weekday = models.PositiveSmallIntegerField("jour", choices=WEEKDAYS)
+    opens = models.TimeField("ouverture")
+    closes = models.TimeField("fermeture")
+
+    class Meta:
+        verbose_name = "horaire d'ouverture"
+        verbose_name_plural = "horaires d'ouverture"
+        ordering = ["pizzeria", "weekday", "opens"]
+        constraints = [
+            models.CheckConstraint(condition=Q(weekday__gte=0, weekday__lte=6), name="hours_weekday_valid"),
+            models.CheckConstraint(condition=Q(closes__gt=models.F("opens")), name="hours_closes_after_opens"),
+            models.UniqueConstraint(fields=["pizzeria", "weekday", "opens"], name="hours_unique_range"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
+class Allergen(models.Model):
+    """The fourteen allergens that EU regulation 1169/2011 requires to be declared."""
+
+    code = models.SlugField(unique=True)
+    name = models.CharField("nom", max_length=60)
+
+    class Meta:
+        verbose_name = "allergène"
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Ingredient(models.Model):
+    GRAM, MILLILITRE, PIECE = "g", "ml", "piece"
+    UNITS = [(GRAM, "g"), (MILLILITRE, "ml"), (PIECE, "pièce")]
+
+    name = models.CharField("nom", max_length=100, unique=True)
+    unit = models.CharField("unité", max_length=5, choices=UNITS, default=GRAM)
+    allergens = models.ManyToManyField(Allergen, blank=True, verbose_name="allergènes")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Stock(models.Model):
+    """One pizzeria's level of one ingredient, in the ingredient's unit.
+
+    The level only changes through ``production.stock`` services, which write
+    the matching ``StockMovement``: the ledger of a line always sums to it.
+    """
+
+    pizzeria = models.ForeignKey(Pizzeria, on_delete=models.CASCADE, related_name="stock_lines")
+    ingredient = models.ForeignKey(Ingredient, on_delete=models.PROTECT, related_name="stock_lines")
+    quantity = models.IntegerField("quantité", default=0, validators=[MinValueValidator(0)])
+    low_threshold = models.PositiveIntegerField("seuil bas", default=0)
+
+    class Meta:
+        verbose_name = "ligne de stock"
+        verbose_name_plural = "stocks"
+        ordering = ["pizzeria", "ingredient__name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="stock_quantity_gte_0"),
+            models.UniqueConstraint(fields=["pizzeria", "ingredient"], name="stock_unique_pizzeria_ingredient"),
+        ]
+
+    def __str__(self):
+        return f"{self.ingredient} @ {self.pizzeria}"
+
+    @property
+    def is_low(self) -> bool:
+        return self.quantity <= self.low_threshold
+
+
+class StockMovement(models.Model):
+    RESERVATION, RELEASE, RESTOCK, INVENTORY, WASTE = "reservation", "release", "restock", "inventory", "waste"
+    KINDS = [
+        (RESERVATION, "réservation"),
+        (RELEASE, "libération"),
+        (RESTOCK, "réapprovisionnement"),
+        (INVENTORY, "inventaire"),
+        (WASTE, "perte"),
+    ]
+    stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="movements")
+    kind = models.CharField("type", max_length=12, choices=KINDS)
+    quantity = models.IntegerField("quantité", help_text="Signée : négative quand le stock baisse.")
+    order = models.ForeignKey(
+        "ventes.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="stock_movements"
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name="par"
+    )
+    note = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField("le", auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "mouvement de stock"
+        verbose_name_plural = "mouvements de stock"
+        ordering = ["-at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["reservation", "release", "restock", "inventory", "waste"]),
+                name="movement_kind_valid",
+            ),
+            models.CheckConstraint(condition=~Q(quantity=0), name="movement_quantity_not_0"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.quantity:+d} {self.stock}"
+
+
+class Product(models.Model):
+    PIZZA, DRINK, DESSERT = "pizza", "drink", "dessert"
+    CATEGORIES = [(PIZZA, "Pizzas"), (DRINK, "Boissons"), (DESSERT, "Desserts")]
+
+    name = models.CharField("nom", max_length=100, unique=True)
+    slug = models.SlugField(unique=True)
+    category = models.CharField("catégorie", max_length=10, choices=CATEGORIES, default=PIZZA)
+    description = models.TextField(blank=True)
+    price = models.DecimalField("prix TTC", max_digits=6, decimal_places=2, validators=POSITIVE_MONEY)
+    vat_rate = models.DecimalField("taux de TVA", max_digits=4, decimal_places=2, choices=VAT_RATES)
+    image = models.ImageField(upload_to="products/", blank=True)
+    is_active = models.BooleanField("en vente", default=True)
+    position = models.PositiveSmallIntegerField("ordre", default=0)
+    pizzerias = models.ManyToManyField(Pizzeria, related_name="products", blank=True, verbose_name="à la carte de")
+
+    class Meta:
+        verbose_name = "produit"
+        ordering = ["category", "position", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gt=0), name="product_price_gt_0"),
+            models.CheckConstraint(condition=Q(vat_rate__in=[r for r, _ in VAT_RATES]), name="product_vat_valid"),
+            models.CheckConstraint(
+                condition=Q(category__in=["pizza", "drink", "dessert"]), name="product_category_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class RecipeLine(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="recipe_lines")
+    ingredient = models.ForeignKey(Ingredient, on_delete=models.PROTECT, related_name="recipe_lines")
+    quantity = models.PositiveIntegerField("quantité")
+
+    class Meta:
+        verbose_name = "ligne de recette"
+        verbose_name_plural = "recette"
+        ordering = ["product", "ingredient__name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="recipe_quantity_gt_0"),
+            models.UniqueConstraint(fields=["product", "ingredient"], name="recipe_unique_product_ingredient"),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} {self.ingredient.get_unit_display()} {self.ingredient}"
+
+
+class RecipeStep(models.Model):
+    """One step of the pizzaiolo's memo for a product."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="recipe_steps")
+    position = models.PositiveSmallIntegerField("ordre")
+    text = models.CharField("étape", max_length=300)
+
+    class Meta:
+        verbose_name = "étape du mémo"
+        verbose_name_plural = "mémo de préparation"
+        ordering = ["product", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "position"], name="step_unique_position"),
+        ]
+
+    def __str__(self):
+        return f"{self.position}. {self.text}"
+
+
+class StaffMember(models.Model):
+    PIZZAIOLO, RIDER, COUNTER, MANAGER = "pizzaiolo", "rider", "counter", "manager"
+    ROLES = [(PIZZAIOLO, "pizzaiolo"), (RIDER, "livreur"), (COUNTER, "comptoir / téléphone"), (MANAGER, "manager")]
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_member")
+    role = models.CharField("rôle", max_length=10, choices=ROLES)
+    pizzeria = models.ForeignKey(
+        Pizzeria,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+        help_text="Vide pour un manager qui couvre toutes les pizzerias.",
+    )
+
+    class Meta:
+        verbose_name = "membre du personnel"
+        verbose_name_plural = "personnel"
+        ordering = ["pizzeria", "role"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role__in=["pizzaiolo", "rider", "counter", "manager"]), name="staff_role_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(role="manager") | Q(pizzeria__isnull=False), name="staff_pizzeria_unless_manager"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} ({self.get_role_display()})"
+
+    def covers(self, pizzeria_id: int) -> bool:
+        return self.pizzeria_id is None or self.pizzeria_id == pizzeria_id

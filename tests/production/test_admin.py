@@ -1,0 +1,83 @@
+"""The back-office refuses bad values with a form error and writes nothing."""
+
+import pytest
+
+from production.models import Product, Stock, StockMovement
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def manager_client(client, django_user_model):
+    user = django_user_model.objects.create_superuser(email="boss@ocpizza.fr", password="motdepasse-solide")
+    client.force_login(user)
+    return client
+
+
+def test_admin_refuses_negative_stock(manager_client):
+    pizzeria = factories.PizzeriaFactory()
+    ingredient = factories.IngredientFactory()
+    response = manager_client.post(
+        "/admin/production/stock/add/",
+        {"pizzeria": pizzeria.pk, "ingredient": ingredient.pk, "quantity": "-5", "low_threshold": "0"},
+    )
+    assert response.status_code == 200
+    assert "quantity" in response.context["adminform"].form.errors
+    assert 'id="id_quantity_error"' in response.content.decode()
+    assert not Stock.objects.exists()
+
+
+def test_admin_stock_edit_writes_the_ledger(manager_client):
+    stock = factories.StockFactory(quantity=0)
+    response = manager_client.post(
+        f"/admin/production/stock/{stock.pk}/change/",
+        {"pizzeria": stock.pizzeria_id, "ingredient": stock.ingredient_id, "quantity": "750", "low_threshold": "50"},
+    )
+    assert response.status_code == 302
+    stock.refresh_from_db()
+    assert (stock.quantity, stock.low_threshold) == (750, 50)
+    movement = StockMovement.objects.get(stock=stock)
+    assert (movement.kind, movement.quantity) == (StockMovement.INVENTORY, 750)
+
+
+def test_admin_refuses_negative_price(manager_client):
+    response = manager_client.post(
+        "/admin/production/product/add/",
+        {
+            "name": "Pizza gratuite",
+            "slug": "pizza-gratuite",
+            "category": "pizza",
+            "price": "-1",
+            "vat_rate": "10.00",
+            "position": "0",
+            "recipe_lines-TOTAL_FORMS": "0",
+            "recipe_lines-INITIAL_FORMS": "0",
+            "recipe_steps-TOTAL_FORMS": "0",
+            "recipe_steps-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert "price" in response.context["adminform"].form.errors
+    assert 'id="id_price_error"' in response.content.decode()
+    assert not Product.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/production/pizzeria/",
+        "/admin/production/stock/",
+        "/admin/production/stockmovement/",
+        "/admin/production/product/",
+        "/admin/production/ingredient/",
+        "/admin/production/staffmember/",
+        "/admin/ventes/order/",
+        "/admin/ventes/customer/",
+        "/admin/accounts/user/",
+    ],
+)
+def test_admin_lists_open(manager_client, url):
+    factories.OrderLineFactory()
+    factories.StockFactory()
+    assert manager_client.get(url).status_code == 200

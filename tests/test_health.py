@@ -1,0 +1,36 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.django_db
+def test_healthz_ok(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_503_when_database_unreachable():
+    """A fresh process whose database refuses connections answers 503, without a trace."""
+    code = (
+        "import django; django.setup();"
+        "from django.test import Client;"
+        "r = Client(raise_request_exception=False).get('/healthz');"
+        "print(r.status_code); print(r.content.decode())"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "ocpizzapp.settings",
+        "DATABASE_URL": "postgres://nobody@127.0.0.1:9/none",
+        "LOG_LEVEL": "CRITICAL",
+    }
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    status, body = result.stdout.strip().split("\n", 1)
+    assert status == "503"
+    assert "unreachable" in body
+    assert "Traceback" not in body

@@ -1,0 +1,67 @@
+from django.contrib import admin
+
+from .models import Address, Customer, Order, OrderEvent, OrderLine, Payment
+
+
+class AddressInline(admin.StackedInline):
+    model = Address
+    extra = 0
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["user", "phone"]
+    search_fields = ["user__email", "user__first_name", "user__last_name", "phone"]
+    list_select_related = ["user"]
+    autocomplete_fields = ["user"]
+    inlines = [AddressInline]
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class OrderLineInline(ReadOnlyInline):
+    model = OrderLine
+    fields = ["product_name", "quantity", "unit_price", "vat_rate"]
+    readonly_fields = fields
+
+
+class OrderEventInline(ReadOnlyInline):
+    model = OrderEvent
+    fields = ["at", "from_state", "to_state", "by", "note"]
+    readonly_fields = fields
+
+
+class PaymentInline(ReadOnlyInline):
+    model = Payment
+    fields = ["method", "amount", "state", "provider_reference", "refunded_amount", "created_at"]
+    readonly_fields = fields
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    """Orders are read here; their state only moves through the order workflow."""
+
+    list_display = ["number", "pizzeria", "customer_name", "channel", "fulfilment", "state", "total", "created_at"]
+    list_filter = ["state", "pizzeria", "channel", "fulfilment", "payment_method", "payment_state"]
+    list_select_related = ["pizzeria"]
+    search_fields = ["number", "customer_name", "customer_phone", "customer_email"]
+    date_hierarchy = "created_at"
+    inlines = [OrderLineInline, PaymentInline, OrderEventInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class VentesConfig(AppConfig):
+    name = "ventes"
+    verbose_name = "Ventes"

@@ -1,0 +1,244 @@
+"""What is sold and to whom: customers, their addresses, orders, their lines,
+their history and their payments."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from production.models import VAT_RATES, Pizzeria, Product
+
+
+class Customer(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="customer")
+    phone = models.CharField("téléphone", max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = "client"
+
+    def __str__(self):
+        return str(self.user)
+
+
+class Address(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="addresses")
+    label = models.CharField("nom", max_length=50, default="Maison")
+    line1 = models.CharField("adresse", max_length=200)
+    line2 = models.CharField("complément", max_length=200, blank=True)
+    postcode = models.CharField("code postal", max_length=5)
+    city = models.CharField("ville", max_length=100, default="Paris")
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    instructions = models.CharField("instructions au livreur", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "adresse"
+        ordering = ["customer", "label"]
+
+    def __str__(self):
+        return f"{self.line1}, {self.postcode} {self.city}"
+
+
+class OrderState(models.TextChoices):
+    PENDING_PAYMENT = "pending_payment", "en attente de paiement"
+    RECEIVED = "received", "reçue"
+    PREPARING = "preparing", "en préparation"
+    READY = "ready", "prête"
+    OUT_FOR_DELIVERY = "out_for_delivery", "en livraison"
+    COMPLETED = "completed", "terminée"
+    CANCELLED = "cancelled", "annulée"
+
+
+class Channel(models.TextChoices):
+    WEB = "web", "en ligne"
+    PHONE = "phone", "téléphone"
+    COUNTER = "counter", "comptoir"
+
+
+class Fulfilment(models.TextChoices):
+    DELIVERY = "delivery", "livraison"
+    PICKUP = "pickup", "à emporter"
+
+
+class PaymentMethod(models.TextChoices):
+    ONLINE_CARD = "online_card", "carte en ligne"
+    CASH = "cash", "espèces"
+    CARD = "card", "carte à la livraison / au comptoir"
+    MEAL_VOUCHER = "meal_voucher", "titre-restaurant"
+
+
+class PaymentState(models.TextChoices):
+    PENDING = "pending", "à régler"
+    PAID = "paid", "payée"
+    REFUNDED = "refunded", "remboursée"
+    FAILED = "failed", "échec"
+
+
+class CancelReason(models.TextChoices):
+    CUSTOMER = "customer", "à la demande du client"
+    SOLD_OUT = "sold_out", "rupture de stock"
+    TOO_BUSY = "too_busy", "pizzeria débordée"
+    NO_SHOW = "no_show", "client absent"
+    PAYMENT_EXPIRED = "payment_expired", "paiement non reçu"
+
+
+class Order(models.Model):
+    number = models.CharField("numéro", max_length=20, unique=True)
+    pizzeria = models.ForeignKey(Pizzeria, on_delete=models.PROTECT, related_name="orders")
+    business_date = models.DateField("jour")
+    daily_sequence = models.PositiveIntegerField("n° du jour")
+    customer = models.ForeignKey(Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="orders")
+    customer_name = models.CharField("nom du client", max_length=100)
+    customer_phone = models.CharField("téléphone", max_length=20)
+    customer_email = models.EmailField("e-mail", blank=True)
+    channel = models.CharField("canal", max_length=10, choices=Channel.choices)
+    fulfilment = models.CharField("mode", max_length=10, choices=Fulfilment.choices)
+    delivery_address = models.CharField("adresse de livraison", max_length=300, blank=True)
+    delivery_postcode = models.CharField("code postal", max_length=5, blank=True)
+    delivery_city = models.CharField("ville", max_length=100, blank=True)
+    delivery_instructions = models.CharField("instructions", max_length=200, blank=True)
+    delivery_latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    delivery_longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    note = models.CharField("remarque", max_length=300, blank=True)
+    requested_for = models.DateTimeField("souhaitée pour", null=True, blank=True, help_text="Vide : dès que possible.")
+    state = models.CharField("état", max_length=20, choices=OrderState.choices, default=OrderState.RECEIVED)
+    payment_method = models.CharField("paiement", max_length=15, choices=PaymentMethod.choices)
+    payment_state = models.CharField(
+        "état du paiement", max_length=10, choices=PaymentState.choices, default=PaymentState.PENDING
+    )
+    subtotal = models.DecimalField("sous-total TTC", max_digits=8, decimal_places=2)
+    vat_total = models.DecimalField("dont TVA", max_digits=8, decimal_places=2)
+    delivery_fee = models.DecimalField("frais de livraison", max_digits=6, decimal_places=2, default=Decimal("0"))
+    total = models.DecimalField("total TTC", max_digits=8, decimal_places=2)
+    estimated_ready_at = models.DateTimeField("prête vers", null=True, blank=True)
+    cancel_reason = models.CharField("motif d'annulation", max_length=20, choices=CancelReason.choices, blank=True)
+    rider = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+        verbose_name="livreur",
+    )
+    created_at = models.DateTimeField("passée le", auto_now_add=True)
+    updated_at = models.DateTimeField("modifiée le", auto_now=True)
+
+    class Meta:
+        verbose_name = "commande"
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(state__in=OrderState.values), name="order_state_valid"),
+            models.CheckConstraint(
+                condition=Q(payment_method__in=PaymentMethod.values), name="order_payment_method_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(payment_state__in=PaymentState.values), name="order_payment_state_valid"
+            ),
+            models.CheckConstraint(condition=Q(channel__in=Channel.values), name="order_channel_valid"),
+            models.CheckConstraint(condition=Q(fulfilment__in=Fulfilment.values), name="order_fulfilment_valid"),
+            models.CheckConstraint(condition=Q(subtotal__gt=0), name="order_subtotal_gt_0"),
+            models.CheckConstraint(condition=Q(total__gt=0), name="order_total_gt_0"),
+            models.CheckConstraint(condition=Q(vat_total__gte=0), name="order_vat_gte_0"),
+            models.CheckConstraint(condition=Q(delivery_fee__gte=0), name="order_fee_gte_0"),
+            models.CheckConstraint(
+                condition=Q(fulfilment="pickup") | ~Q(delivery_address=""), name="order_delivery_has_address"
+            ),
+            models.UniqueConstraint(
+                fields=["pizzeria", "business_date", "daily_sequence"], name="order_unique_daily_sequence"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["pizzeria", "state", "created_at"], name="order_queue_idx"),
+            models.Index(fields=["state", "created_at"], name="order_state_idx"),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def short_number(self) -> str:
+        return f"{self.daily_sequence:03d}"
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")
+    product_name = models.CharField("produit", max_length=100)
+    quantity = models.PositiveIntegerField("quantité")
+    unit_price = models.DecimalField("prix unitaire TTC", max_digits=6, decimal_places=2)
+    vat_rate = models.DecimalField("taux de TVA", max_digits=4, decimal_places=2, choices=VAT_RATES)
+
+    class Meta:
+        verbose_name = "ligne de commande"
+        ordering = ["order", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="line_quantity_gt_0"),
+            models.CheckConstraint(condition=Q(unit_price__gt=0), name="line_price_gt_0"),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} × {self.product_name}"
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+class OrderEvent(models.Model):
+    """One row of an order's history; written by the order workflow only."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    from_state = models.CharField("de", max_length=20, choices=OrderState.choices, blank=True)
+    to_state = models.CharField("vers", max_length=20, choices=OrderState.choices)
+    at = models.DateTimeField("le", auto_now_add=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name="par"
+    )
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "événement"
+        ordering = ["order", "at", "pk"]
+
+    def __str__(self):
+        return f"{self.order}: {self.from_state or '—'} → {self.to_state}"
+
+
+class Payment(models.Model):
+    class State(models.TextChoices):
+        PENDING = "pending", "en attente"
+        SUCCEEDED = "succeeded", "réussi"
+        FAILED = "failed", "échoué"
+        REFUNDED = "refunded", "remboursé"
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    method = models.CharField("moyen", max_length=15, choices=PaymentMethod.choices)
+    amount = models.DecimalField("montant", max_digits=8, decimal_places=2)
+    state = models.CharField("état", max_length=10, choices=State.choices, default=State.PENDING)
+    provider = models.CharField("prestataire", max_length=20, blank=True)
+    provider_reference = models.CharField("référence", max_length=255, blank=True, db_index=True)
+    provider_payment_id = models.CharField("paiement prestataire", max_length=255, blank=True)
+    refunded_amount = models.DecimalField("remboursé", max_digits=8, decimal_places=2, default=Decimal("0"))
+    collected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name="encaissé par"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "paiement"
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_gt_0"),
+            models.CheckConstraint(condition=Q(refunded_amount__gte=0), name="payment_refunded_gte_0"),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__lte=models.F("amount")), name="payment_refund_le_amount"
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=["pending", "succeeded", "failed", "refunded"]), name="payment_state_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_method_display()} {self.amount} € ({self.get_state_display()})"
