@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Count
 
@@ -14,7 +14,7 @@ from .models import (
     Stock,
     StockMovement,
 )
-from .services import stock_count_inventory
+from .services import pizzeria_set_accepting_orders, stock_count_inventory
 
 
 def save_stock_line(*, stock: Stock, by) -> None:
@@ -44,10 +44,22 @@ class StockInline(admin.TabularInline):
 class PizzeriaAdmin(admin.ModelAdmin):
     list_display = ["name", "code", "postcode", "phone", "is_active", "accepting_orders"]
     list_filter = ["is_active", "accepting_orders"]
-    list_editable = ["accepting_orders"]
     search_fields = ["name", "address", "postcode"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [OpeningHoursInline, StockInline]
+    actions = ["pause_orders", "resume_orders"]
+
+    @admin.action(description="Mettre en pause les commandes immédiates", permissions=["change"])
+    def pause_orders(self, request, queryset):
+        for pizzeria in queryset:
+            pizzeria_set_accepting_orders(pizzeria=pizzeria, accepting=False)
+        self.message_user(request, f"{len(queryset)} pizzeria(s) en pause.", messages.SUCCESS)
+
+    @admin.action(description="Reprendre les commandes", permissions=["change"])
+    def resume_orders(self, request, queryset):
+        for pizzeria in queryset:
+            pizzeria_set_accepting_orders(pizzeria=pizzeria, accepting=True)
+        self.message_user(request, f"{len(queryset)} pizzeria(s) reprennent les commandes.", messages.SUCCESS)
 
     @transaction.atomic
     def save_formset(self, request, form, formset, change):

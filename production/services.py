@@ -173,3 +173,10 @@ def staff_member_upsert(
     group = Group.objects.filter(name=ROLE_GROUP_NAMES[role]).first() or role_groups_sync()[role]
     user.groups.set([group])
     return member
+
+
+def pizzeria_set_accepting_orders(*, pizzeria: Pizzeria, accepting: bool) -> Pizzeria:
+    """Pause new immediate orders at a pizzeria (too busy), or resume them."""
+    Pizzeria.objects.filter(pk=pizzeria.pk).update(accepting_orders=accepting)
+    pizzeria.accepting_orders = accepting
+    return pizzeria

@@ -1,9 +1,14 @@
 import os
 import shutil
+from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.db.models import Sum
 
+from production.models import Stock, StockMovement
+from production.services import stock_line_create
 from tests import factories
 
 
@@ -43,3 +48,49 @@ def pizzeria(db):
 @pytest.fixture
 def on_postgres():
     return connection.vendor == "postgresql"
+
+
+@dataclass
+class Shop:
+    """A pizzeria with a small menu whose stock was entered through the ledger."""
+
+    pizzeria: object
+    stock: dict
+    margherita: object
+    regina: object
+    beer: object
+    other_pizzeria: object
+
+    def level(self, name: str) -> int:
+        return Stock.objects.get(pk=self.stock[name].pk).quantity
+
+
+@pytest.fixture
+def shop(db):
+    pizzeria = factories.PizzeriaFactory(name="OC Pizza Bastille", code="BAS", delivery_fee=Decimal("2.50"))
+    other = factories.PizzeriaFactory(name="OC Pizza Montmartre", code="MON")
+    levels = {"dough": 10, "tomato": 1000, "cheese": 1200, "ham": 300, "beer": 24}
+    units = {"dough": "piece", "beer": "piece"}
+    stock = {}
+    for name, level in levels.items():
+        ingredient = factories.IngredientFactory(name=name, unit=units.get(name, "g"))
+        stock[name] = stock_line_create(pizzeria=pizzeria, ingredient=ingredient, quantity=level, low_threshold=2)
+        stock_line_create(pizzeria=other, ingredient=ingredient, quantity=level)
+
+    def product(name, price, recipe, vat="10.00", category="pizza"):
+        made = factories.ProductFactory(
+            name=name, price=Decimal(price), vat_rate=Decimal(vat), category=category, pizzerias=[pizzeria, other]
+        )
+        for ingredient, quantity in recipe.items():
+            factories.RecipeLineFactory(product=made, ingredient=stock[ingredient].ingredient, quantity=quantity)
+        return made
+
+    margherita = product("Margherita", "9.50", {"dough": 1, "tomato": 80, "cheese": 100})
+    regina = product("Regina", "12.00", {"dough": 1, "tomato": 80, "cheese": 100, "ham": 60})
+    beer = product("Peroni", "4.50", {"beer": 1}, vat="20.00", category="drink")
+    return Shop(pizzeria=pizzeria, stock=stock, margherita=margherita, regina=regina, beer=beer, other_pizzeria=other)
+
+
+def ledger_matches_levels() -> bool:
+    sums = dict(StockMovement.objects.values_list("stock_id").annotate(total=Sum("quantity")))
+    return all(sums.get(pk, 0) == quantity for pk, quantity in Stock.objects.values_list("pk", "quantity"))

@@ -1,6 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from .models import Address, Customer, Order, OrderEvent, OrderLine, Payment
+from .exceptions import OrderError
+from .models import Address, CancelReason, Customer, Order, OrderEvent, OrderLine, OrderState, Payment
+from .workflow import order_transition
 
 
 class AddressInline(admin.StackedInline):
@@ -56,6 +58,22 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ["number", "customer_name", "customer_phone", "customer_email"]
     date_hierarchy = "created_at"
     inlines = [OrderLineInline, PaymentInline, OrderEventInline]
+    actions = ["cancel_too_busy"]
+
+    @admin.action(description="Annuler : pizzeria débordée", permissions=["view"])
+    def cancel_too_busy(self, request, queryset):
+        for order in queryset:
+            try:
+                order_transition(
+                    order_id=order.pk,
+                    to_state=OrderState.CANCELLED,
+                    by=request.user,
+                    cancel_reason=CancelReason.TOO_BUSY,
+                )
+            except OrderError as error:
+                self.message_user(request, f"{order.number} : {error.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{order.number} annulée.", messages.SUCCESS)
 
     def has_add_permission(self, request):
         return False

@@ -81,3 +81,27 @@ def test_admin_lists_open(manager_client, url):
     factories.OrderLineFactory()
     factories.StockFactory()
     assert manager_client.get(url).status_code == 200
+
+
+def test_manager_pauses_and_resumes_a_pizzeria(manager_client):
+    pizzeria = factories.PizzeriaFactory()
+    manager_client.post("/admin/production/pizzeria/", {"action": "pause_orders", "_selected_action": [pizzeria.pk]})
+    pizzeria.refresh_from_db()
+    assert not pizzeria.accepting_orders
+    manager_client.post("/admin/production/pizzeria/", {"action": "resume_orders", "_selected_action": [pizzeria.pk]})
+    pizzeria.refresh_from_db()
+    assert pizzeria.accepting_orders
+
+
+def test_manager_cancels_orders_through_the_workflow(manager_client, shop):
+    from tests.ventes.helpers import place
+
+    order = place(shop)
+    response = manager_client.post(
+        "/admin/ventes/order/", {"action": "cancel_too_busy", "_selected_action": [order.pk]}, follow=True
+    )
+    assert f"{order.number} annulée." in response.content.decode()
+    order.refresh_from_db()
+    assert (order.state, order.cancel_reason) == ("cancelled", "too_busy")
+    assert order.events.latest("pk").by.email == "boss@ocpizza.fr"
+    assert shop.level("dough") == 10

@@ -1,0 +1,29 @@
+from django.core.mail.backends.base import BaseEmailBackend
+
+from ventes.models import Fulfilment, PaymentMethod
+from ventes.services import DeliveryAddress, LineRequest, order_place
+
+
+def place(shop, lines=None, **overrides):
+    """Place an order at the shop's pizzeria through the real service."""
+    kwargs = {
+        "pizzeria_id": shop.pizzeria.pk,
+        "lines": lines if lines is not None else [LineRequest(shop.margherita.pk, 1)],
+        "channel": "web",
+        "fulfilment": Fulfilment.PICKUP,
+        "payment_method": PaymentMethod.CASH,
+        "customer_name": "Camille Martin",
+        "customer_phone": "06 12 34 56 78",
+        "customer_email": "camille@example.com",
+    }
+    kwargs.update(overrides)
+    if kwargs["fulfilment"] == Fulfilment.DELIVERY and "delivery_address" not in overrides:
+        kwargs["delivery_address"] = DeliveryAddress(line="8 rue Keller", postcode="75011")
+    return order_place(**kwargs)
+
+
+class BrokenEmailBackend(BaseEmailBackend):
+    """A mail server that refuses the connection."""
+
+    def send_messages(self, email_messages):
+        raise ConnectionRefusedError("SMTP server down")

@@ -1,0 +1,84 @@
+"""Orders racing for the last portions, on a real PostgreSQL."""
+
+import threading
+from collections import Counter
+
+import pytest
+from django.db import connection
+
+from production.exceptions import SoldOut
+from production.models import Stock
+from production.services import stock_count_inventory
+from tests.conftest import ledger_matches_levels
+from ventes.models import Order, OrderState
+from ventes.services import LineRequest
+
+from .helpers import place
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def race(count, attempt):
+    """Run ``attempt(i)`` in ``count`` threads released at the same instant."""
+    barrier = threading.Barrier(count)
+    outcomes = [None] * count
+
+    def run(index):
+        try:
+            barrier.wait()
+            attempt(index)
+            outcomes[index] = "ok"
+        except SoldOut:
+            outcomes[index] = "sold_out"
+        except Exception as error:  # anything else is the failure this test exists to catch
+            outcomes[index] = repr(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return Counter(outcomes)
+
+
+def test_thirty_two_orders_for_the_last_five_pizzas(shop):
+    stock_count_inventory(stock=shop.stock["ham"], counted=300)  # exactly 5 Regina
+    outcomes = race(32, lambda i: place(shop, [LineRequest(shop.regina.pk, 1)], customer_name=f"Client {i}"))
+    assert outcomes == Counter({"ok": 5, "sold_out": 27})
+    assert Stock.objects.get(pk=shop.stock["ham"].pk).quantity == 0
+    assert Order.objects.filter(state=OrderState.RECEIVED).count() == 5
+    assert ledger_matches_levels()
+
+
+def test_racing_orders_over_shared_ingredients_never_deadlock(shop):
+    """Regina and Margherita share dough, tomato and cheese: 10 doughs for 40 buyers of either."""
+    products = [shop.regina.pk, shop.margherita.pk]
+    outcomes = race(
+        40,
+        lambda i: place(
+            shop,
+            [LineRequest(products[i % 2], 1), LineRequest(shop.beer.pk, 1)]
+            if i % 3
+            else [LineRequest(products[i % 2], 2)],
+        ),
+    )
+    assert set(outcomes) <= {"ok", "sold_out"}, outcomes
+    dough = Stock.objects.get(pk=shop.stock["dough"].pk).quantity
+    assert dough >= 0 and Stock.objects.filter(quantity__lt=0).count() == 0
+    pizzas = sum(
+        line.quantity
+        for order in Order.objects.prefetch_related("lines")
+        for line in order.lines.all()
+        if line.product_id in products
+    )
+    assert pizzas == 10 - dough
+    assert ledger_matches_levels()
+
+
+def test_numbers_stay_unique_under_load(shop):
+    outcomes = race(20, lambda i: place(shop, [LineRequest(shop.beer.pk, 1)]))
+    assert outcomes == Counter({"ok": 20})
+    numbers = list(Order.objects.values_list("daily_sequence", flat=True))
+    assert sorted(numbers) == list(range(1, 21))

@@ -1,0 +1,52 @@
+"""When an order will be out of the oven, from the pizzeria's live queue."""
+
+import datetime
+import math
+
+from django.conf import settings
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from production.models import Product
+
+from .models import Fulfilment, Order, OrderLine, OrderState
+
+QUEUE_STATES = [OrderState.RECEIVED, OrderState.PREPARING]
+
+
+def order_estimate_ready_at(*, order: Order, now: datetime.datetime | None = None) -> datetime.datetime:
+    """Now plus the oven time of every pizza queued before this order's own, spread over the ovens.
+
+    For a later slot, the order is planned to be ready just in time for it.
+    """
+    now = now or timezone.now()
+    queued_before = Q(
+        order__pizzeria_id=order.pizzeria_id,
+        order__state__in=QUEUE_STATES,
+        order__created_at__lt=order.created_at or now,
+    )
+    pizzas = (
+        OrderLine.objects.filter(queued_before | Q(order_id=order.pk), product__category=Product.PIZZA)
+        .aggregate(total=Sum("quantity"))
+        .get("total")
+        or 0
+    )
+    batches = max(1, math.ceil(pizzas / max(1, order.pizzeria.ovens)))
+    ready_at = now + datetime.timedelta(minutes=batches * settings.OCPIZZA["PREPARATION_MINUTES_PER_PIZZA"])
+    if order.requested_for is not None:
+        lead = order_delivery_duration(order=order)
+        ready_at = max(ready_at, order.requested_for - lead)
+    return ready_at
+
+
+def order_delivery_duration(*, order: Order) -> datetime.timedelta:
+    minutes = order.pizzeria.delivery_minutes if order.fulfilment == Fulfilment.DELIVERY else 0
+    return datetime.timedelta(minutes=minutes)
+
+
+def order_expected_range(*, order: Order) -> tuple[datetime.datetime, datetime.datetime] | None:
+    """The window shown to the customer: when the pizzas reach them (or can be picked up)."""
+    if order.estimated_ready_at is None:
+        return None
+    start = order.estimated_ready_at + order_delivery_duration(order=order)
+    return start, start + datetime.timedelta(minutes=settings.OCPIZZA["ESTIMATE_SPREAD_MINUTES"])

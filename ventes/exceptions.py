@@ -1,0 +1,40 @@
+from ocpizzapp.exceptions import BusinessError
+
+
+class OrderError(BusinessError):
+    code = "order_error"
+
+
+class InvalidOrder(OrderError):
+    """The order as asked cannot be taken (bad line, bad slot, missing field)."""
+
+    code = "invalid_order"
+    default_message = "Cette commande n'est pas valable."
+
+    def __init__(self, message: str | None = None, *, field: str | None = None, **details):
+        self.field = field
+        super().__init__(message, field=field, **details)
+
+
+class PizzeriaUnavailable(OrderError):
+    code = "pizzeria_unavailable"
+    default_message = "Cette pizzeria ne prend pas de commandes pour le moment."
+
+
+class IllegalTransition(OrderError):
+    """The order is not in a state from which this move exists (it may just have moved)."""
+
+    code = "illegal_transition"
+    default_message = "Cette action n'est plus possible pour cette commande."
+
+
+class TransitionForbidden(OrderError):
+    """The move exists, but not for this person."""
+
+    code = "transition_forbidden"
+    default_message = "Vous n'avez pas le droit de faire cette action sur cette commande."
+
+
+class OrderNotEditable(OrderError):
+    code = "order_not_editable"
+    default_message = "La cuisine a commencé votre commande : elle ne peut plus être modifiée ni annulée."

@@ -1,0 +1,314 @@
+"""Writes of the shop: placing, editing and expiring orders.
+
+Web, phone and counter orders all come through ``order_place``; states only
+move through ``ventes.workflow.order_transition``.
+"""
+
+import datetime
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from production.exceptions import NotEnoughStock, Shortage, SoldOut
+from production.models import Pizzeria, Product, Stock
+from production.selectors import pizzeria_hours_on, pizzeria_is_open
+from production.services import stock_reserved_for_order, stock_set_order_needs
+
+from . import notifications
+from .estimates import order_estimate_ready_at
+from .exceptions import IllegalTransition, InvalidOrder, OrderNotEditable, PizzeriaUnavailable, TransitionForbidden
+from .models import (
+    CancelReason,
+    Channel,
+    Customer,
+    Fulfilment,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderState,
+    PaymentMethod,
+    PaymentState,
+)
+from .pricing import PricedLine, delivery_fee_for, order_totals
+from .workflow import Role, actor_role, order_lock, order_transition
+
+EDITOR_ROLES = {Role.OWNER, Role.COUNTER, Role.MANAGER}
+MAX_DAYS_AHEAD = 7
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    product_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class DeliveryAddress:
+    line: str
+    postcode: str
+    city: str = "Paris"
+    instructions: str = ""
+    latitude: Decimal | None = None
+    longitude: Decimal | None = None
+
+
+def _clean_lines(lines: Sequence[LineRequest]) -> dict[int, int]:
+    """{product id: quantity}, duplicates merged, or InvalidOrder with a French message."""
+    limits = settings.OCPIZZA
+    if not lines:
+        raise InvalidOrder("Votre commande est vide.", field="lines")
+    if len(lines) > limits["MAX_ORDER_LINES"]:
+        raise InvalidOrder(f"Une commande compte au plus {limits['MAX_ORDER_LINES']} lignes.", field="lines")
+    quantities: Counter[int] = Counter()
+    for line in lines:
+        if not isinstance(line.product_id, int) or isinstance(line.product_id, bool):
+            raise InvalidOrder("Produit inconnu.", field="lines")
+        if not isinstance(line.quantity, int) or isinstance(line.quantity, bool) or line.quantity < 1:
+            raise InvalidOrder("Chaque quantité doit être un nombre entier d'au moins 1.", field="lines")
+        quantities[line.product_id] += line.quantity
+    if any(quantity > limits["MAX_LINE_QUANTITY"] for quantity in quantities.values()):
+        raise InvalidOrder(f"Au plus {limits['MAX_LINE_QUANTITY']} exemplaires d'un même produit.", field="lines")
+    return dict(quantities)
+
+
+def _menu_products(*, pizzeria: Pizzeria, quantities: Mapping[int, int]) -> list[Product]:
+    products = list(
+        Product.objects.filter(pk__in=quantities, is_active=True, pizzerias=pizzeria)
+        .prefetch_related("recipe_lines")
+        .order_by("category", "position", "name")
+    )
+    if len(products) != len(quantities):
+        raise InvalidOrder(
+            f"Un des produits demandés n'est pas à la carte de {pizzeria.name} en ce moment.", field="lines"
+        )
+    return products
+
+
+def _needs(products: Sequence[Product], quantities: Mapping[int, int]) -> dict[int, int]:
+    needs: dict[int, int] = defaultdict(int)
+    for product in products:
+        for recipe_line in product.recipe_lines.all():
+            needs[recipe_line.ingredient_id] += recipe_line.quantity * quantities[product.pk]
+    return dict(needs)
+
+
+def _sold_out(
+    *, pizzeria_id: int, products: Sequence[Product], quantities: Mapping[int, int], held: Mapping[int, int]
+) -> SoldOut:
+    """Say which products are short and how many of each can still be made."""
+    ingredient_ids = {line.ingredient_id for product in products for line in product.recipe_lines.all()}
+    levels = dict(
+        Stock.objects.filter(pizzeria_id=pizzeria_id, ingredient_id__in=ingredient_ids).values_list(
+            "ingredient_id", "quantity"
+        )
+    )
+    shortages = []
+    for product in products:
+        recipe = product.recipe_lines.all()
+        if not recipe:
+            continue
+        can_make = min(
+            (levels.get(line.ingredient_id, 0) + held.get(line.ingredient_id, 0)) // line.quantity for line in recipe
+        )
+        if can_make < quantities[product.pk]:
+            shortages.append(Shortage(product.pk, product.name, quantities[product.pk], can_make))
+    if not shortages:
+        # Each product fits on its own but not all together: name every product that shares the short ingredients.
+        shortages = [
+            Shortage(product.pk, product.name, quantities[product.pk], quantities[product.pk]) for product in products
+        ]
+    return SoldOut(shortages)
+
+
+def _reserve(*, order: Order, products, quantities, held: Mapping[int, int], by) -> None:
+    try:
+        stock_set_order_needs(pizzeria_id=order.pizzeria_id, order=order, needs=_needs(products, quantities), by=by)
+    except NotEnoughStock:
+        raise _sold_out(pizzeria_id=order.pizzeria_id, products=products, quantities=quantities, held=held) from None
+
+
+def _priced_lines(*, order: Order, products: Sequence[Product], quantities: Mapping[int, int]) -> list[OrderLine]:
+    return [
+        OrderLine(
+            order=order,
+            product=product,
+            product_name=product.name,
+            quantity=quantities[product.pk],
+            unit_price=product.price,
+            vat_rate=product.vat_rate,
+        )
+        for product in products
+    ]
+
+
+def _apply_totals(*, order: Order, lines: Sequence[OrderLine]) -> None:
+    priced = [PricedLine(line.unit_price, line.quantity, line.vat_rate) for line in lines]
+    subtotal = sum((line.total for line in priced), Decimal("0"))
+    fee = delivery_fee_for(pizzeria=order.pizzeria, delivery=order.fulfilment == Fulfilment.DELIVERY, subtotal=subtotal)
+    totals = order_totals(lines=priced, delivery_fee=fee)
+    order.subtotal, order.delivery_fee = totals.subtotal, totals.delivery_fee
+    order.vat_total, order.total = totals.vat_total, totals.total
+
+
+def _check_timing(*, pizzeria: Pizzeria, requested_for: datetime.datetime | None, now: datetime.datetime) -> None:
+    if requested_for is None:
+        if not pizzeria.accepting_orders:
+            raise PizzeriaUnavailable(
+                f"{pizzeria.name} est débordée et ne prend plus de commande immédiate : "
+                "choisissez un créneau plus tard."
+            )
+        if not pizzeria_is_open(pizzeria, at=now):
+            raise PizzeriaUnavailable(f"{pizzeria.name} est fermée : choisissez un créneau pendant ses horaires.")
+        return
+    if requested_for <= now:
+        raise InvalidOrder("Ce créneau est déjà passé.", field="requested_for")
+    if requested_for > now + datetime.timedelta(days=MAX_DAYS_AHEAD):
+        raise InvalidOrder(f"On commande au plus {MAX_DAYS_AHEAD} jours à l'avance.", field="requested_for")
+    if not pizzeria.accepting_orders and requested_for < now + datetime.timedelta(
+        minutes=settings.OCPIZZA["PAUSE_LEAD_MINUTES"]
+    ):
+        raise PizzeriaUnavailable(
+            f"{pizzeria.name} est débordée : choisissez un créneau dans plus de "
+            f"{settings.OCPIZZA['PAUSE_LEAD_MINUTES']} minutes."
+        )
+    local = timezone.localtime(requested_for)
+    if not any(hours.opens <= local.time() < hours.closes for hours in pizzeria_hours_on(pizzeria, local.date())):
+        raise InvalidOrder(f"{pizzeria.name} est fermée à ce moment-là.", field="requested_for")
+
+
+@transaction.atomic
+def order_place(
+    *,
+    pizzeria_id: int,
+    lines: Sequence[LineRequest],
+    channel: str,
+    fulfilment: str,
+    payment_method: str,
+    customer_name: str,
+    customer_phone: str,
+    customer_email: str = "",
+    customer: Customer | None = None,
+    delivery_address: DeliveryAddress | None = None,
+    requested_for: datetime.datetime | None = None,
+    note: str = "",
+    by=None,
+) -> Order:
+    """Take an order: check it, price it on the server, reserve its stock, and queue it.
+
+    Everything happens in one transaction: when any product is short, nothing
+    is written and ``SoldOut`` says which products and how many are left.
+    """
+    quantities = _clean_lines(lines)
+    if channel not in Channel.values or fulfilment not in Fulfilment.values:
+        raise InvalidOrder("Mode de commande inconnu.")
+    if payment_method not in PaymentMethod.values:
+        raise InvalidOrder("Moyen de paiement inconnu.", field="payment_method")
+    if payment_method == PaymentMethod.ONLINE_CARD and channel != Channel.WEB:
+        raise InvalidOrder("Le paiement en ligne n'existe que pour les commandes sur le site.", field="payment_method")
+    customer_name, customer_phone = customer_name.strip(), customer_phone.strip()
+    if not customer_name:
+        raise InvalidOrder("Indiquez le nom du client.", field="customer_name")
+    if not customer_phone:
+        raise InvalidOrder("Indiquez un numéro de téléphone.", field="customer_phone")
+    delivering = fulfilment == Fulfilment.DELIVERY
+    if delivering and (delivery_address is None or not delivery_address.line.strip() or not delivery_address.postcode):
+        raise InvalidOrder("Indiquez l'adresse de livraison.", field="delivery_address")
+
+    pizzeria = Pizzeria.objects.select_for_update().filter(pk=pizzeria_id, is_active=True).first()
+    if pizzeria is None:
+        raise InvalidOrder("Pizzeria inconnue.", field="pizzeria")
+    now = timezone.now()
+    _check_timing(pizzeria=pizzeria, requested_for=requested_for, now=now)
+    products = _menu_products(pizzeria=pizzeria, quantities=quantities)
+
+    today = timezone.localdate(now)
+    last = Order.objects.filter(pizzeria=pizzeria, business_date=today).aggregate(last=Max("daily_sequence"))["last"]
+    sequence = (last or 0) + 1
+    state = OrderState.PENDING_PAYMENT if payment_method == PaymentMethod.ONLINE_CARD else OrderState.RECEIVED
+    order = Order(
+        number=f"{pizzeria.code}-{today:%y%m%d}-{sequence:03d}",
+        pizzeria=pizzeria,
+        business_date=today,
+        daily_sequence=sequence,
+        customer=customer,
+        customer_name=customer_name,
+        customer_phone=customer_phone,
+        customer_email=customer_email.strip() or (customer.user.email if customer else ""),
+        channel=channel,
+        fulfilment=fulfilment,
+        requested_for=requested_for,
+        note=note.strip(),
+        state=state,
+        payment_method=payment_method,
+        payment_state=PaymentState.PENDING,
+    )
+    if delivering:
+        order.delivery_address = delivery_address.line.strip()
+        order.delivery_postcode = delivery_address.postcode
+        order.delivery_city = delivery_address.city
+        order.delivery_instructions = delivery_address.instructions
+        order.delivery_latitude = delivery_address.latitude
+        order.delivery_longitude = delivery_address.longitude
+    order_lines = _priced_lines(order=order, products=products, quantities=quantities)
+    _apply_totals(order=order, lines=order_lines)
+    order.save()
+    OrderLine.objects.bulk_create(order_lines)
+    _reserve(order=order, products=products, quantities=quantities, held={}, by=by)
+    order.estimated_ready_at = order_estimate_ready_at(order=order, now=now)
+    Order.objects.filter(pk=order.pk).update(estimated_ready_at=order.estimated_ready_at)
+    OrderEvent.objects.create(order=order, from_state="", to_state=state, by=by, note=order.get_channel_display())
+    notifications.order_notify_after_commit(order_id=order.pk, state=state)
+    return order
+
+
+@transaction.atomic
+def order_edit_lines(*, order_id: int, lines: Sequence[LineRequest], by) -> Order:
+    """Replace the lines of an order still waiting in the queue.
+
+    Only the difference in ingredients is reserved or released; totals are
+    computed again. Refused once the kitchen has started.
+    """
+    quantities = _clean_lines(lines)
+    order = order_lock(order_id=order_id)
+    role = actor_role(order=order, user=by)
+    if role not in EDITOR_ROLES:
+        raise TransitionForbidden()
+    if order.state != OrderState.RECEIVED:
+        raise OrderNotEditable()
+    if order.payment_state == PaymentState.PAID:
+        raise OrderNotEditable("Cette commande est déjà réglée en ligne : annulez-la puis commandez à nouveau.")
+    products = _menu_products(pizzeria=order.pizzeria, quantities=quantities)
+    held = stock_reserved_for_order(order=order)
+    _reserve(order=order, products=products, quantities=quantities, held=held, by=by)
+    order.lines.all().delete()
+    order_lines = OrderLine.objects.bulk_create(_priced_lines(order=order, products=products, quantities=quantities))
+    _apply_totals(order=order, lines=order_lines)
+    order.estimated_ready_at = order_estimate_ready_at(order=order)
+    order.save()
+    OrderEvent.objects.create(
+        order=order, from_state=order.state, to_state=order.state, by=by, note="commande modifiée"
+    )
+    return order
+
+
+def orders_expire_unpaid(*, now: datetime.datetime | None = None) -> int:
+    """Cancel online orders whose payment never came; their stock goes back on the shelf."""
+    deadline = (now or timezone.now()) - datetime.timedelta(minutes=settings.OCPIZZA["PAYMENT_EXPIRY_MINUTES"])
+    expired = 0
+    for order_id in Order.objects.filter(state=OrderState.PENDING_PAYMENT, created_at__lt=deadline).values_list(
+        "pk", flat=True
+    ):
+        try:
+            order_transition(
+                order_id=order_id, to_state=OrderState.CANCELLED, cancel_reason=CancelReason.PAYMENT_EXPIRED
+            )
+        except IllegalTransition:
+            continue  # paid or cancelled in the meantime
+        expired += 1
+    return expired

@@ -1,0 +1,154 @@
+"""The order state machine: the one place where an order changes state.
+
+``order_transition`` locks the order row, checks that the move exists and that
+the person may make it, applies it with its side effects, writes the history
+row and schedules the customer's notification after commit. Every screen,
+webhook and job moves orders through it.
+"""
+
+import datetime
+from enum import StrEnum
+
+from django.db import transaction
+from django.utils import timezone
+
+from production.models import StaffMember
+from production.services import stock_set_order_needs
+
+from . import notifications
+from .estimates import order_estimate_ready_at
+from .exceptions import IllegalTransition, InvalidOrder, TransitionForbidden
+from .models import CancelReason, Fulfilment, Order, OrderEvent, OrderState, Payment, PaymentMethod, PaymentState
+
+S = OrderState
+# A pizzaiolo may take back a tap on the kitchen screen for this long.
+UNDO_WINDOW = datetime.timedelta(seconds=60)
+
+
+class Role(StrEnum):
+    SYSTEM = "system"  # the platform itself: payment webhook, scheduled jobs
+    OWNER = "owner"  # the customer whose order it is
+    PIZZAIOLO = StaffMember.PIZZAIOLO
+    RIDER = StaffMember.RIDER
+    COUNTER = StaffMember.COUNTER
+    MANAGER = StaffMember.MANAGER
+
+
+TRANSITIONS: dict[tuple[str, str], frozenset[Role]] = {
+    (S.PENDING_PAYMENT, S.RECEIVED): frozenset({Role.SYSTEM, Role.MANAGER}),
+    (S.PENDING_PAYMENT, S.CANCELLED): frozenset({Role.SYSTEM, Role.OWNER, Role.MANAGER}),
+    (S.RECEIVED, S.PREPARING): frozenset({Role.PIZZAIOLO, Role.MANAGER}),
+    (S.RECEIVED, S.CANCELLED): frozenset({Role.OWNER, Role.COUNTER, Role.MANAGER}),
+    (S.PREPARING, S.READY): frozenset({Role.PIZZAIOLO, Role.MANAGER}),
+    (S.READY, S.OUT_FOR_DELIVERY): frozenset({Role.RIDER, Role.MANAGER}),
+    (S.READY, S.COMPLETED): frozenset({Role.COUNTER, Role.MANAGER}),
+    (S.OUT_FOR_DELIVERY, S.COMPLETED): frozenset({Role.RIDER, Role.MANAGER}),
+    # Once the oven has been used nothing goes back to stock: a no-show is a manager's call.
+    (S.READY, S.CANCELLED): frozenset({Role.MANAGER}),
+    (S.OUT_FOR_DELIVERY, S.CANCELLED): frozenset({Role.MANAGER}),
+}
+# Taking back the last kitchen tap, within UNDO_WINDOW of it.
+UNDO_TRANSITIONS: dict[tuple[str, str], frozenset[Role]] = {
+    (S.PREPARING, S.RECEIVED): frozenset({Role.PIZZAIOLO, Role.MANAGER}),
+    (S.READY, S.PREPARING): frozenset({Role.PIZZAIOLO, Role.MANAGER}),
+}
+# States in which the stock reserved at placement has not been used yet.
+STOCK_HELD_STATES = {S.PENDING_PAYMENT, S.RECEIVED}
+AT_DOOR_METHODS = {PaymentMethod.CASH, PaymentMethod.CARD, PaymentMethod.MEAL_VOUCHER}
+
+
+def actor_role(*, order: Order, user) -> Role | None:
+    """The part ``user`` plays for this order, or None when they have nothing to do with it."""
+    if user is None:
+        return Role.SYSTEM
+    if user.is_superuser:
+        return Role.MANAGER
+    member = StaffMember.objects.filter(user_id=user.pk).only("role", "pizzeria_id").first()
+    if member is not None:
+        if member.role == StaffMember.MANAGER:
+            return Role.MANAGER
+        return Role(member.role) if member.pizzeria_id == order.pizzeria_id else None
+    if order.customer_id is not None and order.customer.user_id == user.pk:
+        return Role.OWNER
+    return None
+
+
+def allowed_roles(*, source: str, target: str) -> frozenset[Role]:
+    return TRANSITIONS.get((source, target)) or UNDO_TRANSITIONS.get((source, target)) or frozenset()
+
+
+def order_lock(*, order_id: int) -> Order:
+    return Order.objects.select_for_update().select_related("pizzeria", "customer").get(pk=order_id)
+
+
+def _check_move(*, order: Order, target: str, role: Role | None, user) -> None:
+    roles = allowed_roles(source=order.state, target=target)
+    if not roles:
+        raise IllegalTransition(f"Impossible : la commande {order.number} est « {order.get_state_display()} ».")
+    if role is None or role not in roles:
+        raise TransitionForbidden()
+    if target == S.OUT_FOR_DELIVERY and order.fulfilment != Fulfilment.DELIVERY:
+        raise IllegalTransition("Cette commande est à emporter : elle ne part pas en livraison.")
+    if (order.state, target) == (S.READY, S.COMPLETED) and order.fulfilment != Fulfilment.PICKUP:
+        raise IllegalTransition("Cette commande est à livrer : elle doit partir avec un livreur.")
+    if (order.state, target) == (S.OUT_FOR_DELIVERY, S.COMPLETED) and role == Role.RIDER and order.rider_id != user.pk:
+        raise TransitionForbidden("Cette livraison a été prise par un autre livreur.")
+    if (order.state, target) == (S.PENDING_PAYMENT, S.RECEIVED) and order.payment_state != PaymentState.PAID:
+        raise IllegalTransition("Le paiement de cette commande n'est pas confirmé.")
+    if (order.state, target) in UNDO_TRANSITIONS:
+        last = order.events.order_by("-at", "-pk").first()
+        if last is None or last.to_state != order.state or timezone.now() - last.at > UNDO_WINDOW:
+            raise IllegalTransition("Trop tard pour annuler ce geste.")
+
+
+def _cancel_reason(*, role: Role, reason: str) -> str:
+    if role == Role.OWNER:
+        return CancelReason.CUSTOMER
+    if reason not in CancelReason.values:
+        raise InvalidOrder("Indiquez le motif de l'annulation.", field="cancel_reason")
+    return reason
+
+
+@transaction.atomic
+def order_transition(*, order_id: int, to_state: str, by=None, note: str = "", cancel_reason: str = "") -> Order:
+    """Move an order to ``to_state`` on behalf of ``by`` (None: the platform itself).
+
+    Raises ``IllegalTransition`` when the move does not exist from the order's
+    current state (it may just have moved), ``TransitionForbidden`` when it is
+    not this person's to make; in both cases nothing changes.
+    """
+    order = order_lock(order_id=order_id)
+    role = actor_role(order=order, user=by)
+    _check_move(order=order, target=to_state, role=role, user=by)
+    source = order.state
+    is_undo = (source, to_state) in UNDO_TRANSITIONS
+
+    if to_state == S.CANCELLED:
+        order.cancel_reason = _cancel_reason(role=role, reason=cancel_reason)
+        note = note or order.get_cancel_reason_display()
+        if source in STOCK_HELD_STATES:
+            stock_set_order_needs(pizzeria_id=order.pizzeria_id, order=order, needs={}, by=by)
+    elif to_state == S.OUT_FOR_DELIVERY and role == Role.RIDER:
+        order.rider = by
+    elif (
+        to_state == S.COMPLETED
+        and order.payment_method in AT_DOOR_METHODS
+        and order.payment_state == PaymentState.PENDING
+    ):
+        Payment.objects.create(
+            order=order,
+            method=order.payment_method,
+            amount=order.total,
+            state=Payment.State.SUCCEEDED,
+            collected_by=by,
+        )
+        order.payment_state = PaymentState.PAID
+
+    order.state = to_state
+    if to_state in {S.RECEIVED, S.PREPARING, S.READY}:
+        order.estimated_ready_at = order_estimate_ready_at(order=order)
+    order.save()
+    OrderEvent.objects.create(order=order, from_state=source, to_state=to_state, by=by, note=note)
+    if not is_undo:
+        notifications.order_notify_after_commit(order_id=order.pk, state=to_state)
+    return order
