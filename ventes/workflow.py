@@ -78,7 +78,7 @@ def allowed_roles(*, source: str, target: str) -> frozenset[Role]:
 
 
 def order_lock(*, order_id: int) -> Order:
-    return Order.objects.select_for_update().select_related("pizzeria", "customer").get(pk=order_id)
+    return Order.objects.select_for_update(of=("self",)).select_related("pizzeria", "customer").get(pk=order_id)
 
 
 def _check_move(*, order: Order, target: str, role: Role | None, user) -> None:

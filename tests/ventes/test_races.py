@@ -82,3 +82,49 @@ def test_numbers_stay_unique_under_load(shop):
     assert outcomes == Counter({"ok": 20})
     numbers = list(Order.objects.values_list("daily_sequence", flat=True))
     assert sorted(numbers) == list(range(1, 21))
+
+
+def test_customer_cancel_racing_the_kitchen_start(shop):
+    """One of the two wins; the other is told the order moved, and nothing is half-done."""
+    from production.models import StaffMember
+    from tests import factories
+    from ventes.exceptions import IllegalTransition
+    from ventes.workflow import order_transition
+
+    customer = factories.CustomerFactory()
+    pizzaiolo = factories.StaffMemberFactory(role=StaffMember.PIZZAIOLO, pizzeria=shop.pizzeria).user
+    for _ in range(5):
+        order = place(shop, customer=customer)
+        outcomes = {}
+        barrier = threading.Barrier(2)
+
+        def move(name, target, user, order_id=order.pk, outcomes=outcomes, barrier=barrier):
+            try:
+                barrier.wait()
+                order_transition(order_id=order_id, to_state=target, by=user)
+                outcomes[name] = "ok"
+            except IllegalTransition as error:
+                outcomes[name] = error.message
+            finally:
+                connection.close()
+
+        threads = [
+            threading.Thread(target=move, args=("cancel", OrderState.CANCELLED, customer.user)),
+            threading.Thread(target=move, args=("start", OrderState.PREPARING, pizzaiolo)),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert sorted(outcomes.values()).count("ok") == 1, outcomes
+        final = Order.objects.get(pk=order.pk)
+        loser = "start" if outcomes["cancel"] == "ok" else "cancel"
+        assert "Impossible" in outcomes[loser]
+        assert final.events.count() == 2
+        held = final.state == OrderState.PREPARING
+        assert (
+            Stock.objects.get(pk=shop.stock["dough"].pk).quantity
+            == 10 - Order.objects.filter(state=OrderState.PREPARING).count()
+        )
+        assert held or final.cancel_reason == "customer"
+    assert ledger_matches_levels()
