@@ -195,3 +195,6 @@ OCPIZZA = {
     "LOW_AVAILABILITY": env.int("LOW_AVAILABILITY", default=5),
     "PAYMENT_EXPIRY_MINUTES": env.int("PAYMENT_EXPIRY_MINUTES", default=30),
 }
+
+# Google Maps (delivery zones, ventes/geo.py): off when empty, postcode zones then.
+GMAP_API_KEY = env.str("GMAP_API_KEY", default="")
