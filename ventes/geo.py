@@ -24,6 +24,7 @@ Distances are straight lines (haversine): Distance Matrix is closed to new keys.
 """
 
 import datetime
+import functools
 import hashlib
 import logging
 import math
@@ -100,6 +101,17 @@ def geocoding_enabled() -> bool:
     return bool(settings.GMAP_API_KEY)
 
 
+@functools.lru_cache(maxsize=1)
+def _client(key: str) -> googlemaps.Client:
+    # One client per process keeps its HTTP connections alive between customers.
+    return googlemaps.Client(
+        key=key,
+        timeout=TIMEOUT_SECONDS,
+        retry_timeout=RETRY_TIMEOUT_SECONDS,
+        retry_over_query_limit=False,
+    )
+
+
 def _cache_key(address: str) -> str:
     normalised = " ".join(address.casefold().split())
     return "geocode:v1:" + hashlib.sha256(normalised.encode()).hexdigest()
@@ -128,13 +140,7 @@ def geocode_address(*, address: str) -> Location | None:
         return Location(**cached)
 
     try:
-        client = googlemaps.Client(
-            key=settings.GMAP_API_KEY,
-            timeout=TIMEOUT_SECONDS,
-            retry_timeout=RETRY_TIMEOUT_SECONDS,
-            retry_over_query_limit=False,
-        )
-        results = client.geocode(address, components={"country": "FR"}, language="fr")
+        results = _client(settings.GMAP_API_KEY).geocode(address, components={"country": "FR"}, language="fr")
     except (
         googlemaps.exceptions.ApiError,
         googlemaps.exceptions.TransportError,

@@ -1,5 +1,7 @@
 """Google and Facebook sign-in: the whole OAuth round trip through social-auth, against faked providers."""
 
+import hashlib
+import hmac
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -151,6 +153,17 @@ def test_provider_tokens_are_requested_with_the_app_credentials(client, provider
     assert token_request["client_id"] == ["google-client-id"]
     assert token_request["code"] == ["provider-code"]
     assert provider.calls[1].request.headers["Authorization"] == "Bearer g-token"
+
+
+def test_facebook_profile_is_asked_with_the_app_secret_proof(client, providers_on, provider):
+    fake_facebook(provider, facebook_profile())
+
+    sign_in(client, "facebook")
+
+    profile_request = parse_qs(urlsplit(provider.calls[1].request.url).query)
+    expected = hmac.new(b"facebook-secret", b"fb-token", hashlib.sha256).hexdigest()
+    assert profile_request["appsecret_proof"] == [expected]
+    assert "email" in profile_request["fields"][0]
 
 
 def test_profile_page_without_a_sign_in_in_progress_sends_home(client):

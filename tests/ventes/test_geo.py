@@ -159,6 +159,15 @@ def test_geocode_without_key_is_unavailable_and_sends_nothing(settings, google):
     assert len(google.calls) == 0
 
 
+def test_a_malformed_key_is_unavailable_and_sends_nothing(settings, google):
+    settings.GMAP_API_KEY = "not-a-google-key"
+
+    with pytest.raises(GeocodingUnavailable):
+        geocode_address(address="8 rue Keller, 75011 Paris")
+
+    assert len(google.calls) == 0
+
+
 def test_distance_is_the_straight_line():
     paris, lyon = (48.8566, 2.3522), (45.7640, 4.8357)
 
