@@ -197,3 +197,38 @@ OCPIZZA = {
     # A paused pizzeria still takes orders for slots at least this far ahead.
     "PAUSE_LEAD_MINUTES": env.int("PAUSE_LEAD_MINUTES", default=60),
 }
+
+# Google Maps (delivery zones, ventes/geo.py): off when empty, postcode zones then.
+GMAP_API_KEY = env.str("GMAP_API_KEY", default="")
+
+# Google and Facebook sign-in (accounts/social.py): each provider is on only when its key and secret are set.
+INSTALLED_APPS += ["social_django"]
+MIDDLEWARE += ["accounts.social.SocialAuthErrorMiddleware"]
+TEMPLATES[0]["OPTIONS"]["context_processors"] += ["accounts.social.social_providers"]
+SOCIAL_AUTH_GOOGLE_OAUTH2_KEY = env.str("SOCIAL_AUTH_GOOGLE_OAUTH2_KEY", default="")
+SOCIAL_AUTH_GOOGLE_OAUTH2_SECRET = env.str("SOCIAL_AUTH_GOOGLE_OAUTH2_SECRET", default="")
+SOCIAL_AUTH_FACEBOOK_KEY = env.str("SOCIAL_AUTH_FACEBOOK_KEY", default="")
+SOCIAL_AUTH_FACEBOOK_SECRET = env.str("SOCIAL_AUTH_FACEBOOK_SECRET", default="")
+if SOCIAL_AUTH_GOOGLE_OAUTH2_KEY and SOCIAL_AUTH_GOOGLE_OAUTH2_SECRET:
+    AUTHENTICATION_BACKENDS += ["social_core.backends.google.GoogleOAuth2"]
+if SOCIAL_AUTH_FACEBOOK_KEY and SOCIAL_AUTH_FACEBOOK_SECRET:
+    AUTHENTICATION_BACKENDS += ["social_core.backends.facebook.FacebookOAuth2"]
+SOCIAL_AUTH_USER_MODEL = AUTH_USER_MODEL
+SOCIAL_AUTH_USER_FIELDS = ["email", "first_name", "last_name"]
+SOCIAL_AUTH_FORCE_EMAIL_LOWERCASE = True
+SOCIAL_AUTH_FACEBOOK_SCOPE = ["email"]
+SOCIAL_AUTH_FACEBOOK_PROFILE_EXTRA_PARAMS = {"fields": "id,name,email,first_name,last_name"}
+SOCIAL_AUTH_LOGIN_ERROR_URL = "ventes:home"
+SOCIAL_AUTH_PIPELINE = [
+    "social_core.pipeline.social_auth.social_details",
+    "social_core.pipeline.social_auth.social_names",
+    "social_core.pipeline.social_auth.social_uid",
+    "social_core.pipeline.social_auth.auth_allowed",
+    "social_core.pipeline.social_auth.social_user",
+    "accounts.social.associate_by_verified_email",
+    "social_core.pipeline.user.create_user",
+    "social_core.pipeline.social_auth.associate_user",
+    "social_core.pipeline.social_auth.load_extra_data",
+    "social_core.pipeline.user.user_details",
+    "accounts.social.complete_customer_profile",
+]

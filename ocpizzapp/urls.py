@@ -11,6 +11,8 @@ admin.site.index_title = "Gestion de la chaîne"
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("oauth/", include("social_django.urls", namespace="social")),
+    path("oauth/", include("accounts.social_urls")),
     path("", include("ventes.urls")),
 ]
 

@@ -1,0 +1,54 @@
+"""The page of the social sign-in: the phone number asked on the first login."""
+
+import re
+
+from django import forms
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+from social_core.utils import PARTIAL_TOKEN_SESSION_NAME
+from social_django.models import Partial
+
+from accounts.social import PHONE_SESSION_KEY
+
+FRENCH_PHONE = re.compile(r"^(?:\+33|0033|0)([1-9]\d{8})$")
+
+
+class PhoneForm(forms.Form):
+    phone = forms.CharField(
+        label="Téléphone",
+        max_length=20,
+        help_text="Le livreur vous appelle à ce numéro si besoin. Exemple : 06 12 34 56 78.",
+    )
+
+    def clean_phone(self) -> str:
+        digits = re.sub(r"[\s.\-()]", "", self.cleaned_data["phone"])
+        match = FRENCH_PHONE.match(digits)
+        if not match:
+            raise forms.ValidationError("Saisissez un numéro de téléphone français, par exemple 06 12 34 56 78.")
+        national = "0" + match.group(1)
+        return " ".join(national[i : i + 2] for i in range(0, 10, 2))
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def complete_profile(request):
+    """Shown while a Google/Facebook sign-in is paused on ``complete_customer_profile``."""
+    token = request.session.get(PARTIAL_TOKEN_SESSION_NAME)
+    pending = Partial.objects.filter(token=token).first() if token else None
+    if pending is None:
+        messages.error(request, "Votre connexion a expiré : recommencez.")
+        return redirect("ventes:home")
+
+    form = PhoneForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        request.session[PHONE_SESSION_KEY] = form.cleaned_data["phone"]
+        return redirect(reverse("social:complete", args=[pending.backend]))
+    details = pending.data.get("kwargs", {}).get("details", {})
+    return render(
+        request,
+        "accounts/social_profile.html",
+        {"form": form, "first_name": details.get("first_name", ""), "email": details.get("email", "")},
+    )
