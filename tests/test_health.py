@@ -34,3 +34,41 @@ def test_healthz_503_when_database_unreachable():
     assert status == "503"
     assert "unreachable" in body
     assert "Traceback" not in body
+
+
+def test_pages_answer_a_french_503_when_database_unreachable():
+    code = (
+        "import django; django.setup();"
+        "from django.test import Client;"
+        "r = Client(raise_request_exception=False).get('/');"
+        "print(r.status_code, r.get('Retry-After')); print(r.content.decode())"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "ocpizzapp.settings",
+        "DATABASE_URL": "postgres://nobody@127.0.0.1:9/none",
+        "LOG_LEVEL": "CRITICAL",
+    }
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    status, body = result.stdout.strip().split("\n", 1)
+    assert status == "503 30"
+    assert "Service momentanément indisponible" in body
+    assert "Traceback" not in body and "OperationalError" not in body
+
+
+@pytest.mark.django_db
+def test_unknown_page_is_a_french_404(client, settings):
+    settings.DEBUG = False
+    response = client.get("/nulle-part/")
+    assert response.status_code == 404
+    assert "Page introuvable" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_csrf_failure_is_explained_in_french(settings):
+    from django.test import Client
+
+    settings.DEBUG = False
+    response = Client(enforce_csrf_checks=True).post("/admin/login/", {"username": "x", "password": "y"})
+    assert response.status_code == 403
+    assert "Formulaire expiré" in response.content.decode()
