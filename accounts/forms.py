@@ -16,6 +16,7 @@ from accounts.exceptions import EmailAlreadyUsed
 FRENCH_PHONE = re.compile(r"^(?:\+33|0033|0)([1-9]\d{8})$")
 PHONE_HELP = "Le livreur vous appelle à ce numéro si besoin. Exemple : 06 12 34 56 78."
 POSTCODE = re.compile(r"^\d{5}$")
+INVALID_EMAIL = "Saisissez une adresse e-mail valide, par exemple camille@exemple.fr."
 
 
 def french_phone(value: str) -> str:
@@ -51,7 +52,10 @@ class PhoneForm(forms.Form):
 
 class SignupForm(forms.Form):
     email = forms.EmailField(
-        label="Adresse e-mail", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+        label="Adresse e-mail",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        error_messages={"invalid": INVALID_EMAIL},
     )
     first_name = forms.CharField(
         label="Prénom", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "given-name"})
@@ -114,6 +118,7 @@ class FrenchPasswordResetForm(PasswordResetForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["email"].label = "Adresse e-mail"
+        self.fields["email"].error_messages["invalid"] = INVALID_EMAIL
         self.fields["email"].help_text = "Celle de votre compte : nous y envoyons un lien pour choisir un mot de passe."
 
 
