@@ -250,3 +250,20 @@ def test_header_offers_the_account_and_a_logout_form_to_customers(client):
     assert '<a href="/compte/">Mon compte</a>' in html
     assert '<form method="post" action="/compte/deconnexion/" class="inline-form">' in html
     assert ">Connexion</a>" not in html
+
+
+@pytest.mark.parametrize("way_in", ["login", "signup"])
+def test_what_the_visitor_put_in_the_session_survives_logging_in(client, way_in):
+    # The shop keeps the cart in the session: it must not be lost at the login step.
+    CustomerFactory(user__email="camille@example.com")
+    session = client.session
+    session["cart"] = {"pizzeria": 1, "lines": {"7": 2}}
+    session.save()
+
+    if way_in == "login":
+        client.post("/compte/connexion/", {"username": "camille@example.com", "password": PASSWORD})
+    else:
+        signup(client, email="nouveau@example.com")
+
+    assert logged_in_user(client) is not None
+    assert client.session["cart"] == {"pizzeria": 1, "lines": {"7": 2}}
