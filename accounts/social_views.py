@@ -1,8 +1,5 @@
 """The page of the social sign-in: the phone number asked on the first login."""
 
-import re
-
-from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -11,25 +8,8 @@ from django.views.decorators.http import require_http_methods
 from social_core.utils import PARTIAL_TOKEN_SESSION_NAME
 from social_django.models import Partial
 
+from accounts.forms import PhoneForm
 from accounts.social import PHONE_SESSION_KEY
-
-FRENCH_PHONE = re.compile(r"^(?:\+33|0033|0)([1-9]\d{8})$")
-
-
-class PhoneForm(forms.Form):
-    phone = forms.CharField(
-        label="Téléphone",
-        max_length=20,
-        help_text="Le livreur vous appelle à ce numéro si besoin. Exemple : 06 12 34 56 78.",
-    )
-
-    def clean_phone(self) -> str:
-        digits = re.sub(r"[\s.\-()]", "", self.cleaned_data["phone"])
-        match = FRENCH_PHONE.match(digits)
-        if not match:
-            raise forms.ValidationError("Saisissez un numéro de téléphone français, par exemple 06 12 34 56 78.")
-        national = "0" + match.group(1)
-        return " ".join(national[i : i + 2] for i in range(0, 10, 2))
 
 
 @never_cache

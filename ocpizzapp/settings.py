@@ -246,7 +246,7 @@ SOCIAL_AUTH_USER_FIELDS = ["email", "first_name", "last_name"]
 SOCIAL_AUTH_FORCE_EMAIL_LOWERCASE = True
 SOCIAL_AUTH_FACEBOOK_SCOPE = ["email"]
 SOCIAL_AUTH_FACEBOOK_PROFILE_EXTRA_PARAMS = {"fields": "id,name,email,first_name,last_name"}
-SOCIAL_AUTH_LOGIN_ERROR_URL = "ventes:home"
+SOCIAL_AUTH_LOGIN_ERROR_URL = "accounts:login"
 SOCIAL_AUTH_PIPELINE = [
     "social_core.pipeline.social_auth.social_details",
     "social_core.pipeline.social_auth.social_names",

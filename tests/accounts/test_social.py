@@ -218,7 +218,7 @@ def test_an_unverified_google_email_does_not_take_over_an_account(client, provid
     complete = sign_in(client, "google-oauth2")
 
     assert complete.status_code == 302
-    assert complete["Location"] == "/"
+    assert complete["Location"] == "/compte/connexion/"
     assert logged_in_user(client) is None
     assert not UserSocialAuth.objects.exists()
     assert User.objects.get() == victim

@@ -1,0 +1,21 @@
+"""Typed errors of the customer accounts, each with a French message a page may show as it is."""
+
+from ocpizzapp.exceptions import BusinessError
+
+
+class AccountError(BusinessError):
+    code = "account_error"
+
+
+class EmailAlreadyUsed(AccountError):
+    code = "email_in_use"
+    default_message = (
+        "Un compte existe déjà avec cette adresse e-mail : connectez-vous, ou réinitialisez votre mot de passe."
+    )
+
+
+class UnknownAddress(AccountError):
+    """The address does not exist or belongs to another customer: both look the same from outside."""
+
+    code = "unknown_address"
+    default_message = "Adresse inconnue."
