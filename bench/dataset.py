@@ -101,7 +101,9 @@ def catalogue_create(*, size: Dataset) -> None:
     staff_member_upsert(
         email="pizzaiolo.bench@ocpizza.fr", role=StaffMember.PIZZAIOLO, pizzeria=pizzerias[0], password=BENCH_PASSWORD
     )
-    staff_member_upsert(email="manager.bench@ocpizza.fr", role=StaffMember.MANAGER, pizzeria=None, password=BENCH_PASSWORD)
+    staff_member_upsert(
+        email="manager.bench@ocpizza.fr", role=StaffMember.MANAGER, pizzeria=None, password=BENCH_PASSWORD
+    )
 
 
 def open_orders_create(*, size: Dataset) -> list[str]:
