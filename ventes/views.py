@@ -270,10 +270,15 @@ def checkout(request):
         "slots": checkout_slots(pizzeria=pizzeria),
         "addresses": customer_addresses(user=user),
     }
+    summary = cart_summary(pizzeria_id=cart.pizzeria_id, quantities=cart.lines)
     if request.method == "POST":
         form = CheckoutForm(request.POST, **form_kwargs)
 
         def place():
+            if len(summary.lines) != len(cart.lines):
+                # Something left the menu since it was added: the customer checks the new cart first.
+                cart.replace(pizzeria_id=pizzeria.pk, lines={line.product.pk: line.quantity for line in summary.lines})
+                raise InvalidOrder("Un produit de votre panier n'est plus à la carte : vérifiez votre commande.")
             nonlocal customer
             if user.is_authenticated and customer is None:
                 customer = customer_complete_profile(user=user, phone=form.cleaned_data["customer_phone"])
@@ -315,7 +320,7 @@ def checkout(request):
         "form": form,
         "pizzeria": pizzeria,
         "is_open": pizzeria_is_open(pizzeria),
-        **_cart_context(cart),
+        "cart": summary,
     }
     return render(request, "ventes/checkout.html", context)
 
