@@ -229,7 +229,7 @@ def order_history_lines(*, order: Order) -> dict[int, int]:
 
 
 def pizzeria_queue(*, pizzeria: Pizzeria) -> list[Order]:
-    """Today's orders waiting in or going through the kitchen, oldest first."""
+    """Orders waiting in or going through the kitchen, oldest first."""
     return list(
         Order.objects.filter(pizzeria=pizzeria, state__in=[OrderState.RECEIVED, OrderState.PREPARING])
         .order_by("created_at")
