@@ -301,6 +301,7 @@ def checkout(request):
         number = _submit_once(request, CHECKOUT_TOKENS, form, place)
         if number:
             cart.clear()
+            messages.success(request, f"Merci ! Votre commande {number} est enregistrée.")
             return redirect(_order_url(number, owner=customer is not None))
     else:
         search = request.session.get("delivery_search") or {}

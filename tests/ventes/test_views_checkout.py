@@ -74,7 +74,7 @@ def test_guest_pickup_order_goes_to_its_page_through_a_signed_link(client, shop)
     assert client.session["cart"]["lines"] == {}
     assert shop.level("dough") == 8 and ledger_matches_levels()
     html = client.get(response.url).content.decode()
-    assert order.number in html
+    assert f"Merci ! Votre commande {order.number} est enregistrée." in html
 
 
 def test_confirmation_mail_carries_the_tracking_link(client, shop, settings, django_capture_on_commit_callbacks):

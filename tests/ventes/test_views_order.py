@@ -80,6 +80,7 @@ def test_guest_signed_link_works_and_shows_no_edit_buttons(client, order):
     html = client.get(order_tracking_url(number=order.number)).content.decode()
     assert order.number in html
     assert "Annuler la commande" not in html and "Commander à nouveau" not in html
+    assert "Pour modifier ou annuler cette commande, appelez OC Pizza Bastille" in html
 
 
 def test_forged_expired_or_other_orders_links_are_404_without_leak(client, shop, order):
