@@ -12,7 +12,7 @@ from django.utils import timezone
 from production.models import Allergen, OpeningHours, Pizzeria, Product, StaffMember
 from production.selectors import Availability, availability_of, pizzeria_hours_on, product_availability
 
-from .models import Address, Order, OrderEvent, OrderLine, OrderState
+from .models import Address, Customer, Order, OrderEvent, OrderLine, OrderState
 from .pricing import PricedLine, Totals, delivery_fee_for, order_totals
 from .tracking import order_number_from_token
 from .workflow import Role, actor_role
@@ -164,6 +164,10 @@ def checkout_slots(*, pizzeria: Pizzeria, now: datetime.datetime | None = None) 
                     slots.append(slot)
                 slot += datetime.timedelta(minutes=SLOT_MINUTES)
     return sorted(slots)
+
+
+def customer_for(*, user) -> Customer | None:
+    return Customer.objects.filter(user_id=user.pk).first() if user.is_authenticated else None
 
 
 def customer_addresses(*, user) -> list[Address]:

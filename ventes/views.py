@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
-from django.views.decorators.http import condition, require_GET, require_http_methods, require_POST
+from django.views.decorators.http import condition, require_http_methods, require_POST, require_safe
 
 from accounts.services import customer_complete_profile
 from production.exceptions import SoldOut
@@ -36,11 +36,12 @@ from .forms import (
     StaffOrderForm,
 )
 from .geo import GeocodingUnavailable, GeoError, geocoding_enabled, nearest_pizzeria_for, pizzerias_delivering_to
-from .models import Channel, Customer, OrderState
+from .models import Channel, OrderState
 from .selectors import (
     cart_summary,
     checkout_slots,
     customer_addresses,
+    customer_for,
     menu_for,
     menu_product,
     menu_products,
@@ -89,7 +90,7 @@ def _address_search(request, form):
     return {"candidates": candidates}
 
 
-@require_GET
+@require_safe
 def home(request):
     form = AddressSearchForm(request.GET if "code_postal" in request.GET else None)
     search = _address_search(request, form) if form.is_bound and form.is_valid() else None
@@ -113,7 +114,7 @@ def _cart_context(cart: Cart) -> dict:
     return {"cart": cart_summary(pizzeria_id=cart.pizzeria_id, quantities=cart.lines)}
 
 
-@require_GET
+@require_safe
 def menu(request, slug):
     pizzeria = pizzeria_get(slug=slug)
     if pizzeria is None:
@@ -129,7 +130,7 @@ def menu(request, slug):
     return render(request, "ventes/menu.html", context)
 
 
-@require_GET
+@require_safe
 def cart_page(request):
     return render(request, "ventes/cart.html", _cart_context(Cart(request.session)))
 
@@ -248,10 +249,6 @@ def _submit_once(request, key: str, form, place):
 # Checkout
 
 
-def _customer_for(user) -> Customer | None:
-    return Customer.objects.filter(user_id=user.pk).first() if user.is_authenticated else None
-
-
 def _order_url(number: str, *, owner: bool) -> str:
     return reverse("ventes:order_detail", kwargs={"number": number}) if owner else order_tracking_url(number=number)
 
@@ -264,7 +261,7 @@ def checkout(request):
         messages.info(request, "Votre panier est vide : choisissez d'abord vos pizzas.")
         return redirect("ventes:home")
     user = request.user
-    customer = _customer_for(user)
+    customer = customer_for(user=user)
     form_kwargs = {
         "pizzeria": pizzeria,
         "slots": checkout_slots(pizzeria=pizzeria),
@@ -381,20 +378,20 @@ def _private(response):
     return response
 
 
-@require_GET
+@require_safe
 def order_detail(request, number):
     view = _order_view_or_404(request, number)
     return _private(render(request, "ventes/order_detail.html", _order_context(request, view)))
 
 
-@require_GET
+@require_safe
 @condition(etag_func=_status_etag, last_modified_func=_status_last_modified)
 def order_status(request, number):
     view = _order_view_or_404(request, number)
     return _private(render(request, "ventes/_order_status.html", _order_context(request, view)))
 
 
-@require_GET
+@require_safe
 def receipt(request, number):
     view = _order_view_or_404(request, number)
     return _private(render(request, "ventes/receipt.html", _order_context(request, view)))
