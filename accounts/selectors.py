@@ -1,18 +1,9 @@
-"""Reads of the customer accounts: profile, address book, order history."""
+"""Reads of the customer accounts; profile and address book come from ``ventes.selectors``."""
 
 from django.db.models import QuerySet
 
 from production.models import StaffMember
-from ventes.models import Address, Customer, Order
-
-
-def customer_for(*, user) -> Customer | None:
-    return Customer.objects.filter(user=user).first()
-
-
-def customer_addresses(*, user) -> QuerySet[Address]:
-    """The user's address book, in one query whatever its size."""
-    return Address.objects.filter(customer__user=user).order_by("label", "pk")
+from ventes.models import Order
 
 
 def customer_order_history(*, user) -> QuerySet[Order]:

@@ -23,7 +23,7 @@ from accounts.forms import (
     ProfileForm,
     SignupForm,
 )
-from accounts.selectors import customer_addresses, customer_for, customer_order_history, user_is_staff_member
+from accounts.selectors import customer_order_history, user_is_staff_member
 from accounts.services import (
     AddressData,
     address_create,
@@ -33,6 +33,7 @@ from accounts.services import (
     customer_update_profile,
 )
 from ventes.geo import GeoError
+from ventes.selectors import customer_addresses, customer_for
 
 # The staff screens' entry (another app); staff land there when it exists.
 STAFF_HOME_PATH = "/equipe/"

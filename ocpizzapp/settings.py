@@ -226,6 +226,9 @@ OCPIZZA = {
     "PAUSE_LEAD_MINUTES": env.int("PAUSE_LEAD_MINUTES", default=60),
 }
 
+# Absolute links in e-mails (order tracking) start with this address.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
 # Google Maps (delivery zones, ventes/geo.py): off when empty, postcode zones then.
 GMAP_API_KEY = env.str("GMAP_API_KEY", default="")
 

@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 
 from .estimates import order_expected_range
 from .models import Order, OrderState
+from .tracking import order_tracking_url
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,12 @@ def order_notify_customer(*, order_id: int, state: str) -> bool:
     order = Order.objects.select_related("pizzeria").get(pk=order_id)
     if not order.customer_email:
         return False
-    context = {"order": order, "state": state, "expected": order_expected_range(order=order)}
+    context = {
+        "order": order,
+        "state": state,
+        "expected": order_expected_range(order=order),
+        "tracking_url": order_tracking_url(number=order.number, absolute=True),
+    }
     try:
         send_mail(
             subject=SUBJECTS[state].format(number=order.number),

@@ -6,4 +6,17 @@ app_name = "ventes"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("pizzeria/<slug:slug>/", views.menu, name="menu"),
+    path("panier/", views.cart_page, name="cart"),
+    path("panier/ajouter/", views.cart_add, name="cart_add"),
+    path("panier/<int:product_id>/", views.cart_update, name="cart_update"),
+    path("panier/<int:product_id>/retirer/", views.cart_remove, name="cart_remove"),
+    path("commander/", views.checkout, name="checkout"),
+    path("commande/<str:number>/", views.order_detail, name="order_detail"),
+    path("commande/<str:number>/suivi/", views.order_status, name="order_status"),
+    path("commande/<str:number>/modifier/", views.order_edit, name="order_edit"),
+    path("commande/<str:number>/annuler/", views.order_cancel, name="order_cancel"),
+    path("commande/<str:number>/recu/", views.receipt, name="receipt"),
+    path("commande/<str:number>/recommander/", views.reorder, name="reorder"),
+    path("equipe/commande/", views.staff_order, name="staff_order"),
 ]

@@ -1,10 +1,99 @@
-from django.shortcuts import render
+"""Screens of the shop. Thin: they read through ``selectors``, write through
+``services`` / ``workflow`` and turn their typed errors into French messages."""
+
+import secrets
+
+from django.contrib import messages
+from django.core.cache import cache
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.views.decorators.http import condition, require_http_methods, require_POST, require_safe
 
-from production.selectors import pizzeria_hours_on, pizzeria_is_open, pizzeria_list
+from accounts.services import customer_complete_profile
+from production.exceptions import SoldOut
+from production.models import StaffMember
+from production.selectors import (
+    availability_of,
+    pizzeria_hours_on,
+    pizzeria_is_open,
+    pizzeria_list,
+    product_availability,
+)
+
+from .cart import Cart
+from .estimates import order_expected_range
+from .exceptions import IllegalTransition, InvalidOrder, OrderNotEditable, PizzeriaUnavailable, TransitionForbidden
+from .forms import (
+    AddressSearchForm,
+    CancelForm,
+    CartAddForm,
+    CartQuantityForm,
+    CheckoutForm,
+    EditLinesForm,
+    StaffOrderForm,
+)
+from .geo import GeocodingUnavailable, GeoError, geocoding_enabled, nearest_pizzeria_for, pizzerias_delivering_to
+from .models import Channel, OrderState
+from .selectors import (
+    cart_summary,
+    checkout_slots,
+    customer_addresses,
+    customer_for,
+    menu_for,
+    menu_product,
+    menu_products,
+    order_events,
+    order_for_viewer,
+    order_history_lines,
+    order_lines,
+    order_totals_of,
+    pizzeria_get,
+    pizzeria_queue,
+    staff_member_for,
+)
+from .services import LineRequest, order_edit_lines, order_place
+from .tracking import order_tracking_url
+from .workflow import Role, order_transition
+
+CHECKOUT_TOKENS = "checkout_tokens"
+STAFF_TOKENS = "staff_order_tokens"
+KEPT_TOKENS = 20
+# Long enough for the session holding the order number to be saved before the lock goes.
+SUBMIT_LOCK_SECONDS = 60
+ORDER_ERRORS = (InvalidOrder, SoldOut, PizzeriaUnavailable)
+TOO_LATE = OrderNotEditable.default_message
+POLL_SECONDS = 5
 
 
+# Choosing a pizzeria
+
+
+def _address_search(request, form):
+    """The pizzeria that delivers the searched address, or the ones serving its postcode."""
+    address, postcode = form.cleaned_data["adresse"].strip(), form.cleaned_data["code_postal"]
+    request.session["delivery_search"] = {"line": address, "postcode": postcode}
+    if address and geocoding_enabled():
+        try:
+            return {"found": nearest_pizzeria_for(address=address, postcode=postcode)}
+        except GeocodingUnavailable:
+            pass  # fall through to the postcode fallback
+        except GeoError as error:
+            form.add_error("adresse", error.message)
+            return None
+    candidates = pizzerias_delivering_to(postcode=postcode)
+    if not candidates:
+        form.add_error("code_postal", "Aucune de nos pizzerias ne livre ce code postal aujourd'hui.")
+        return None
+    return {"candidates": candidates}
+
+
+@require_safe
 def home(request):
+    form = AddressSearchForm(request.GET if "code_postal" in request.GET else None)
+    search = _address_search(request, form) if form.is_bound and form.is_valid() else None
     now = timezone.now()
     today = timezone.localdate(now)
     pizzerias = [
@@ -15,4 +104,454 @@ def home(request):
         }
         for pizzeria in pizzeria_list()
     ]
-    return render(request, "ventes/home.html", {"pizzerias": pizzerias})
+    return render(request, "ventes/home.html", {"pizzerias": pizzerias, "form": form, "search": search})
+
+
+# Menu and cart
+
+
+def _cart_context(cart: Cart) -> dict:
+    return {"cart": cart_summary(pizzeria_id=cart.pizzeria_id, quantities=cart.lines)}
+
+
+@require_safe
+def menu(request, slug):
+    pizzeria = pizzeria_get(slug=slug)
+    if pizzeria is None:
+        raise Http404("Pizzeria inconnue.")
+    now = timezone.now()
+    context = {
+        "pizzeria": pizzeria,
+        "sections": menu_for(pizzeria=pizzeria),
+        "is_open": pizzeria_is_open(pizzeria, at=now),
+        "today_hours": pizzeria_hours_on(pizzeria, timezone.localdate(now)),
+        **_cart_context(Cart(request.session)),
+    }
+    return render(request, "ventes/menu.html", context)
+
+
+@require_safe
+def cart_page(request):
+    return render(request, "ventes/cart.html", _cart_context(Cart(request.session)))
+
+
+def _cart_answer(request, cart: Cart, *, error: str = "", notice: str = "", back: str = ""):
+    """The cart partial for htmx; otherwise a message and back to where the customer was."""
+    if request.htmx:
+        return render(request, "ventes/_cart.html", {**_cart_context(cart), "error": error, "notice": notice})
+    if error:
+        messages.error(request, error)
+    elif notice:
+        messages.success(request, notice)
+    return redirect(back or "ventes:cart")
+
+
+@require_POST
+def cart_add(request):
+    cart = Cart(request.session)
+    form = CartAddForm(request.POST)
+    if not form.is_valid():
+        return _cart_answer(request, cart, error=next(iter(form.errors.values()))[0])
+    pizzeria = pizzeria_get(pk=form.cleaned_data["pizzeria"])
+    if pizzeria is None:
+        return _cart_answer(request, cart, error="Pizzeria inconnue.")
+    back = pizzeria.get_absolute_url()
+    product = menu_product(pizzeria=pizzeria, product_id=form.cleaned_data["product"])
+    if product is None:
+        return _cart_answer(request, cart, error=f"Ce produit n'est pas à la carte de {pizzeria.name}.", back=back)
+    quantity = form.cleaned_data["quantity"]
+    if cart.belongs_elsewhere(pizzeria.pk) and not form.cleaned_data["replace"]:
+        current = pizzeria_get(pk=cart.pizzeria_id)
+        context = {"current": current, "pizzeria": pizzeria, "product": product, "quantity": quantity}
+        template = "ventes/_cart_switch.html" if request.htmx else "ventes/cart_switch.html"
+        return render(request, template, context)
+    if not cart.belongs_elsewhere(pizzeria.pk):
+        maximum = form.fields["quantity"].max_value
+        if cart.quantity_after_adding(product.pk, quantity) > maximum:
+            return _cart_answer(request, cart, error=f"Au plus {maximum} exemplaires d'un même produit.", back=back)
+        if cart.is_full_for(product.pk):
+            return _cart_answer(request, cart, error="Votre panier a atteint le nombre maximum de produits.", back=back)
+    cart.add(pizzeria_id=pizzeria.pk, product_id=product.pk, quantity=quantity)
+    return _cart_answer(request, cart, notice=f"{product.name} ajouté au panier.", back=back)
+
+
+@require_POST
+def cart_update(request, product_id):
+    cart = Cart(request.session)
+    if product_id not in cart.lines:
+        return _cart_answer(request, cart, error="Ce produit n'est pas dans votre panier.")
+    form = CartQuantityForm(request.POST)
+    if not form.is_valid():
+        return _cart_answer(request, cart, error=form.errors["quantity"][0])
+    cart.set_quantity(product_id=product_id, quantity=form.cleaned_data["quantity"])
+    return _cart_answer(request, cart, notice="Quantité mise à jour.")
+
+
+@require_POST
+def cart_remove(request, product_id):
+    cart = Cart(request.session)
+    if product_id not in cart.lines:
+        return _cart_answer(request, cart, error="Ce produit n'est pas dans votre panier.")
+    cart.remove(product_id=product_id)
+    return _cart_answer(request, cart, notice="Produit retiré du panier.")
+
+
+# One submit, one order
+
+
+def _token_issue(session, key: str) -> str:
+    tokens = dict(list(session.get(key, {}).items())[-(KEPT_TOKENS - 1) :])
+    token = secrets.token_urlsafe(16)
+    tokens[token] = ""
+    session[key] = tokens
+    return token
+
+
+def _token_state(session, key: str, token: str) -> str | None:
+    """The order number a token already made, "" when unused, None when unknown or expired."""
+    return session.get(key, {}).get(token)
+
+
+def _token_spend(session, key: str, token: str, number: str) -> None:
+    tokens = session.get(key, {})
+    tokens[token] = number
+    session[key] = tokens
+
+
+def _submit_once(request, key: str, form, place):
+    """Run ``place()`` at most once per form token; returns the order number or None (errors on the form)."""
+    token = form.data.get("token", "")
+    state = _token_state(request.session, key, token)
+    if state:
+        return state
+    form_ok = form.is_valid()
+    if state is None:
+        form.data = form.data.copy()
+        form.data["token"] = _token_issue(request.session, key)
+        form.add_error(None, "Ce formulaire a expiré : vérifiez votre commande et validez à nouveau.")
+        return None
+    if not form_ok:
+        return None
+    lock = f"submit:{key}:{token}"
+    if not cache.add(lock, 1, SUBMIT_LOCK_SECONDS):
+        form.add_error(None, "Votre commande est déjà en cours d'envoi : patientez un instant.")
+        return None
+    try:
+        order = place()
+    except ORDER_ERRORS as error:
+        cache.delete(lock)
+        form.add_service_error(error)
+        return None
+    _token_spend(request.session, key, token, order.number)
+    return order.number
+
+
+# Checkout
+
+
+def _order_url(number: str, *, owner: bool) -> str:
+    return reverse("ventes:order_detail", kwargs={"number": number}) if owner else order_tracking_url(number=number)
+
+
+@require_http_methods(["GET", "POST"])
+def checkout(request):
+    cart = Cart(request.session)
+    pizzeria = pizzeria_get(pk=cart.pizzeria_id) if cart else None
+    if pizzeria is None:
+        messages.info(request, "Votre panier est vide : choisissez d'abord vos pizzas.")
+        return redirect("ventes:home")
+    user = request.user
+    customer = customer_for(user=user)
+    form_kwargs = {
+        "pizzeria": pizzeria,
+        "slots": checkout_slots(pizzeria=pizzeria),
+        "addresses": customer_addresses(user=user),
+    }
+    summary = cart_summary(pizzeria_id=cart.pizzeria_id, quantities=cart.lines)
+    if request.method == "POST":
+        form = CheckoutForm(request.POST, **form_kwargs)
+
+        def place():
+            if len(summary.lines) != len(cart.lines):
+                # Something left the menu since it was added: the customer checks the new cart first.
+                cart.replace(pizzeria_id=pizzeria.pk, lines={line.product.pk: line.quantity for line in summary.lines})
+                raise InvalidOrder("Un produit de votre panier n'est plus à la carte : vérifiez votre commande.")
+            nonlocal customer
+            if user.is_authenticated and customer is None:
+                customer = customer_complete_profile(user=user, phone=form.cleaned_data["customer_phone"])
+            return order_place(
+                pizzeria_id=pizzeria.pk,
+                lines=cart.line_requests(),
+                channel=Channel.WEB,
+                fulfilment=form.cleaned_data["fulfilment"],
+                payment_method=form.cleaned_data["payment_method"],
+                customer_name=form.cleaned_data["customer_name"],
+                customer_phone=form.cleaned_data["customer_phone"],
+                customer_email=form.cleaned_data["customer_email"],
+                customer=customer,
+                delivery_address=form.delivery_address(),
+                requested_for=form.requested_for(),
+                note=form.cleaned_data["note"],
+                by=user if user.is_authenticated else None,
+            )
+
+        number = _submit_once(request, CHECKOUT_TOKENS, form, place)
+        if number:
+            cart.clear()
+            messages.success(request, f"Merci ! Votre commande {number} est enregistrée.")
+            return redirect(_order_url(number, owner=customer is not None))
+    else:
+        search = request.session.get("delivery_search") or {}
+        initial = {
+            "token": _token_issue(request.session, CHECKOUT_TOKENS),
+            "address_line": search.get("line", ""),
+            "address_postcode": search.get("postcode", ""),
+        }
+        if user.is_authenticated:
+            initial.update(
+                customer_name=user.get_full_name(),
+                customer_email=user.email,
+                customer_phone=customer.phone if customer else "",
+            )
+        form = CheckoutForm(initial=initial, **form_kwargs)
+    context = {
+        "form": form,
+        "pizzeria": pizzeria,
+        "is_open": pizzeria_is_open(pizzeria),
+        "cart": summary,
+    }
+    return render(request, "ventes/checkout.html", context)
+
+
+# Following an order
+
+
+def _order_view(request, number):
+    """The order as this request may see it (memoised: the conditional-GET functions and the view share it)."""
+    views = request.__dict__.setdefault("_ventes_order_views", {})
+    if number not in views:
+        views[number] = order_for_viewer(number=number, user=request.user, token=request.GET.get("t", ""))
+    return views[number]
+
+
+def _order_view_or_404(request, number):
+    view = _order_view(request, number)
+    if view is None:
+        raise Http404("Commande introuvable.")
+    return view
+
+
+def _order_context(request, view) -> dict:
+    order = view.order
+    lines = order_lines(order=order)
+    token = request.GET.get("t", "")
+    return {
+        "view": view,
+        "order": order,
+        "lines": lines,
+        "events": order_events(order=order),
+        "totals": order_totals_of(order=order, lines=lines),
+        "expected": order_expected_range(order=order),
+        "token": token,
+        "query": f"?t={token}" if token else "",
+        "live": order.state not in {OrderState.COMPLETED, OrderState.CANCELLED},
+        "poll_seconds": POLL_SECONDS,
+    }
+
+
+def _status_etag(request, number):
+    view = _order_view(request, number)
+    if view is None:
+        return None
+    return f"{view.order.pk}-{view.order.updated_at.timestamp()}-{view.role or 'guest'}"
+
+
+def _status_last_modified(request, number):
+    view = _order_view(request, number)
+    return view.order.updated_at if view else None
+
+
+def _private(response):
+    # Each viewer sees their own buttons: shared caches keep out, browsers revalidate each poll.
+    patch_cache_control(response, private=True, no_cache=True)
+    patch_vary_headers(response, ["Cookie"])
+    return response
+
+
+@require_safe
+def order_detail(request, number):
+    view = _order_view_or_404(request, number)
+    return _private(render(request, "ventes/order_detail.html", _order_context(request, view)))
+
+
+@require_safe
+@condition(etag_func=_status_etag, last_modified_func=_status_last_modified)
+def order_status(request, number):
+    view = _order_view_or_404(request, number)
+    return _private(render(request, "ventes/_order_status.html", _order_context(request, view)))
+
+
+@require_safe
+def receipt(request, number):
+    view = _order_view_or_404(request, number)
+    return _private(render(request, "ventes/receipt.html", _order_context(request, view)))
+
+
+def _back_to_order(request, view):
+    url = reverse("ventes:order_detail", kwargs={"number": view.order.number})
+    token = request.GET.get("t", "")
+    return redirect(f"{url}?t={token}" if token else url)
+
+
+@require_http_methods(["GET", "POST"])
+def order_edit(request, number):
+    view = _order_view_or_404(request, number)
+    if view.role not in {Role.OWNER, Role.COUNTER, Role.MANAGER}:
+        raise Http404("Commande introuvable.")
+    order = view.order
+    if not view.may_edit:
+        messages.error(request, TOO_LATE)
+        return _back_to_order(request, view)
+    products = menu_products(pizzeria=order.pizzeria)
+    current = order_history_lines(order=order)
+    form = EditLinesForm(request.POST or None, products=products, current=current)
+    if request.method == "POST" and form.is_valid():
+        lines = [LineRequest(product_id, quantity) for product_id, quantity in form.quantities().items()]
+        try:
+            order_edit_lines(order_id=order.pk, lines=lines, by=request.user)
+        except (OrderNotEditable, IllegalTransition):
+            messages.error(request, TOO_LATE)
+            return _back_to_order(request, view)
+        except TransitionForbidden:
+            raise Http404("Commande introuvable.") from None
+        except ORDER_ERRORS as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"Commande {order.number} modifiée.")
+            return _back_to_order(request, view)
+    availabilities = product_availability(pizzeria_id=order.pizzeria_id, product_ids=[p.pk for p in products])
+    rows = [(form[f"qty_{product.pk}"], product, availability_of(availabilities, product.pk)) for product in products]
+    return render(request, "ventes/order_edit.html", {"order": order, "form": form, "rows": rows})
+
+
+@require_http_methods(["GET", "POST"])
+def order_cancel(request, number):
+    view = _order_view_or_404(request, number)
+    if view.role not in {Role.OWNER, Role.COUNTER, Role.MANAGER}:
+        raise Http404("Commande introuvable.")
+    order = view.order
+    if not view.may_edit:
+        messages.error(request, TOO_LATE)
+        return _back_to_order(request, view)
+    form = CancelForm(request.POST or None)
+    staff = not view.is_owner
+    if not staff:
+        del form.fields["cancel_reason"]
+    if request.method == "POST" and form.is_valid():
+        try:
+            order_transition(
+                order_id=order.pk,
+                to_state=OrderState.CANCELLED,
+                by=request.user,
+                note=form.cleaned_data["reason"],
+                cancel_reason=form.cleaned_data.get("cancel_reason", ""),
+            )
+        except (IllegalTransition, OrderNotEditable):
+            messages.error(request, TOO_LATE)
+            return _back_to_order(request, view)
+        except TransitionForbidden:
+            raise Http404("Commande introuvable.") from None
+        except InvalidOrder as error:
+            form.add_error("cancel_reason" if staff else "reason", error.message)
+        else:
+            messages.success(request, f"Commande {order.number} annulée.")
+            return _back_to_order(request, view)
+    return render(request, "ventes/order_cancel.html", {"order": order, "form": form})
+
+
+@require_POST
+def reorder(request, number):
+    """Fill the cart with a past order of its owner; say what cannot be made right now."""
+    view = _order_view(request, number)
+    if view is None or not view.is_owner:
+        raise Http404("Commande introuvable.")
+    pizzeria = pizzeria_get(pk=view.order.pizzeria_id)
+    if pizzeria is None:
+        messages.error(request, "Cette pizzeria ne prend plus de commandes.")
+        return redirect("ventes:home")
+    wanted = order_lines(order=view.order)
+    on_menu = {product.pk for product in menu_products(pizzeria=pizzeria)}
+    availabilities = product_availability(pizzeria_id=pizzeria.pk, product_ids=[line.product_id for line in wanted])
+    lines, missing = {}, []
+    for line in wanted:
+        can_make = availability_of(availabilities, line.product_id).can_make if line.product_id in on_menu else 0
+        if can_make is not None and can_make < line.quantity:
+            missing.append(
+                f"{line.product_name} (plus que {can_make})" if can_make else f"{line.product_name} (épuisé)"
+            )
+        if can_make is None or can_make > 0:
+            lines[line.product_id] = line.quantity if can_make is None else min(line.quantity, can_make)
+    Cart(request.session).replace(pizzeria_id=pizzeria.pk, lines=lines)
+    if missing:
+        messages.warning(request, "Pas disponible en ce moment : " + ", ".join(missing) + ".")
+    if lines:
+        messages.success(request, f"Votre panier reprend la commande {view.order.number}.")
+    return redirect("ventes:cart")
+
+
+# Orders taken by the counter and the phone
+
+
+def _staff_pizzeria(request, member, is_manager):
+    if not is_manager:
+        return member.pizzeria
+    slug = request.POST.get("pizzeria") or request.GET.get("pizzeria")
+    return pizzeria_get(slug=slug) if slug else None
+
+
+@require_http_methods(["GET", "POST"])
+def staff_order(request):
+    member = staff_member_for(user=request.user)
+    is_manager = request.user.is_superuser or (member is not None and member.role == StaffMember.MANAGER)
+    if not is_manager and (member is None or member.role != StaffMember.COUNTER):
+        return render(request, "ventes/staff_forbidden.html", status=403)
+    pizzeria = _staff_pizzeria(request, member, is_manager)
+    if pizzeria is None:
+        return render(request, "ventes/staff_choose.html", {"pizzerias": pizzeria_list()})
+    products = menu_products(pizzeria=pizzeria)
+    form_kwargs = {"pizzeria": pizzeria, "slots": checkout_slots(pizzeria=pizzeria), "products": products}
+    if request.method == "POST":
+        form = StaffOrderForm(request.POST, **form_kwargs)
+
+        def place():
+            return order_place(
+                pizzeria_id=pizzeria.pk,
+                lines=[LineRequest(pk, quantity) for pk, quantity in form.quantities().items()],
+                channel=form.cleaned_data["channel"],
+                fulfilment=form.cleaned_data["fulfilment"],
+                payment_method=form.cleaned_data["payment_method"],
+                customer_name=form.cleaned_data["customer_name"],
+                customer_phone=form.cleaned_data["customer_phone"],
+                delivery_address=form.delivery_address(),
+                requested_for=form.requested_for(),
+                note=form.cleaned_data["note"],
+                by=request.user,
+            )
+
+        number = _submit_once(request, STAFF_TOKENS, form, place)
+        if number:
+            messages.success(request, f"Commande {number} enregistrée : elle est dans la file de la cuisine.")
+            url = reverse("ventes:staff_order")
+            return redirect(f"{url}?pizzeria={pizzeria.slug}" if is_manager else url)
+    else:
+        form = StaffOrderForm(initial={"token": _token_issue(request.session, STAFF_TOKENS)}, **form_kwargs)
+    availabilities = product_availability(pizzeria_id=pizzeria.pk)
+    rows = [(form[f"qty_{product.pk}"], product, availability_of(availabilities, product.pk)) for product in products]
+    context = {
+        "form": form,
+        "pizzeria": pizzeria,
+        "rows": rows,
+        "queue": pizzeria_queue(pizzeria=pizzeria),
+        "is_manager": is_manager,
+    }
+    return render(request, "ventes/staff_order.html", context)

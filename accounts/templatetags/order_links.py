@@ -1,20 +1,16 @@
-"""Links from the order history to the shop's order pages.
-
-The shop builds those pages (``/commande/<number>/`` and its re-order
-endpoint, URL name ``ventes:reorder``); their paths are written here once so
-that they become ``reverse()`` calls in one place when those URLs exist.
-"""
+"""Links from the order history to the shop's order pages."""
 
 from django import template
+from django.urls import reverse
 
 register = template.Library()
 
 
 @register.simple_tag
 def order_page_url(number: str) -> str:
-    return f"/commande/{number}/"
+    return reverse("ventes:order_detail", kwargs={"number": number})
 
 
 @register.simple_tag
 def order_reorder_url(number: str) -> str:
-    return f"/commande/{number}/recommander/"
+    return reverse("ventes:reorder", kwargs={"number": number})

@@ -1,0 +1,217 @@
+"""Choosing a pizzeria, its menu with live availability, and the session cart."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from production.models import Allergen, OpeningHours
+from production.services import pizzeria_set_accepting_orders, stock_count_inventory
+from tests import factories
+from ventes.cart import SESSION_KEY
+
+pytestmark = pytest.mark.django_db
+
+
+def add(client, pizzeria, product, quantity=1, htmx=False, **extra):
+    data = {"pizzeria": pizzeria.pk, "product": product.pk, "quantity": quantity, **extra}
+    headers = {"HX-Request": "true"} if htmx else {}
+    return client.post("/panier/ajouter/", data, headers=headers)
+
+
+def cart_lines(client):
+    return (client.session.get(SESSION_KEY) or {}).get("lines", {})
+
+
+# Choosing a pizzeria
+
+
+def test_home_links_each_menu_and_finds_pizzerias_by_postcode(client, shop):
+    html = client.get("/").content.decode()
+    assert f'href="/pizzeria/{shop.pizzeria.slug}/"' in html
+    response = client.get("/", {"adresse": "8 rue Keller", "code_postal": "75001"})
+    html = response.content.decode()
+    assert "Ces pizzerias livrent votre code postal" in html and shop.pizzeria.name in html
+
+
+def test_home_postcode_nobody_serves_says_so(client, shop):
+    html = client.get("/", {"adresse": "", "code_postal": "13001"}).content.decode()
+    assert "Aucune de nos pizzerias ne livre ce code postal" in html
+
+
+def test_home_bad_postcode_is_refused_beside_the_field(client, shop):
+    html = client.get("/", {"code_postal": "abc"}).content.decode()
+    assert "Le code postal compte 5 chiffres." in html
+    assert 'aria-describedby="id_code_postal_error"' in html
+
+
+def test_home_with_geocoding_picks_the_nearest_pizzeria(client, shop, settings, monkeypatch):
+    settings.GMAP_API_KEY = "test-key"
+    monkeypatch.setattr("ventes.views.nearest_pizzeria_for", lambda **kwargs: shop.pizzeria)
+    html = client.get("/", {"adresse": "8 rue Keller", "code_postal": "75011"}).content.decode()
+    assert f"{shop.pizzeria.name} livre votre adresse" in html
+
+
+def test_home_with_geocoding_says_when_the_address_is_out_of_zone(client, shop, settings, monkeypatch):
+    from ventes.geo import OutOfDeliveryZone
+
+    def out_of_zone(**kwargs):
+        raise OutOfDeliveryZone("Aucune de nos pizzerias ne livre cette adresse aujourd'hui.")
+
+    settings.GMAP_API_KEY = "test-key"
+    monkeypatch.setattr("ventes.views.nearest_pizzeria_for", out_of_zone)
+    html = client.get("/", {"adresse": "1 place Bellecour", "code_postal": "69002"}).content.decode()
+    assert "Aucune de nos pizzerias ne livre cette adresse aujourd&#x27;hui." in html
+
+
+# Menu
+
+
+def test_menu_shows_products_by_category_with_badges_and_allergens(client, shop):
+    gluten = Allergen.objects.get_or_create(code="gluten", defaults={"name": "Gluten"})[0]
+    shop.stock["dough"].ingredient.allergens.add(gluten)
+    stock_count_inventory(stock=shop.stock["ham"], counted=120)  # 2 Regina
+    stock_count_inventory(stock=shop.stock["beer"], counted=0)
+    html = client.get(f"/pizzeria/{shop.pizzeria.slug}/").content.decode()
+    assert "Pizzas" in html and "Boissons" in html
+    assert "Margherita" in html and "9,50 €" in html
+    assert "plus que 2" in html
+    assert "épuisé" in html
+    assert "Allergènes : Gluten" in html
+    # A sold-out product offers no add button.
+    assert f'name="product" value="{shop.beer.pk}"' not in html
+
+
+def test_menu_of_unknown_pizzeria_is_404(client, shop):
+    assert client.get("/pizzeria/nulle-part/").status_code == 404
+
+
+def test_paused_or_closed_pizzeria_says_it_takes_only_later_slots(client, shop):
+    pizzeria_set_accepting_orders(pizzeria=shop.pizzeria, accepting=False)
+    html = client.get(f"/pizzeria/{shop.pizzeria.slug}/").content.decode()
+    assert "ne prend que des commandes pour un créneau plus tard" in html
+    closed = factories.PizzeriaFactory(open_all_week=False)
+    OpeningHours.objects.create(
+        pizzeria=closed, weekday=timezone.localdate().weekday(), opens=datetime.time(0, 0), closes=datetime.time(0, 1)
+    )
+    html = client.get(f"/pizzeria/{closed.slug}/").content.decode()
+    assert "est fermée : commandez pour un créneau" in html
+
+
+def test_menu_query_count_is_flat_whatever_the_menu_and_cart_size(client, shop, django_assert_num_queries):
+    add(client, shop.pizzeria, shop.margherita)
+    with django_assert_num_queries(10):
+        client.get(f"/pizzeria/{shop.pizzeria.slug}/")
+    for index in range(15):
+        product = factories.ProductFactory(pizzerias=[shop.pizzeria], category="dessert")
+        factories.RecipeLineFactory(product=product, ingredient=shop.stock["cheese"].ingredient, quantity=10)
+        add(client, shop.pizzeria, product, quantity=index + 1)
+    with django_assert_num_queries(10):
+        client.get(f"/pizzeria/{shop.pizzeria.slug}/")
+
+
+# Cart
+
+
+def test_add_change_remove_with_htmx_and_totals_from_the_server(client, shop):
+    response = add(client, shop.pizzeria, shop.margherita, 2, htmx=True, price="0.01")
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" not in html
+    assert "Margherita ajouté au panier." in html
+    assert "19,00 €" in html  # the posted price is ignored
+    add(client, shop.pizzeria, shop.beer, 1, htmx=True)
+    html = client.post(f"/panier/{shop.margherita.pk}/", {"quantity": 3}, headers={"HX-Request": "true"}).content
+    html = html.decode()
+    assert "33,00 €" in html  # 3 × 9.50 + 4.50
+    assert "dont TVA 10 %" in html and "dont TVA 20 %" in html
+    client.post(f"/panier/{shop.beer.pk}/retirer/", headers={"HX-Request": "true"})
+    assert cart_lines(client) == {str(shop.margherita.pk): 3}
+
+
+def test_cart_page_and_non_htmx_add_redirect_back_to_the_menu(client, shop, django_assert_max_num_queries):
+    response = add(client, shop.pizzeria, shop.margherita)
+    assert response.status_code == 302 and response.url == f"/pizzeria/{shop.pizzeria.slug}/"
+    with django_assert_max_num_queries(6):
+        html = client.get("/panier/").content.decode()
+    assert "Margherita" in html and "Commander" in html
+
+
+@pytest.mark.parametrize(
+    ("quantity", "message"),
+    [
+        (0, "La quantité doit être d&#x27;au moins 1."),
+        (-3, "La quantité doit être d&#x27;au moins 1."),
+        (10_000, "Au plus 50 exemplaires d&#x27;un même produit."),
+        ("deux", "La quantité doit être un nombre entier."),
+        ("", "Indiquez une quantité."),
+    ],
+)
+def test_bad_quantities_are_refused_and_nothing_is_written(client, shop, quantity, message):
+    add(client, shop.pizzeria, shop.margherita, 1)
+    html = add(client, shop.pizzeria, shop.regina, quantity, htmx=True).content.decode()
+    assert message in html
+    html = client.post(f"/panier/{shop.margherita.pk}/", {"quantity": quantity}, headers={"HX-Request": "true"})
+    assert message in html.content.decode()
+    assert cart_lines(client) == {str(shop.margherita.pk): 1}
+
+
+def test_adding_past_the_line_limit_is_refused(client, shop):
+    add(client, shop.pizzeria, shop.margherita, 50)
+    html = add(client, shop.pizzeria, shop.margherita, 1, htmx=True).content.decode()
+    assert "Au plus 50 exemplaires" in html
+    assert cart_lines(client) == {str(shop.margherita.pk): 50}
+
+
+def test_unknown_or_tampered_ids_are_refused(client, shop):
+    off_menu = factories.ProductFactory(name="Calzone", pizzerias=[shop.other_pizzeria])
+    cases = [
+        ({"pizzeria": 999_999, "product": shop.margherita.pk}, "Pizzeria inconnue."),
+        ({"pizzeria": "abc", "product": shop.margherita.pk}, "Pizzeria inconnue."),
+        ({"pizzeria": shop.pizzeria.pk, "product": 999_999}, "n&#x27;est pas à la carte"),
+        ({"pizzeria": shop.pizzeria.pk, "product": "x"}, "Produit inconnu."),
+        ({"pizzeria": shop.pizzeria.pk, "product": off_menu.pk}, "n&#x27;est pas à la carte"),
+    ]
+    for data, message in cases:
+        response = client.post("/panier/ajouter/", {**data, "quantity": 1}, headers={"HX-Request": "true"})
+        assert message in response.content.decode(), data
+    assert cart_lines(client) == {}
+    for path in (f"/panier/{shop.regina.pk}/", f"/panier/{shop.regina.pk}/retirer/"):
+        html = client.post(path, {"quantity": 1}, headers={"HX-Request": "true"}).content.decode()
+        assert "Ce produit n&#x27;est pas dans votre panier." in html
+
+
+def test_bad_input_without_htmx_is_a_message_not_a_500(client, shop):
+    response = client.post("/panier/ajouter/", {"pizzeria": 1, "product": 1, "quantity": "x"}, follow=True)
+    assert response.status_code == 200
+    assert "La quantité doit être un nombre entier." in response.content.decode()
+
+
+def test_switching_pizzeria_asks_first(client, shop):
+    add(client, shop.pizzeria, shop.margherita, 2)
+    html = add(client, shop.other_pizzeria, shop.regina, 1, htmx=True).content.decode()
+    assert "Votre panier contient des produits de OC Pizza Bastille" in html
+    assert cart_lines(client) == {str(shop.margherita.pk): 2}
+    page = add(client, shop.other_pizzeria, shop.regina, 1).content.decode()
+    assert "<h1>Changer de pizzeria ?</h1>" in page
+    add(client, shop.other_pizzeria, shop.regina, 1, htmx=True, replace="1")
+    assert cart_lines(client) == {str(shop.regina.pk): 1}
+    assert client.session[SESSION_KEY]["pizzeria_id"] == shop.other_pizzeria.pk
+
+
+def test_cart_survives_logging_in(client, shop):
+    add(client, shop.pizzeria, shop.margherita, 2)
+    key_before = client.session.session_key
+    user = factories.UserFactory(email="camille@example.com")
+    assert client.login(email="camille@example.com", password="motdepasse-solide")
+    assert client.session.session_key != key_before  # login cycled the key...
+    assert cart_lines(client) == {str(shop.margherita.pk): 2}  # ...and kept the cart
+    assert client.session["_auth_user_id"] == str(user.pk)
+
+
+def test_cart_drops_products_taken_off_the_menu(client, shop):
+    add(client, shop.pizzeria, shop.margherita, 1, htmx=True)
+    add(client, shop.pizzeria, shop.regina, 1, htmx=True)
+    shop.regina.is_active = False
+    shop.regina.save()
+    html = client.get("/panier/").content.decode()
+    assert "Regina" not in html and "9,50 €" in html

@@ -1,0 +1,279 @@
+"""Forms of the shop. They check the shape of what is posted; the order
+services check the rest (menu, stock, opening hours) and their typed errors are
+shown beside the matching field."""
+
+import datetime
+
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+
+from production.models import Pizzeria
+
+from .geo import GeoError, delivery_zone_check
+from .models import CancelReason, Channel, Fulfilment, PaymentMethod
+from .services import DeliveryAddress
+
+AT_DOOR_CHOICES = [
+    (PaymentMethod.CASH, "Espèces"),
+    (PaymentMethod.CARD, "Carte bancaire à la livraison / au comptoir"),
+    (PaymentMethod.MEAL_VOUCHER, "Titre-restaurant"),
+]
+WHEN_CHOICES = [("asap", "Dès que possible"), ("slot", "À un créneau précis")]
+SLOT_FORMAT = "%Y-%m-%dT%H:%M"
+# Order-service error fields → form fields; anything else goes to the top of the form.
+SERVICE_FIELDS = {
+    "requested_for": "slot",
+    "customer_name": "customer_name",
+    "customer_phone": "customer_phone",
+    "delivery_address": "address_line",
+    "payment_method": "payment_method",
+}
+
+
+def _quantity_field(*, min_value: int = 1, required: bool = True) -> forms.IntegerField:
+    maximum = settings.OCPIZZA["MAX_LINE_QUANTITY"]
+    return forms.IntegerField(
+        label="Quantité",
+        min_value=min_value,
+        max_value=maximum,
+        required=required,
+        error_messages={
+            "required": "Indiquez une quantité.",
+            "invalid": "La quantité doit être un nombre entier.",
+            "min_value": f"La quantité doit être d'au moins {min_value}.",
+            "max_value": f"Au plus {maximum} exemplaires d'un même produit.",
+        },
+    )
+
+
+class CartAddForm(forms.Form):
+    pizzeria = forms.IntegerField(widget=forms.HiddenInput, error_messages={"invalid": "Pizzeria inconnue."})
+    product = forms.IntegerField(widget=forms.HiddenInput, error_messages={"invalid": "Produit inconnu."})
+    quantity = _quantity_field()
+    replace = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class CartQuantityForm(forms.Form):
+    quantity = _quantity_field()
+
+
+def parse_slot(value: str) -> datetime.datetime | None:
+    try:
+        naive = datetime.datetime.strptime(value, SLOT_FORMAT)
+    except (TypeError, ValueError):
+        return None
+    return timezone.make_aware(naive)
+
+
+class OrderDetailsForm(forms.Form):
+    """What web and staff orders share: how, when and how it is paid."""
+
+    customer_name = forms.CharField(label="Nom", max_length=100, error_messages={"required": "Indiquez votre nom."})
+    customer_phone = forms.CharField(
+        label="Téléphone", max_length=20, error_messages={"required": "Indiquez un numéro de téléphone."}
+    )
+    fulfilment = forms.ChoiceField(
+        label="Mode",
+        choices=[(Fulfilment.DELIVERY, "Livraison"), (Fulfilment.PICKUP, "À emporter")],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choisissez livraison ou à emporter.", "invalid_choice": "Mode inconnu."},
+    )
+    address_line = forms.CharField(label="Adresse de livraison", max_length=200, required=False)
+    address_postcode = forms.CharField(label="Code postal", max_length=5, required=False)
+    address_city = forms.CharField(label="Ville", max_length=100, required=False, initial="Paris")
+    address_instructions = forms.CharField(label="Instructions au livreur", max_length=200, required=False)
+    when = forms.ChoiceField(label="Quand", choices=WHEN_CHOICES, widget=forms.RadioSelect, initial="asap")
+    slot = forms.CharField(label="Créneau", required=False, widget=forms.Select)
+    payment_method = forms.ChoiceField(
+        label="Paiement",
+        choices=AT_DOOR_CHOICES,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choisissez un moyen de paiement.", "invalid_choice": "Moyen de paiement inconnu."},
+    )
+    note = forms.CharField(label="Remarque", max_length=300, required=False)
+
+    def __init__(self, *args, pizzeria: Pizzeria, slots: list[datetime.datetime], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pizzeria = pizzeria
+        self.fields["slot"].widget.choices = [("", "—")] + [
+            (slot.strftime(SLOT_FORMAT), timezone.localtime(slot).strftime("%d/%m %Hh%M")) for slot in slots
+        ]
+        for name, bound in self.fields.items():
+            bound.widget.attrs.setdefault("aria-describedby", f"id_{name}_error")
+        self.zone = None
+
+    def clean_slot(self):
+        value = self.cleaned_data.get("slot", "")
+        if not value:
+            return None
+        slot = parse_slot(value)
+        if slot is None:
+            raise forms.ValidationError("Créneau invalide.")
+        return slot
+
+    def saved_address(self):
+        return None
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("when") == "slot" and not cleaned.get("slot") and "slot" not in self.errors:
+            self.add_error("slot", "Choisissez un créneau.")
+        if cleaned.get("fulfilment") == Fulfilment.DELIVERY and not self.saved_address():
+            line, postcode = cleaned.get("address_line", "").strip(), cleaned.get("address_postcode", "").strip()
+            if not line:
+                self.add_error("address_line", "Indiquez l'adresse de livraison.")
+            if not (postcode.isdigit() and len(postcode) == 5):
+                self.add_error("address_postcode", "Le code postal compte 5 chiffres.")
+            if line and "address_postcode" not in self.errors:
+                self._check_zone(line=line, postcode=postcode)
+        elif cleaned.get("fulfilment") == Fulfilment.DELIVERY:
+            address = self.saved_address()
+            self._check_zone(line=address.line1, postcode=address.postcode)
+        return cleaned
+
+    def _check_zone(self, *, line: str, postcode: str) -> None:
+        try:
+            self.zone = delivery_zone_check(pizzeria=self.pizzeria, address=line, postcode=postcode)
+        except GeoError as error:
+            self.add_error("address_line", error.message)
+
+    def requested_for(self) -> datetime.datetime | None:
+        return self.cleaned_data["slot"] if self.cleaned_data["when"] == "slot" else None
+
+    def delivery_address(self) -> DeliveryAddress | None:
+        if self.cleaned_data["fulfilment"] != Fulfilment.DELIVERY:
+            return None
+        location = self.zone.location if self.zone else None
+        coordinates = {"latitude": location.latitude, "longitude": location.longitude} if location else {}
+        address = self.saved_address()
+        if address is not None:
+            if not coordinates and address.latitude is not None:
+                coordinates = {"latitude": address.latitude, "longitude": address.longitude}
+            line = f"{address.line1}, {address.line2}" if address.line2 else address.line1
+            return DeliveryAddress(
+                line=line,
+                postcode=address.postcode,
+                city=address.city,
+                instructions=self.cleaned_data["address_instructions"] or address.instructions,
+                **coordinates,
+            )
+        return DeliveryAddress(
+            line=self.cleaned_data["address_line"].strip(),
+            postcode=self.cleaned_data["address_postcode"].strip(),
+            city=self.cleaned_data["address_city"].strip() or "Paris",
+            instructions=self.cleaned_data["address_instructions"].strip(),
+            **coordinates,
+        )
+
+    def add_service_error(self, error) -> None:
+        """Show an order-service error beside its field, or at the top of the form."""
+        self.add_error(SERVICE_FIELDS.get(getattr(error, "field", None)), error.message)
+
+
+class CheckoutForm(OrderDetailsForm):
+    customer_email = forms.EmailField(
+        label="E-mail",
+        error_messages={"required": "Indiquez votre e-mail.", "invalid": "Cette adresse e-mail n'est pas valable."},
+    )
+    saved_address_id = forms.TypedChoiceField(label="Une de vos adresses", coerce=int, required=False, empty_value=None)
+    token = forms.CharField(widget=forms.HiddenInput)
+    field_order = ["customer_name", "customer_phone", "customer_email", "fulfilment", "saved_address_id"]
+
+    def __init__(self, *args, addresses=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.addresses = {address.pk: address for address in addresses}
+        if self.addresses:
+            self.fields["saved_address_id"].choices = [("", "Une autre adresse")] + [
+                (pk, f"{address.label} — {address}") for pk, address in self.addresses.items()
+            ]
+            self.fields["saved_address_id"].error_messages["invalid_choice"] = (
+                "Cette adresse n'est pas dans votre carnet."
+            )
+        else:
+            del self.fields["saved_address_id"]
+
+    def saved_address(self):
+        return self.addresses.get(self.cleaned_data.get("saved_address_id"))
+
+
+class StaffOrderForm(OrderDetailsForm):
+    channel = forms.ChoiceField(
+        label="Commande prise",
+        choices=[(Channel.PHONE, "Au téléphone"), (Channel.COUNTER, "Au comptoir")],
+        widget=forms.RadioSelect,
+        initial=Channel.PHONE,
+        error_messages={"required": "Téléphone ou comptoir ?", "invalid_choice": "Canal inconnu."},
+    )
+    token = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, products=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["customer_name"].error_messages["required"] = "Indiquez le nom du client."
+        self.products = list(products)
+        for product in self.products:
+            field = _quantity_field(min_value=0, required=False)
+            field.label = product.name
+            self.fields[f"qty_{product.pk}"] = field
+
+    def quantity_fields(self):
+        return [self[f"qty_{product.pk}"] for product in self.products]
+
+    def quantities(self) -> dict[int, int]:
+        return {
+            product.pk: self.cleaned_data[f"qty_{product.pk}"]
+            for product in self.products
+            if self.cleaned_data.get(f"qty_{product.pk}")
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not self.quantities():
+            self.add_error(None, "Ajoutez au moins un produit.")
+        return cleaned
+
+
+class EditLinesForm(forms.Form):
+    """New quantities of an order still in the queue: one field per product of the menu, 0 removes it."""
+
+    def __init__(self, *args, products=(), current=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.products = list(products)
+        current = current or {}
+        for product in self.products:
+            field = _quantity_field(min_value=0, required=False)
+            field.label = product.name
+            field.initial = current.get(product.pk, 0)
+            self.fields[f"qty_{product.pk}"] = field
+
+    def quantities(self) -> dict[int, int]:
+        return {
+            product.pk: self.cleaned_data[f"qty_{product.pk}"]
+            for product in self.products
+            if self.cleaned_data.get(f"qty_{product.pk}")
+        }
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label="Pourquoi annulez-vous ?",
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 3, "aria-describedby": "id_reason_error"}),
+        error_messages={"required": "Dites-nous pourquoi vous annulez."},
+    )
+    cancel_reason = forms.ChoiceField(
+        label="Motif", choices=CancelReason.choices, required=False, initial=CancelReason.CUSTOMER
+    )
+
+
+class AddressSearchForm(forms.Form):
+    adresse = forms.CharField(label="Votre adresse", max_length=200, required=False)
+    code_postal = forms.CharField(
+        label="Code postal", max_length=5, error_messages={"required": "Indiquez votre code postal."}
+    )
+
+    def clean_code_postal(self):
+        postcode = self.cleaned_data["code_postal"].strip()
+        if not (postcode.isdigit() and len(postcode) == 5):
+            raise forms.ValidationError("Le code postal compte 5 chiffres.")
+        return postcode

@@ -1,0 +1,242 @@
+"""Reads of the shop: the menu with live availability, the priced cart, orders as a viewer may see them."""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from production.models import Allergen, OpeningHours, Pizzeria, Product, StaffMember
+from production.selectors import Availability, availability_of, pizzeria_hours_on, product_availability
+
+from .models import Address, Customer, Order, OrderEvent, OrderLine, OrderState
+from .pricing import PricedLine, Totals, delivery_fee_for, order_totals
+from .tracking import order_number_from_token
+from .workflow import Role, actor_role
+
+SLOT_MINUTES = 15
+# The earliest slot leaves the kitchen this long to make the order.
+SLOT_LEAD_MINUTES = 30
+SLOT_DAYS = 2
+STAFF_ROLES = {Role.PIZZAIOLO, Role.RIDER, Role.COUNTER, Role.MANAGER}
+EDITOR_ROLES = {Role.OWNER, Role.COUNTER, Role.MANAGER}
+
+
+def pizzeria_get(*, slug: str | None = None, pk: int | None = None) -> Pizzeria | None:
+    """An active pizzeria with its opening hours, or None."""
+    pizzerias = Pizzeria.objects.filter(is_active=True).prefetch_related(
+        Prefetch("opening_hours", queryset=OpeningHours.objects.order_by("weekday", "opens"))
+    )
+    if slug is not None:
+        return pizzerias.filter(slug=slug).first()
+    if isinstance(pk, int) and not isinstance(pk, bool):
+        return pizzerias.filter(pk=pk).first()
+    return None
+
+
+@dataclass
+class MenuItem:
+    product: Product
+    availability: Availability
+    allergens: list[str] = field(default_factory=list)
+
+    @property
+    def sold_out(self) -> bool:
+        return self.availability.sold_out
+
+    @property
+    def low(self) -> bool:
+        return self.availability.is_low(settings.OCPIZZA["LOW_AVAILABILITY"])
+
+
+@dataclass
+class MenuSection:
+    label: str
+    items: list[MenuItem]
+
+
+def _allergens_by_product(product_ids: list[int]) -> dict[int, list[str]]:
+    rows = (
+        Allergen.objects.filter(ingredient__recipe_lines__product_id__in=product_ids)
+        .values_list("ingredient__recipe_lines__product_id", "name")
+        .distinct()
+        .order_by("name")
+    )
+    allergens: dict[int, list[str]] = defaultdict(list)
+    for product_id, name in rows:
+        allergens[product_id].append(name)
+    return allergens
+
+
+def menu_products(*, pizzeria: Pizzeria) -> list[Product]:
+    return list(Product.objects.filter(pizzerias=pizzeria, is_active=True).order_by("category", "position", "name"))
+
+
+def menu_for(*, pizzeria: Pizzeria) -> list[MenuSection]:
+    """The pizzeria's menu by category, with live availability and allergens, in three queries."""
+    products = menu_products(pizzeria=pizzeria)
+    ids = [product.pk for product in products]
+    availabilities = product_availability(pizzeria_id=pizzeria.pk) if ids else {}
+    allergens = _allergens_by_product(ids) if ids else {}
+    labels = dict(Product.CATEGORIES)
+    sections: dict[str, MenuSection] = {}
+    for product in products:
+        section = sections.setdefault(product.category, MenuSection(label=labels[product.category], items=[]))
+        section.items.append(
+            MenuItem(product, availability_of(availabilities, product.pk), allergens.get(product.pk, []))
+        )
+    return list(sections.values())
+
+
+def menu_product(*, pizzeria: Pizzeria, product_id: int) -> Product | None:
+    return Product.objects.filter(pk=product_id, pizzerias=pizzeria, is_active=True).first()
+
+
+@dataclass
+class CartLine:
+    product: Product
+    quantity: int
+    availability: Availability
+
+    @property
+    def total(self) -> Decimal:
+        return self.product.price * self.quantity
+
+    @property
+    def short(self) -> bool:
+        """The kitchen cannot make this many right now."""
+        return self.availability.can_make is not None and self.availability.can_make < self.quantity
+
+
+@dataclass
+class CartSummary:
+    pizzeria: Pizzeria | None
+    lines: list[CartLine]
+    totals: Totals
+
+    @property
+    def count(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+
+def cart_summary(*, pizzeria_id: int | None, quantities: dict[int, int], delivery: bool = False) -> CartSummary:
+    """The cart priced from the catalogue: products no longer on the menu drop out."""
+    pizzeria = pizzeria_get(pk=pizzeria_id) if quantities else None
+    if pizzeria is None:
+        return CartSummary(pizzeria=None, lines=[], totals=order_totals(lines=[], delivery_fee=Decimal("0")))
+    products = Product.objects.filter(pk__in=quantities, pizzerias=pizzeria, is_active=True).order_by(
+        "category", "position", "name"
+    )
+    availabilities = product_availability(pizzeria_id=pizzeria.pk, product_ids=list(quantities))
+    lines = [
+        CartLine(product, quantities[product.pk], availability_of(availabilities, product.pk)) for product in products
+    ]
+    priced = [PricedLine(line.product.price, line.quantity, line.product.vat_rate) for line in lines]
+    subtotal = sum((line.total for line in priced), Decimal("0"))
+    fee = delivery_fee_for(pizzeria=pizzeria, delivery=delivery, subtotal=subtotal)
+    return CartSummary(pizzeria=pizzeria, lines=lines, totals=order_totals(lines=priced, delivery_fee=fee))
+
+
+def checkout_slots(*, pizzeria: Pizzeria, now: datetime.datetime | None = None) -> list[datetime.datetime]:
+    """Times offered for a later order: every quarter hour within opening hours, today and tomorrow.
+
+    A paused pizzeria only offers slots after its pause lead time.
+    """
+    now = timezone.localtime(now or timezone.now())
+    lead = (
+        SLOT_LEAD_MINUTES
+        if pizzeria.accepting_orders
+        else max(SLOT_LEAD_MINUTES, settings.OCPIZZA["PAUSE_LEAD_MINUTES"])
+    )
+    earliest = now + datetime.timedelta(minutes=lead)
+    slots = []
+    for offset in range(SLOT_DAYS):
+        day = now.date() + datetime.timedelta(days=offset)
+        for hours in pizzeria_hours_on(pizzeria, day):
+            start = timezone.make_aware(datetime.datetime.combine(day, hours.opens))
+            end = timezone.make_aware(datetime.datetime.combine(day, hours.closes))
+            slot = start + datetime.timedelta(minutes=(-start.minute) % SLOT_MINUTES)
+            while slot < end:
+                if slot >= earliest:
+                    slots.append(slot)
+                slot += datetime.timedelta(minutes=SLOT_MINUTES)
+    return sorted(slots)
+
+
+def customer_for(*, user) -> Customer | None:
+    return Customer.objects.filter(user_id=user.pk).first() if user.is_authenticated else None
+
+
+def customer_addresses(*, user) -> QuerySet[Address]:
+    """The user's address book, in one query whatever its size."""
+    if not user.is_authenticated:
+        return Address.objects.none()
+    return Address.objects.filter(customer__user=user).order_by("label", "pk")
+
+
+def staff_member_for(*, user) -> StaffMember | None:
+    if not user.is_authenticated:
+        return None
+    return StaffMember.objects.select_related("pizzeria").filter(user_id=user.pk).first()
+
+
+@dataclass
+class OrderView:
+    """An order as one viewer may see it; ``role`` is None for a guest with a signed link."""
+
+    order: Order
+    role: Role | None
+
+    @property
+    def may_edit(self) -> bool:
+        return self.order.state == OrderState.RECEIVED and self.role in EDITOR_ROLES
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == Role.OWNER
+
+
+def order_for_viewer(*, number: str, user, token: str = "") -> OrderView | None:
+    """The order if this person may see it: its owner, staff of its pizzeria, a manager,
+    or anyone holding a valid signed link. None otherwise (the caller answers 404)."""
+    order = Order.objects.select_related("pizzeria", "customer").filter(number=number).first()
+    if order is None:
+        return None
+    if user.is_authenticated:
+        role = actor_role(order=order, user=user)
+        if role == Role.OWNER or role in STAFF_ROLES:
+            return OrderView(order=order, role=role)
+    if token and order_number_from_token(token) == order.number:
+        return OrderView(order=order, role=None)
+    return None
+
+
+def order_lines(*, order: Order) -> list[OrderLine]:
+    return list(order.lines.all())
+
+
+def order_events(*, order: Order) -> list[OrderEvent]:
+    return list(order.events.all())
+
+
+def order_totals_of(*, order: Order, lines: list[OrderLine]) -> Totals:
+    """VAT rows of a placed order, from its snapshotted lines."""
+    priced = [PricedLine(line.unit_price, line.quantity, line.vat_rate) for line in lines]
+    return order_totals(lines=priced, delivery_fee=order.delivery_fee)
+
+
+def order_history_lines(*, order: Order) -> dict[int, int]:
+    """{product id: quantity} of an order, to fill a cart again."""
+    return dict(order.lines.values_list("product_id", "quantity"))
+
+
+def pizzeria_queue(*, pizzeria: Pizzeria) -> list[Order]:
+    """Orders waiting in or going through the kitchen, oldest first."""
+    return list(
+        Order.objects.filter(pizzeria=pizzeria, state__in=[OrderState.RECEIVED, OrderState.PREPARING])
+        .order_by("created_at")
+        .only("number", "customer_name", "state", "channel", "fulfilment", "total", "created_at", "requested_for")
+    )
