@@ -250,7 +250,9 @@ def payment_refund(*, order_id: int) -> None:
                     "reason": "requested_by_customer",
                     "metadata": {"order_id": str(order.pk), "order_number": order.number},
                 },
-                options={"idempotency_key": f"ocpizza-refund-{payment.pk}"},
+                # One key per amount still owed: a retry is the same refund for Stripe, a partial refund
+                # made meanwhile on Stripe's dashboard asks for a new one.
+                options={"idempotency_key": f"ocpizza-refund-{payment.pk}-{cents(payment.refunded_amount)}"},
             )
         except stripe.InvalidRequestError as error:
             if error.code != "charge_already_refunded":

@@ -33,6 +33,7 @@ from .conftest import (
     STRIPE_API,
     SUCCESS_URL,
     checkout,
+    event,
     form,
     post_event,
     session_created,
@@ -329,3 +330,22 @@ def test_expiry_cancels_even_when_stripe_fails(shop, stripe_api, django_capture_
     assert Order.objects.get(pk=order.pk).state == S.CANCELLED
     assert Payment.objects.get(order=order).state == Payment.State.PENDING
     assert "Could not expire Stripe session" in caplog.text
+
+
+def test_cancel_after_a_partial_refund_on_stripe_refunds_the_rest(
+    shop, stripe_api, client, django_capture_on_commit_callbacks
+):
+    manager = factories.StaffMemberFactory(role="manager", pizzeria=None).user
+    order = paid_order(shop, stripe_api, client)
+    charge = {"id": "ch_1", "object": "charge", "amount": 950, "amount_refunded": 300, "payment_intent": PAYMENT_INTENT}
+    assert post_event(client, event("charge.refunded", charge, event_id="evt_partial")).status_code == 200
+    refund_made(stripe_api, 650)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        order_transition(order_id=order.pk, to_state=S.CANCELLED, by=manager, cancel_reason=CancelReason.SOLD_OUT)
+
+    refund_call = stripe_api.calls[-1]
+    assert form(refund_call)["amount"] == "650"
+    assert refund_call.request.headers["Idempotency-Key"].endswith("-300")
+    payment = Payment.objects.get(order=order)
+    assert (payment.state, payment.refunded_amount) == (Payment.State.REFUNDED, order.total)
