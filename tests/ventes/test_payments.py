@@ -11,6 +11,7 @@ from django.utils import timezone
 from production.models import StockMovement
 from tests import factories
 from tests.conftest import ledger_matches_levels
+from ventes import services
 from ventes.models import CancelReason, Order, OrderState, Payment, PaymentState
 from ventes.payments import (
     OnlinePaymentDisabled,
@@ -21,6 +22,7 @@ from ventes.payments import (
     online_payment_enabled,
     payment_refund,
     payments_retry_refunds,
+    stripe_event_handle,
 )
 from ventes.services import LineRequest, orders_expire_unpaid
 from ventes.workflow import order_transition
@@ -349,3 +351,17 @@ def test_cancel_after_a_partial_refund_on_stripe_refunds_the_rest(
     assert refund_call.request.headers["Idempotency-Key"].endswith("-300")
     payment = Payment.objects.get(order=order)
     assert (payment.state, payment.refunded_amount) == (Payment.State.REFUNDED, order.total)
+
+
+def test_expiry_job_leaves_alone_an_order_paid_while_it_ran(shop, stripe_api, monkeypatch):
+    order = checkout(shop, stripe_api)
+    real_transition = services.order_transition
+
+    def paid_just_before(**kwargs):
+        stripe_event_handle(event=session_event(order))
+        return real_transition(**kwargs)
+
+    monkeypatch.setattr(services, "order_transition", paid_just_before)
+    assert orders_expire_unpaid(now=order.created_at + datetime.timedelta(minutes=31)) == 0
+    order.refresh_from_db()
+    assert (order.state, order.payment_state) == (S.RECEIVED, PaymentState.PAID)
