@@ -232,6 +232,16 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Google Maps (delivery zones, ventes/geo.py): off when empty, postcode zones then.
 GMAP_API_KEY = env.str("GMAP_API_KEY", default="")
 
+# Stripe online card payment (ventes/payments.py): offered only when the three keys are set.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# A signed webhook older than this is refused (replay protection).
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
+# A customer waits on these calls: fail fast and let them choose another way to pay.
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=5.0)
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=1)
+
 # Google and Facebook sign-in (accounts/social.py): each provider is on only when its key and secret are set.
 INSTALLED_APPS += ["social_django"]
 MIDDLEWARE += ["accounts.social.SocialAuthErrorMiddleware"]

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
 from .exceptions import OrderError
-from .models import Address, CancelReason, Customer, Order, OrderEvent, OrderLine, OrderState, Payment
+from .models import Address, CancelReason, Customer, Order, OrderEvent, OrderLine, OrderState, Payment, StripeEvent
 from .workflow import order_transition
 
 
@@ -74,6 +74,26 @@ class OrderAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{order.number} : {error.message}", messages.ERROR)
             else:
                 self.message_user(request, f"{order.number} annulée.", messages.SUCCESS)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(admin.ModelAdmin):
+    """Stripe events already handled, for looking into a payment; written by the webhook only."""
+
+    list_display = ["received_at", "type", "event_id", "order"]
+    list_filter = ["type"]
+    list_select_related = ["order"]
+    search_fields = ["event_id", "order__number"]
+    date_hierarchy = "received_at"
 
     def has_add_permission(self, request):
         return False

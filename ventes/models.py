@@ -242,3 +242,22 @@ class Payment(models.Model):
 
     def __str__(self):
         return f"{self.get_method_display()} {self.amount} € ({self.get_state_display()})"
+
+
+class StripeEvent(models.Model):
+    """A Stripe webhook event already handled: Stripe delivers at least once, this makes it at most once."""
+
+    event_id = models.CharField("événement Stripe", max_length=255, unique=True)
+    type = models.CharField("type", max_length=100)
+    order = models.ForeignKey(
+        Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="stripe_events", verbose_name="commande"
+    )
+    received_at = models.DateTimeField("reçu le", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "événement Stripe"
+        verbose_name_plural = "événements Stripe"
+        ordering = ["-received_at"]
+
+    def __str__(self):
+        return f"{self.type} {self.event_id}"

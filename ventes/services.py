@@ -308,7 +308,8 @@ def orders_expire_unpaid(*, now: datetime.datetime | None = None) -> int:
             order_transition(
                 order_id=order_id, to_state=OrderState.CANCELLED, cancel_reason=CancelReason.PAYMENT_EXPIRED
             )
-        except IllegalTransition:
-            continue  # paid or cancelled in the meantime
+        except (IllegalTransition, TransitionForbidden):
+            # Paid in the meantime (now in the queue, which the platform may not cancel) or already cancelled.
+            continue
         expired += 1
     return expired

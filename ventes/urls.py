@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, webhooks
 
 app_name = "ventes"
 
@@ -19,4 +19,5 @@ urlpatterns = [
     path("commande/<str:number>/recu/", views.receipt, name="receipt"),
     path("commande/<str:number>/recommander/", views.reorder, name="reorder"),
     path("equipe/commande/", views.staff_order, name="staff_order"),
+    path("paiement/stripe/webhook/", webhooks.stripe_webhook, name="stripe_webhook"),
 ]

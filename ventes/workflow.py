@@ -15,7 +15,7 @@ from django.utils import timezone
 from production.models import StaffMember
 from production.services import stock_set_order_needs
 
-from . import notifications
+from . import notifications, payments
 from .estimates import order_estimate_ready_at
 from .exceptions import IllegalTransition, InvalidOrder, TransitionForbidden
 from .models import CancelReason, Fulfilment, Order, OrderEvent, OrderState, Payment, PaymentMethod, PaymentState
@@ -128,6 +128,9 @@ def order_transition(*, order_id: int, to_state: str, by=None, note: str = "", c
         note = note or order.get_cancel_reason_display()
         if source in STOCK_HELD_STATES:
             stock_set_order_needs(pizzeria_id=order.pizzeria_id, order=order, needs={}, by=by)
+        if order.payment_method == PaymentMethod.ONLINE_CARD:
+            # Refund, or close the Stripe page, once the cancel is committed: Stripe's answer never undoes it.
+            payments.online_payment_settle_after_commit(order_id=order.pk)
     elif to_state == S.OUT_FOR_DELIVERY and role == Role.RIDER:
         order.rider = by
     elif (
