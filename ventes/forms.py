@@ -19,6 +19,7 @@ AT_DOOR_CHOICES = [
     (PaymentMethod.CARD, "Carte bancaire à la livraison / au comptoir"),
     (PaymentMethod.MEAL_VOUCHER, "Titre-restaurant"),
 ]
+ONLINE_CHOICE = (PaymentMethod.ONLINE_CARD, "Carte bancaire en ligne, maintenant (paiement sécurisé)")
 WHEN_CHOICES = [("asap", "Dès que possible"), ("slot", "À un créneau précis")]
 SLOT_FORMAT = "%Y-%m-%dT%H:%M"
 # Order-service error fields → form fields; anything else goes to the top of the form.
@@ -180,8 +181,10 @@ class CheckoutForm(OrderDetailsForm):
     token = forms.CharField(widget=forms.HiddenInput)
     field_order = ["customer_name", "customer_phone", "customer_email", "fulfilment", "saved_address_id"]
 
-    def __init__(self, *args, addresses=(), **kwargs):
+    def __init__(self, *args, addresses=(), online_payment=False, **kwargs):
         super().__init__(*args, **kwargs)
+        if online_payment:
+            self.fields["payment_method"].choices = [ONLINE_CHOICE, *AT_DOOR_CHOICES]
         self.addresses = {address.pk: address for address in addresses}
         if self.addresses:
             self.fields["saved_address_id"].choices = [("", "Une autre adresse")] + [

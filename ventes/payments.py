@@ -193,13 +193,12 @@ def checkout_session_create(*, order: Order, success_url: str, cancel_url: str) 
         logger.exception("Stripe refused the checkout of order %s", order.number)
         order_abandon_checkout(order_id=order.pk)
         raise PaymentDeclined() from error
-    Payment.objects.create(
+    # A second submit of the same checkout gets the same session back (idempotency key): record it once.
+    Payment.objects.get_or_create(
         order=order,
-        method=PaymentMethod.ONLINE_CARD,
-        amount=order.total,
-        state=Payment.State.PENDING,
         provider=PROVIDER,
         provider_reference=session.id,
+        defaults={"method": PaymentMethod.ONLINE_CARD, "amount": order.total, "state": Payment.State.PENDING},
     )
     return session.url
 

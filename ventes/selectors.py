@@ -12,7 +12,7 @@ from django.utils import timezone
 from production.models import Allergen, OpeningHours, Pizzeria, Product, StaffMember
 from production.selectors import Availability, availability_of, pizzeria_hours_on, product_availability
 
-from .models import Address, Customer, Order, OrderEvent, OrderLine, OrderState
+from .models import Address, Customer, Order, OrderEvent, OrderLine, OrderState, PaymentMethod
 from .pricing import PricedLine, Totals, delivery_fee_for, order_totals
 from .tracking import order_number_from_token
 from .workflow import Role, actor_role
@@ -239,4 +239,13 @@ def pizzeria_queue(*, pizzeria: Pizzeria) -> list[Order]:
         Order.objects.filter(pizzeria=pizzeria, state__in=[OrderState.RECEIVED, OrderState.PREPARING])
         .order_by("created_at")
         .only("number", "customer_name", "state", "channel", "fulfilment", "total", "created_at", "requested_for")
+    )
+
+
+def order_awaiting_payment(*, number: str) -> Order | None:
+    """The order of that number if it still waits for its online payment."""
+    return (
+        Order.objects.select_related("pizzeria")
+        .filter(number=number, state=OrderState.PENDING_PAYMENT, payment_method=PaymentMethod.ONLINE_CARD)
+        .first()
     )

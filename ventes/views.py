@@ -36,7 +36,8 @@ from .forms import (
     StaffOrderForm,
 )
 from .geo import GeocodingUnavailable, GeoError, geocoding_enabled, nearest_pizzeria_for, pizzerias_delivering_to
-from .models import Channel, OrderState
+from .models import Channel, Order, OrderState
+from .payments import PaymentError, checkout_session_create, online_payment_enabled
 from .selectors import (
     cart_summary,
     checkout_slots,
@@ -45,6 +46,7 @@ from .selectors import (
     menu_for,
     menu_product,
     menu_products,
+    order_awaiting_payment,
     order_events,
     order_for_viewer,
     order_history_lines,
@@ -253,8 +255,22 @@ def _order_url(number: str, *, owner: bool) -> str:
     return reverse("ventes:order_detail", kwargs={"number": number}) if owner else order_tracking_url(number=number)
 
 
+def _checkout_done(request, *, number: str, owner: bool):
+    order_url = _order_url(number, owner=owner)
+    unpaid = order_awaiting_payment(number=number)
+    if unpaid is not None:
+        return _pay_online(request, order=unpaid, order_url=order_url)
+    messages.success(request, f"Merci ! Votre commande {number} est enregistrée.")
+    return redirect(order_url)
+
+
 @require_http_methods(["GET", "POST"])
 def checkout(request):
+    if request.method == "POST" and (
+        number := _token_state(request.session, CHECKOUT_TOKENS, request.POST.get("token", ""))
+    ):
+        # A second click on the same form: go where the first one went, place nothing.
+        return _checkout_done(request, number=number, owner=customer_for(user=request.user) is not None)
     cart = Cart(request.session)
     pizzeria = pizzeria_get(pk=cart.pizzeria_id) if cart else None
     if pizzeria is None:
@@ -266,6 +282,7 @@ def checkout(request):
         "pizzeria": pizzeria,
         "slots": checkout_slots(pizzeria=pizzeria),
         "addresses": customer_addresses(user=user),
+        "online_payment": online_payment_enabled(),
     }
     summary = cart_summary(pizzeria_id=cart.pizzeria_id, quantities=cart.lines)
     if request.method == "POST":
@@ -298,8 +315,7 @@ def checkout(request):
         number = _submit_once(request, CHECKOUT_TOKENS, form, place)
         if number:
             cart.clear()
-            messages.success(request, f"Merci ! Votre commande {number} est enregistrée.")
-            return redirect(_order_url(number, owner=customer is not None))
+            return _checkout_done(request, number=number, owner=customer is not None)
     else:
         search = request.session.get("delivery_search") or {}
         initial = {
@@ -321,6 +337,17 @@ def checkout(request):
         "cart": summary,
     }
     return render(request, "ventes/checkout.html", context)
+
+
+def _pay_online(request, *, order: Order, order_url: str):
+    """Send the customer to Stripe's payment page; the webhook moves the order on."""
+    back = request.build_absolute_uri(order_url)
+    try:
+        return redirect(checkout_session_create(order=order, success_url=back, cancel_url=back))
+    except PaymentError as error:
+        # The order was cancelled and its stock released by the payment module.
+        messages.error(request, error.message)
+        return redirect(order_url)
 
 
 # Following an order
