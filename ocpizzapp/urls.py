@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("oauth/", include("social_django.urls", namespace="social")),
     path("oauth/", include("accounts.social_urls")),
+    path("equipe/", include("production.urls")),
     path("", include("ventes.urls")),
 ]
 
