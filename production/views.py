@@ -130,7 +130,7 @@ def kitchen_board(request, pizzeria):
 
 
 KITCHEN_MOVES = {"start": OrderState.PREPARING, "finish": OrderState.READY}
-UNDO_TARGET = dict(UNDO_TRANSITIONS)
+UNDO_TARGET = dict(UNDO_TRANSITIONS.keys())
 
 
 @require_POST
