@@ -119,7 +119,9 @@ def _kitchen_context(pizzeria):
 @require_GET
 @staff_only(KITCHEN_ROLES)
 def kitchen(request, pizzeria):
-    return render(request, "production/kitchen.html", _kitchen_context(pizzeria))
+    # The page's ETag is read before the board, so an order placed in between shows up at the next poll.
+    etag = _pizzeria_etag(request, pizzeria=pizzeria)
+    return render(request, "production/kitchen.html", {"etag": etag, **_kitchen_context(pizzeria)})
 
 
 @require_GET
@@ -187,7 +189,8 @@ def _rider_context(request, pizzeria):
 @require_GET
 @staff_only(RIDER_ROLES)
 def rider(request, pizzeria):
-    return render(request, "production/rider.html", _rider_context(request, pizzeria))
+    etag = _pizzeria_etag(request, pizzeria=pizzeria)
+    return render(request, "production/rider.html", {"etag": etag, **_rider_context(request, pizzeria)})
 
 
 @require_GET
@@ -216,7 +219,8 @@ def _counter_context(pizzeria):
 @require_GET
 @staff_only(COUNTER_ROLES)
 def counter(request, pizzeria):
-    return render(request, "production/counter.html", _counter_context(pizzeria))
+    etag = _pizzeria_etag(request, pizzeria=pizzeria)
+    return render(request, "production/counter.html", {"etag": etag, **_counter_context(pizzeria)})
 
 
 @require_GET
@@ -310,7 +314,8 @@ def _dashboard_etag(request):
 @require_GET
 @staff_only([MANAGER])
 def dashboard(request):
-    return render(request, "production/dashboard.html", _dashboard_context())
+    etag = _dashboard_etag(request)
+    return render(request, "production/dashboard.html", {"etag": etag, **_dashboard_context()})
 
 
 @require_GET

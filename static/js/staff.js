@@ -71,6 +71,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-live]").forEach(function (container) {
       known.set(container, orderIds(container));
+      if (container.getAttribute("data-etag")) { etags.set(container, container.getAttribute("data-etag")); }
     });
     document.querySelectorAll("[data-sound-toggle]").forEach(function (button) {
       button.addEventListener("click", function () {
