@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from production.services import role_groups_sync
 from tests import factories
 from tests.ventes.helpers import place
 from ventes.models import Order
@@ -134,3 +135,17 @@ def test_nothing_was_written_by_refused_posts(client, shop, team, objects):
     client.post(reverse("production:stock_restock", kwargs={"slug": shop.pizzeria.slug, "pk": objects["stock"][0]}))
     assert shop.level("cheese") == cheese
     assert Order.objects.get(pk=order_id).state == "received"
+
+
+def test_each_roles_group_holds_what_its_screens_write(db):
+    groups = role_groups_sync()
+
+    def codenames(role):
+        return set(groups[role].permissions.values_list("content_type__app_label", "codename"))
+
+    assert ("production", "add_stockmovement") in codenames("pizzaiolo")
+    assert ("ventes", "change_order") in codenames("pizzaiolo")
+    assert ("ventes", "add_payment") in codenames("rider")
+    assert ("ventes", "add_payment") in codenames("counter")
+    assert ("production", "add_stockmovement") not in codenames("rider")
+    assert ("production", "change_pizzeria") in codenames("manager")
