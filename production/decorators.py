@@ -7,6 +7,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import reverse
+from django_htmx.http import HttpResponseClientRedirect
 
 from .selectors import staff_member_for, staff_pizzeria
 
@@ -26,6 +27,9 @@ def staff_only(roles: Iterable[str]) -> Callable:
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             if not request.user.is_authenticated:
+                if request.htmx:
+                    # A live panel whose session ran out: send the whole page to the login, not the panel.
+                    return HttpResponseClientRedirect(reverse("production:login"))
                 return redirect_to_login(request.get_full_path(), reverse("production:login"))
             member = staff_member_for(user=request.user)
             if member is None or member.role not in allowed:

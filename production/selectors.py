@@ -303,9 +303,8 @@ def dashboard_summaries(*, now: datetime.datetime) -> list[PizzeriaSummary]:
     ):
         summaries[pizzeria_id].by_state[state] = count
     late = (
-        Order.objects.filter(pizzeria_id__in=summaries, state__in=COOKING_STATES)
-        .annotate(due=Coalesce("estimated_ready_at", "requested_for"))
-        .filter(due__lt=now)
+        _late_orders(now=now)
+        .filter(pizzeria_id__in=summaries)
         .order_by("due")
         .only("pk", "pizzeria_id", "number", "daily_sequence", "state", "estimated_ready_at", "requested_for")
     )
@@ -350,10 +349,22 @@ def dashboard_summaries(*, now: datetime.datetime) -> list[PizzeriaSummary]:
     return list(summaries.values())
 
 
+def _late_orders(*, now: datetime.datetime) -> QuerySet[Order]:
+    return (
+        Order.objects.filter(state__in=COOKING_STATES, pizzeria__is_active=True)
+        .annotate(due=Coalesce("estimated_ready_at", "requested_for"))
+        .filter(due__lt=now)
+    )
+
+
 def dashboard_fingerprint(*, now: datetime.datetime) -> str:
-    """What the dashboard shows changes with orders, stock, pauses, and the clock (late orders)."""
+    """What the dashboard shows changes with orders, stock, pauses, and the clock.
+
+    The clock only matters through orders turning late: without any change to
+    them, the number of late orders can only grow, so it is enough to count them.
+    """
     last_move = StockMovement.objects.aggregate(last=Max("at"))["last"]
     accepting = Pizzeria.objects.filter(is_active=True).order_by("pk").values_list("accepting_orders", flat=True)
     flags = "".join("1" if flag else "0" for flag in accepting)
-    minute = int(now.timestamp() // 60)
-    return orders_fingerprint(extra=f"{last_move.timestamp() if last_move else 0}-{flags}-{minute}")
+    late = _late_orders(now=now).count()
+    return orders_fingerprint(extra=f"{last_move.timestamp() if last_move else 0}-{flags}-{late}")

@@ -369,3 +369,19 @@ def test_the_dashboard_refresh_costs_a_304_when_nothing_changed(client, shop, te
     assert client.get(url("dashboard_board"), HTTP_IF_NONE_MATCH=etag).status_code == 304
     client.post(url("stock_waste", shop, pk=shop.stock["cheese"].pk), {"waste-quantity": "1"})
     assert client.get(url("dashboard_board"), HTTP_IF_NONE_MATCH=etag).status_code == 200
+
+
+def test_a_late_order_wakes_the_dashboard(client, shop, team):
+    order = place(shop)
+    client.force_login(team.manager)
+    etag = client.get(url("dashboard_board"))["ETag"]
+    # The order turns late with the clock alone, without being saved.
+    type(order).objects.filter(pk=order.pk).update(
+        estimated_ready_at=timezone.now() - datetime.timedelta(minutes=1), updated_at=order.updated_at
+    )
+    assert client.get(url("dashboard_board"), HTTP_IF_NONE_MATCH=etag).status_code == 200
+
+
+def test_a_live_panel_whose_session_ran_out_sends_the_page_to_the_login(client, shop):
+    response = client.get(url("kitchen_board", shop), **HTMX)
+    assert response["HX-Redirect"] == url("login")
