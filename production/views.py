@@ -38,22 +38,12 @@ COUNTER_ROLES = [COUNTER, MANAGER]
 TICKET_ROLES = [PIZZAIOLO, COUNTER, MANAGER]
 STOCK_ROLES = [PIZZAIOLO, MANAGER]
 LEDGER_PAGE_SIZE = 50
-STOCK_SERVICES = {
-    StockMovement.RESTOCK: lambda stock, value, by, note: stock_restock(stock=stock, quantity=value, by=by, note=note),
-    StockMovement.INVENTORY: lambda stock, value, by, note: stock_count_inventory(
-        stock=stock, counted=value, by=by, note=note
-    ),
-    StockMovement.WASTE: lambda stock, value, by, note: stock_record_waste(
-        stock=stock, quantity=value, by=by, note=note
-    ),
-}
 SCREEN_OF_ROLE = {PIZZAIOLO: "production:kitchen", RIDER: "production:rider", COUNTER: "production:counter"}
 
 
 class StaffLoginView(auth_views.LoginView):
     template_name = "production/login.html"
     authentication_form = StaffLoginForm
-    redirect_authenticated_user = False
 
     def get_default_redirect_url(self):
         return reverse("production:home")
@@ -255,6 +245,13 @@ def stock(request, pizzeria):
     return render(request, "production/stock.html", context)
 
 
+def _stock_record(*, kind: str, stock, value: int, by, note: str):
+    if kind == StockMovement.INVENTORY:
+        return stock_count_inventory(stock=stock, counted=value, by=by, note=note)
+    service = stock_restock if kind == StockMovement.RESTOCK else stock_record_waste
+    return service(stock=stock, quantity=value, by=by, note=note)
+
+
 def _stock_line_page(request, pizzeria, line, forms, status=200):
     movements = selectors.stock_ledger(pizzeria=pizzeria, stock_id=line.pk)[:20]
     context = {"pizzeria": pizzeria, "line": line, "forms": forms, "movements": movements}
@@ -282,7 +279,8 @@ def stock_move(request, pizzeria, pk: int, kind: str):
     form = StockMoveForm(request.POST, kind=kind)
     if form.is_valid():
         try:
-            STOCK_SERVICES[kind](line, form.cleaned_data["quantity"], request.user, form.cleaned_data["note"])
+            data = form.cleaned_data
+            _stock_record(kind=kind, stock=line, value=data["quantity"], by=request.user, note=data["note"])
         except BusinessError as error:
             form.add_error("quantity", error.message)
         else:
