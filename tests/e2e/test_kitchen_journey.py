@@ -54,6 +54,7 @@ def test_a_web_order_from_the_kitchen_display_to_the_customers_door(browser, liv
     # Nothing changed yet: the poll costs a 304 and the board is left alone.
     with kitchen.expect_response(lambda r: "/cuisine/direct/" in r.url and r.status == 304):
         pass
+    expect(kitchen.get_by_role("heading", name="Reçue (0)")).to_be_visible()
 
     order = place(shop, fulfilment=Fulfilment.DELIVERY, note="Sans olives")
     card = kitchen.locator(f".column-received #order-{order.pk}")
