@@ -1,6 +1,7 @@
 """Every staff screen costs the same number of queries with 5 or 200 orders (and ingredients)."""
 
 import datetime
+import re
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -93,3 +94,14 @@ def test_every_screen_costs_the_same_queries_with_5_or_200_orders(client, shop, 
     with_200 = query_counts(client, shop, team, order_id)
     assert with_200 == with_5
     assert max(with_5.values()) <= 14, with_5
+
+
+def test_staff_pages_have_no_inline_script_or_style(client, shop, team):
+    """A strict Content-Security-Policy is coming: scripts and styles come from static files only."""
+    populate(shop, team, 5)
+    for name, (user, url) in screens(shop, team, shop.pizzeria.orders.earliest("pk").pk).items():
+        client.force_login(user)
+        html = client.get(url).content.decode()
+        assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html) == [], name
+        assert " style=" not in html and "<style" not in html, name
+        assert " onclick=" not in html, name
