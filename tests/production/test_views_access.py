@@ -149,3 +149,23 @@ def test_each_roles_group_holds_what_its_screens_write(db):
     assert ("ventes", "add_payment") in codenames("counter")
     assert ("production", "add_stockmovement") not in codenames("rider")
     assert ("production", "change_pizzeria") in codenames("manager")
+
+
+def test_a_superuser_without_a_staff_role_acts_as_a_manager(client, shop):
+    admin = factories.UserFactory(is_superuser=True, is_staff=True)
+    client.force_login(admin)
+    assert client.get(reverse("production:home"))["Location"] == reverse("production:dashboard")
+    assert client.get(reverse("production:kitchen", args=[shop.other_pizzeria.slug])).status_code == 200
+
+
+def test_a_closed_down_pizzeria_is_not_found(client, shop, team):
+    type(shop.pizzeria).objects.filter(pk=shop.pizzeria.pk).update(is_active=False)
+    client.force_login(team.manager)
+    assert client.get(reverse("production:kitchen", args=[shop.pizzeria.slug])).status_code == 404
+
+
+def test_taps_are_posts_only(client, shop, team, objects):
+    client.force_login(team.pizzaiolo)
+    start = reverse("production:kitchen_start", kwargs={"slug": shop.pizzeria.slug, "pk": objects["order"][0]})
+    assert client.get(start).status_code == 405
+    assert Order.objects.get(pk=objects["order"][0]).state == "received"
