@@ -87,8 +87,8 @@ def availability_of(availabilities: dict[int, Availability], product_id: int) ->
 # Every read of the staff screens is scoped to a pizzeria here, so that a view
 # cannot list or fetch another pizzeria's orders or stock by mistake.
 
-KITCHEN_STATES = ["received", "preparing", "ready"]
-COOKING_STATES = ["received", "preparing"]
+KITCHEN_STATES = [OrderState.RECEIVED, OrderState.PREPARING, OrderState.READY]
+COOKING_STATES = [OrderState.RECEIVED, OrderState.PREPARING]
 # A card turns amber this long before its due time, and red once it is past.
 LATE_WARNING = datetime.timedelta(minutes=5)
 
@@ -127,7 +127,7 @@ def order_due_at(order) -> datetime.datetime | None:
 
 
 def order_lateness(order, *, now: datetime.datetime) -> str:
-    """ "late", "soon" or "" for an order still in the kitchen."""
+    """How late an order still in the kitchen runs: "late", "soon" or ""."""
     due = order_due_at(order)
     if order.state not in COOKING_STATES or due is None:
         return ""
@@ -168,12 +168,12 @@ def kitchen_columns(*, pizzeria: Pizzeria, now: datetime.datetime) -> dict[str, 
 
 def rider_orders(*, pizzeria: Pizzeria, member: StaffMember) -> dict[str, list]:
     """Ready deliveries anyone may take, and the ones on the road (a rider sees only his own)."""
-    on_road = Q(state="out_for_delivery")
+    on_road = Q(state=OrderState.OUT_FOR_DELIVERY)
     if member.role != StaffMember.MANAGER:
         on_road &= Q(rider_id=member.user_id)
     orders = (
         pizzeria_orders(pizzeria=pizzeria)
-        .filter(Q(state="ready") | on_road, fulfilment=Fulfilment.DELIVERY)
+        .filter(Q(state=OrderState.READY) | on_road, fulfilment=Fulfilment.DELIVERY)
         .select_related("rider")
         .order_by("estimated_ready_at", "created_at", "pk")
     )
@@ -186,7 +186,7 @@ def rider_orders(*, pizzeria: Pizzeria, member: StaffMember) -> dict[str, list]:
 def counter_orders(*, pizzeria: Pizzeria) -> list:
     return list(
         pizzeria_orders(pizzeria=pizzeria)
-        .filter(state="ready", fulfilment=Fulfilment.PICKUP)
+        .filter(state=OrderState.READY, fulfilment=Fulfilment.PICKUP)
         .order_by("estimated_ready_at", "created_at", "pk")
     )
 
@@ -294,7 +294,7 @@ def dashboard_summaries(*, now: datetime.datetime) -> list[PizzeriaSummary]:
     """Every active pizzeria's day at a glance, in a fixed number of queries."""
     today = timezone.localdate(now)
     summaries = {p.pk: PizzeriaSummary(pizzeria=p) for p in Pizzeria.objects.filter(is_active=True)}
-    active = Q(state__in=[*KITCHEN_STATES, "out_for_delivery", "pending_payment"])
+    active = Q(state__in=[*KITCHEN_STATES, OrderState.OUT_FOR_DELIVERY, OrderState.PENDING_PAYMENT])
     for pizzeria_id, state, count in (
         Order.objects.filter(active | Q(business_date=today), pizzeria_id__in=summaries)
         .values_list("pizzeria_id", "state")
@@ -312,7 +312,7 @@ def dashboard_summaries(*, now: datetime.datetime) -> list[PizzeriaSummary]:
         summaries[order.pizzeria_id].late.append(order)
     for pizzeria_id, count, takings in (
         Order.objects.filter(pizzeria_id__in=summaries, business_date=today)
-        .exclude(state__in=["cancelled", "pending_payment"])
+        .exclude(state__in=[OrderState.CANCELLED, OrderState.PENDING_PAYMENT])
         .values_list("pizzeria_id")
         .annotate(count=Count("pk"), takings=Sum("total", filter=Q(payment_state=PaymentState.PAID)))
         .order_by()
@@ -323,7 +323,7 @@ def dashboard_summaries(*, now: datetime.datetime) -> list[PizzeriaSummary]:
     pizzeria_of: dict[int, int] = {}
     for pizzeria_id, order_id, state, at in (
         OrderEvent.objects.filter(
-            order__pizzeria_id__in=summaries, order__business_date=today, to_state__in=[*COOKING_STATES, "ready"]
+            order__pizzeria_id__in=summaries, order__business_date=today, to_state__in=KITCHEN_STATES
         )
         .order_by("at", "pk")
         .values_list("order__pizzeria_id", "order_id", "to_state", "at")
