@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from production.models import Allergen, OpeningHours, Pizzeria, Product, StaffMember
+from production.models import Allergen, OpeningHours, Pizzeria, Product
 from production.selectors import Availability, availability_of, pizzeria_hours_on, product_availability
 
 from .models import Address, Customer, Order, OrderEvent, OrderLine, OrderState, PaymentMethod
@@ -175,12 +175,6 @@ def customer_addresses(*, user) -> QuerySet[Address]:
     if not user.is_authenticated:
         return Address.objects.none()
     return Address.objects.filter(customer__user=user).order_by("label", "pk")
-
-
-def staff_member_for(*, user) -> StaffMember | None:
-    if not user.is_authenticated:
-        return None
-    return StaffMember.objects.select_related("pizzeria").filter(user_id=user.pk).first()
 
 
 @dataclass
