@@ -1,33 +1,16 @@
 """A web order through the staff screens in a real browser: kitchen, then rider."""
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from production.models import StaffMember
 from tests import factories
 from tests.ventes.helpers import place
 from ventes.models import Fulfilment, OrderState, PaymentState
+from ventes.tracking import order_tracking_url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "motdepasse-solide"
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the ORM must still work beside it.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def log_in(browser, live_server, email):
@@ -57,6 +40,12 @@ def test_a_web_order_from_the_kitchen_display_to_the_customers_door(browser, liv
     expect(kitchen.get_by_role("heading", name="Reçue (0)")).to_be_visible()
 
     order = place(shop, fulfilment=Fulfilment.DELIVERY, note="Sans olives")
+    customer = browser.new_page()
+    customer.set_default_timeout(20_000)
+    customer.goto(f"{live_server.url}{order_tracking_url(number=order.number)}")
+    customer_state = customer.locator("strong[data-state]")
+    expect(customer_state).to_have_attribute("data-state", OrderState.RECEIVED)
+    customer.evaluate("window.stillTheSamePage = true")
     card = kitchen.locator(f".column-received #order-{order.pk}")
     expect(card).to_be_visible()
     expect(card).to_contain_text("Sans olives")
@@ -68,12 +57,14 @@ def test_a_web_order_from_the_kitchen_display_to_the_customers_door(browser, liv
     expect(kitchen.locator(f".column-preparing #order-{order.pk}")).to_be_visible()
     order.refresh_from_db()
     assert order.state == OrderState.PREPARING
+    expect(customer_state).to_have_attribute("data-state", OrderState.PREPARING)
     assert states(order) == [OrderState.RECEIVED, OrderState.PREPARING]
 
     kitchen.get_by_role("button", name=f"Prête {order.short_number}").click()
     expect(kitchen.locator(f".column-ready #order-{order.pk}")).to_be_visible()
     order.refresh_from_db()
     assert order.state == OrderState.READY
+    expect(customer_state).to_have_attribute("data-state", OrderState.READY)
     assert kitchen.evaluate("window.stillTheSamePage") is True
 
     phone = log_in(browser, live_server, rider.email)
@@ -87,11 +78,15 @@ def test_a_web_order_from_the_kitchen_display_to_the_customers_door(browser, liv
     expect(phone.get_by_role("button", name=f"Livrée et encaissée {order.short_number}")).to_be_visible()
     order.refresh_from_db()
     assert (order.state, order.rider_id) == (OrderState.OUT_FOR_DELIVERY, rider.pk)
+    expect(customer_state).to_have_attribute("data-state", OrderState.OUT_FOR_DELIVERY)
 
     phone.get_by_role("button", name=f"Livrée et encaissée {order.short_number}").click()
     expect(phone.locator(f"#order-{order.pk}")).to_have_count(0)
     order.refresh_from_db()
     assert (order.state, order.payment_state) == (OrderState.COMPLETED, PaymentState.PAID)
+    expect(customer_state).to_have_attribute("data-state", OrderState.COMPLETED)
+    # Every step reached the customer's page without a reload.
+    assert customer.evaluate("window.stillTheSamePage") is True
     assert states(order) == [
         OrderState.RECEIVED,
         OrderState.PREPARING,
