@@ -215,6 +215,8 @@ DBBACKUP_CLEANUP_KEEP = env.int("BACKUP_KEEP", default=12)
 DBBACKUP_CLEANUP_KEEP_MEDIA = DBBACKUP_CLEANUP_KEEP
 # Failures are logged and sent to Sentry by the job runner, not mailed by dbbackup.
 DBBACKUP_SEND_EMAIL = False
+# Microseconds: two backups in one second must not share a name.
+DBBACKUP_DATE_FORMAT = "%Y-%m-%d-%H%M%S-%f"
 
 # Cron starts jobs with an empty environment: the prefix gives them what the
 # web processes have (the secrets themselves stay in ENV_FILE, not in crontab).
