@@ -182,6 +182,4 @@ def backup_run() -> BackupResult:
 def backup_restore(*, path: Path) -> None:
     """Restore the live database from ``path``, after a drill proved the file sound."""
     restore_drill(path=path)
-    call_command(
-        "dbrestore", input_path=str(path), uncompress=path.suffix == ".gz", interactive=False, verbosity=0
-    )
+    call_command("dbrestore", input_path=str(path), uncompress=path.suffix == ".gz", interactive=False, verbosity=0)
