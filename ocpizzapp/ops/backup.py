@@ -84,10 +84,13 @@ def _consistent_dump() -> Iterator[dict]:
 
 
 def _pg_settings() -> tuple[list[str], dict[str, str]]:
+    # No host means the local socket, where a server deployed by deploy/ authenticates by peer.
     params = connection.settings_dict
-    args = ["--host", params.get("HOST") or "localhost", "--username", params.get("USER") or "postgres"]
-    if params.get("PORT"):
-        args += ["--port", str(params["PORT"])]
+    args = [
+        f"--{option}={params[key]}"
+        for option, key in (("host", "HOST"), ("port", "PORT"), ("username", "USER"))
+        if params.get(key)
+    ]
     env = {**os.environ}
     if params.get("PASSWORD"):
         env["PGPASSWORD"] = params["PASSWORD"]
@@ -100,9 +103,9 @@ def _pg_connect(dbname: str):
     params = connection.settings_dict
     link = psycopg2.connect(
         dbname=dbname,
-        host=params.get("HOST") or "localhost",
-        port=params.get("PORT") or 5432,
-        user=params.get("USER") or "postgres",
+        host=params.get("HOST") or None,
+        port=params.get("PORT") or None,
+        user=params.get("USER") or None,
         password=params.get("PASSWORD") or None,
     )
     link.autocommit = True

@@ -9,8 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 OWN_VARIABLES = {"ENV_MODE", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "ENV_FILE", "STATIC_ROOT", "MEDIA_ROOT"}
 
 
-@pytest.fixture
-def site_env(tmp_path):
+def make_site_env(tmp_path: Path) -> dict[str, str]:
     """Environment of a production-like site living in tmp_path (SQLite file, own folders)."""
     env = {key: value for key, value in os.environ.items() if key not in OWN_VARIABLES}
     env.update(
@@ -26,6 +25,11 @@ def site_env(tmp_path):
         LOG_LEVEL="WARNING",
     )
     return env
+
+
+@pytest.fixture
+def site_env(tmp_path):
+    return make_site_env(tmp_path)
 
 
 def manage(*args: str, env: dict[str, str], check: bool = False) -> subprocess.CompletedProcess:
