@@ -122,3 +122,11 @@ def test_failing_cron_job_exits_non_zero():
         text=True,
     )
     assert result.returncode == 1
+
+
+@pytest.mark.django_db
+def test_cron_job_command_runs_a_job_like_cron(capsys):
+    from django.core.management import call_command
+
+    call_command("cron_job", "expire_payments")
+    assert "Tâche expire_payments terminée." in capsys.readouterr().out
