@@ -11,7 +11,7 @@ def sentry_init(*, dsn: str, environment: str, release: str | None) -> None:
         environment=environment,
         release=release,
         integrations=[DjangoIntegration(), LoggingIntegration()],
-        # Customers' e-mails, addresses and phone numbers stay with us.
-        send_default_pii=False,
+        # Customers' e-mails, addresses and phone numbers stay with us: the SDK sends
+        # no personal data by default (send_default_pii, deprecated in this SDK, stays unset).
         traces_sample_rate=0.0,
     )

@@ -1,0 +1,34 @@
+"""Sentry: on only with a DSN, and without personal data."""
+
+import os
+import subprocess
+import sys
+
+import sentry_sdk
+
+from ocpizzapp.sentry import sentry_init
+from tests.ops.conftest import ROOT
+
+
+def test_nothing_is_sent_without_a_dsn():
+    env = {key: value for key, value in os.environ.items() if key != "SENTRY_DSN"}
+    env["DJANGO_SETTINGS_MODULE"] = "ocpizzapp.settings"
+    code = "import django, sentry_sdk; django.setup(); print(sentry_sdk.get_client().is_active())"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
+
+
+def test_sentry_reports_with_environment_and_release_but_no_pii():
+    sent = []
+    try:
+        sentry_init(dsn="https://public@sentry.example/1", environment="production", release="abc123")
+        client = sentry_sdk.get_client()
+        client.transport.capture_envelope = sent.append
+        assert not client.should_send_default_pii()
+        assert (client.options["environment"], client.options["release"]) == ("production", "abc123")
+        assert any(type(i).__name__ == "DjangoIntegration" for i in client.integrations.values())
+        sentry_sdk.capture_message("test")
+        client.flush(timeout=2)
+        assert sent
+    finally:
+        sentry_sdk.init()
