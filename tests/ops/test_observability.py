@@ -1,4 +1,4 @@
-"""Sentry: on only with a DSN, and without personal data."""
+"""Sentry (on only with a DSN, no personal data) and structured logs."""
 
 import os
 import subprocess
@@ -32,3 +32,13 @@ def test_sentry_reports_with_environment_and_release_but_no_pii():
         assert sent
     finally:
         sentry_sdk.init()
+
+
+def test_json_logs_are_one_object_per_line():
+    import json
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ocpizzapp.settings", "LOG_FORMAT": "json"}
+    code = "import django, logging; django.setup(); logging.getLogger('ocpizzapp.jobs').warning('job %s failed', 'x')"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    entry = json.loads(result.stderr.strip().splitlines()[-1])
+    assert entry["level"] == "WARNING" and entry["message"] == "job x failed" and entry["logger"] == "ocpizzapp.jobs"
