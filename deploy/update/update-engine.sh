@@ -18,9 +18,10 @@ manage() {
 }
 
 # Whatever happens, the site does not stay in maintenance silently.
+in_maintenance=0
 finish() {
   local status=$?
-  if [[ ${status} -ne 0 ]]; then
+  if [[ ${status} -ne 0 && ${in_maintenance} == 1 ]]; then
     echo "Update failed: the site is still in maintenance. Fix, or roll back with:" >&2
     echo "  manage.py update_lhc --rollback && systemctl reload gunicorn && manage.py maintenance off" >&2
   fi
@@ -32,10 +33,12 @@ echo "# Update : ${BUNDLE_DIR}" >>"${DEPLOY_LOG}"
 event Update-preview "check ${BUNDLE_DIR}/controller.ini" \
   manage update_lhc --dry-run --controller "${BUNDLE_DIR}/controller.ini"
 event Maintenance-on "check the database connection" manage maintenance on
+in_maintenance=1
 event Components-update "read the update_lhc error" manage update_lhc --controller "${BUNDLE_DIR}/controller.ini"
 event Static-collection "check STATIC_ROOT" manage collectstatic --noinput
 event Database-upgrading "read the migrate error; roll back with update_lhc --rollback" manage migrate --noinput
 event Gunicorn-reload "read 'journalctl -u gunicorn'" systemctl reload gunicorn
 event Deployment-verification "run manage.py verify_deployment" manage verify_deployment --skip maintenance
 event Maintenance-off "run manage.py maintenance off" manage maintenance off
+in_maintenance=0
 echo "Update done: ${DEPLOY_LOG}"
