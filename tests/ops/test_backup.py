@@ -3,6 +3,7 @@
 import contextlib
 import gzip
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -108,13 +109,20 @@ def test_corrupted_backup_is_refused_with_a_clear_message(tmp_path):
     assert Pizzeria.objects.count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
 def test_drill_reports_each_table_that_differs(tmp_path):
-    path = tmp_path / "default.sqlite3"
-    with contextlib.closing(sqlite3.connect(path)) as database:
-        database.execute("CREATE TABLE t (id integer)")
-        database.execute("INSERT INTO t VALUES (1)")
-        database.commit()
+    factories.PizzeriaFactory()
     if connection.vendor == "postgresql":
-        pytest.skip("the SQLite drill reads SQLite files")
-    with pytest.raises(BackupError, match="t : 2 attendue"):
-        restore_drill(path=path, expected={"t": 2})
+        path = tmp_path / "default.psql.bin"
+        args, env = backup._pg_settings()
+        name = connection.settings_dict["NAME"]
+        subprocess.run(["pg_dump", *args, "--format=custom", f"--file={path}", name], env=env, check=True)
+    else:
+        path = tmp_path / "default.sqlite3"
+        with contextlib.closing(sqlite3.connect(path)) as copy:
+            connection.ensure_connection()
+            connection.connection.backup(copy)
+    counts = restore_drill(path=path)
+    assert counts["production_pizzeria"] == 1
+    with pytest.raises(BackupError, match="production_pizzeria : 2 attendue"):
+        restore_drill(path=path, expected={**counts, "production_pizzeria": 2})
