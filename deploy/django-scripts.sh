@@ -7,6 +7,10 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 download() {
+  if [[ -z ${OCPIZZA_REPO} ]]; then
+    echo "OCPIZZA_REPO is empty: set it to the git URL of the project" >&2
+    return 1
+  fi
   if [[ -d ${OCPIZZA_APP}/.git ]]; then
     runuser -u "${OCPIZZA_USER}" -- git -C "${OCPIZZA_APP}" pull --ff-only origin "${OCPIZZA_BRANCH}"
   else

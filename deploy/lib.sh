@@ -7,7 +7,7 @@
 : "${OCPIZZA_HOME:=/srv/ocpizza}"
 : "${OCPIZZA_APP:=${OCPIZZA_HOME}/app}"       # the Django project (manage.py)
 : "${OCPIZZA_VENV:=${OCPIZZA_HOME}/venv}"
-: "${OCPIZZA_REPO:=https://github.com/ocpizza/ocpizza.git}"
+: "${OCPIZZA_REPO:=$(git -C "$(dirname "${BASH_SOURCE[0]}")/.." remote get-url origin 2>/dev/null || true)}"  # default: where this engine was cloned from
 : "${OCPIZZA_BRANCH:=main}"
 : "${OCPIZZA_DB_NAME:=ocpizza}"
 : "${ENV_FILE:=/etc/ocpizza/ocpizza.env}"    # secrets, generated on the server, mode 640

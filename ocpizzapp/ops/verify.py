@@ -23,6 +23,7 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
+from maintenance_mode.core import get_maintenance_mode
 
 
 @dataclass(frozen=True)
@@ -128,8 +129,6 @@ def check_scheduled_jobs() -> CheckResult:
 
 
 def check_maintenance() -> CheckResult:
-    from maintenance_mode.core import get_maintenance_mode
-
     if get_maintenance_mode():
         return CheckResult("Maintenance-mode", False, "le site est en maintenance (manage.py maintenance off)")
     return CheckResult("Maintenance-mode", True)
