@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import sentry_sdk
 
 from ocpizzapp.sentry import sentry_init
@@ -42,3 +43,45 @@ def test_json_logs_are_one_object_per_line():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     entry = json.loads(result.stderr.strip().splitlines()[-1])
     assert entry["level"] == "WARNING" and entry["message"] == "job x failed" and entry["logger"] == "ocpizzapp.jobs"
+
+
+@pytest.fixture
+def sentry_envelopes():
+    """Sentry switched on, its transport replaced by a list of what it would send."""
+    sent = []
+    sentry_init(dsn="https://public@sentry.example/1", environment="test", release="r1")
+    sentry_sdk.get_client().transport.capture_envelope = sent.append
+    yield sent
+    sentry_sdk.init()
+
+
+def exceptions_in(envelopes) -> list[str]:
+    return [
+        value["value"]
+        for envelope in envelopes
+        for item in envelope.items
+        if item.type == "event"
+        for value in item.payload.json.get("exception", {}).get("values", [])
+    ]
+
+
+@pytest.mark.urls("tests.ops.urls_broken")
+@pytest.mark.django_db
+def test_an_error_in_a_view_reaches_sentry(client, sentry_envelopes):
+    client.raise_request_exception = False
+    assert client.get("/casse/").status_code == 500
+    sentry_sdk.get_client().flush(timeout=2)
+    assert "le four a explosé" in exceptions_in(sentry_envelopes)
+
+
+@pytest.mark.django_db
+def test_an_error_in_a_job_reaches_sentry(sentry_envelopes):
+    from ocpizzapp.jobs import run_job
+
+    def broken():
+        raise RuntimeError("sauvegarde impossible")
+
+    with pytest.raises(RuntimeError):
+        run_job(name="sauvegarde", work=broken)
+    sentry_sdk.get_client().flush(timeout=2)
+    assert "sauvegarde impossible" in exceptions_in(sentry_envelopes)
