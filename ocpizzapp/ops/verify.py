@@ -42,6 +42,8 @@ SERVICE_KEYS = {
     "STRIPE_PUBLISHABLE_KEY": re.compile(r"^pk_(live|test)_[0-9A-Za-z]{10,}$"),
     "STRIPE_WEBHOOK_SECRET": re.compile(r"^whsec_[0-9A-Za-z+/=]{10,}$"),
     "SENTRY_DSN": re.compile(r"^https://[0-9a-f]+@[\w.\-]+(:\d+)?/\d+$"),
+    "SOCIAL_AUTH_GOOGLE_OAUTH2_KEY": re.compile(r"^[0-9]+-[0-9a-z]+\.apps\.googleusercontent\.com$"),
+    "SOCIAL_AUTH_FACEBOOK_KEY": re.compile(r"^[0-9]{5,20}$"),
 }
 
 

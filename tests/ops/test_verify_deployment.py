@@ -34,6 +34,9 @@ def test_all_correct_on_a_good_site(good_site):
     assert {"Database-connection", "Database-migrations", "Static-files-collection", "Django-deploy-checks"} <= set(
         status
     )
+    # Services without their key are off, and the check says which.
+    off = next(line for line in result.stdout.splitlines() if "service(s) désactivé(s)" in line)
+    assert "STRIPE_SECRET_KEY" in off and "SOCIAL_AUTH_GOOGLE_OAUTH2_KEY" in off
 
 
 def _broken(env, *skip):
