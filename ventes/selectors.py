@@ -81,14 +81,13 @@ def menu_for(*, pizzeria: Pizzeria) -> list[MenuSection]:
     ids = [product.pk for product in products]
     availabilities = product_availability(pizzeria_id=pizzeria.pk) if ids else {}
     allergens = _allergens_by_product(ids) if ids else {}
-    labels = dict(Product.CATEGORIES)
-    sections: dict[str, MenuSection] = {}
+    # Pizzas first, then drinks and desserts: the order of Product.CATEGORIES, not the alphabet.
+    sections = {category: MenuSection(label=label, items=[]) for category, label in Product.CATEGORIES}
     for product in products:
-        section = sections.setdefault(product.category, MenuSection(label=labels[product.category], items=[]))
-        section.items.append(
+        sections[product.category].items.append(
             MenuItem(product, availability_of(availabilities, product.pk), allergens.get(product.pk, []))
         )
-    return list(sections.values())
+    return [section for section in sections.values() if section.items]
 
 
 def menu_product(*, pizzeria: Pizzeria, product_id: int) -> Product | None:

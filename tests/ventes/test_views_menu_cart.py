@@ -74,6 +74,7 @@ def test_menu_shows_products_by_category_with_badges_and_allergens(client, shop)
     stock_count_inventory(stock=shop.stock["beer"], counted=0)
     html = client.get(f"/pizzeria/{shop.pizzeria.slug}/").content.decode()
     assert "Pizzas" in html and "Boissons" in html
+    assert html.index("Pizzas") < html.index("Boissons"), "pizzas come first on the menu"
     assert "Margherita" in html and "9,50 €" in html
     assert "plus que 2" in html
     assert "épuisé" in html
