@@ -15,13 +15,13 @@ def test_healthz_ok(client):
     assert response.json() == {"status": "ok", "database": "ok"}
 
 
-def test_healthz_503_when_database_unreachable():
-    """A fresh process whose database refuses connections answers 503, without a trace."""
+def get_with_database_down(path: str) -> tuple[str, str]:
+    """GET ``path`` in a fresh process whose database refuses connections: (status line, body)."""
     code = (
         "import django; django.setup();"
         "from django.test import Client;"
-        "r = Client(raise_request_exception=False).get('/healthz');"
-        "print(r.status_code); print(r.content.decode())"
+        f"r = Client(raise_request_exception=False).get({path!r});"
+        "print(r.status_code, r.get('Retry-After', '')); print(r.content.decode())"
     )
     env = {
         **os.environ,
@@ -31,26 +31,18 @@ def test_healthz_503_when_database_unreachable():
     }
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     status, body = result.stdout.strip().split("\n", 1)
+    return status.strip(), body
+
+
+def test_healthz_503_when_database_unreachable():
+    status, body = get_with_database_down("/healthz")
     assert status == "503"
     assert "unreachable" in body
     assert "Traceback" not in body
 
 
 def test_pages_answer_a_french_503_when_database_unreachable():
-    code = (
-        "import django; django.setup();"
-        "from django.test import Client;"
-        "r = Client(raise_request_exception=False).get('/');"
-        "print(r.status_code, r.get('Retry-After')); print(r.content.decode())"
-    )
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "ocpizzapp.settings",
-        "DATABASE_URL": "postgres://nobody@127.0.0.1:9/none",
-        "LOG_LEVEL": "CRITICAL",
-    }
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
-    status, body = result.stdout.strip().split("\n", 1)
+    status, body = get_with_database_down("/")
     assert status == "503 30"
     assert "Service momentanément indisponible" in body
     assert "Traceback" not in body and "OperationalError" not in body
