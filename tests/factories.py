@@ -20,6 +20,11 @@ from production.models import (
 from ventes.models import Address, Customer, Order, OrderLine
 
 
+def base36(number: int) -> str:
+    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    return digits[number] if number < 36 else base36(number // 36) + digits[number % 36]
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
@@ -37,7 +42,8 @@ class PizzeriaFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"OC Pizza {n}")
     slug = factory.Sequence(lambda n: f"pizzeria-{n}")
-    code = factory.Sequence(lambda n: f"P{n:02d}")
+    # Order-number prefixes have four characters: count in base 36 so that a whole suite never runs out.
+    code = factory.Sequence(lambda n: "P" + base36(n % 36**3).rjust(3, "0"))
     address = "1 rue de Rivoli"
     postcode = "75001"
     latitude = Decimal("48.856000")
