@@ -5,6 +5,8 @@ e-mail). ``ENV_MODE=production`` demands its secrets and refuses to start
 without them, naming the missing variable.
 """
 
+import os
+import shlex
 from pathlib import Path
 
 import environ
@@ -14,7 +16,10 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# On a server the secrets live in one file outside the code (ENV_FILE), read by
+# gunicorn, cron jobs and manage.py alike; a .env beside manage.py otherwise.
+ENV_FILE = os.environ.get("ENV_FILE", "")
+environ.Env.read_env(ENV_FILE or BASE_DIR / ".env", overwrite=False)
 
 ENV_MODE = env.str("ENV_MODE", default="development").lower()
 if ENV_MODE not in {"development", "production"}:
@@ -207,8 +212,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "ocpizzapp.logs.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": env.str("LOG_FORMAT", default="plain")}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
@@ -276,3 +282,54 @@ SOCIAL_AUTH_PIPELINE = [
     "social_core.pipeline.user.user_details",
     "accounts.social.complete_customer_profile",
 ]
+
+# Operations: backups, scheduled jobs, maintenance mode, error reporting.
+INSTALLED_APPS += ["dbbackup", "django_crontab", "maintenance_mode"]
+MIDDLEWARE.append("maintenance_mode.middleware.MaintenanceModeMiddleware")
+
+# Backups never go under MEDIA_ROOT, which nginx serves to the public.
+BACKUP_DIR = env.path("BACKUP_DIR", default=BASE_DIR / "backups")
+STORAGES["dbbackup"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": str(BACKUP_DIR)},
+}
+DBBACKUP_CLEANUP_KEEP = env.int("BACKUP_KEEP", default=12)
+DBBACKUP_CLEANUP_KEEP_MEDIA = DBBACKUP_CLEANUP_KEEP
+# Failures are logged and sent to Sentry by the job runner, not mailed by dbbackup.
+DBBACKUP_SEND_EMAIL = False
+# Microseconds: two backups in one second must not share a name.
+DBBACKUP_DATE_FORMAT = "%Y-%m-%d-%H%M%S-%f"
+
+# Cron starts jobs with an empty environment: the prefix gives them what the
+# web processes have (the secrets themselves stay in ENV_FILE, not in crontab).
+CRONJOBS = [
+    ("0 6 * * *", "ocpizzapp.cron.cyclic_update"),
+    ("0 6 1 * *", "ocpizzapp.cron.cyclic_backup"),
+    ("*/5 * * * *", "ocpizzapp.cron.expire_payments"),
+]
+CRONTAB_COMMAND_PREFIX = " ".join(
+    f"{name}={shlex.quote(os.environ[name])}"
+    for name in ("ENV_FILE", "ENV_MODE", "BACKUP_DIR", "STATIC_ROOT", "MEDIA_ROOT", "LOG_LEVEL")
+    if os.environ.get(name)
+)
+CRONTAB_COMMAND_SUFFIX = env.str("CRON_LOG", default="2>&1 | logger -t ocpizza-cron")
+# One comment per checkout, so that two deployments on one host keep their own jobs.
+CRONTAB_COMMENT = f"ocpizza jobs of {BASE_DIR}"
+CRONTAB_LOCK_JOBS = True
+
+# Maintenance state lives in the database so that every app server sees it.
+MAINTENANCE_MODE_STATE_BACKEND = "ocpizzapp.maintenance.DatabaseBackend"
+MAINTENANCE_MODE_TEMPLATE = "maintenance.html"
+MAINTENANCE_MODE_RETRY_AFTER = env.int("MAINTENANCE_RETRY_AFTER", default=900)
+MAINTENANCE_STATE_TTL = env.float("MAINTENANCE_STATE_TTL", default=5.0)
+MAINTENANCE_MODE_IGNORE_STAFF = True
+MAINTENANCE_MODE_IGNORE_SUPERUSER = True
+MAINTENANCE_MODE_IGNORE_ADMIN_SITE = True
+MAINTENANCE_MODE_IGNORE_URLS = [r"^/healthz$", r"^/static/"]
+
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="") or env.str("SOURCE_VERSION", default="")
+if SENTRY_DSN:
+    from ocpizzapp.sentry import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=ENV_MODE, release=SENTRY_RELEASE or None)

@@ -14,6 +14,7 @@ urlpatterns = [
     path("oauth/", include("social_django.urls", namespace="social")),
     path("oauth/", include("accounts.social_urls")),
     path("compte/", include("accounts.urls")),
+    path("equipe/", include("production.urls")),
     path("", include("ventes.urls")),
 ]
 

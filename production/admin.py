@@ -4,6 +4,7 @@ from django.db.models import Count
 
 from .models import (
     Allergen,
+    DailyReport,
     Ingredient,
     OpeningHours,
     Pizzeria,
@@ -156,3 +157,18 @@ class StaffMemberAdmin(admin.ModelAdmin):
     list_select_related = ["user", "pizzeria"]
     search_fields = ["user__email", "user__first_name", "user__last_name"]
     autocomplete_fields = ["user"]
+
+
+@admin.register(DailyReport)
+class DailyReportAdmin(admin.ModelAdmin):
+    """Written by the daily update only: managers read it."""
+
+    list_display = ["day", "pizzeria", "orders", "takings", "cancellations", "average_preparation_minutes"]
+    list_filter = ["pizzeria"]
+    date_hierarchy = "day"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -292,3 +292,31 @@ class StaffMember(models.Model):
 
     def covers(self, pizzeria_id: int) -> bool:
         return self.pizzeria_id is None or self.pizzeria_id == pizzeria_id
+
+
+class DailyReport(models.Model):
+    """Yesterday's figures of one pizzeria, written by the daily update (``update_ocpizza``)."""
+
+    pizzeria = models.ForeignKey(Pizzeria, on_delete=models.CASCADE, related_name="daily_reports")
+    day = models.DateField("jour")
+    orders = models.PositiveIntegerField("commandes", default=0)
+    takings = models.DecimalField("chiffre d'affaires TTC", max_digits=10, decimal_places=2, default=Decimal("0"))
+    cancellations = models.PositiveIntegerField("annulations", default=0)
+    average_preparation_minutes = models.DecimalField(
+        "préparation moyenne (min)", max_digits=6, decimal_places=1, null=True, blank=True
+    )
+    best_sellers = models.JSONField("meilleures ventes", default=list, blank=True)
+    low_stock = models.JSONField("stocks bas", default=list, blank=True)
+    low_stock_alert_sent_at = models.DateTimeField("alerte stock envoyée le", null=True, blank=True)
+    updated_at = models.DateTimeField("calculé le", auto_now=True)
+
+    class Meta:
+        verbose_name = "rapport journalier"
+        verbose_name_plural = "rapports journaliers"
+        ordering = ["-day", "pizzeria"]
+        constraints = [
+            models.UniqueConstraint(fields=["pizzeria", "day"], name="report_unique_pizzeria_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.pizzeria} — {self.day:%d/%m/%Y}"

@@ -127,16 +127,29 @@ def stock_set_order_needs(*, pizzeria_id: int, order, needs: Mapping[int, int], 
     )
 
 
+# What each role's staff screens read and write (``production.views`` lets a
+# member in by role; these groups say the same to the admin and to reports).
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     StaffMember.PIZZAIOLO: [
         "ventes.view_order",
+        "ventes.change_order",
         "production.view_product",
         "production.view_recipeline",
         "production.view_recipestep",
         "production.view_stock",
+        "production.change_stock",
+        "production.view_stockmovement",
+        "production.add_stockmovement",
     ],
-    StaffMember.RIDER: ["ventes.view_order"],
-    StaffMember.COUNTER: ["ventes.view_order", "ventes.add_order", "ventes.view_customer", "production.view_product"],
+    StaffMember.RIDER: ["ventes.view_order", "ventes.change_order", "ventes.add_payment"],
+    StaffMember.COUNTER: [
+        "ventes.view_order",
+        "ventes.add_order",
+        "ventes.change_order",
+        "ventes.add_payment",
+        "ventes.view_customer",
+        "production.view_product",
+    ],
 }
 ROLE_GROUP_NAMES = {role: label.capitalize() for role, label in StaffMember.ROLES}
 

@@ -48,6 +48,14 @@ def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _maintenance_off():
+    """Requests in tests see the site open without a query, unless a test switches it."""
+    from ocpizzapp.maintenance import remember_state
+
+    remember_state(False, ttl=3600)
+
+
 @pytest.fixture
 def pizzeria(db):
     return factories.PizzeriaFactory()

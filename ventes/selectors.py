@@ -11,7 +11,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from production.cache import menu_version
-from production.models import Allergen, OpeningHours, Pizzeria, Product, StaffMember
+from production.models import Allergen, OpeningHours, Pizzeria, Product
 from production.selectors import Availability, availability_of, pizzeria_hours_on, product_availability
 
 from .models import Address, Customer, Order, OrderEvent, OrderLine, OrderState, PaymentMethod
@@ -190,12 +190,6 @@ def customer_addresses(*, user) -> QuerySet[Address]:
     if not user.is_authenticated:
         return Address.objects.none()
     return Address.objects.filter(customer__user=user).order_by("label", "pk")
-
-
-def staff_member_for(*, user) -> StaffMember | None:
-    if not user.is_authenticated:
-        return None
-    return StaffMember.objects.select_related("pizzeria").filter(user_id=user.pk).first()
 
 
 @dataclass

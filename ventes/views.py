@@ -4,6 +4,7 @@
 import secrets
 
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -21,6 +22,7 @@ from production.selectors import (
     pizzeria_is_open,
     pizzeria_list,
     product_availability,
+    staff_member_for,
 )
 
 from .cart import Cart
@@ -54,7 +56,6 @@ from .selectors import (
     order_totals_of,
     pizzeria_get,
     pizzeria_queue,
-    staff_member_for,
 )
 from .services import LineRequest, order_edit_lines, order_place
 from .tracking import order_tracking_url
@@ -538,8 +539,10 @@ def _staff_pizzeria(request, member, is_manager):
 
 @require_http_methods(["GET", "POST"])
 def staff_order(request):
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), reverse("production:login"))
     member = staff_member_for(user=request.user)
-    is_manager = request.user.is_superuser or (member is not None and member.role == StaffMember.MANAGER)
+    is_manager = member is not None and member.role == StaffMember.MANAGER
     if not is_manager and (member is None or member.role != StaffMember.COUNTER):
         return render(request, "ventes/staff_forbidden.html", status=403)
     pizzeria = _staff_pizzeria(request, member, is_manager)

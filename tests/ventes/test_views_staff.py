@@ -38,6 +38,9 @@ def order_data(shop, token, **extra):
 
 
 def test_only_counter_staff_and_managers_may_enter_orders(client, shop):
+    anonymous = client.get(URL)
+    assert anonymous.status_code == 302 and anonymous.url.startswith("/equipe/connexion/?next=")
+    client.force_login(factories.CustomerFactory().user)
     assert client.get(URL).status_code == 403
     for role in (StaffMember.PIZZAIOLO, StaffMember.RIDER):
         client.force_login(factories.StaffMemberFactory(role=role, pizzeria=shop.pizzeria).user)

@@ -10,5 +10,6 @@ class Command(BaseCommand):
         logins = seed_demo()
         self.stdout.write(self.style.SUCCESS("Données de démonstration prêtes."))
         self.stdout.write(f"Mot de passe de tous les comptes : {DEMO_PASSWORD}")
+        self.stdout.write("Espace équipe : /equipe/connexion/")
         for login in logins:
             self.stdout.write(f"  {login.email:<32} {login.role:<22} {login.pizzeria}")

@@ -1,0 +1,68 @@
+# shellcheck shell=bash
+# Settings and logging shared by deploy-engine.sh and its six step scripts.
+# Every setting can be given in the environment; none of them is a secret.
+
+: "${OCPIZZA_USER:=ocpizza}"                  # system user running gunicorn; no sudo, no login
+: "${OCPIZZA_DOMAIN:=ocpizza.fr}"
+: "${OCPIZZA_HOME:=/srv/ocpizza}"
+: "${OCPIZZA_APP:=${OCPIZZA_HOME}/app}"       # the Django project (manage.py)
+: "${OCPIZZA_VENV:=${OCPIZZA_HOME}/venv}"
+: "${OCPIZZA_REPO:=$(git -C "$(dirname "${BASH_SOURCE[0]}")/.." remote get-url origin 2>/dev/null || true)}"  # default: where this engine was cloned from
+: "${OCPIZZA_BRANCH:=main}"
+: "${OCPIZZA_DB_NAME:=ocpizza}"
+: "${ENV_FILE:=/etc/ocpizza/ocpizza.env}"    # secrets, generated on the server, mode 640
+: "${GUNICORN_SOCKET:=/run/gunicorn.sock}"
+: "${NGINX_SITE:=/etc/nginx/sites-available/ocpizza}"
+: "${SYSTEMD_DIR:=/etc/systemd/system}"
+: "${DEPLOY_LOG:=${PWD}/deploy_logs}"
+: "${DRY_RUN:=0}"
+export OCPIZZA_USER OCPIZZA_DOMAIN OCPIZZA_HOME OCPIZZA_APP OCPIZZA_VENV OCPIZZA_REPO OCPIZZA_BRANCH \
+  OCPIZZA_DB_NAME ENV_FILE GUNICORN_SOCKET NGINX_SITE SYSTEMD_DIR DEPLOY_LOG DRY_RUN
+
+DEPLOY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+export DEPLOY_DIR
+
+# 2024-01-31_06-00-00-123: the manual's date format, milliseconds included.
+stamp() {
+  local now
+  now="$(date +%Y-%m-%d_%H-%M-%S-%N)"
+  printf '%s' "${now:0:${#now}-6}"
+}
+
+# event NAME HINT COMMAND...: run one sub-step and write its CORRECT / ERROR line.
+# Command output goes to "${DEPLOY_LOG}.out"; on error the engine stops and says what to fix.
+event() {
+  local name=$1 hint=$2
+  shift 2
+  if [[ ${DRY_RUN} == 1 ]]; then
+    printf '    would run: %s\n' "$*"
+    printf '%s : %s > CORRECT\n' "$(stamp)" "${name}" >>"${DEPLOY_LOG}"
+    return 0
+  fi
+  printf '\n== %s : %s\n$ %s\n' "$(stamp)" "${name}" "$*" >>"${DEPLOY_LOG}.out"
+  if "$@" >>"${DEPLOY_LOG}.out" 2>&1; then
+    printf '%s : %s > CORRECT\n' "$(stamp)" "${name}" >>"${DEPLOY_LOG}"
+  else
+    printf '%s : %s > ERROR\n' "$(stamp)" "${name}" >>"${DEPLOY_LOG}"
+    printf '# To fix: %s (details in %s.out)\n' "${hint}" "${DEPLOY_LOG}" >>"${DEPLOY_LOG}"
+    printf 'ERROR at %s: %s\n' "${name}" "${hint}" >&2
+    exit 1
+  fi
+}
+
+# as_app COMMAND...: run as the application user with the site's environment file.
+as_app() {
+  runuser -u "${OCPIZZA_USER}" -- env ENV_FILE="${ENV_FILE}" "$@"
+}
+
+# render TEMPLATE TARGET: copy a conf file with its @PLACEHOLDERS@ filled in.
+render() {
+  sed -e "s|@OCPIZZA_USER@|${OCPIZZA_USER}|g" \
+    -e "s|@OCPIZZA_DOMAIN@|${OCPIZZA_DOMAIN}|g" \
+    -e "s|@OCPIZZA_HOME@|${OCPIZZA_HOME}|g" \
+    -e "s|@OCPIZZA_APP@|${OCPIZZA_APP}|g" \
+    -e "s|@OCPIZZA_VENV@|${OCPIZZA_VENV}|g" \
+    -e "s|@ENV_FILE@|${ENV_FILE}|g" \
+    -e "s|@GUNICORN_SOCKET@|${GUNICORN_SOCKET}|g" \
+    "$1" >"$2"
+}

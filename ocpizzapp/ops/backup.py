@@ -1,0 +1,188 @@
+"""The monthly cyclic backup (manual chapter 8) and its restore drill.
+
+Database and media go through django-dbbackup. A PostgreSQL backup is a
+``pg_dump --format=custom`` archive, already compressed and restorable with
+``pg_restore`` (and by Heroku's ``pg:backups:restore``), so it is not gzipped
+again; SQLite copies and media archives are gzipped. Every backup is then
+restored into a scratch database and its row counts compared, table by table,
+with the counts taken in the very snapshot the dump was made from.
+"""
+
+import contextlib
+import gzip
+import logging
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from dbbackup.signals import post_backup, pre_backup
+from dbbackup.storage import get_storage
+from django.core.management import call_command
+from django.db import connection, transaction
+
+logger = logging.getLogger(__name__)
+
+
+class BackupError(Exception):
+    """A backup that cannot be trusted; the message says why, in French."""
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    database_file: str
+    media_file: str
+    tables: int
+    rows: int
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def table_counts(cursor, tables: list[str]) -> dict[str, int]:
+    counts = {}
+    for table in sorted(tables):
+        cursor.execute(f"SELECT COUNT(*) FROM {_quote(table)}")
+        counts[table] = cursor.fetchone()[0]
+    return counts
+
+
+def backup_path(name: str) -> Path:
+    return Path(get_storage().storage.path(name))
+
+
+@contextlib.contextmanager
+def _consistent_dump() -> Iterator[dict]:
+    """Count rows and dump in one snapshot, so that the drill compares like with like."""
+    seen: dict = {}
+
+    def before(sender, connector, **kwargs):
+        if "snapshot" in seen:
+            connector.dump_suffix = f"--snapshot={seen['snapshot']}"
+
+    def after(sender, filename, **kwargs):
+        seen["filename"] = filename
+
+    pre_backup.connect(before)
+    post_backup.connect(after)
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                cursor.execute("SELECT pg_export_snapshot()")
+                seen["snapshot"] = cursor.fetchone()[0]
+            seen["counts"] = table_counts(cursor, connection.introspection.table_names(cursor))
+            yield seen
+    finally:
+        pre_backup.disconnect(before)
+        post_backup.disconnect(after)
+
+
+def _pg_settings() -> tuple[list[str], dict[str, str]]:
+    # No host means the local socket, where a server deployed by deploy/ authenticates by peer.
+    params = connection.settings_dict
+    args = [
+        f"--{option}={params[key]}"
+        for option, key in (("host", "HOST"), ("port", "PORT"), ("username", "USER"))
+        if params.get(key)
+    ]
+    env = {**os.environ}
+    if params.get("PASSWORD"):
+        env["PGPASSWORD"] = params["PASSWORD"]
+    return args, env
+
+
+def _pg_connect(dbname: str):
+    import psycopg2
+
+    params = connection.settings_dict
+    link = psycopg2.connect(
+        dbname=dbname,
+        host=params.get("HOST") or None,
+        port=params.get("PORT") or None,
+        user=params.get("USER") or None,
+        password=params.get("PASSWORD") or None,
+    )
+    link.autocommit = True
+    return contextlib.closing(link)
+
+
+def _drill_postgresql(path: Path) -> dict[str, int]:
+    # A separate connection: CREATE DATABASE cannot run inside the caller's transaction.
+    scratch = f"{connection.settings_dict['NAME']}_drill"[:63]
+    with _pg_connect("postgres") as admin:
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {_quote(scratch)}")
+            cursor.execute(f"CREATE DATABASE {_quote(scratch)}")
+        try:
+            args, env = _pg_settings()
+            restored = subprocess.run(
+                ["pg_restore", *args, "--dbname", scratch, "--no-owner", "--exit-on-error", str(path)],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if restored.returncode != 0:
+                raise BackupError(f"Sauvegarde illisible par pg_restore ({path.name}) : {restored.stderr.strip()}")
+            with _pg_connect(scratch) as drill, drill.cursor() as cursor:
+                cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+                return table_counts(cursor, [row[0] for row in cursor.fetchall()])
+        finally:
+            with admin.cursor() as cursor:
+                cursor.execute(f"DROP DATABASE IF EXISTS {_quote(scratch)}")
+
+
+def _drill_sqlite(path: Path) -> dict[str, int]:
+    with tempfile.TemporaryDirectory() as folder:
+        scratch = Path(folder) / "drill.sqlite3"
+        try:
+            opener = gzip.open if path.suffix == ".gz" else open
+            with opener(path, "rb") as source, open(scratch, "wb") as target:
+                shutil.copyfileobj(source, target)
+            with contextlib.closing(sqlite3.connect(scratch)) as database:
+                cursor = database.cursor()
+                cursor.execute("PRAGMA integrity_check")
+                cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+                return table_counts(cursor, [row[0] for row in cursor.fetchall()])
+        except (OSError, EOFError, sqlite3.DatabaseError) as error:
+            raise BackupError(f"Sauvegarde illisible ({path.name}) : {error}") from error
+
+
+def restore_drill(*, path: Path, expected: dict[str, int] | None = None) -> dict[str, int]:
+    """Restore ``path`` into a scratch database; raise BackupError on any doubt."""
+    if not path.is_file() or path.stat().st_size == 0:
+        raise BackupError(f"Sauvegarde introuvable ou vide : {path}")
+    counts = _drill_postgresql(path) if connection.vendor == "postgresql" else _drill_sqlite(path)
+    if expected is not None and counts != expected:
+        differences = [
+            f"{table} : {expected.get(table, 'absente')} attendue(s), {counts.get(table, 'absente')} restaurée(s)"
+            for table in sorted(set(expected) | set(counts))
+            if expected.get(table) != counts.get(table)
+        ]
+        raise BackupError(f"Exercice de restauration en échec ({path.name}) : " + " ; ".join(differences))
+    return counts
+
+
+def backup_run() -> BackupResult:
+    compress = connection.vendor != "postgresql"
+    with _consistent_dump() as seen:
+        call_command("dbbackup", clean=True, compress=compress, verbosity=0)
+    call_command("mediabackup", clean=True, compress=True, verbosity=0)
+    media_file = get_storage().get_latest_backup(content_type="media")
+    counts = restore_drill(path=backup_path(seen["filename"]), expected=seen["counts"])
+    logger.info("backup %s verified: %d tables, %d rows", seen["filename"], len(counts), sum(counts.values()))
+    return BackupResult(
+        database_file=seen["filename"], media_file=media_file, tables=len(counts), rows=sum(counts.values())
+    )
+
+
+def backup_restore(*, path: Path) -> None:
+    """Restore the live database from ``path``, after a drill proved the file sound."""
+    restore_drill(path=path)
+    call_command("dbrestore", input_path=str(path), uncompress=path.suffix == ".gz", interactive=False, verbosity=0)

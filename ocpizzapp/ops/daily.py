@@ -1,0 +1,128 @@
+"""The daily cyclic update (manual chapter 6.2): expire unpaid orders, write
+yesterday's report per pizzeria, alert managers about low stock, clear expired
+sessions. Running it twice gives the same reports and sends no second alert.
+"""
+
+import datetime
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+from importlib import import_module
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Count, F, Min, Q, Sum
+from django.utils import timezone
+
+from production.models import DailyReport, Pizzeria, StaffMember, Stock
+from ventes.models import Order, OrderEvent, OrderLine, OrderState
+from ventes.services import orders_expire_unpaid
+
+logger = logging.getLogger(__name__)
+BEST_SELLERS = 3
+
+
+@dataclass(frozen=True)
+class DailyUpdateResult:
+    day: datetime.date
+    expired_orders: int
+    reports: int
+    alerts_sent: int
+
+
+def _average_preparation_minutes(*, orders) -> Decimal | None:
+    stamps = (
+        OrderEvent.objects.filter(order__in=orders, to_state__in=[OrderState.PREPARING, OrderState.READY])
+        .values("order_id", "to_state")
+        .annotate(at=Min("at"))
+    )
+    started: dict[int, datetime.datetime] = {}
+    finished: dict[int, datetime.datetime] = {}
+    for row in stamps:
+        (started if row["to_state"] == OrderState.PREPARING else finished)[row["order_id"]] = row["at"]
+    durations = [
+        (finished[order_id] - started[order_id]).total_seconds()
+        for order_id in started
+        if order_id in finished and finished[order_id] >= started[order_id]
+    ]
+    if not durations:
+        return None
+    return (Decimal(sum(durations)) / len(durations) / 60).quantize(Decimal("0.1"))
+
+
+def report_write(*, pizzeria: Pizzeria, day: datetime.date) -> DailyReport:
+    orders = Order.objects.filter(pizzeria=pizzeria, business_date=day)
+    figures = orders.aggregate(
+        count=Count("pk"),
+        cancellations=Count("pk", filter=Q(state=OrderState.CANCELLED)),
+        takings=Sum("total", filter=Q(state=OrderState.COMPLETED)),
+    )
+    best_sellers = [
+        {"product": row["product_name"], "quantity": row["quantity"]}
+        for row in OrderLine.objects.filter(order__in=orders.exclude(state=OrderState.CANCELLED))
+        .values("product_name")
+        .annotate(quantity=Sum("quantity"))
+        .order_by("-quantity", "product_name")[:BEST_SELLERS]
+    ]
+    low_stock = [
+        {"ingredient": line.ingredient.name, "quantity": line.quantity, "threshold": line.low_threshold}
+        for line in Stock.objects.filter(pizzeria=pizzeria, quantity__lte=F("low_threshold")).select_related(
+            "ingredient"
+        )
+    ]
+    report, _ = DailyReport.objects.update_or_create(
+        pizzeria=pizzeria,
+        day=day,
+        defaults={
+            "orders": figures["count"],
+            "cancellations": figures["cancellations"],
+            "takings": figures["takings"] or Decimal("0"),
+            "average_preparation_minutes": _average_preparation_minutes(orders=orders),
+            "best_sellers": best_sellers,
+            "low_stock": low_stock,
+        },
+    )
+    return report
+
+
+def _manager_emails(*, pizzeria: Pizzeria) -> list[str]:
+    managers = StaffMember.objects.filter(role=StaffMember.MANAGER, user__is_active=True).filter(
+        Q(pizzeria__isnull=True) | Q(pizzeria=pizzeria)
+    )
+    return sorted({email for email in managers.values_list("user__email", flat=True) if email})
+
+
+def low_stock_alert(*, report: DailyReport, now: datetime.datetime) -> bool:
+    """Mail the managers of the pizzeria once per report; True when a mail went out."""
+    if not report.low_stock or report.low_stock_alert_sent_at:
+        return False
+    recipients = _manager_emails(pizzeria=report.pizzeria)
+    if not recipients:
+        logger.warning("Low stock at %s but no manager to alert", report.pizzeria)
+        return False
+    lines = "\n".join(
+        f"- {item['ingredient']} : {item['quantity']} (seuil {item['threshold']})" for item in report.low_stock
+    )
+    send_mail(
+        subject=f"[OC Pizza] Stocks bas — {report.pizzeria}",
+        message=(
+            f"Bonjour,\n\nCes ingrédients sont au seuil bas à {report.pizzeria} :\n{lines}\n\n"
+            "Pensez à réapprovisionner."
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=recipients,
+    )
+    DailyReport.objects.filter(pk=report.pk).update(low_stock_alert_sent_at=now)
+    return True
+
+
+def daily_update(*, now: datetime.datetime | None = None) -> DailyUpdateResult:
+    now = now or timezone.now()
+    day = timezone.localdate(now) - datetime.timedelta(days=1)
+    expired = orders_expire_unpaid(now=now)
+    with transaction.atomic():
+        reports = [report_write(pizzeria=pizzeria, day=day) for pizzeria in Pizzeria.objects.order_by("pk")]
+    alerts = sum(low_stock_alert(report=report, now=now) for report in reports)
+    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
+    return DailyUpdateResult(day=day, expired_orders=expired, reports=len(reports), alerts_sent=alerts)

@@ -1,0 +1,170 @@
+"""The deployment check the manuals ask for: "a custom command that tests
+that everything is in place" (OCPizzApp 4.1.4, DigitalOcean 4.5).
+
+Each check returns a ``CheckResult``; none raises, so that one broken piece
+does not hide the state of the others.
+"""
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from io import StringIO
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.staticfiles.finders import get_finders
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.db import DatabaseError, connection
+from django.db.migrations.executor import MigrationExecutor
+from maintenance_mode.core import get_maintenance_mode
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    event: str
+    ok: bool
+    detail: str = ""
+
+
+REQUIRED_VARIABLES = ["ENV_MODE", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"]
+# Outside services are optional (each is off without its key) but a key that is
+# there must look right: a typo would only show when a customer pays.
+SERVICE_KEYS = {
+    "GMAP_API_KEY": re.compile(r"^AIza[0-9A-Za-z_\-]{35}$"),
+    "STRIPE_SECRET_KEY": re.compile(r"^(sk|rk)_(live|test)_[0-9A-Za-z]{10,}$"),
+    "STRIPE_PUBLISHABLE_KEY": re.compile(r"^pk_(live|test)_[0-9A-Za-z]{10,}$"),
+    "STRIPE_WEBHOOK_SECRET": re.compile(r"^whsec_[0-9A-Za-z+/=]{10,}$"),
+    "SENTRY_DSN": re.compile(r"^https://[0-9a-f]+@[\w.\-]+(:\d+)?/\d+$"),
+}
+
+
+def check_database() -> CheckResult:
+    try:
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError as error:
+        return CheckResult("Database-connection", False, f"base injoignable : {error}".strip())
+    return CheckResult("Database-connection", True)
+
+
+def check_migrations() -> CheckResult:
+    try:
+        executor = MigrationExecutor(connection)
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except DatabaseError as error:
+        return CheckResult("Database-migrations", False, f"état des migrations illisible : {error}")
+    if plan:
+        pending = ", ".join(f"{migration.app_label}.{migration.name}" for migration, _ in plan[:5])
+        return CheckResult("Database-migrations", False, f"{len(plan)} migration(s) à appliquer : {pending}")
+    return CheckResult("Database-migrations", True)
+
+
+def check_static_files() -> CheckResult:
+    root = Path(settings.STATIC_ROOT)
+    missing = [path for finder in get_finders() for path, _ in finder.list([]) if not (root / path).is_file()]
+    if missing:
+        return CheckResult(
+            "Static-files-collection",
+            False,
+            f"{len(missing)} fichier(s) absent(s) de {root}, ex. {missing[0]} : lancer collectstatic",
+        )
+    return CheckResult("Static-files-collection", True)
+
+
+def check_environment() -> CheckResult:
+    missing = [name for name in REQUIRED_VARIABLES if not os.environ.get(name)]
+    if missing:
+        return CheckResult("Environment-variables", False, f"variable(s) manquante(s) : {', '.join(missing)}")
+    return CheckResult("Environment-variables", True)
+
+
+def check_service_keys() -> CheckResult:
+    malformed = [
+        name for name, pattern in SERVICE_KEYS.items() if os.environ.get(name) and not pattern.match(os.environ[name])
+    ]
+    if malformed:
+        return CheckResult("Outside-services-keys", False, f"clé(s) mal formée(s) : {', '.join(malformed)}")
+    off = [name for name in SERVICE_KEYS if not os.environ.get(name)]
+    return CheckResult("Outside-services-keys", True, f"service(s) désactivé(s) : {', '.join(off)}" if off else "")
+
+
+def check_backup_storage() -> CheckResult:
+    location = Path(settings.STORAGES["dbbackup"]["OPTIONS"]["location"])
+    probe = location / f".verify-{uuid.uuid4().hex}"
+    try:
+        location.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as error:
+        return CheckResult("Backup-storage", False, f"{location} non inscriptible : {error}")
+    if Path(settings.MEDIA_ROOT).resolve() in [location.resolve(), *location.resolve().parents]:
+        return CheckResult("Backup-storage", False, f"{location} est dans MEDIA_ROOT, servi au public")
+    return CheckResult("Backup-storage", True)
+
+
+def cron_job_hash(job: tuple) -> str:
+    """The hash django-crontab writes on each crontab line (same encoding as its own)."""
+    return hashlib.md5(json.JSONEncoder(sort_keys=True).encode(job).encode("utf-8")).hexdigest()
+
+
+def check_scheduled_jobs() -> CheckResult:
+    crontab = shutil.which("crontab")
+    if crontab is None:
+        return CheckResult("Scheduled-jobs", False, "commande crontab absente")
+    listing = subprocess.run([crontab, "-l"], capture_output=True, text=True, check=False).stdout
+    missing = [job[1] for job in settings.CRONJOBS if cron_job_hash(job) not in listing]
+    if missing:
+        return CheckResult(
+            "Scheduled-jobs", False, f"tâche(s) absente(s) de la crontab : {', '.join(missing)} (manage.py crontab add)"
+        )
+    return CheckResult("Scheduled-jobs", True)
+
+
+def check_maintenance() -> CheckResult:
+    if get_maintenance_mode():
+        return CheckResult("Maintenance-mode", False, "le site est en maintenance (manage.py maintenance off)")
+    return CheckResult("Maintenance-mode", True)
+
+
+def check_deploy_settings() -> CheckResult:
+    output = StringIO()
+    try:
+        call_command("check", deploy=True, fail_level="WARNING", stdout=output, stderr=output)
+    except SystemCheckError as error:
+        return CheckResult("Django-deploy-checks", False, str(error).strip().splitlines()[0])
+    return CheckResult("Django-deploy-checks", True)
+
+
+CHECKS: dict[str, Callable[[], CheckResult]] = {
+    "database": check_database,
+    "migrations": check_migrations,
+    "static": check_static_files,
+    "environment": check_environment,
+    "services": check_service_keys,
+    "backups": check_backup_storage,
+    "cron": check_scheduled_jobs,
+    "maintenance": check_maintenance,
+    "deploy": check_deploy_settings,
+}
+
+
+def verify_deployment(*, skip: frozenset[str] = frozenset()) -> list[CheckResult]:
+    names = [name for name in CHECKS if name not in skip]
+    if not settings.PRODUCTION:
+        # check --deploy judges production settings only.
+        names = [name for name in names if name != "deploy"]
+    results = []
+    for name in names:
+        if name == "migrations" and results and not results[0].ok:
+            results.append(CheckResult("Database-migrations", False, "base injoignable"))
+            continue
+        results.append(CHECKS[name]())
+    return results

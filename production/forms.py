@@ -1,0 +1,65 @@
+"""Forms of the staff screens; they only check input, services do the writes."""
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+
+from .models import StockMovement
+from .selectors import staff_member_for
+
+
+class AccessibleErrorsMixin:
+    """Point each invalid input at its error message (rendered with id ``<field id>_error``)."""
+
+    def full_clean(self):
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                self.fields[name].widget.attrs.update(
+                    {"aria-invalid": "true", "aria-describedby": f"{self[name].auto_id}_error"}
+                )
+
+
+class StaffLoginForm(AccessibleErrorsMixin, AuthenticationForm):
+    error_messages = {
+        "invalid_login": "E-mail ou mot de passe incorrect.",
+        "inactive": "Ce compte est désactivé.",
+        "not_staff": "Ce compte n'a pas accès à l'espace équipe.",
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = "E-mail"
+        self.fields["username"].widget.attrs.update({"autocomplete": "email", "inputmode": "email"})
+        self.fields["password"].label = "Mot de passe"
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if staff_member_for(user=user) is None:
+            raise forms.ValidationError(self.error_messages["not_staff"], code="not_staff")
+
+
+class StockMoveForm(AccessibleErrorsMixin, forms.Form):
+    """A restock, an inventory count or a waste on one stock line."""
+
+    LABELS = {
+        StockMovement.RESTOCK: "Quantité reçue",
+        StockMovement.INVENTORY: "Quantité comptée",
+        StockMovement.WASTE: "Quantité jetée",
+    }
+    KINDS = tuple(LABELS)
+
+    note = forms.CharField(label="Remarque", max_length=200, required=False)
+    field_order = ["quantity", "note"]
+
+    def __init__(self, *args, kind: str, **kwargs):
+        super().__init__(*args, prefix=kind, **kwargs)
+        self.kind = kind
+        # An empty shelf is a valid count; a delivery or a waste of nothing is not.
+        self.fields["quantity"] = forms.IntegerField(
+            label=self.LABELS[kind], min_value=0 if kind == StockMovement.INVENTORY else 1, max_value=1_000_000
+        )
+        self.order_fields(self.field_order)
+
+
+class PauseForm(forms.Form):
+    accepting = forms.TypedChoiceField(choices=[("1", "reprendre"), ("0", "pause")], coerce=lambda v: v == "1")

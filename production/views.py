@@ -1,0 +1,337 @@
+"""The staff screens: kitchen display, recipe memo, rider and counter pages,
+stock screens and the managers' dashboard.
+
+Access goes through ``staff_only`` (role, then pizzeria), reads through the
+scoped selectors, order moves through ``ventes.workflow.order_transition``
+and stock changes through the stock services: nothing is written here.
+"""
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils import timezone
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import condition, require_GET, require_POST
+
+from ocpizzapp.exceptions import BusinessError
+from ventes.models import OrderState
+from ventes.workflow import UNDO_TRANSITIONS, order_transition
+
+from . import selectors
+from .decorators import staff_only
+from .forms import PauseForm, StaffLoginForm, StockMoveForm
+from .models import StaffMember, StockMovement
+from .services import pizzeria_set_accepting_orders, stock_count_inventory, stock_record_waste, stock_restock
+
+PIZZAIOLO, RIDER, COUNTER, MANAGER = (
+    StaffMember.PIZZAIOLO,
+    StaffMember.RIDER,
+    StaffMember.COUNTER,
+    StaffMember.MANAGER,
+)
+KITCHEN_ROLES = [PIZZAIOLO, MANAGER]
+RIDER_ROLES = [RIDER, MANAGER]
+COUNTER_ROLES = [COUNTER, MANAGER]
+TICKET_ROLES = [PIZZAIOLO, COUNTER, MANAGER]
+STOCK_ROLES = [PIZZAIOLO, MANAGER]
+LEDGER_PAGE_SIZE = 50
+SCREEN_OF_ROLE = {PIZZAIOLO: "production:kitchen", RIDER: "production:rider", COUNTER: "production:counter"}
+
+
+class StaffLoginView(auth_views.LoginView):
+    template_name = "production/login.html"
+    authentication_form = StaffLoginForm
+
+    def get_default_redirect_url(self):
+        return reverse("production:home")
+
+
+class StaffLogoutView(auth_views.LogoutView):
+    next_page = reverse_lazy("production:login")
+
+
+@staff_only([PIZZAIOLO, RIDER, COUNTER, MANAGER])
+def home(request):
+    """Send each role to its own screen."""
+    member = request.staff
+    if member.role == MANAGER:
+        return redirect("production:dashboard")
+    return redirect(SCREEN_OF_ROLE[member.role], slug=member.pizzeria.slug)
+
+
+def _is_partial(request) -> bool:
+    return bool(request.htmx) and not request.htmx.boosted
+
+
+def _live(response):
+    """Live partials are revalidated at every poll, never reused blindly."""
+    patch_cache_control(response, private=True, no_cache=True)
+    return response
+
+
+def _move(request, *, order_id: int, to_state: str) -> None:
+    try:
+        order = order_transition(order_id=order_id, to_state=to_state, by=request.user)
+    except BusinessError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Commande {order.short_number} : {order.get_state_display()}.")
+
+
+def _scoped_order_id(*, pizzeria, pk: int) -> int:
+    """404 unless the order belongs to this pizzeria."""
+    if not selectors.pizzeria_orders(pizzeria=pizzeria).filter(pk=pk).exists():
+        raise Http404("Commande inconnue.")
+    return pk
+
+
+# --- Kitchen display -------------------------------------------------------------
+
+
+def _pizzeria_etag(request, *args, pizzeria, **kwargs):
+    # Per user: a rider's page lists his own deliveries.
+    return selectors.orders_fingerprint(pizzeria_id=pizzeria.pk, extra=str(request.user.pk))
+
+
+def _kitchen_context(pizzeria):
+    now = timezone.now()
+    columns = selectors.kitchen_columns(pizzeria=pizzeria, now=now)
+    return {
+        "pizzeria": pizzeria,
+        "now": now,
+        "columns": [(state, OrderState(state).label, columns[state]) for state in selectors.KITCHEN_STATES],
+    }
+
+
+@require_GET
+@staff_only(KITCHEN_ROLES)
+def kitchen(request, pizzeria):
+    # The page's ETag is read before the board, so an order placed in between shows up at the next poll.
+    etag = _pizzeria_etag(request, pizzeria=pizzeria)
+    return render(request, "production/kitchen.html", {"etag": etag, **_kitchen_context(pizzeria)})
+
+
+@require_GET
+@staff_only(KITCHEN_ROLES)
+@condition(etag_func=_pizzeria_etag)
+def kitchen_board(request, pizzeria):
+    return _live(render(request, "production/_kitchen_board.html", _kitchen_context(pizzeria)))
+
+
+KITCHEN_MOVES = {"start": OrderState.PREPARING, "finish": OrderState.READY}
+UNDO_TARGET = dict(UNDO_TRANSITIONS.keys())
+
+
+@require_POST
+@staff_only(KITCHEN_ROLES)
+def kitchen_move(request, pizzeria, pk: int, action: str):
+    order_id = _scoped_order_id(pizzeria=pizzeria, pk=pk)
+    if action == "undo":
+        state = selectors.pizzeria_orders(pizzeria=pizzeria).values_list("state", flat=True).get(pk=order_id)
+        target = UNDO_TARGET.get(state, state)
+    else:
+        target = KITCHEN_MOVES[action]
+    _move(request, order_id=order_id, to_state=target)
+    if _is_partial(request):
+        return render(request, "production/_kitchen_board.html", _kitchen_context(pizzeria))
+    return redirect("production:kitchen", slug=pizzeria.slug)
+
+
+# --- Recipe memo and tickets -----------------------------------------------------
+
+
+@require_GET
+@staff_only(KITCHEN_ROLES)
+def recipe_list(request, pizzeria):
+    products = selectors.menu_products(pizzeria=pizzeria)
+    return render(request, "production/recipe_list.html", {"pizzeria": pizzeria, "products": products})
+
+
+@require_GET
+@staff_only(KITCHEN_ROLES)
+def recipe_detail(request, pizzeria, product_id: int):
+    product = selectors.recipe_of(pizzeria=pizzeria, product_id=product_id)
+    if product is None:
+        raise Http404("Produit inconnu.")
+    return render(request, "production/recipe_detail.html", {"pizzeria": pizzeria, "product": product})
+
+
+@require_GET
+@staff_only(TICKET_ROLES)
+def order_ticket(request, pizzeria, pk: int):
+    order = selectors.pizzeria_orders(pizzeria=pizzeria).filter(pk=pk).first()
+    if order is None:
+        raise Http404("Commande inconnue.")
+    order.due_at = selectors.order_due_at(order)
+    return render(request, "production/ticket.html", {"pizzeria": pizzeria, "order": order})
+
+
+# --- Rider and counter -----------------------------------------------------------
+
+
+def _rider_context(request, pizzeria):
+    return {"pizzeria": pizzeria, "lists": selectors.rider_orders(pizzeria=pizzeria, member=request.staff)}
+
+
+@require_GET
+@staff_only(RIDER_ROLES)
+def rider(request, pizzeria):
+    etag = _pizzeria_etag(request, pizzeria=pizzeria)
+    return render(request, "production/rider.html", {"etag": etag, **_rider_context(request, pizzeria)})
+
+
+@require_GET
+@staff_only(RIDER_ROLES)
+@condition(etag_func=_pizzeria_etag)
+def rider_board(request, pizzeria):
+    return _live(render(request, "production/_rider_board.html", _rider_context(request, pizzeria)))
+
+
+RIDER_MOVES = {"take": OrderState.OUT_FOR_DELIVERY, "deliver": OrderState.COMPLETED}
+
+
+@require_POST
+@staff_only(RIDER_ROLES)
+def rider_move(request, pizzeria, pk: int, action: str):
+    _move(request, order_id=_scoped_order_id(pizzeria=pizzeria, pk=pk), to_state=RIDER_MOVES[action])
+    if _is_partial(request):
+        return render(request, "production/_rider_board.html", _rider_context(request, pizzeria))
+    return redirect("production:rider", slug=pizzeria.slug)
+
+
+def _counter_context(pizzeria):
+    return {"pizzeria": pizzeria, "orders": selectors.counter_orders(pizzeria=pizzeria)}
+
+
+@require_GET
+@staff_only(COUNTER_ROLES)
+def counter(request, pizzeria):
+    etag = _pizzeria_etag(request, pizzeria=pizzeria)
+    return render(request, "production/counter.html", {"etag": etag, **_counter_context(pizzeria)})
+
+
+@require_GET
+@staff_only(COUNTER_ROLES)
+@condition(etag_func=_pizzeria_etag)
+def counter_board(request, pizzeria):
+    return _live(render(request, "production/_counter_board.html", _counter_context(pizzeria)))
+
+
+@require_POST
+@staff_only(COUNTER_ROLES)
+def counter_handover(request, pizzeria, pk: int):
+    _move(request, order_id=_scoped_order_id(pizzeria=pizzeria, pk=pk), to_state=OrderState.COMPLETED)
+    if _is_partial(request):
+        return render(request, "production/_counter_board.html", _counter_context(pizzeria))
+    return redirect("production:counter", slug=pizzeria.slug)
+
+
+# --- Stock -----------------------------------------------------------------------
+
+
+@require_GET
+@staff_only(STOCK_ROLES)
+def stock(request, pizzeria):
+    products = list(selectors.menu_products(pizzeria=pizzeria))
+    availability = selectors.product_availability(pizzeria_id=pizzeria.pk, product_ids=[p.pk for p in products])
+    context = {
+        "pizzeria": pizzeria,
+        "lines": selectors.stock_overview(pizzeria=pizzeria),
+        "products": [(product, selectors.availability_of(availability, product.pk)) for product in products],
+    }
+    return render(request, "production/stock.html", context)
+
+
+def _stock_record(*, kind: str, stock, value: int, by, note: str):
+    if kind == StockMovement.INVENTORY:
+        return stock_count_inventory(stock=stock, counted=value, by=by, note=note)
+    service = stock_restock if kind == StockMovement.RESTOCK else stock_record_waste
+    return service(stock=stock, quantity=value, by=by, note=note)
+
+
+def _stock_line_page(request, pizzeria, line, forms, status=200):
+    movements = selectors.stock_ledger(pizzeria=pizzeria, stock_id=line.pk)[:20]
+    context = {"pizzeria": pizzeria, "line": line, "forms": forms, "movements": movements}
+    return render(request, "production/stock_line.html", context, status=status)
+
+
+def _stock_line_or_404(pizzeria, stock_id):
+    line = selectors.stock_line_of(pizzeria=pizzeria, stock_id=stock_id)
+    if line is None:
+        raise Http404("Ligne de stock inconnue.")
+    return line
+
+
+@require_GET
+@staff_only(STOCK_ROLES)
+def stock_line(request, pizzeria, pk: int):
+    line = _stock_line_or_404(pizzeria, pk)
+    return _stock_line_page(request, pizzeria, line, [StockMoveForm(kind=kind) for kind in StockMoveForm.KINDS])
+
+
+@require_POST
+@staff_only(STOCK_ROLES)
+def stock_move(request, pizzeria, pk: int, kind: str):
+    line = _stock_line_or_404(pizzeria, pk)
+    form = StockMoveForm(request.POST, kind=kind)
+    if form.is_valid():
+        try:
+            data = form.cleaned_data
+            _stock_record(kind=kind, stock=line, value=data["quantity"], by=request.user, note=data["note"])
+        except BusinessError as error:
+            form.add_error("quantity", error.message)
+        else:
+            messages.success(request, f"{line.ingredient} : stock enregistré.")
+            return redirect("production:stock_line", slug=pizzeria.slug, pk=line.pk)
+    forms = [form if other == kind else StockMoveForm(kind=other) for other in StockMoveForm.KINDS]
+    return _stock_line_page(request, pizzeria, line, forms, status=400)
+
+
+@require_GET
+@staff_only(STOCK_ROLES)
+def stock_ledger(request, pizzeria):
+    page = Paginator(selectors.stock_ledger(pizzeria=pizzeria), LEDGER_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "production/stock_ledger.html", {"pizzeria": pizzeria, "page": page})
+
+
+# --- Managers' dashboard ---------------------------------------------------------
+
+
+def _dashboard_context():
+    now = timezone.now()
+    return {"now": now, "summaries": selectors.dashboard_summaries(now=now)}
+
+
+def _dashboard_etag(request):
+    return selectors.dashboard_fingerprint(now=timezone.now())
+
+
+@require_GET
+@staff_only([MANAGER])
+def dashboard(request):
+    etag = _dashboard_etag(request)
+    return render(request, "production/dashboard.html", {"etag": etag, **_dashboard_context()})
+
+
+@require_GET
+@staff_only([MANAGER])
+@condition(etag_func=_dashboard_etag)
+def dashboard_board(request):
+    return _live(render(request, "production/_dashboard_board.html", _dashboard_context()))
+
+
+@require_POST
+@staff_only([MANAGER])
+def pizzeria_pause(request, pizzeria):
+    form = PauseForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest("Action inconnue.")
+    accepting = form.cleaned_data["accepting"]
+    pizzeria_set_accepting_orders(pizzeria=pizzeria, accepting=accepting)
+    messages.success(request, f"{pizzeria} : {'commandes reprises' if accepting else 'nouvelles commandes en pause'}.")
+    if _is_partial(request):
+        return render(request, "production/_dashboard_board.html", _dashboard_context())
+    return redirect("production:dashboard")

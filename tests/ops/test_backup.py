@@ -1,0 +1,128 @@
+"""Backups: round trip leaves every row identical; a bad file is refused."""
+
+import contextlib
+import gzip
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from ocpizzapp.ops import backup
+from ocpizzapp.ops.backup import BackupError, restore_drill
+from tests import factories
+from tests.ops.conftest import manage
+
+
+@pytest.fixture
+def backup_dir(tmp_path, monkeypatch, settings):
+    """In-process runs write their backups in tmp_path (dbbackup reads its storage at import)."""
+    import dbbackup.settings
+
+    folder = tmp_path / "backups"
+    monkeypatch.setattr(dbbackup.settings, "STORAGE_OPTIONS", {"location": str(folder)})
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    monkeypatch.setattr(dbbackup.settings, "MEDIA_PATH", settings.MEDIA_ROOT)
+    (tmp_path / "media" / "products").mkdir(parents=True)
+    (tmp_path / "media" / "products" / "regina.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    return folder
+
+
+def _all_rows_sqlite(path: Path) -> dict[str, list]:
+    with contextlib.closing(sqlite3.connect(path)) as database:
+        query = "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+        tables = [row[0] for row in database.execute(query)]
+        return {table: sorted(map(repr, database.execute(f'SELECT * FROM "{table}"'))) for table in tables}
+
+
+def test_sqlite_round_trip_backup_wipe_restore(site_env, tmp_path):
+    database = tmp_path / "site.sqlite3"
+    Path(site_env["MEDIA_ROOT"]).mkdir()
+    manage("migrate", "--noinput", env=site_env, check=True)
+    manage("seed_demo", env=site_env, check=True)
+    before = _all_rows_sqlite(database)
+    assert sum(len(rows) for rows in before.values()) > 50
+
+    result = manage("backup_ocpizza", env=site_env, check=True)
+    assert "Sauvegarde vérifiée" in result.stdout
+    files = sorted(path.name for path in Path(site_env["BACKUP_DIR"]).iterdir())
+    dump = next(name for name in files if name.endswith(".sqlite3.gz"))
+    assert any(name.endswith(".tar.gz") for name in files)
+
+    manage("flush", "--noinput", env=site_env, check=True)
+    assert _all_rows_sqlite(database) != before
+    manage("restore_ocpizza", dump, env=site_env, check=True)
+    assert _all_rows_sqlite(database) == before
+
+
+def test_old_backups_are_pruned(site_env):
+    site_env["BACKUP_KEEP"] = "2"
+    Path(site_env["MEDIA_ROOT"]).mkdir()
+    manage("migrate", "--noinput", env=site_env, check=True)
+    for _ in range(3):
+        manage("backup_ocpizza", env=site_env, check=True)
+    names = [path.name for path in Path(site_env["BACKUP_DIR"]).iterdir() if not path.name.endswith(".metadata")]
+    assert len([name for name in names if ".sqlite3" in name]) == 2
+    assert len([name for name in names if name.endswith(".tar.gz")]) == 2
+
+
+def _all_rows_live() -> dict[str, list]:
+    with connection.cursor() as cursor:
+        rows = {}
+        for table in connection.introspection.table_names(cursor):
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
+            rows[table] = sorted(map(repr, cursor.fetchall()))
+        return rows
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_postgresql_round_trip_backup_wipe_restore(backup_dir):
+    factories.OrderLineFactory.create_batch(3)
+    factories.StockFactory.create_batch(2)
+    before = _all_rows_live()
+
+    result = backup.backup_run()
+    dump = backup_dir / result.database_file
+    assert dump.read_bytes().startswith(b"PGDMP")  # pg_dump custom format, as pg_restore expects
+
+    call_command("flush", "--noinput")
+    assert _all_rows_live() != before
+    call_command("restore_ocpizza", str(dump))
+    assert _all_rows_live() == before
+
+
+@pytest.mark.django_db
+def test_corrupted_backup_is_refused_with_a_clear_message(tmp_path):
+    factories.PizzeriaFactory()
+    corrupted = tmp_path / ("default.psql.bin" if connection.vendor == "postgresql" else "default.sqlite3.gz")
+    corrupted.write_bytes(gzip.compress(b"garbage") if corrupted.suffix == ".gz" else b"PGDMP garbage")
+    with pytest.raises(CommandError) as refused:
+        call_command("restore_ocpizza", str(corrupted))
+    message = str(refused.value)
+    assert "illisible" in message and "restauration refusée" in message
+    assert "la base n'a pas été modifiée" in message
+    from production.models import Pizzeria
+
+    assert Pizzeria.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_drill_reports_each_table_that_differs(tmp_path):
+    factories.PizzeriaFactory()
+    if connection.vendor == "postgresql":
+        path = tmp_path / "default.psql.bin"
+        args, env = backup._pg_settings()
+        name = connection.settings_dict["NAME"]
+        subprocess.run(["pg_dump", *args, "--format=custom", f"--file={path}", name], env=env, check=True)
+    else:
+        path = tmp_path / "default.sqlite3"
+        with contextlib.closing(sqlite3.connect(path)) as copy:
+            connection.ensure_connection()
+            connection.connection.backup(copy)
+    counts = restore_drill(path=path)
+    assert counts["production_pizzeria"] == 1
+    with pytest.raises(BackupError, match="production_pizzeria : 2 attendue"):
+        restore_drill(path=path, expected={**counts, "production_pizzeria": 2})

@@ -1,0 +1,129 @@
+"""gunicorn behind nginx on loopback, with the project's own conf files."""
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.ops.conftest import make_site_env, manage
+from tests.ops.servers import (
+    DEPLOY,
+    ROOT,
+    UnixHTTPConnection,
+    free_port,
+    get,
+    gunicorn_command,
+    render,
+    stop,
+    wait_until,
+)
+
+pytestmark = pytest.mark.nginx
+DOMAIN = "ocpizza.test"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """A production-mode site: gunicorn on a socket, nginx on a free loopback port."""
+    tmp_path = tmp_path_factory.mktemp("nginx")
+    site_env = make_site_env(tmp_path)
+    socket_path = tmp_path / "gunicorn.sock"
+    site_env.update(ALLOWED_HOSTS=DOMAIN, SECURE_SSL_REDIRECT="0", STATIC_ROOT=str(tmp_path / "static"))
+    manage("migrate", "--noinput", env=site_env, check=True)
+    manage("collectstatic", "--noinput", env=site_env, check=True)
+    manage("seed_demo", env=site_env, check=True)
+    replacements = {
+        "@GUNICORN_SOCKET@": str(socket_path),
+        "@OCPIZZA_HOME@": str(tmp_path),
+        "@OCPIZZA_DOMAIN@": DOMAIN,
+        "@OCPIZZA_VENV@": "/venv",
+    }
+    port = free_port()
+    site_conf = render(DEPLOY / "conf_files" / "nginx_ocpizza", replacements)
+    site_conf = site_conf.replace("listen 80;", f"listen 127.0.0.1:{port};").replace("listen [::]:80;", "")
+    (tmp_path / "site.conf").write_text(site_conf)
+    for folder in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "nginx.conf").write_text(
+        ("user root root;\n" if os.geteuid() == 0 else "")
+        + f"""daemon off;
+pid {tmp_path}/nginx.pid;
+error_log {tmp_path}/nginx-error.log;
+worker_processes 1;
+events {{ worker_connections 64; }}
+http {{
+    include /etc/nginx/mime.types;
+    access_log {tmp_path}/nginx-access.log;
+    client_body_temp_path {tmp_path}/body;
+    proxy_temp_path {tmp_path}/proxy;
+    fastcgi_temp_path {tmp_path}/fastcgi;
+    uwsgi_temp_path {tmp_path}/uwsgi;
+    scgi_temp_path {tmp_path}/scgi;
+    include {tmp_path}/site.conf;
+}}
+"""
+    )
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    checked = subprocess.run([nginx, "-t", "-c", str(tmp_path / "nginx.conf")], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+
+    gunicorn = subprocess.Popen(
+        gunicorn_command(replacements),
+        cwd=ROOT,
+        env=site_env,
+        stdout=open(tmp_path / "gunicorn.log", "wb"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
+    )
+    web = subprocess.Popen(
+        [nginx, "-c", str(tmp_path / "nginx.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_until(
+            lambda: get(UnixHTTPConnection(str(socket_path)), "/healthz", {"Host": DOMAIN})[0] == 200,
+            what="gunicorn",
+        )
+        wait_until(lambda: get(_nginx(port), "/healthz", {"Host": DOMAIN})[0] == 200, what="nginx")
+        yield {"port": port, "socket": str(socket_path), "static": Path(site_env["STATIC_ROOT"])}
+    finally:
+        stop(web)
+        stop(gunicorn)
+
+
+def _nginx(port):
+    import http.client
+
+    return http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+
+
+def test_page_through_nginx(site):
+    status, headers, body = get(_nginx(site["port"]), "/", {"Host": DOMAIN})
+    assert status == 200
+    assert headers["Server"].startswith("nginx")
+    assert "OC Pizza" in body.decode()
+    status, _, body = get(_nginx(site["port"]), "/healthz", {"Host": DOMAIN})
+    assert (status, json.loads(body)["status"]) == (200, "ok")
+
+
+def test_static_file_served_by_nginx(site):
+    status, headers, body = get(_nginx(site["port"]), "/static/css/ocpizza.css", {"Host": DOMAIN})
+    assert status == 200
+    assert body == (site["static"] / "css" / "ocpizza.css").read_bytes()
+    # nginx's own "expires 30d": the file did not go through Django.
+    assert headers["Cache-Control"] == "max-age=2592000"
+
+
+def test_proxy_headers_reach_django(site):
+    """nginx passes the Host and sets X-Forwarded-Proto itself, whatever the client sent."""
+    spoofed = {"Host": DOMAIN, "X-Forwarded-Proto": "https"}
+    # Straight to gunicorn, Django trusts the header: the response is HSTS-marked as secure.
+    _, direct_headers, _ = get(UnixHTTPConnection(site["socket"]), "/", spoofed)
+    assert "Strict-Transport-Security" in direct_headers
+    # Through nginx the client's claim is replaced by the real scheme, http.
+    status, headers, _ = get(_nginx(site["port"]), "/", spoofed)
+    assert status == 200  # the Host reached Django: it is in ALLOWED_HOSTS
+    assert "Strict-Transport-Security" not in headers
+    status, _, _ = get(_nginx(site["port"]), "/", {"Host": "intruder.example"})
+    assert status == 400

@@ -1,0 +1,87 @@
+"""Sentry (on only with a DSN, no personal data) and structured logs."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import sentry_sdk
+
+from ocpizzapp.sentry import sentry_init
+from tests.ops.conftest import ROOT
+
+
+def test_nothing_is_sent_without_a_dsn():
+    env = {key: value for key, value in os.environ.items() if key != "SENTRY_DSN"}
+    env["DJANGO_SETTINGS_MODULE"] = "ocpizzapp.settings"
+    code = "import django, sentry_sdk; django.setup(); print(sentry_sdk.get_client().is_active())"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
+
+
+def test_sentry_reports_with_environment_and_release_but_no_pii():
+    sent = []
+    try:
+        sentry_init(dsn="https://public@sentry.example/1", environment="production", release="abc123")
+        client = sentry_sdk.get_client()
+        client.transport.capture_envelope = sent.append
+        assert not client.should_send_default_pii()
+        assert (client.options["environment"], client.options["release"]) == ("production", "abc123")
+        assert any(type(i).__name__ == "DjangoIntegration" for i in client.integrations.values())
+        sentry_sdk.capture_message("test")
+        client.flush(timeout=2)
+        assert sent
+    finally:
+        sentry_sdk.init()
+
+
+def test_json_logs_are_one_object_per_line():
+    import json
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ocpizzapp.settings", "LOG_FORMAT": "json"}
+    code = "import django, logging; django.setup(); logging.getLogger('ocpizzapp.jobs').warning('job %s failed', 'x')"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    entry = json.loads(result.stderr.strip().splitlines()[-1])
+    assert entry["level"] == "WARNING" and entry["message"] == "job x failed" and entry["logger"] == "ocpizzapp.jobs"
+
+
+@pytest.fixture
+def sentry_envelopes():
+    """Sentry switched on, its transport replaced by a list of what it would send."""
+    sent = []
+    sentry_init(dsn="https://public@sentry.example/1", environment="test", release="r1")
+    sentry_sdk.get_client().transport.capture_envelope = sent.append
+    yield sent
+    sentry_sdk.init()
+
+
+def exceptions_in(envelopes) -> list[str]:
+    return [
+        value["value"]
+        for envelope in envelopes
+        for item in envelope.items
+        if item.type == "event"
+        for value in item.payload.json.get("exception", {}).get("values", [])
+    ]
+
+
+@pytest.mark.urls("tests.ops.urls_broken")
+@pytest.mark.django_db
+def test_an_error_in_a_view_reaches_sentry(client, sentry_envelopes):
+    client.raise_request_exception = False
+    assert client.get("/casse/").status_code == 500
+    sentry_sdk.get_client().flush(timeout=2)
+    assert "le four a explosé" in exceptions_in(sentry_envelopes)
+
+
+@pytest.mark.django_db
+def test_an_error_in_a_job_reaches_sentry(sentry_envelopes):
+    from ocpizzapp.jobs import run_job
+
+    def broken():
+        raise RuntimeError("sauvegarde impossible")
+
+    with pytest.raises(RuntimeError):
+        run_job(name="sauvegarde", work=broken)
+    sentry_sdk.get_client().flush(timeout=2)
+    assert "sauvegarde impossible" in exceptions_in(sentry_envelopes)

@@ -1,0 +1,79 @@
+"""verify_deployment: all CORRECT on a good site, names what is broken otherwise."""
+
+import re
+
+import pytest
+
+from tests.ops.conftest import manage
+
+LINE = re.compile(r"^\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}-\d{3} : [A-Za-z-]+ > (CORRECT|ERROR)$")
+
+
+def _status(output: str) -> dict[str, str]:
+    lines = [line for line in output.splitlines() if not line.startswith(" ")]
+    assert lines and all(LINE.match(line) for line in lines), output
+    return {line.split(" : ")[1].split(" > ")[0]: line.rsplit(" > ", 1)[1] for line in lines}
+
+
+@pytest.fixture
+def good_site(site_env):
+    manage("migrate", "--noinput", env=site_env, check=True)
+    manage("collectstatic", "--noinput", env=site_env, check=True)
+    return site_env
+
+
+def test_all_correct_on_a_good_site(good_site):
+    manage("crontab", "add", env=good_site, check=True)
+    try:
+        result = manage("verify_deployment", env=good_site)
+    finally:
+        manage("crontab", "remove", env=good_site, check=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    status = _status(result.stdout)
+    assert set(status.values()) == {"CORRECT"}
+    assert {"Database-connection", "Database-migrations", "Static-files-collection", "Django-deploy-checks"} <= set(
+        status
+    )
+
+
+def _broken(env, *skip):
+    result = manage("verify_deployment", *[f"--skip={name}" for name in ("cron", *skip)], env=env)
+    assert result.returncode != 0
+    return _status(result.stdout), result.stdout + result.stderr
+
+
+def test_missing_variable_is_named(good_site):
+    del good_site["DATABASE_URL"]
+    status, output = _broken(good_site, "migrations", "static")
+    assert status["Environment-variables"] == "ERROR"
+    assert "DATABASE_URL" in output
+
+
+def test_unapplied_migration_is_named(good_site):
+    manage("migrate", "production", "0003", "--noinput", env=good_site, check=True)
+    status, output = _broken(good_site)
+    assert status["Database-migrations"] == "ERROR"
+    assert "production.0004_dailyreport" in output
+    assert status["Static-files-collection"] == "CORRECT"
+
+
+def test_unreachable_database_is_named(good_site):
+    good_site["DATABASE_URL"] = "postgres://nobody@127.0.0.1:9/none"
+    status, _ = _broken(good_site)
+    assert status["Database-connection"] == "ERROR"
+    assert status["Database-migrations"] == "ERROR"
+
+
+def test_uncollected_static_is_named(good_site, tmp_path):
+    good_site["STATIC_ROOT"] = str(tmp_path / "empty-static")
+    status, output = _broken(good_site)
+    assert status["Static-files-collection"] == "ERROR"
+    assert "collectstatic" in output
+    assert status["Database-migrations"] == "CORRECT"
+
+
+def test_malformed_service_key_is_named(good_site):
+    good_site["GMAP_API_KEY"] = "not-a-key"
+    status, output = _broken(good_site)
+    assert status["Outside-services-keys"] == "ERROR"
+    assert "GMAP_API_KEY" in output
