@@ -70,8 +70,8 @@ def _scarce_setup(pizzeria: Pizzeria, portions: int) -> tuple[int, list[int]]:
 
 def prepare(*, large: bool, reuse: bool, quick: bool = False) -> Fixture:
     size = Dataset.large() if large else Dataset.small()
+    call_command("migrate", verbosity=0, interactive=False)
     if not reuse:
-        call_command("migrate", verbosity=0, interactive=False)
         dataset_create(size=size)
     call_command("collectstatic", verbosity=0, interactive=False)
     pizzeria, race_pizzeria = Pizzeria.objects.order_by("pk")[:2]
@@ -136,6 +136,8 @@ def query_counts(fixture: Fixture) -> dict[str, int]:
     }
     if fixture.kitchen_path:
         pages["kitchen"] = lambda: kitchen.get(fixture.kitchen_path)
+        kitchen_etag = kitchen.get(fixture.kitchen_path).headers.get("ETag", "")
+        pages["kitchen_unchanged"] = lambda: kitchen.get(fixture.kitchen_path, HTTP_IF_NONE_MATCH=kitchen_etag)
     counts = {}
     for name, request in pages.items():
         request()  # warm: first-request work (sessions, caches) is not what a page costs
@@ -265,6 +267,11 @@ def run_all(*, base: str, fixture: Fixture, seconds: float, connections: int) ->
     ]
     if fixture.kitchen_path:
         gets.append(("kitchen", fixture.kitchen_path, {**cookie, "HX-Request": "true"}, 200))
+        _, kitchen_etag = _status_of(base, fixture.kitchen_path, cookie)
+        if kitchen_etag:
+            # The display polls with the ETag of what it shows: unchanged queue, 304.
+            unchanged = {**cookie, "HX-Request": "true", "If-None-Match": kitchen_etag}
+            gets.append(("kitchen_unchanged", fixture.kitchen_path, unchanged, 304))
     problems = [] if status == 200 else [f"order page answered {status}"]
     scenarios = {}
     for name, path, headers, expected in gets:
