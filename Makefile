@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test lint format install
+.PHONY: run test lint format install bench
 
 install: $(VENV)/.installed
 
@@ -30,3 +30,7 @@ lint: install
 format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# Load benchmark on PostgreSQL (bench/README.md): BENCH_ARGS="--large" or "--quick".
+bench: install
+	$(PY) -m bench.run $(BENCH_ARGS)

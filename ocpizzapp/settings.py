@@ -228,6 +228,9 @@ OCPIZZA = {
     "MAX_LINE_QUANTITY": env.int("MAX_LINE_QUANTITY", default=50),
     "LOW_AVAILABILITY": env.int("LOW_AVAILABILITY", default=5),
     "PAYMENT_EXPIRY_MINUTES": env.int("PAYMENT_EXPIRY_MINUTES", default=30),
+    # Longest a cached menu may lag behind its stock when a change cannot reach
+    # every server's cache (local memory): the order page's poll interval.
+    "MENU_CACHE_SECONDS": env.int("MENU_CACHE_SECONDS", default=5),
     # A paused pizzeria still takes orders for slots at least this far ahead.
     "PAUSE_LEAD_MINUTES": env.int("PAUSE_LEAD_MINUTES", default=60),
 }

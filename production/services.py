@@ -13,6 +13,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Case, F, Sum, Value, When
 
+from .cache import stock_changed
 from .exceptions import InvalidStockQuantity, NotEnoughStock
 from .models import Pizzeria, StaffMember, Stock, StockMovement
 
@@ -26,6 +27,7 @@ def _move(*, stock: Stock, kind: str, delta: int, by=None, note: str = "", order
     if delta == 0:
         return stock
     Stock.objects.filter(pk=stock.pk).update(quantity=F("quantity") + delta)
+    stock_changed(pizzeria_id=stock.pizzeria_id)
     StockMovement.objects.create(stock=stock, kind=kind, quantity=delta, by=by, note=note, order=order)
     stock.refresh_from_db(fields=["quantity"])
     return stock
@@ -112,6 +114,7 @@ def stock_set_order_needs(*, pizzeria_id: int, order, needs: Mapping[int, int], 
     Stock.objects.filter(pk__in=[line.pk for line in lines]).update(
         quantity=F("quantity") - Case(*[When(pk=line.pk, then=Value(deltas[line.ingredient_id])) for line in lines])
     )
+    stock_changed(pizzeria_id=pizzeria_id)
     StockMovement.objects.bulk_create(
         StockMovement(
             stock=line,

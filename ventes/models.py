@@ -151,6 +151,9 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["pizzeria", "state", "created_at"], name="order_queue_idx"),
             models.Index(fields=["state", "created_at"], name="order_state_idx"),
+            # The staff boards' fingerprint (ETag): a pizzeria's orders changed since yesterday,
+            # without reading its whole history.
+            models.Index(fields=["pizzeria", "updated_at"], name="order_pizzeria_updated_idx"),
         ]
 
     def __str__(self):

@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from production.cache import menu_version
 from production.models import Allergen, OpeningHours, Pizzeria, Product
 from production.selectors import Availability, availability_of, pizzeria_hours_on, product_availability
 
@@ -76,7 +78,20 @@ def menu_products(*, pizzeria: Pizzeria) -> list[Product]:
 
 
 def menu_for(*, pizzeria: Pizzeria) -> list[MenuSection]:
-    """The pizzeria's menu by category, with live availability and allergens, in three queries."""
+    """The pizzeria's menu by category, with live availability and allergens.
+
+    Cached until its stock or the catalogue changes (production/cache.py), and
+    never longer than ``MENU_CACHE_SECONDS``; three queries when it is built.
+    """
+    key = f"menu:{pizzeria.pk}:{menu_version(pizzeria_id=pizzeria.pk)}"
+    sections = cache.get(key)
+    if sections is None:
+        sections = _menu_build(pizzeria=pizzeria)
+        cache.set(key, sections, settings.OCPIZZA["MENU_CACHE_SECONDS"])
+    return sections
+
+
+def _menu_build(*, pizzeria: Pizzeria) -> list[MenuSection]:
     products = menu_products(pizzeria=pizzeria)
     ids = [product.pk for product in products]
     availabilities = product_availability(pizzeria_id=pizzeria.pk) if ids else {}

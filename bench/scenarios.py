@@ -1,0 +1,371 @@
+"""What the benchmark measures, once Django is set up against the bench database."""
+
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+from django.db.models import Sum
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import Resolver404, resolve, reverse
+
+from production.models import Pizzeria, RecipeLine, StaffMember, Stock, StockMovement
+from production.services import stock_count_inventory
+from ventes.models import Order, OrderLine, OrderState
+from ventes.tracking import order_tracking_url
+
+from . import load
+from .dataset import Dataset, dataset_create
+
+# How many of the scarce pizza can be made when the order race starts: small
+# enough that it sells out early in the race (the quick run places few orders).
+SCARCE_PORTIONS = 20
+SCARCE_PORTIONS_QUICK = 2
+
+
+@dataclass
+class Fixture:
+    """The kitchen, menu and poll scenarios read ``pizzeria``; orders race at ``race_pizzeria``,
+    so that the kitchen keeps its 50 open orders from one run to the next (--reuse-db)."""
+
+    pizzeria: Pizzeria
+    race_pizzeria: Pizzeria
+    order_number: str
+    tracking_path: str
+    kitchen_path: str | None
+    kitchen_cookie: str
+    scarce_product_id: int
+    scarce_portions: int
+    plentiful_product_ids: list[int]
+    sizes: dict = field(default_factory=dict)
+
+
+def _kitchen_path(pizzeria: Pizzeria) -> str | None:
+    path = f"/equipe/{pizzeria.slug}/cuisine/direct/"
+    try:
+        resolve(path)
+    except Resolver404:
+        return None
+    return path
+
+
+def _scarce_setup(pizzeria: Pizzeria, portions: int) -> tuple[int, list[int]]:
+    """A pizza whose first ingredient runs low, and the pizzas that do not use it."""
+    menu = list(pizzeria.products.order_by("pk").values_list("pk", flat=True))
+    scarce_product = menu[0]
+    line = RecipeLine.objects.filter(product_id=scarce_product).order_by("pk").first()
+    stock = Stock.objects.get(pizzeria=pizzeria, ingredient_id=line.ingredient_id)
+    stock_count_inventory(stock=stock, counted=line.quantity * portions, note="benchmark: last portions")
+    using = set(RecipeLine.objects.filter(ingredient_id=line.ingredient_id).values_list("product_id", flat=True))
+    return scarce_product, [pk for pk in menu if pk not in using]
+
+
+def prepare(*, large: bool, reuse: bool, quick: bool = False) -> Fixture:
+    size = Dataset.large() if large else Dataset.small()
+    call_command("migrate", verbosity=0, interactive=False)
+    if not reuse:
+        dataset_create(size=size)
+    call_command("collectstatic", verbosity=0, interactive=False)
+    pizzeria, race_pizzeria = Pizzeria.objects.order_by("pk")[:2]
+    order = Order.objects.filter(pizzeria=pizzeria, state=OrderState.RECEIVED).order_by("pk").first()
+    # The htmx partial the order page polls, with the guest's signed link.
+    signed = order_tracking_url(number=order.number).split("?", 1)[1]
+    tracking = f"{reverse('ventes:order_status', kwargs={'number': order.number})}?{signed}"
+    portions = SCARCE_PORTIONS_QUICK if quick else SCARCE_PORTIONS
+    scarce, plentiful = _scarce_setup(race_pizzeria, portions)
+    pizzaiolo = StaffMember.objects.get(role=StaffMember.PIZZAIOLO, pizzeria=pizzeria).user
+    client = Client()
+    client.force_login(pizzaiolo)
+    sizes = {
+        "pizzerias": Pizzeria.objects.count(),
+        "products_per_pizzeria": pizzeria.products.count(),
+        "orders": Order.objects.count(),
+        "open_orders_in_kitchen": Order.objects.filter(pizzeria=pizzeria, state=OrderState.RECEIVED).count(),
+    }
+    return Fixture(
+        pizzeria=pizzeria,
+        race_pizzeria=race_pizzeria,
+        order_number=order.number,
+        tracking_path=tracking,
+        kitchen_path=_kitchen_path(pizzeria),
+        kitchen_cookie=client.cookies[settings.SESSION_COOKIE_NAME].value,
+        scarce_product_id=scarce,
+        scarce_portions=portions,
+        plentiful_product_ids=plentiful,
+        sizes=sizes,
+    )
+
+
+CHECKOUT_FIELDS = {
+    "customer_name": "Client Bench",
+    "customer_phone": "06 12 34 56 78",
+    "customer_email": "client.bench@example.com",
+    "fulfilment": "pickup",
+    "when": "asap",
+    "payment_method": "cash",
+}
+
+
+# Query counts, in-process with the test client against the same database.
+
+
+def query_counts(fixture: Fixture) -> dict[str, int]:
+    browser = Client(HTTP_HOST="127.0.0.1")
+    kitchen = Client(HTTP_HOST="127.0.0.1")
+    kitchen.cookies[settings.SESSION_COOKIE_NAME] = fixture.kitchen_cookie
+    etag = browser.get(fixture.tracking_path).headers["ETag"]
+    pages = {
+        "baseline": lambda: browser.get("/healthz"),
+        "menu": lambda: browser.get(fixture.pizzeria.get_absolute_url()),
+        "poll_unchanged": lambda: browser.get(fixture.tracking_path, HTTP_IF_NONE_MATCH=etag),
+        "poll_changed": lambda: browser.get(fixture.tracking_path),
+        "add_to_cart": lambda: browser.post(
+            "/panier/ajouter/",
+            {"pizzeria": fixture.race_pizzeria.pk, "product": fixture.plentiful_product_ids[0], "quantity": 1},
+            HTTP_HX_REQUEST="true",
+        ),
+        "checkout_form": lambda: browser.get("/commander/"),
+    }
+    if fixture.kitchen_path:
+        pages["kitchen"] = lambda: kitchen.get(fixture.kitchen_path)
+        kitchen_etag = kitchen.get(fixture.kitchen_path).headers.get("ETag", "")
+        pages["kitchen_unchanged"] = lambda: kitchen.get(fixture.kitchen_path, HTTP_IF_NONE_MATCH=kitchen_etag)
+    counts = {}
+    for name, request in pages.items():
+        request()  # warm: first-request work (sessions, caches) is not what a page costs
+        with CaptureQueriesContext(connection) as queries:
+            request()
+        counts[name] = len(queries)
+    for _ in range(2):  # the first order warms up, the second is counted
+        pages["add_to_cart"]()
+        token = re.search(r'name="token" value="([^"]+)"', browser.get("/commander/").content.decode()).group(1)
+        with CaptureQueriesContext(connection) as queries:
+            response = browser.post("/commander/", {**CHECKOUT_FIELDS, "token": token})
+        assert response.status_code == 302, response.status_code
+    counts["checkout"] = len(queries)
+    return counts
+
+
+# wrk
+
+WRK_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s|m)\s*$", re.M)
+UNIT_MS = {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}
+
+
+def wrk(url: str, *, seconds: float, connections: int, headers: dict[str, str]) -> dict:
+    threads = min(2, connections)
+    duration = f"-d{max(1, round(seconds))}s"
+    command = ["wrk", f"-t{threads}", f"-c{connections}", duration, "--latency", "--timeout", "10s"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run([*command, url], capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
+    latency = {p: float(v) * UNIT_MS[u] for p, v, u in WRK_LATENCY.findall(output)}
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    errors = (int(bad.group(1)) if bad else 0) + (sum(int(g) for g in socket.groups()) if socket else 0)
+    return {
+        "requests": requests,
+        "throughput": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "p50_ms": latency.get("50"),
+        "p99_ms": latency.get("99"),
+        "errors": errors,
+    }
+
+
+def _status_of(base: str, path: str, headers: dict[str, str]) -> tuple[int, str | None]:
+    import http.client
+
+    connection_ = http.client.HTTPConnection("127.0.0.1", int(base.rsplit(":", 1)[1]), timeout=10)
+    connection_.request("GET", path, headers=headers)
+    response = connection_.getresponse()
+    response.read()
+    connection_.close()
+    return response.status, response.getheader("ETag")
+
+
+# The order race
+
+
+def orders_race(base: str, fixture: Fixture, *, seconds: float, customers: int) -> dict:
+    pizzeria = fixture.race_pizzeria
+    before = set(Order.objects.filter(pizzeria=pizzeria).values_list("number", flat=True))
+    plan = load.Plan(
+        port=int(base.rsplit(":", 1)[1]),
+        pizzeria_id=pizzeria.pk,
+        scarce_product_id=fixture.scarce_product_id,
+        plentiful_product_ids=tuple(fixture.plentiful_product_ids),
+        customers=customers,
+        seconds=seconds,
+    )
+    results, elapsed = load.orders_drive(plan)
+    placed = [detail for _, outcome, detail in results if outcome == "ok"]
+    errors = [detail for _, outcome, detail in results if outcome == "error"]
+    latencies = sorted(seconds_ * 1000 for seconds_, outcome, _ in results if outcome != "error")
+    new = set(Order.objects.filter(pizzeria=pizzeria).values_list("number", flat=True)) - before
+    scarce_sold = (
+        OrderLine.objects.filter(order__number__in=new, product_id=fixture.scarce_product_id).aggregate(
+            total=Sum("quantity")
+        )["total"]
+        or 0
+    )
+    checks = {
+        "negative_stock_lines": Stock.objects.filter(quantity__lt=0).count(),
+        "placed_orders_missing": len(set(placed) - new),
+        "orders_not_reported": len(new - set(placed)),
+        "ledger_matches_levels": _ledger_matches_levels(),
+        "scarce_sold": scarce_sold,
+        "scarce_oversold": max(0, scarce_sold - fixture.scarce_portions),
+    }
+    return {
+        "requests": len(results),
+        "orders_placed": len(placed),
+        "sold_out_answers": sum(1 for _, outcome, _ in results if outcome == "sold_out"),
+        "throughput": len(placed) / elapsed,
+        "attempts_per_second": len(results) / elapsed,
+        "p50_ms": _percentile(latencies, 50),
+        "p99_ms": _percentile(latencies, 99),
+        "errors": len(errors),
+        "error_samples": sorted(set(errors))[:5],
+        "checks": checks,
+    }
+
+
+def _ledger_matches_levels() -> bool:
+    sums = dict(StockMovement.objects.values_list("stock_id").annotate(total=Sum("quantity")))
+    return all(sums.get(pk, 0) == quantity for pk, quantity in Stock.objects.values_list("pk", "quantity"))
+
+
+def _percentile(values: list[float], percent: int) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[percent - 1]
+
+
+# The whole run
+
+
+def run_all(*, base: str, fixture: Fixture, seconds: float, connections: int) -> dict:
+    cookie = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={fixture.kitchen_cookie}"}
+    status, etag = _status_of(base, fixture.tracking_path, {})
+    etag_headers = {"If-None-Match": etag or ""}
+    gets = [
+        ("baseline", "/healthz", {}, 200),
+        ("menu", fixture.pizzeria.get_absolute_url(), {}, 200),
+        ("poll_unchanged", fixture.tracking_path, {**etag_headers, "HX-Request": "true"}, 304),
+        ("poll_changed", fixture.tracking_path, {"HX-Request": "true"}, 200),
+    ]
+    if fixture.kitchen_path:
+        gets.append(("kitchen", fixture.kitchen_path, {**cookie, "HX-Request": "true"}, 200))
+        _, kitchen_etag = _status_of(base, fixture.kitchen_path, cookie)
+        if kitchen_etag:
+            # The display polls with the ETag of what it shows: unchanged queue, 304.
+            unchanged = {**cookie, "HX-Request": "true", "If-None-Match": kitchen_etag}
+            gets.append(("kitchen_unchanged", fixture.kitchen_path, unchanged, 304))
+    problems = [] if status == 200 else [f"order page answered {status}"]
+    scenarios = {}
+    for name, path, headers, expected in gets:
+        got, _ = _status_of(base, path, headers)
+        if got != expected:
+            problems.append(f"{name}: {path} answered {got}, expected {expected}")
+            continue
+        # Warm-up: each worker process loads its templates and opens its database connection.
+        wrk(base + path, seconds=1, connections=connections, headers=headers)
+        scenarios[name] = {"path": path, **wrk(base + path, seconds=seconds, connections=connections, headers=headers)}
+        print(f"  {name}: {scenarios[name]['throughput']:.0f} req/s", flush=True)
+    notes = []
+    if not fixture.kitchen_path:
+        notes.append("kitchen display not measured: /equipe/<slug>/cuisine/direct/ does not exist in this build")
+    race = orders_race(base, fixture, seconds=seconds, customers=connections)
+    scenarios["orders"] = {"path": "/panier/ajouter/ + /commander/ (GET, POST)", **race}
+    print(f"  orders: {race['throughput']:.0f} orders/s", flush=True)
+    checks = race["checks"]
+    if checks["negative_stock_lines"] or checks["scarce_oversold"]:
+        problems.append(f"oversold stock: {checks}")
+    if checks["placed_orders_missing"] or checks["orders_not_reported"] or not checks["ledger_matches_levels"]:
+        problems.append(f"order/stock mismatch: {checks}")
+    for name, figures in scenarios.items():
+        if figures["errors"]:
+            problems.append(f"{name}: {figures['errors']} errors {figures.get('error_samples', '')}")
+    baseline = scenarios.get("baseline", {}).get("throughput")
+    for name, figures in scenarios.items():
+        # The order flow is three requests per order: its request rate is what compares with the baseline.
+        rate = figures["attempts_per_second"] * 3 if name == "orders" else figures["throughput"]
+        figures["ratio_to_baseline"] = rate / baseline if baseline else None
+    return {
+        "scenarios": scenarios,
+        "queries_per_page": query_counts(fixture),
+        "sizes": fixture.sizes,
+        "problems": problems,
+        "notes": notes,
+        "when": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+    }
+
+
+def machine() -> dict:
+    gunicorn = {}
+    for name in ("GUNICORN_WORKERS", "GUNICORN_THREADS"):
+        if name in os.environ:
+            gunicorn[name] = os.environ[name]
+    return {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "postgresql": _server_version(),
+        "wrk": shutil.which("wrk"),
+        "gunicorn_overrides": gunicorn,
+    }
+
+
+def _server_version() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        return cursor.fetchone()[0]
+
+
+def _fmt(value, pattern="{:.0f}") -> str:
+    return "—" if value is None else pattern.format(value)
+
+
+def markdown(report: dict) -> str:
+    rows = [
+        f"Data set: **{report['dataset']}** ({report['sizes']}), {report['machine']['cpus']} CPUs, "
+        f"{report['settings']['seconds']:g} s per scenario, {report['settings']['connections']} connections.",
+        "",
+        "| scenario | throughput (/s) | p50 (ms) | p99 (ms) | errors | ratio to baseline | queries |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    queries = report["queries_per_page"]
+    for name, figures in report["scenarios"].items():
+        count = (
+            f"{queries['add_to_cart']} + {queries['checkout_form']} + {queries['checkout']}"
+            if name == "orders"
+            else str(queries.get(name, "—"))
+        )
+        rows.append(
+            f"| {name} | {_fmt(figures['throughput'])} | {_fmt(figures['p50_ms'], '{:.1f}')} "
+            f"| {_fmt(figures['p99_ms'], '{:.1f}')} | {figures['errors']} "
+            f"| {_fmt(figures['ratio_to_baseline'], '{:.0%}')} | {count} |"
+        )
+    orders = report["scenarios"].get("orders")
+    if orders:
+        rows += [
+            "",
+            f"Orders: {orders['orders_placed']} placed, {orders['sold_out_answers']} answered « épuisé », "
+            f"latency per order (add to cart + checkout form + checkout); checks: {orders['checks']}.",
+        ]
+    if report["notes"]:
+        rows += ["", "Notes:", *(f"- {note}" for note in report["notes"])]
+    if report["problems"]:
+        rows += ["", "Problems:", *(f"- {problem}" for problem in report["problems"])]
+    return "\n".join(rows) + "\n"

@@ -1,0 +1,23 @@
+"""Changes made outside the stock services (back-office, data fixes) also
+invalidate the cached menus (production/cache.py)."""
+
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.dispatch import receiver
+
+from .cache import catalogue_changed, stock_changed
+from .models import Allergen, Ingredient, Product, RecipeLine, Stock
+
+
+@receiver([post_save, post_delete], sender=Product)
+@receiver([post_save, post_delete], sender=RecipeLine)
+@receiver([post_save, post_delete], sender=Ingredient)
+@receiver([post_save, post_delete], sender=Allergen)
+@receiver(m2m_changed, sender=Product.pizzerias.through)
+@receiver(m2m_changed, sender=Ingredient.allergens.through)
+def _catalogue_changed(**kwargs):
+    catalogue_changed()
+
+
+@receiver([post_save, post_delete], sender=Stock)
+def _stock_line_changed(sender, instance, **kwargs):
+    stock_changed(pizzeria_id=instance.pizzeria_id)

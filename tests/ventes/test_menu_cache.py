@@ -1,0 +1,73 @@
+"""The menu is cached until its stock or the catalogue changes, never longer than MENU_CACHE_SECONDS."""
+
+import time
+
+import pytest
+from django.core.cache.backends import locmem
+
+from production.cache import menu_version
+from production.models import Stock
+from production.services import stock_count_inventory
+from tests import factories
+from tests.ventes.helpers import place
+from ventes.services import LineRequest
+
+pytestmark = pytest.mark.django_db
+
+
+def menu_html(client, shop) -> str:
+    return client.get(f"/pizzeria/{shop.pizzeria.slug}/").content.decode()
+
+
+def test_an_unchanged_menu_is_served_from_the_cache_without_its_three_queries(client, shop, django_assert_num_queries):
+    with django_assert_num_queries(5):
+        client.get(f"/pizzeria/{shop.pizzeria.slug}/")
+    with django_assert_num_queries(2):  # the pizzeria and its opening hours
+        client.get(f"/pizzeria/{shop.pizzeria.slug}/")
+
+
+def test_a_stock_count_through_the_services_shows_at_once(client, shop):
+    assert "épuisé" not in menu_html(client, shop)
+    stock_count_inventory(stock=shop.stock["dough"], counted=0)
+    html = menu_html(client, shop)
+    assert html.count('<p class="badge badge-soldout">épuisé</p>') == 2
+
+
+def test_an_order_shows_at_once_on_the_menu_of_its_pizzeria_only(client, shop):
+    other_menu = f"/pizzeria/{shop.other_pizzeria.slug}/"
+    assert "plus que 3" not in menu_html(client, shop)
+    assert "plus que 3" not in client.get(other_menu).content.decode()
+    place(shop, [LineRequest(shop.margherita.pk, 7)])  # 3 doughs left
+    assert "plus que 3" in menu_html(client, shop)
+    assert "plus que 3" not in client.get(other_menu).content.decode()
+
+
+def test_catalogue_changes_from_the_back_office_show_at_once(client, shop):
+    menu_html(client, shop)
+    shop.regina.name = "Regina della casa"
+    shop.regina.save()
+    assert "Regina della casa" in menu_html(client, shop)
+    shop.beer.pizzerias.remove(shop.pizzeria)
+    assert "Peroni" not in menu_html(client, shop)
+    factories.RecipeLineFactory(product=shop.margherita, ingredient=shop.stock["ham"].ingredient, quantity=100)
+    assert "plus que 3" in menu_html(client, shop)
+
+
+def test_the_version_moves_again_after_commit(shop, django_capture_on_commit_callbacks):
+    before = menu_version(pizzeria_id=shop.pizzeria.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        stock_count_inventory(stock=shop.stock["dough"], counted=5)
+        during = menu_version(pizzeria_id=shop.pizzeria.pk)
+    after = menu_version(pizzeria_id=shop.pizzeria.pk)
+    assert before != during != after
+
+
+def test_a_change_no_version_sees_lasts_at_most_menu_cache_seconds(client, shop, settings, monkeypatch):
+    settings.OCPIZZA = {**settings.OCPIZZA, "MENU_CACHE_SECONDS": 5}
+    menu_html(client, shop)
+    # A raw update bypasses the services and the signals, as a manual SQL fix would.
+    Stock.objects.filter(pk=shop.stock["dough"].pk).update(quantity=0)
+    assert "épuisé" not in menu_html(client, shop)
+    now = time.time()
+    monkeypatch.setattr(locmem.time, "time", lambda: now + 6)
+    assert "épuisé" in menu_html(client, shop)
