@@ -19,9 +19,9 @@ run: install
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runserver $(HOST)
 
-# One pytest worker per core: the suite runs its browser, nginx and PostgreSQL tests side by side.
+# One pytest worker per core; tests that share the machine's crontab run on one worker (xdist_group).
 test: install
-	$(PY) -m pytest -n auto $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -15,7 +15,7 @@ PASSWORD = "motdepasse-solide"
 
 def log_in(browser, live_server, email):
     page = browser.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(30_000)
     page.goto(f"{live_server.url}/equipe/connexion/")
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Mot de passe").fill(PASSWORD)

@@ -80,6 +80,7 @@ def _crontab(*args):
     return subprocess.run(["crontab", *args], capture_output=True, text=True, check=False)
 
 
+@pytest.mark.xdist_group("machine-crontab")
 def test_crontab_add_show_remove_on_the_machine_cron(tmp_path):
     """The real `crontab`; other entries of the user's crontab are left as they were."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ocpizzapp.settings", "ENV_FILE": str(tmp_path / "ocpizza.env")}

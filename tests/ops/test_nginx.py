@@ -40,6 +40,7 @@ def site(tmp_path_factory):
         "@OCPIZZA_HOME@": str(tmp_path),
         "@OCPIZZA_DOMAIN@": DOMAIN,
         "@OCPIZZA_VENV@": "/venv",
+        "@OCPIZZA_APP@": str(ROOT),
     }
     port = free_port()
     site_conf = render(DEPLOY / "conf_files" / "nginx_ocpizza", replacements)

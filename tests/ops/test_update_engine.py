@@ -60,6 +60,7 @@ def server(tmp_path):
         subprocess.run([*python, "crontab", "remove"], env=manage_env, check=True, capture_output=True)
 
 
+@pytest.mark.xdist_group("machine-crontab")
 def test_update_engine_applies_a_bundle_inside_maintenance(server):
     app, env, tmp_path = server
     bundle = tmp_path / "livraison"
@@ -88,6 +89,7 @@ def test_update_engine_applies_a_bundle_inside_maintenance(server):
     assert (tmp_path / "systemctl.calls").read_text().strip() == "reload gunicorn"
 
 
+@pytest.mark.xdist_group("machine-crontab")
 def test_update_engine_refuses_a_bad_bundle_before_maintenance(server):
     app, env, tmp_path = server
     bundle = tmp_path / "livraison"

@@ -22,6 +22,7 @@ def good_site(site_env):
     return site_env
 
 
+@pytest.mark.xdist_group("machine-crontab")
 def test_all_correct_on_a_good_site(good_site):
     manage("crontab", "add", env=good_site, check=True)
     try:
