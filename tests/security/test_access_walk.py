@@ -111,10 +111,7 @@ def url_patterns(patterns=None, namespace="", params=frozenset()):
 
 
 def _parameters(pattern) -> frozenset:
-    converters = getattr(pattern, "converters", None)
-    if converters is not None:
-        return frozenset(converters)
-    return frozenset(pattern.regex.groupindex)
+    return frozenset(pattern.converters) | frozenset(pattern.regex.groupindex)
 
 
 def walked_patterns() -> dict[str, frozenset]:
