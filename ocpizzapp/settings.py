@@ -5,6 +5,7 @@ e-mail). ``ENV_MODE=production`` demands its secrets and refuses to start
 without them, naming the missing variable.
 """
 
+import datetime
 import os
 import shlex
 from pathlib import Path
@@ -326,6 +327,21 @@ MAINTENANCE_MODE_IGNORE_STAFF = True
 MAINTENANCE_MODE_IGNORE_SUPERUSER = True
 MAINTENANCE_MODE_IGNORE_ADMIN_SITE = True
 MAINTENANCE_MODE_IGNORE_URLS = [r"^/healthz$", r"^/static/"]
+
+# Login throttling (django-axes) on every login form (shop, staff, admin): after
+# AXES_FAILURE_LIMIT failures for one e-mail from one client address, that pair
+# waits AXES_COOLOFF_MINUTES. Locking the e-mail alone would let anyone lock a
+# customer out. Behind nginx the client address is the one nginx appended.
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS.insert(0, "axes.backends.AxesStandaloneBackend")
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "lockout.html"
+AXES_CLIENT_IP_CALLABLE = "ocpizzapp.security.client_ip"
+AXES_USERNAME_CALLABLE = "ocpizzapp.security.login_name"
 
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="") or env.str("SOURCE_VERSION", default="")

@@ -1,6 +1,11 @@
 """Debian's Chromium driven by Playwright, for the browser journeys."""
 
 import pytest
+from playwright.sync_api import expect
+
+# A live page follows the server by polling every few seconds: on a busy machine an
+# assertion must outlast several polls, not Playwright's 5 s default.
+expect.set_options(timeout=30_000)
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from production.models import Allergen, OpeningHours
@@ -203,7 +204,7 @@ def test_cart_survives_logging_in(client, shop):
     add(client, shop.pizzeria, shop.margherita, 2)
     key_before = client.session.session_key
     user = factories.UserFactory(email="camille@example.com")
-    assert client.login(email="camille@example.com", password="motdepasse-solide")
+    client.post(reverse("accounts:login"), {"username": "camille@example.com", "password": "motdepasse-solide"})
     assert client.session.session_key != key_before  # login cycled the key...
     assert cart_lines(client) == {str(shop.margherita.pk): 2}  # ...and kept the cart
     assert client.session["_auth_user_id"] == str(user.pk)
