@@ -1,13 +1,11 @@
 """Paying online in a real browser: Stripe's page (faked), then the webhook puts the order in the queue."""
 
-import json
-
 import pytest
 import responses
 from django.test import Client
 from playwright.sync_api import expect
 
-from tests.ventes.conftest import CHECKOUT_URL, WEBHOOK_SECRET, event, session_created, signature
+from tests.ventes.conftest import CHECKOUT_URL, WEBHOOK_SECRET, post_event, session_created, session_event
 from ventes.models import Order, OrderState
 from ventes.tracking import order_tracking_url
 
@@ -45,23 +43,7 @@ def test_online_checkout_reaches_stripe_and_the_webhook_makes_the_order_received
 
     order = Order.objects.get()
     assert order.state == OrderState.PENDING_PAYMENT
-    body = json.dumps(
-        event(
-            "checkout.session.completed",
-            {
-                "id": "cs_test_a1b2c3",
-                "object": "checkout.session",
-                "payment_status": "paid",
-                "payment_intent": "pi_test_a1b2c3",
-                "client_reference_id": str(order.pk),
-                "metadata": {"order_id": str(order.pk), "order_number": order.number},
-                "amount_total": 950,
-            },
-        )
-    )
-    webhook = Client().post(
-        "/paiement/stripe/webhook/", body, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature(body)
-    )
+    webhook = post_event(Client(), session_event(order))
     assert webhook.status_code == 200
 
     page.goto(f"{live_server.url}{order_tracking_url(number=order.number)}")

@@ -1,7 +1,5 @@
 """Checkout with online card: Stripe's page, then the webhook puts the order in the queue."""
 
-import json
-
 import pytest
 import requests
 
@@ -9,7 +7,7 @@ from tests.conftest import ledger_matches_levels
 from ventes.models import Order, OrderState, Payment
 from ventes.tracking import order_tracking_url
 
-from .conftest import CHECKOUT_URL, STRIPE_API, WEBHOOK_SECRET, event, session_created, signature
+from .conftest import CHECKOUT_URL, STRIPE_API, WEBHOOK_SECRET, post_event, session_created, session_event
 from .test_views_checkout import checkout, fill_cart
 
 pytestmark = pytest.mark.django_db
@@ -67,23 +65,7 @@ def test_after_the_webhook_the_order_page_says_received(client, shop, stripe_api
     fill_cart(client, shop)
     checkout(client, payment_method="online_card")
     order = Order.objects.get()
-    body = json.dumps(
-        event(
-            "checkout.session.completed",
-            {
-                "id": "cs_test_a1b2c3",
-                "object": "checkout.session",
-                "payment_status": "paid",
-                "payment_intent": "pi_test_a1b2c3",
-                "client_reference_id": str(order.pk),
-                "metadata": {"order_id": str(order.pk), "order_number": order.number},
-                "amount_total": 1900,
-            },
-        )
-    )
-    response = client.post(
-        "/paiement/stripe/webhook/", body, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature(body)
-    )
+    response = post_event(client, session_event(order))
     assert response.status_code == 200
     order.refresh_from_db()
     assert (order.state, order.payment_state) == (OrderState.RECEIVED, "paid")
