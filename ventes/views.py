@@ -57,9 +57,9 @@ from .selectors import (
     pizzeria_get,
     pizzeria_queue,
 )
-from .services import LineRequest, order_edit_lines, order_place
+from .services import EDITOR_ROLES, LineRequest, order_edit_lines, order_place
 from .tracking import order_tracking_url
-from .workflow import Role, order_transition
+from .workflow import order_transition
 
 CHECKOUT_TOKENS = "checkout_tokens"
 STAFF_TOKENS = "staff_order_tokens"
@@ -431,11 +431,17 @@ def _back_to_order(request, view):
     return redirect(f"{url}?t={token}" if token else url)
 
 
+def _editor_view_or_404(request, number):
+    """The order as someone who may change it sees it (its owner, its counter, a manager); 404 for anyone else."""
+    view = _order_view_or_404(request, number)
+    if view.role not in EDITOR_ROLES:
+        raise Http404("Commande introuvable.")
+    return view
+
+
 @require_http_methods(["GET", "POST"])
 def order_edit(request, number):
-    view = _order_view_or_404(request, number)
-    if view.role not in {Role.OWNER, Role.COUNTER, Role.MANAGER}:
-        raise Http404("Commande introuvable.")
+    view = _editor_view_or_404(request, number)
     order = view.order
     if not view.may_edit:
         messages.error(request, TOO_LATE)
@@ -464,9 +470,7 @@ def order_edit(request, number):
 
 @require_http_methods(["GET", "POST"])
 def order_cancel(request, number):
-    view = _order_view_or_404(request, number)
-    if view.role not in {Role.OWNER, Role.COUNTER, Role.MANAGER}:
-        raise Http404("Commande introuvable.")
+    view = _editor_view_or_404(request, number)
     order = view.order
     if not view.may_edit:
         messages.error(request, TOO_LATE)
