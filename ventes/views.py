@@ -54,6 +54,8 @@ from .selectors import (
     order_history_lines,
     order_lines,
     order_totals_of,
+    order_version_for_viewer,
+    order_view_at,
     pizzeria_get,
     pizzeria_queue,
 )
@@ -387,16 +389,24 @@ def _order_context(request, view) -> dict:
     }
 
 
+def _order_version(request, number):
+    """Memoised like ``_order_view``: the conditional-GET functions share it."""
+    versions = request.__dict__.setdefault("_ventes_order_versions", {})
+    if number not in versions:
+        versions[number] = order_version_for_viewer(number=number, user=request.user, token=request.GET.get("t", ""))
+    return versions[number]
+
+
 def _status_etag(request, number):
-    view = _order_view(request, number)
-    if view is None:
+    version = _order_version(request, number)
+    if version is None:
         return None
-    return f"{view.order.pk}-{view.order.updated_at.timestamp()}-{view.role or 'guest'}"
+    return f"{version.pk}-{version.updated_at.timestamp()}-{version.role or 'guest'}"
 
 
 def _status_last_modified(request, number):
-    view = _order_view(request, number)
-    return view.order.updated_at if view else None
+    version = _order_version(request, number)
+    return version.updated_at if version else None
 
 
 def _private(response):
@@ -415,7 +425,10 @@ def order_detail(request, number):
 @require_safe
 @condition(etag_func=_status_etag, last_modified_func=_status_last_modified)
 def order_status(request, number):
-    view = _order_view_or_404(request, number)
+    version = _order_version(request, number)
+    if version is None:
+        raise Http404("Commande introuvable.")
+    view = order_view_at(version=version)
     return _private(render(request, "ventes/_order_status.html", _order_context(request, view)))
 
 

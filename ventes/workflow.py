@@ -59,6 +59,12 @@ AT_DOOR_METHODS = {PaymentMethod.CASH, PaymentMethod.CARD, PaymentMethod.MEAL_VO
 
 def actor_role(*, order: Order, user) -> Role | None:
     """The part ``user`` plays for this order, or None when they have nothing to do with it."""
+    owner_id = order.customer.user_id if order.customer_id is not None else None
+    return actor_role_for(pizzeria_id=order.pizzeria_id, owner_id=owner_id, user=user)
+
+
+def actor_role_for(*, pizzeria_id: int, owner_id: int | None, user) -> Role | None:
+    """``actor_role`` from the two facts of an order it depends on: its pizzeria and its owner's user id."""
     if user is None:
         return Role.SYSTEM
     if user.is_superuser:
@@ -67,8 +73,8 @@ def actor_role(*, order: Order, user) -> Role | None:
     if member is not None:
         if member.role == StaffMember.MANAGER:
             return Role.MANAGER
-        return Role(member.role) if member.pizzeria_id == order.pizzeria_id else None
-    if order.customer_id is not None and order.customer.user_id == user.pk:
+        return Role(member.role) if member.pizzeria_id == pizzeria_id else None
+    if owner_id is not None and owner_id == user.pk:
         return Role.OWNER
     return None
 

@@ -8,6 +8,7 @@ from urllib.parse import unquote
 import pytest
 from django.core import signing
 from django.utils import timezone
+from django.utils.http import http_date
 
 from production.models import StaffMember
 from production.services import stock_count_inventory
@@ -115,11 +116,18 @@ def test_status_partial_answers_304_while_the_order_has_not_changed(client, orde
     assert "Annuler la commande" not in html  # the buttons go once the kitchen starts
 
 
-def test_status_of_a_guest_link_is_conditional_too(client, order):
+def test_status_of_a_guest_link_is_conditional_too(client, order, pizzaiolo, django_assert_num_queries):
     url = order_tracking_url(number=order.number).replace("/?t=", "/suivi/?t=")
     first = client.get(url)
     assert first.status_code == 200
-    assert client.get(url, headers={"If-None-Match": first["ETag"]}).status_code == 304
+    order.refresh_from_db()
+    assert first["Last-Modified"] == http_date(order.updated_at.timestamp())
+    with django_assert_num_queries(1):
+        assert client.get(url, headers={"If-None-Match": first["ETag"]}).status_code == 304
+    order_transition(order_id=order.pk, to_state=OrderState.PREPARING, by=pizzaiolo)
+    moved = client.get(url, headers={"If-None-Match": first["ETag"]})
+    assert moved.status_code == 200 and "En préparation" in moved.content.decode()
+    assert moved["ETag"] != first["ETag"]
 
 
 def test_status_query_count_is_flat_whatever_the_order_size_and_history(
@@ -127,7 +135,7 @@ def test_status_query_count_is_flat_whatever_the_order_size_and_history(
 ):
     client.force_login(customer.user)
     small = place(shop, customer=customer)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         client.get(page(small.number, "suivi/"))
     big = place(
         shop,
@@ -136,7 +144,7 @@ def test_status_query_count_is_flat_whatever_the_order_size_and_history(
     )
     order_transition(order_id=big.pk, to_state=OrderState.PREPARING, by=pizzaiolo)
     order_transition(order_id=big.pk, to_state=OrderState.READY, by=pizzaiolo)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         client.get(page(big.number, "suivi/"))
     with django_assert_num_queries(6):
         client.get(page(big.number))
