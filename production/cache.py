@@ -2,8 +2,9 @@
 current versions, so bumping one makes every copy cached before it unreachable.
 
 Two versions: one per pizzeria (its stock moved) and one for the whole
-catalogue (a product, recipe, ingredient or allergen changed, which may show
-on every menu). Bumps happen after commit, so that nobody caches, under the new
+catalogue (a product, recipe, ingredient, allergen, pizzeria or opening hours
+changed, or a pizzeria paused or resumed: rare changes that may show on every
+menu). Bumps happen after commit, so that nobody caches, under the new
 version, what a still-open transaction is about to change.
 
 With a per-process cache (local memory, several gunicorn workers) a bump
@@ -37,6 +38,10 @@ def stock_changed(*, pizzeria_id: int) -> None:
 
 def catalogue_changed() -> None:
     _bump_now_and_after_commit(CATALOGUE_KEY)
+
+
+def catalogue_version() -> int:
+    return cache.get(CATALOGUE_KEY, 0)
 
 
 def menu_version(*, pizzeria_id: int) -> str:

@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Case, F, Sum, Value, When
 
-from .cache import stock_changed
+from .cache import catalogue_changed, stock_changed
 from .exceptions import InvalidStockQuantity, NotEnoughStock
 from .models import Pizzeria, StaffMember, Stock, StockMovement
 
@@ -194,5 +194,6 @@ def staff_member_upsert(
 def pizzeria_set_accepting_orders(*, pizzeria: Pizzeria, accepting: bool) -> Pizzeria:
     """Pause new immediate orders at a pizzeria (too busy), or resume them."""
     Pizzeria.objects.filter(pk=pizzeria.pk).update(accepting_orders=accepting)
+    catalogue_changed()  # the menu tells customers the pizzeria is too busy
     pizzeria.accepting_orders = accepting
     return pizzeria

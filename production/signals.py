@@ -5,13 +5,15 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from .cache import catalogue_changed, stock_changed
-from .models import Allergen, Ingredient, Product, RecipeLine, Stock
+from .models import Allergen, Ingredient, OpeningHours, Pizzeria, Product, RecipeLine, Stock
 
 
 @receiver([post_save, post_delete], sender=Product)
 @receiver([post_save, post_delete], sender=RecipeLine)
 @receiver([post_save, post_delete], sender=Ingredient)
 @receiver([post_save, post_delete], sender=Allergen)
+@receiver([post_save, post_delete], sender=Pizzeria)
+@receiver([post_save, post_delete], sender=OpeningHours)
 @receiver(m2m_changed, sender=Product.pizzerias.through)
 @receiver(m2m_changed, sender=Ingredient.allergens.through)
 def _catalogue_changed(**kwargs):

@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from production.cache import menu_version
+from production.cache import catalogue_version
 from production.models import Allergen, OpeningHours, Pizzeria, Product
 from production.selectors import Availability, availability_of, pizzeria_hours_on, product_availability
 
@@ -38,6 +38,19 @@ def pizzeria_get(*, slug: str | None = None, pk: int | None = None) -> Pizzeria 
     if isinstance(pk, int) and not isinstance(pk, bool):
         return pizzerias.filter(pk=pk).first()
     return None
+
+
+def pizzeria_for_menu(*, slug: str) -> Pizzeria | None:
+    """``pizzeria_get`` for the menu page, the most visited one: cached like the menu itself,
+    under the catalogue version (pizzerias, their hours and pauses move it), and kept
+    ``MENU_CACHE_SECONDS`` at most. Orders and the cart read the pizzeria afresh."""
+    key = f"menu-pizzeria:{slug}:{catalogue_version()}"
+    pizzeria = cache.get(key)
+    if pizzeria is None:
+        pizzeria = pizzeria_get(slug=slug)
+        if pizzeria is not None:
+            cache.set(key, pizzeria, settings.OCPIZZA["MENU_CACHE_SECONDS"])
+    return pizzeria
 
 
 @dataclass
@@ -79,20 +92,9 @@ def menu_products(*, pizzeria: Pizzeria) -> list[Product]:
 
 
 def menu_for(*, pizzeria: Pizzeria) -> list[MenuSection]:
-    """The pizzeria's menu by category, with live availability and allergens.
+    """The pizzeria's menu by category, with live availability and allergens: three queries.
 
-    Cached until its stock or the catalogue changes (production/cache.py), and
-    never longer than ``MENU_CACHE_SECONDS``; three queries when it is built.
-    """
-    key = f"menu:{pizzeria.pk}:{menu_version(pizzeria_id=pizzeria.pk)}"
-    sections = cache.get(key)
-    if sections is None:
-        sections = _menu_build(pizzeria=pizzeria)
-        cache.set(key, sections, settings.OCPIZZA["MENU_CACHE_SECONDS"])
-    return sections
-
-
-def _menu_build(*, pizzeria: Pizzeria) -> list[MenuSection]:
+    The shop caches the cards it renders from it (``ventes.views.menu``)."""
     products = menu_products(pizzeria=pizzeria)
     ids = [product.pk for product in products]
     availabilities = product_availability(pizzeria_id=pizzeria.pk) if ids else {}

@@ -3,17 +3,22 @@
 
 import secrets
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.http import Http404
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import condition, require_http_methods, require_POST, require_safe
 
 from accounts.services import customer_complete_profile
+from production.cache import menu_version
 from production.exceptions import SoldOut
 from production.models import StaffMember
 from production.selectors import (
@@ -56,6 +61,7 @@ from .selectors import (
     order_totals_of,
     order_version_for_viewer,
     order_view_at,
+    pizzeria_for_menu,
     pizzeria_get,
     pizzeria_queue,
 )
@@ -71,6 +77,7 @@ SUBMIT_LOCK_SECONDS = 60
 ORDER_ERRORS = (InvalidOrder, SoldOut, PizzeriaUnavailable)
 TOO_LATE = OrderNotEditable.default_message
 POLL_SECONDS = 5
+CSRF_TOKEN_SLOT = "csrf-token-slot"
 
 
 # Choosing a pizzeria
@@ -119,15 +126,32 @@ def _cart_context(cart: Cart) -> dict:
     return {"cart": cart_summary(pizzeria_id=cart.pizzeria_id, quantities=cart.lines)}
 
 
+def _menu_cards(request, pizzeria) -> str:
+    """The menu's product cards, rendered once per menu version and pizzeria (production/cache.py),
+    and kept ``MENU_CACHE_SECONDS`` at most.
+
+    The copy is shared by every visitor, so it is rendered with a placeholder
+    where each add-to-cart form carries its CSRF token, and the visitor's own
+    token goes in on the way out.
+    """
+    key = f"menu-cards:{pizzeria.pk}:{menu_version(pizzeria_id=pizzeria.pk)}"
+    html = cache.get(key)
+    if html is None:
+        context = {"pizzeria": pizzeria, "sections": menu_for(pizzeria=pizzeria), "csrf_token": CSRF_TOKEN_SLOT}
+        html = render_to_string("ventes/_menu_cards.html", context)
+        cache.set(key, html, settings.OCPIZZA["MENU_CACHE_SECONDS"])
+    return mark_safe(html.replace(CSRF_TOKEN_SLOT, get_token(request)))
+
+
 @require_safe
 def menu(request, slug):
-    pizzeria = pizzeria_get(slug=slug)
+    pizzeria = pizzeria_for_menu(slug=slug)
     if pizzeria is None:
         raise Http404("Pizzeria inconnue.")
     now = timezone.now()
     context = {
         "pizzeria": pizzeria,
-        "sections": menu_for(pizzeria=pizzeria),
+        "menu_cards": _menu_cards(request, pizzeria),
         "is_open": pizzeria_is_open(pizzeria, at=now),
         "today_hours": pizzeria_hours_on(pizzeria, timezone.localdate(now)),
         **_cart_context(Cart(request.session)),

@@ -1,16 +1,20 @@
 """The menu is cached until its stock or the catalogue changes, never longer than MENU_CACHE_SECONDS."""
 
+import re
 import time
 
 import pytest
 from django.core.cache.backends import locmem
+from django.test import Client
 
 from production.cache import menu_version
-from production.models import Stock
-from production.services import stock_count_inventory
+from production.models import OpeningHours, Stock
+from production.services import pizzeria_set_accepting_orders, stock_count_inventory
 from tests import factories
 from tests.ventes.helpers import place
+from ventes.cart import Cart
 from ventes.services import LineRequest
+from ventes.views import CSRF_TOKEN_SLOT
 
 pytestmark = pytest.mark.django_db
 
@@ -19,11 +23,40 @@ def menu_html(client, shop) -> str:
     return client.get(f"/pizzeria/{shop.pizzeria.slug}/").content.decode()
 
 
-def test_an_unchanged_menu_is_served_from_the_cache_without_its_three_queries(client, shop, django_assert_num_queries):
-    with django_assert_num_queries(5):
+def test_an_unchanged_menu_is_served_from_the_cache_without_a_query(client, shop, django_assert_num_queries):
+    with django_assert_num_queries(5):  # the pizzeria, its opening hours, products, availability, allergens
         client.get(f"/pizzeria/{shop.pizzeria.slug}/")
-    with django_assert_num_queries(2):  # the pizzeria and its opening hours
+    with django_assert_num_queries(0):
         client.get(f"/pizzeria/{shop.pizzeria.slug}/")
+
+
+def test_every_visitor_gets_their_own_csrf_token_in_the_cached_menu(shop):
+    tokens = []
+    for _ in range(2):
+        visitor = Client(enforce_csrf_checks=True)
+        html = visitor.get(f"/pizzeria/{shop.pizzeria.slug}/").content.decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+        tokens.append(token)
+        added = visitor.post(
+            "/panier/ajouter/",
+            {"csrfmiddlewaretoken": token, "pizzeria": shop.pizzeria.pk, "product": shop.margherita.pk, "quantity": 1},
+        )
+        assert added.status_code == 302
+        assert Cart(added.wsgi_request.session).lines == {shop.margherita.pk: 1}
+    assert tokens[0] != tokens[1]
+    assert CSRF_TOKEN_SLOT not in html
+
+
+def test_a_pause_and_new_opening_hours_show_at_once(client, shop):
+    assert "débordée" not in menu_html(client, shop)
+    pizzeria_set_accepting_orders(pizzeria=shop.pizzeria, accepting=False)
+    assert "débordée" in menu_html(client, shop)
+    pizzeria_set_accepting_orders(pizzeria=shop.pizzeria, accepting=True)
+    assert "débordée" not in menu_html(client, shop)
+    shop.pizzeria.opening_hours.all().delete()
+    for weekday in range(7):
+        OpeningHours.objects.create(pizzeria=shop.pizzeria, weekday=weekday, opens="07:07", closes="23:23")
+    assert "07h07–23h23" in menu_html(client, shop)
 
 
 def test_a_stock_count_through_the_services_shows_at_once(client, shop):
