@@ -11,9 +11,21 @@ from production.models import Stock, StockMovement
 from production.services import stock_line_create
 from tests import factories
 
+# A Redis database index of its own: the tests that use it flush it.
+TEST_REDIS_URL = "redis://127.0.0.1:6379/13"
+
 
 def _required(flag: str) -> bool:
     return os.environ.get(flag) == "1"
+
+
+def _redis_answers() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2).ping())
+    except redis.RedisError:
+        return False
 
 
 def pytest_collection_modifyitems(config, items):
@@ -25,6 +37,7 @@ def pytest_collection_modifyitems(config, items):
         "postgres": (on_postgres, "REQUIRE_POSTGRES", "needs DATABASE_URL pointing at PostgreSQL"),
         "e2e": (os.path.exists("/usr/bin/chromium"), "REQUIRE_E2E", "needs Debian's chromium"),
         "nginx": (shutil.which("nginx") is not None, "REQUIRE_NGINX", "needs nginx"),
+        "redis": (_redis_answers(), "REQUIRE_REDIS", f"needs Redis at {TEST_REDIS_URL}"),
     }
     for available, flag, reason in checks.values():
         if not available and _required(flag):

@@ -121,6 +121,9 @@ class Order(models.Model):
         related_name="deliveries",
         verbose_name="livreur",
     )
+    # The one-use token of the form that placed it: a form sent twice at once, to two
+    # servers, finds the order of the first one here instead of placing a second.
+    idempotency_key = models.CharField(max_length=40, unique=True, null=True, blank=True, editable=False)
     created_at = models.DateTimeField("passée le", auto_now_add=True)
     updated_at = models.DateTimeField("modifiée le", auto_now=True)
 

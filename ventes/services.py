@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -182,6 +182,10 @@ def _check_timing(*, pizzeria: Pizzeria, requested_for: datetime.datetime | None
         raise InvalidOrder(f"{pizzeria.name} est fermée à ce moment-là.", field="requested_for")
 
 
+def _placed_with(idempotency_key: str) -> Order | None:
+    return Order.objects.filter(idempotency_key=idempotency_key).first()
+
+
 @transaction.atomic
 def order_place(
     *,
@@ -198,11 +202,14 @@ def order_place(
     requested_for: datetime.datetime | None = None,
     note: str = "",
     by=None,
+    idempotency_key: str | None = None,
 ) -> Order:
     """Take an order: check it, price it on the server, reserve its stock, and queue it.
 
     Everything happens in one transaction: when any product is short, nothing
     is written and ``SoldOut`` says which products and how many are left.
+    An ``idempotency_key`` that already placed an order returns that order and
+    places nothing, even when both calls run at once on different servers.
     """
     quantities = _clean_lines(lines)
     if channel not in Channel.values or fulfilment not in Fulfilment.values:
@@ -223,6 +230,9 @@ def order_place(
     pizzeria = Pizzeria.objects.select_for_update().filter(pk=pizzeria_id, is_active=True).first()
     if pizzeria is None:
         raise InvalidOrder("Pizzeria inconnue.", field="pizzeria")
+    # Behind the pizzeria's lock, a twin call for the same pizzeria sees the order the first one committed.
+    if idempotency_key and (placed := _placed_with(idempotency_key)):
+        return placed
     now = timezone.now()
     _check_timing(pizzeria=pizzeria, requested_for=requested_for, now=now)
     products = _menu_products(pizzeria=pizzeria, quantities=quantities)
@@ -247,6 +257,7 @@ def order_place(
         state=state,
         payment_method=payment_method,
         payment_state=PaymentState.PENDING,
+        idempotency_key=idempotency_key or None,
     )
     if delivering:
         order.delivery_address = delivery_address.line.strip()
@@ -257,7 +268,14 @@ def order_place(
         order.delivery_longitude = delivery_address.longitude
     order_lines = _priced_lines(order=order, products=products, quantities=quantities)
     _apply_totals(order=order, lines=order_lines)
-    order.save()
+    try:
+        with transaction.atomic():
+            order.save()
+    except IntegrityError:
+        # A twin call for another pizzeria (the cart changed between the two) committed first.
+        if idempotency_key and (placed := _placed_with(idempotency_key)):
+            return placed
+        raise
     OrderLine.objects.bulk_create(order_lines)
     _reserve(order=order, products=products, quantities=quantities, held={}, by=by)
     order.estimated_ready_at = order_estimate_ready_at(order=order, now=now)

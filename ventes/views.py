@@ -6,7 +6,6 @@ import secrets
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.cache import cache
 from django.http import Http404
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
@@ -72,8 +71,6 @@ from .workflow import order_transition
 CHECKOUT_TOKENS = "checkout_tokens"
 STAFF_TOKENS = "staff_order_tokens"
 KEPT_TOKENS = 20
-# Long enough for the session holding the order number to be saved before the lock goes.
-SUBMIT_LOCK_SECONDS = 60
 ORDER_ERRORS = (InvalidOrder, SoldOut, PizzeriaUnavailable)
 TOO_LATE = OrderNotEditable.default_message
 POLL_SECONDS = 5
@@ -248,7 +245,12 @@ def _token_spend(session, key: str, token: str, number: str) -> None:
 
 
 def _submit_once(request, key: str, form, place):
-    """Run ``place()`` at most once per form token; returns the order number or None (errors on the form)."""
+    """Place at most one order per form token; returns the order number or None (errors on the form).
+
+    The session remembers what a token placed, for a form sent again later. Two
+    sends at once may reach two servers before either has saved the session:
+    the token, as the order's idempotency key, makes the second one find the first.
+    """
     token = form.data.get("token", "")
     state = _token_state(request.session, key, token)
     if state:
@@ -261,14 +263,9 @@ def _submit_once(request, key: str, form, place):
         return None
     if not form_ok:
         return None
-    lock = f"submit:{key}:{token}"
-    if not cache.add(lock, 1, SUBMIT_LOCK_SECONDS):
-        form.add_error(None, "Votre commande est déjà en cours d'envoi : patientez un instant.")
-        return None
     try:
-        order = place()
+        order = place(idempotency_key=token)
     except ORDER_ERRORS as error:
-        cache.delete(lock)
         form.add_service_error(error)
         return None
     _token_spend(request.session, key, token, order.number)
@@ -315,7 +312,7 @@ def checkout(request):
     if request.method == "POST":
         form = CheckoutForm(request.POST, **form_kwargs)
 
-        def place():
+        def place(idempotency_key):
             if len(summary.lines) != len(cart.lines):
                 # Something left the menu since it was added: the customer checks the new cart first.
                 cart.replace(pizzeria_id=pizzeria.pk, lines={line.product.pk: line.quantity for line in summary.lines})
@@ -337,6 +334,7 @@ def checkout(request):
                 requested_for=form.requested_for(),
                 note=form.cleaned_data["note"],
                 by=user if user.is_authenticated else None,
+                idempotency_key=idempotency_key,
             )
 
         number = _submit_once(request, CHECKOUT_TOKENS, form, place)
@@ -594,7 +592,7 @@ def staff_order(request):
     if request.method == "POST":
         form = StaffOrderForm(request.POST, **form_kwargs)
 
-        def place():
+        def place(idempotency_key):
             return order_place(
                 pizzeria_id=pizzeria.pk,
                 lines=[LineRequest(pk, quantity) for pk, quantity in form.quantities().items()],
@@ -607,6 +605,7 @@ def staff_order(request):
                 requested_for=form.requested_for(),
                 note=form.cleaned_data["note"],
                 by=request.user,
+                idempotency_key=idempotency_key,
             )
 
         number = _submit_once(request, STAFF_TOKENS, form, place)

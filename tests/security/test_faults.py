@@ -2,58 +2,24 @@
 
 import contextlib
 import os
-import re
-import shlex
 import signal
-import subprocess
-import sys
 import threading
 
 import psycopg2
 import pytest
 import requests
-from django.db import connection
 
 from production.models import StockMovement
 from tests.conftest import ledger_matches_levels
-from tests.ops.servers import ROOT, free_port, stop, wait_until
+from tests.ops.servers import wait_until
+from tests.security.conftest import GUEST, checkout_token, database_url, fill_cart
 from ventes.models import Order, OrderLine
-
-GUEST = {
-    "customer_name": "Camille Martin",
-    "customer_phone": "06 12 34 56 78",
-    "customer_email": "camille@example.com",
-    "fulfilment": "pickup",
-    "when": "asap",
-    "payment_method": "cash",
-}
-
-
-def procfile_gunicorn(port: int) -> list[str]:
-    """The Procfile's web command, with this interpreter, one worker, on a loopback port."""
-    web = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
-    program, *arguments = shlex.split(web.removeprefix("web:"))
-    assert program == "gunicorn"
-    return [sys.executable, "-m", "gunicorn", *arguments, "--bind", f"127.0.0.1:{port}", "--workers", "1"]
-
-
-def _dsn() -> str:
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture
-def gunicorn():
-    port = free_port()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ocpizzapp.settings", "DATABASE_URL": _dsn()}
-    env.pop("ENV_MODE", None)
-    process = subprocess.Popen(procfile_gunicorn(port), cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: requests.get(f"{base}/healthz", timeout=2).status_code == 200, what="gunicorn")
-        yield process, base
-    finally:
-        stop(process)
+def gunicorn(app_servers):
+    (server,) = app_servers()
+    return server.process, server.url
 
 
 def _workers(master: int) -> list[int]:
@@ -79,19 +45,10 @@ def _waiting_on_a_lock(dsn: str) -> bool:
 def test_a_worker_killed_in_the_middle_of_a_checkout_leaves_all_or_nothing(shop, gunicorn):
     process, base = gunicorn
     browser = requests.Session()
-    browser.get(f"{base}/pizzeria/{shop.pizzeria.slug}/", timeout=10)
-    csrf = {"X-CSRFToken": browser.cookies["csrftoken"]}
-    added = browser.post(
-        f"{base}/panier/ajouter/",
-        {"pizzeria": shop.pizzeria.pk, "product": shop.margherita.pk, "quantity": 2},
-        headers=csrf,
-        timeout=10,
-    )
-    assert added.status_code < 400
-    page = browser.get(f"{base}/commander/", timeout=10).text
-    token = re.search(r'name="token" value="([^"]+)"', page).group(1)
+    csrf = fill_cart(browser, base, shop, quantity=2)
+    token = checkout_token(browser, base)
 
-    dsn = _dsn()
+    dsn = database_url()
     holder = psycopg2.connect(dsn)
     try:
         # The checkout locks its pizzeria first: hold that row so the worker stops mid-checkout.

@@ -46,6 +46,15 @@ def test_order_is_priced_numbered_reserved_and_queued(shop):
     assert place(shop).number.endswith("-002")
 
 
+def test_an_idempotency_key_places_one_order_whatever_is_asked_again(shop):
+    first = place(shop, idempotency_key="form-token")
+    again = place(shop, [LineRequest(shop.regina.pk, 3)], idempotency_key="form-token")
+    elsewhere = place(shop, pizzeria_id=shop.other_pizzeria.pk, idempotency_key="form-token")
+    assert again == elsewhere == first
+    assert Order.objects.count() == 1 and shop.level("dough") == 9
+    assert place(shop, idempotency_key="another-form-token") != first
+
+
 def test_delivery_adds_the_fee_and_its_vat(shop):
     order = place(shop, fulfilment="delivery")
     assert (order.subtotal, order.delivery_fee, order.total) == (Decimal("9.50"), Decimal("2.50"), Decimal("12.00"))

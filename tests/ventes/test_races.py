@@ -4,12 +4,13 @@ import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from production.exceptions import SoldOut
 from production.models import Stock
 from production.services import stock_count_inventory
 from tests.conftest import ledger_matches_levels
+from tests.ops.servers import wait_until
 from ventes.models import Order, OrderState
 from ventes.services import LineRequest
 
@@ -128,3 +129,43 @@ def test_customer_cancel_racing_the_kitchen_start(shop):
         )
         assert held or final.cancel_reason == "customer"
     assert ledger_matches_levels()
+
+
+def test_twin_calls_with_one_idempotency_key_for_two_pizzerias_place_one_order(shop):
+    """The second call cannot see the first's order behind its pizzeria's lock: the unique key stops it."""
+    inserted, release, numbers = threading.Event(), threading.Event(), {}
+
+    def first():
+        try:
+            with transaction.atomic():
+                numbers["first"] = place(shop, idempotency_key="form-token").number
+                inserted.set()
+                release.wait(60)
+        finally:
+            connection.close()
+
+    def second():
+        try:
+            numbers["second"] = place(shop, pizzeria_id=shop.other_pizzeria.pk, idempotency_key="form-token").number
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    threads[0].start()
+    assert inserted.wait(60)
+    threads[1].start()
+    wait_until(_someone_waits_on_a_lock, what="the second call waiting on the first's key")
+    release.set()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert numbers["second"] == numbers["first"]
+    assert Order.objects.count() == 1
+    assert ledger_matches_levels()
+
+
+def _someone_waits_on_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
