@@ -6,6 +6,7 @@ import secrets
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
 from django.http import Http404
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
