@@ -104,11 +104,15 @@ def staff_member_for(*, user) -> StaffMember | None:
 
 
 def staff_pizzeria(*, member: StaffMember, slug: str) -> Pizzeria | None:
-    """The active pizzeria ``slug`` if ``member`` works there (managers: any)."""
-    pizzerias = Pizzeria.objects.filter(slug=slug, is_active=True)
+    """The active pizzeria ``slug`` if ``member`` works there (managers: any).
+
+    A member's own pizzeria came with the member (``staff_member_for``), so
+    only a manager's costs a query.
+    """
     if member.pizzeria_id is not None:
-        pizzerias = pizzerias.filter(pk=member.pizzeria_id)
-    return pizzerias.first()
+        own = member.pizzeria
+        return own if own.slug == slug and own.is_active else None
+    return Pizzeria.objects.filter(slug=slug, is_active=True).first()
 
 
 def _lines_prefetch() -> Prefetch:
