@@ -116,9 +116,9 @@ def staff_pizzeria(*, member: StaffMember, slug: str) -> Pizzeria | None:
 
 
 def _lines_prefetch() -> Prefetch:
-    return Prefetch(
-        "lines", queryset=OrderLine.objects.only("pk", "order_id", "product_id", "product_name", "quantity")
-    )
+    # Ordered by its own key: the model's default ordering ("order") would join every line to its order.
+    lines = OrderLine.objects.only("pk", "order_id", "product_id", "product_name", "quantity").order_by("pk")
+    return Prefetch("lines", queryset=lines)
 
 
 def pizzeria_orders(*, pizzeria: Pizzeria) -> QuerySet[Order]:
