@@ -101,7 +101,6 @@ def _kitchen_context(pizzeria):
     columns = selectors.kitchen_columns(pizzeria=pizzeria, now=now)
     return {
         "pizzeria": pizzeria,
-        "now": now,
         "columns": [(state, OrderState(state).label, columns[state]) for state in selectors.KITCHEN_STATES],
     }
 
