@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, F, FilteredRelation, Max, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -168,6 +169,49 @@ def kitchen_columns(*, pizzeria: Pizzeria, now: datetime.datetime) -> dict[str, 
         order.lateness = order_lateness(order, now=now)
         columns[order.state].append(order)
     return columns
+
+
+# In SQL: every kitchen screen asks for it every 4 s, and the ORM takes ten
+# times longer to build this query than the database takes to answer it.
+_KITCHEN_FINGERPRINT_SQL = f"""
+    SELECT COUNT(DISTINCT o.id), MAX(o.updated_at),
+        COUNT(DISTINCT CASE WHEN o.state IN (%s, %s) AND COALESCE(o.estimated_ready_at, o.requested_for) <= %s
+                            THEN o.id END),
+        COUNT(DISTINCT CASE WHEN o.state IN (%s, %s) AND COALESCE(o.estimated_ready_at, o.requested_for) < %s
+                            THEN o.id END),
+        COUNT(e.id)
+    FROM {Order._meta.db_table} o
+    LEFT JOIN {OrderEvent._meta.db_table} e ON e.order_id = o.id AND e.at >= %s
+    WHERE o.pizzeria_id = %s AND o.state IN (%s, %s, %s)
+"""
+
+
+def kitchen_fingerprint(*, pizzeria_id: int, now: datetime.datetime) -> str:
+    """The ETag of the kitchen display at ``now``, in one query.
+
+    Its orders: every change saves the order (``updated_at``) and every new one
+    adds a row, so the count and the latest change of the orders in the kitchen
+    move whenever a card does (an order leaving the kitchen lowers the count).
+    The clock: cards turn amber then red (``order_lateness``) and undo buttons
+    expire (``kitchen_columns``). Without a change to the orders each of these
+    only goes one way, so counting the cards past each threshold and the taps
+    still undoable is enough.
+    """
+    at = connection.ops.adapt_datetimefield_value
+    params = [
+        *COOKING_STATES,
+        at(now + LATE_WARNING),
+        *COOKING_STATES,
+        at(now),
+        at(now - UNDO_WINDOW),
+        pizzeria_id,
+        *KITCHEN_STATES,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_KITCHEN_FINGERPRINT_SQL, params)
+        count, last, soon, late, undoable = cursor.fetchone()
+    stamp = str(last).replace(" ", "T")  # a datetime, or SQLite's text of one: never a space in an ETag
+    return f'"kitchen-{pizzeria_id}-{stamp}-{count}-{soon}-{late}-{undoable}"'
 
 
 def rider_orders(*, pizzeria: Pizzeria, member: StaffMember) -> dict[str, list]:

@@ -6,6 +6,8 @@ scoped selectors, order moves through ``ventes.workflow.order_transition``
 and stock changes through the stock services: nothing is written here.
 """
 
+import datetime
+
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
@@ -13,7 +15,7 @@ from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
-from django.utils.cache import patch_cache_control
+from django.utils.cache import get_conditional_response, patch_cache_control
 from django.views.decorators.http import condition, require_GET, require_POST
 
 from ocpizzapp.exceptions import BusinessError
@@ -96,11 +98,17 @@ def _pizzeria_etag(request, *args, pizzeria, **kwargs):
     return selectors.orders_fingerprint(pizzeria_id=pizzeria.pk, extra=str(request.user.pk))
 
 
-def _kitchen_context(pizzeria):
+def _kitchen_fingerprint(pizzeria) -> tuple[datetime.datetime, str]:
     now = timezone.now()
+    return now, selectors.kitchen_fingerprint(pizzeria_id=pizzeria.pk, now=now)
+
+
+def _kitchen_context(pizzeria, *, now: datetime.datetime, etag: str) -> dict:
+    # The board is read after its fingerprint, never before: a board newer than its ETag is sent again, never kept.
     columns = selectors.kitchen_columns(pizzeria=pizzeria, now=now)
     return {
         "pizzeria": pizzeria,
+        "etag": etag,
         "columns": [(state, OrderState(state).label, columns[state]) for state in selectors.KITCHEN_STATES],
     }
 
@@ -108,16 +116,21 @@ def _kitchen_context(pizzeria):
 @require_GET
 @staff_only(KITCHEN_ROLES)
 def kitchen(request, pizzeria):
-    # The page's ETag is read before the board, so an order placed in between shows up at the next poll.
-    etag = _pizzeria_etag(request, pizzeria=pizzeria)
-    return render(request, "production/kitchen.html", {"etag": etag, **_kitchen_context(pizzeria)})
+    now, etag = _kitchen_fingerprint(pizzeria)
+    return render(request, "production/kitchen.html", _kitchen_context(pizzeria, now=now, etag=etag))
 
 
 @require_GET
 @staff_only(KITCHEN_ROLES)
-@condition(etag_func=_pizzeria_etag)
 def kitchen_board(request, pizzeria):
-    return _live(render(request, "production/_kitchen_board.html", _kitchen_context(pizzeria)))
+    now, etag = _kitchen_fingerprint(pizzeria)
+    response = get_conditional_response(request, etag=etag)
+    if response is None:
+        response = _live(
+            render(request, "production/_kitchen_board.html", _kitchen_context(pizzeria, now=now, etag=etag))
+        )
+    response["ETag"] = etag
+    return response
 
 
 KITCHEN_MOVES = {"start": OrderState.PREPARING, "finish": OrderState.READY}
@@ -135,7 +148,8 @@ def kitchen_move(request, pizzeria, pk: int, action: str):
         target = KITCHEN_MOVES[action]
     _move(request, order_id=order_id, to_state=target)
     if _is_partial(request):
-        return render(request, "production/_kitchen_board.html", _kitchen_context(pizzeria))
+        now, etag = _kitchen_fingerprint(pizzeria)
+        return render(request, "production/_kitchen_board.html", _kitchen_context(pizzeria, now=now, etag=etag))
     return redirect("production:kitchen", slug=pizzeria.slug)
 
 
