@@ -13,6 +13,7 @@ from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
@@ -23,6 +24,7 @@ from ventes.models import OrderState
 from ventes.workflow import UNDO_TRANSITIONS, order_transition
 
 from . import selectors
+from .cache import board_html
 from .decorators import staff_only
 from .forms import PauseForm, StaffLoginForm, StockMoveForm
 from .models import StaffMember, StockMovement
@@ -104,13 +106,22 @@ def _kitchen_fingerprint(pizzeria) -> tuple[datetime.datetime, str]:
 
 
 def _kitchen_context(pizzeria, *, now: datetime.datetime, etag: str) -> dict:
-    # The board is read after its fingerprint, never before: a board newer than its ETag is sent again, never kept.
-    columns = selectors.kitchen_columns(pizzeria=pizzeria, now=now)
-    return {
-        "pizzeria": pizzeria,
-        "etag": etag,
-        "columns": [(state, OrderState(state).label, columns[state]) for state in selectors.KITCHEN_STATES],
-    }
+    """The board that ``etag`` fingerprints, rendered by the first screen to ask for it.
+
+    The board is read after its fingerprint, never before, so a cached board is
+    never older than its key; messages and the CSRF token stay out of it.
+    """
+
+    def render_cards():
+        columns = selectors.kitchen_columns(pizzeria=pizzeria, now=now)
+        context = {
+            "pizzeria": pizzeria,
+            "columns": [(state, OrderState(state).label, columns[state]) for state in selectors.KITCHEN_STATES],
+        }
+        return render_to_string("production/_kitchen_cards.html", context)
+
+    cards = board_html(kind="kitchen", pizzeria=pizzeria, fingerprint=etag, render=render_cards)
+    return {"pizzeria": pizzeria, "etag": etag, "cards": cards}
 
 
 @require_GET

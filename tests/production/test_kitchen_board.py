@@ -1,9 +1,11 @@
-"""The kitchen board is never served stale: its ETag follows its orders and the clock."""
+"""The kitchen board: its ETag follows its orders and the clock, and it is rendered once for all the screens."""
 
 import datetime
 import re
 
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -131,3 +133,38 @@ def test_the_fingerprint_moves_whenever_the_clock_changes_a_card(shop, team):
         assert boards.setdefault(fingerprint, shown) == shown, at
     # The first card amber and its tap undoable; the undo gone; then five turns, amber or red, one card at a time.
     assert len(boards) == 7
+
+
+def test_screens_share_the_board_but_not_their_messages_nor_a_csrf_token(shop, team):
+    order = place(shop)
+    pizzaiolo, manager = screens(team)
+    board(pizzaiolo, shop.pizzeria)
+    manager.post(url("kitchen_start", shop.pizzeria, pk=order.pk))  # without htmx: the message waits for the board
+    managers = board(manager, shop.pizzeria)
+    pizzaiolos = board(pizzaiolo, shop.pizzeria)
+    message = f"Commande {order.short_number} : en préparation."
+    assert message in managers.content.decode()
+    assert message not in pizzaiolos.content.decode()
+    assert the_board(managers) == the_board(pizzaiolos)
+    assert "csrfmiddlewaretoken" not in managers.content.decode() + pizzaiolos.content.decode()
+
+
+def test_each_pizzeria_has_its_own_board(client, shop, team):
+    here, there = place(shop), place(shop, pizzeria_id=shop.other_pizzeria.pk)
+    client.force_login(team.pizzaiolo)
+    assert cards(board(client, shop.pizzeria)).keys() == {here.pk}
+    client.force_login(team.other_pizzaiolo)
+    assert cards(board(client, shop.other_pizzeria)).keys() == {there.pk}
+    client.force_login(team.manager)
+    assert cards(board(client, shop.pizzeria)).keys() == {here.pk}
+    assert cards(board(client, shop.other_pizzeria)).keys() == {there.pk}
+
+
+def test_the_tapping_screen_renders_the_board_for_the_others(shop, team):
+    order = place(shop)
+    pizzaiolo, manager = screens(team)
+    pizzaiolo.post(url("kitchen_start", shop.pizzeria, pk=order.pk), **HTMX)
+    with CaptureQueriesContext(connection) as queries:
+        response = board(manager, shop.pizzeria)
+    assert cards(response) == {order.pk: ("preparing", "")}
+    assert not [query for query in queries if "ventes_orderline" in query["sql"]]

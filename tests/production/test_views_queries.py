@@ -3,6 +3,7 @@
 import datetime
 import re
 
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -95,9 +96,11 @@ def screens(shop, team, order_id):
 
 
 def query_counts(client, shop, team, order_id):
+    """What each screen costs when it has to build everything (nothing cached yet)."""
     counts = {}
     for name, (user, url) in screens(shop, team, order_id).items():
         client.force_login(user)
+        cache.clear()
         with CaptureQueriesContext(connection) as queries:
             response = client.get(url)
         assert response.status_code == 200, name
@@ -114,6 +117,21 @@ def test_every_screen_costs_the_same_queries_with_5_or_200_orders(client, shop, 
     with_200 = query_counts(client, shop, team, order_id)
     assert with_200 == with_5
     assert with_5 == QUERIES
+
+
+def test_a_kitchen_screen_refreshing_a_board_another_one_rendered_costs_four_queries(client, shop, team):
+    """Session, user, member with his pizzeria, the board's fingerprint: whatever the number of orders."""
+    populate(shop, team, 50)
+    url = reverse("production:kitchen_board", args=[shop.pizzeria.slug])
+    client.force_login(team.manager)
+    etag = client.get(url)["ETag"]
+    client.force_login(team.pizzaiolo)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    assert len(queries) == 4
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert len(queries) == 4
 
 
 def test_staff_pages_have_no_inline_script_or_style(client, shop, team):
