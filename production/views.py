@@ -95,11 +95,6 @@ def _scoped_order_id(*, pizzeria, pk: int) -> int:
 # --- Kitchen display -------------------------------------------------------------
 
 
-def _pizzeria_etag(request, *args, pizzeria, **kwargs):
-    # Per user: a rider's page lists his own deliveries.
-    return selectors.orders_fingerprint(pizzeria_id=pizzeria.pk, extra=str(request.user.pk))
-
-
 def _kitchen_fingerprint(pizzeria) -> tuple[datetime.datetime, str]:
     now = timezone.now()
     return now, selectors.kitchen_fingerprint(pizzeria_id=pizzeria.pk, now=now)
@@ -194,6 +189,11 @@ def order_ticket(request, pizzeria, pk: int):
 
 
 # --- Rider and counter -----------------------------------------------------------
+
+
+def _pizzeria_etag(request, *args, pizzeria, **kwargs):
+    # Per user: a rider's page lists his own deliveries.
+    return selectors.orders_fingerprint(pizzeria_id=pizzeria.pk, extra=str(request.user.pk))
 
 
 def _rider_context(request, pizzeria):
