@@ -168,3 +168,16 @@ def test_the_tapping_screen_renders_the_board_for_the_others(shop, team):
         response = board(manager, shop.pizzeria)
     assert cards(response) == {order.pk: ("preparing", "")}
     assert not [query for query in queries if "ventes_orderline" in query["sql"]]
+
+
+def test_a_change_saved_with_an_older_clock_still_changes_the_fingerprint(shop, team):
+    """Two taps at once: the transaction that commits last may carry the older time, or come from a server behind."""
+    first, second = place(shop), place(shop)
+    order_transition(order_id=second.pk, to_state=OrderState.PREPARING, by=team.pizzaiolo)
+    now = timezone.now() + datetime.timedelta(minutes=2)  # the taps' undo buttons have gone
+    before = selectors.kitchen_fingerprint(pizzeria_id=shop.pizzeria.pk, now=now)
+    order_transition(order_id=first.pk, to_state=OrderState.PREPARING, by=team.pizzaiolo)
+    older = Order.objects.get(pk=second.pk).updated_at - datetime.timedelta(seconds=1)
+    Order.objects.filter(pk=first.pk).update(updated_at=older)
+    OrderEvent.objects.filter(order=first, to_state=OrderState.PREPARING).update(at=older)
+    assert selectors.kitchen_fingerprint(pizzeria_id=shop.pizzeria.pk, now=now) != before
