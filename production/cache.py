@@ -1,4 +1,7 @@
-"""Version keys for what the menu shows: a cached menu is read under the
+"""What the production side keeps in the cache: the menu's version keys, and
+the staff boards rendered once for every screen that shows them.
+
+Version keys for what the menu shows: a cached menu is read under the
 current versions, so bumping one makes every copy cached before it unreachable.
 
 Two versions: one per pizzeria (its stock moved) and one for the whole
@@ -12,6 +15,8 @@ reaches only its own process: the others serve their copy until it expires,
 ``MENU_CACHE_SECONDS`` at most. With a shared cache (``REDIS_URL``) a bump
 reaches every server at once.
 """
+
+from collections.abc import Callable
 
 from django.core.cache import cache
 from django.db import transaction
@@ -47,3 +52,24 @@ def catalogue_version() -> int:
 def menu_version(*, pizzeria_id: int) -> str:
     versions = cache.get_many([CATALOGUE_KEY, PIZZERIA_KEY.format(pizzeria_id)])
     return f"{versions.get(CATALOGUE_KEY, 0)}.{versions.get(PIZZERIA_KEY.format(pizzeria_id), 0)}"
+
+
+# A board is cached under its fingerprint, read from the database at every
+# request: any change gives a new key, so no copy can be stale, with one
+# process or many. The timeout only frees the memory of boards nobody shows
+# any more (and bounds how long a shared cache serves a previous release's markup).
+BOARD_KEY = "board:{kind}:{pizzeria_id}:{slug}:{fingerprint}"
+BOARD_SECONDS = 60
+
+
+def board_html(*, kind: str, pizzeria, fingerprint: str, render: Callable[[], str]) -> str:
+    """The board ``kind`` of ``pizzeria`` as ``fingerprint`` says it is, rendered once for all its screens.
+
+    ``render`` must depend on nothing else: no viewer, no session, no CSRF token.
+    """
+    key = BOARD_KEY.format(kind=kind, pizzeria_id=pizzeria.pk, slug=pizzeria.slug, fingerprint=fingerprint)
+    html = cache.get(key)
+    if html is None:
+        html = render()
+        cache.set(key, html, BOARD_SECONDS)
+    return html

@@ -6,14 +6,17 @@ scoped selectors, order moves through ``ventes.workflow.order_transition``
 and stock changes through the stock services: nothing is written here.
 """
 
+import datetime
+
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
-from django.utils.cache import patch_cache_control
+from django.utils.cache import get_conditional_response, patch_cache_control
 from django.views.decorators.http import condition, require_GET, require_POST
 
 from ocpizzapp.exceptions import BusinessError
@@ -21,6 +24,7 @@ from ventes.models import OrderState
 from ventes.workflow import UNDO_TRANSITIONS, order_transition
 
 from . import selectors
+from .cache import board_html
 from .decorators import staff_only
 from .forms import PauseForm, StaffLoginForm, StockMoveForm
 from .models import StaffMember, StockMovement
@@ -91,34 +95,48 @@ def _scoped_order_id(*, pizzeria, pk: int) -> int:
 # --- Kitchen display -------------------------------------------------------------
 
 
-def _pizzeria_etag(request, *args, pizzeria, **kwargs):
-    # Per user: a rider's page lists his own deliveries.
-    return selectors.orders_fingerprint(pizzeria_id=pizzeria.pk, extra=str(request.user.pk))
-
-
-def _kitchen_context(pizzeria):
+def _kitchen_fingerprint(pizzeria) -> tuple[datetime.datetime, str]:
     now = timezone.now()
-    columns = selectors.kitchen_columns(pizzeria=pizzeria, now=now)
-    return {
-        "pizzeria": pizzeria,
-        "now": now,
-        "columns": [(state, OrderState(state).label, columns[state]) for state in selectors.KITCHEN_STATES],
-    }
+    return now, selectors.kitchen_fingerprint(pizzeria_id=pizzeria.pk, now=now)
+
+
+def _kitchen_context(pizzeria, *, now: datetime.datetime, etag: str) -> dict:
+    """The board that ``etag`` fingerprints, rendered by the first screen to ask for it.
+
+    The board is read after its fingerprint, never before, so a cached board is
+    never older than its key; messages and the CSRF token stay out of it.
+    """
+
+    def render_cards():
+        columns = selectors.kitchen_columns(pizzeria=pizzeria, now=now)
+        context = {
+            "pizzeria": pizzeria,
+            "columns": [(state, OrderState(state).label, columns[state]) for state in selectors.KITCHEN_STATES],
+        }
+        return render_to_string("production/_kitchen_cards.html", context)
+
+    cards = board_html(kind="kitchen", pizzeria=pizzeria, fingerprint=etag, render=render_cards)
+    return {"pizzeria": pizzeria, "etag": etag, "cards": cards}
 
 
 @require_GET
 @staff_only(KITCHEN_ROLES)
 def kitchen(request, pizzeria):
-    # The page's ETag is read before the board, so an order placed in between shows up at the next poll.
-    etag = _pizzeria_etag(request, pizzeria=pizzeria)
-    return render(request, "production/kitchen.html", {"etag": etag, **_kitchen_context(pizzeria)})
+    now, etag = _kitchen_fingerprint(pizzeria)
+    return render(request, "production/kitchen.html", _kitchen_context(pizzeria, now=now, etag=etag))
 
 
 @require_GET
 @staff_only(KITCHEN_ROLES)
-@condition(etag_func=_pizzeria_etag)
 def kitchen_board(request, pizzeria):
-    return _live(render(request, "production/_kitchen_board.html", _kitchen_context(pizzeria)))
+    now, etag = _kitchen_fingerprint(pizzeria)
+    response = get_conditional_response(request, etag=etag)
+    if response is None:
+        response = _live(
+            render(request, "production/_kitchen_board.html", _kitchen_context(pizzeria, now=now, etag=etag))
+        )
+    response["ETag"] = etag
+    return response
 
 
 KITCHEN_MOVES = {"start": OrderState.PREPARING, "finish": OrderState.READY}
@@ -136,7 +154,8 @@ def kitchen_move(request, pizzeria, pk: int, action: str):
         target = KITCHEN_MOVES[action]
     _move(request, order_id=order_id, to_state=target)
     if _is_partial(request):
-        return render(request, "production/_kitchen_board.html", _kitchen_context(pizzeria))
+        now, etag = _kitchen_fingerprint(pizzeria)
+        return render(request, "production/_kitchen_board.html", _kitchen_context(pizzeria, now=now, etag=etag))
     return redirect("production:kitchen", slug=pizzeria.slug)
 
 
@@ -170,6 +189,11 @@ def order_ticket(request, pizzeria, pk: int):
 
 
 # --- Rider and counter -----------------------------------------------------------
+
+
+def _pizzeria_etag(request, *args, pizzeria, **kwargs):
+    # Per user: a rider's page lists his own deliveries.
+    return selectors.orders_fingerprint(pizzeria_id=pizzeria.pk, extra=str(request.user.pk))
 
 
 def _rider_context(request, pizzeria):

@@ -60,7 +60,7 @@
       var age = card.querySelector("[data-age]");
       if (age) {
         var minutes = Math.max(0, Math.floor((now - Date.parse(card.getAttribute("data-created"))) / 60000));
-        age.textContent = minutes + " min";
+        age.textContent = "Il y a " + minutes + " min";
       }
     });
     document.querySelectorAll("[data-expires]").forEach(function (form) {

@@ -158,9 +158,10 @@ def test_a_superuser_without_a_staff_role_acts_as_a_manager(client, shop):
     assert client.get(reverse("production:kitchen", args=[shop.other_pizzeria.slug])).status_code == 200
 
 
-def test_a_closed_down_pizzeria_is_not_found(client, shop, team):
+@pytest.mark.parametrize("role", ["manager", "pizzaiolo"])
+def test_a_closed_down_pizzeria_is_not_found(client, shop, team, role):
     type(shop.pizzeria).objects.filter(pk=shop.pizzeria.pk).update(is_active=False)
-    client.force_login(team.manager)
+    client.force_login(team.user(role))
     assert client.get(reverse("production:kitchen", args=[shop.pizzeria.slug])).status_code == 404
 
 

@@ -1,9 +1,11 @@
 """What each staff screen shows and does."""
 
 import datetime
+import re
 from html import unescape
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -11,7 +13,7 @@ from production.models import StockMovement
 from tests import factories
 from tests.conftest import ledger_matches_levels
 from tests.ventes.helpers import place
-from ventes.models import Fulfilment, OrderEvent, OrderState, Payment, PaymentState
+from ventes.models import Fulfilment, Order, OrderEvent, OrderState, Payment, PaymentState
 from ventes.workflow import order_transition
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -82,6 +84,7 @@ def test_the_kitchen_card_shows_what_the_pizzaiolo_needs(client, shop, team):
     assert "Bien cuite" in html
     assert url("recipe_detail", shop, product_id=shop.margherita.pk) in html
     assert f'datetime="{order.estimated_ready_at.isoformat()}"' in html
+    assert f"Reçue à {timezone.localtime(order.created_at):%Hh%M}" in html  # the display's script counts the minutes
     assert url("kitchen_start", shop, pk=order.pk) in html
 
 
@@ -168,6 +171,24 @@ def test_another_pizzerias_new_order_does_not_wake_this_display(client, shop, te
     etag = client.get(url("kitchen_board", shop))["ETag"]
     place(shop, pizzeria_id=shop.other_pizzeria.pk)
     assert client.get(url("kitchen_board", shop), HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+
+def test_every_tap_of_the_board_posts_the_pages_one_form_without_javascript(shop, team):
+    first, second = place(shop), place(shop)
+    tablet = Client(enforce_csrf_checks=True)
+    tablet.force_login(team.pizzaiolo)
+    html = tablet.get(url("kitchen", shop)).content.decode()
+    taps = re.search(r'<form id="kitchen-taps" method="post" hidden>(.*?)</form>', html, re.S)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', taps.group(1)).group(1)
+    assert html.count('name="csrfmiddlewaretoken"') == 2  # this form and the logout's, whatever the orders
+    for order in (first, second):
+        assert f'form="kitchen-taps" formaction="{url("kitchen_start", shop, pk=order.pk)}"' in html
+    response = tablet.post(url("kitchen_start", shop, pk=first.pk), {"csrfmiddlewaretoken": token})
+    assert response["Location"] == url("kitchen", shop)
+    header = re.search(r"""hx-headers='\{"X-CSRFToken": "([^"]+)"\}'""", html).group(1)
+    response = tablet.post(url("kitchen_start", shop, pk=second.pk), HTTP_X_CSRFTOKEN=header, **HTMX)
+    assert response.status_code == 200
+    assert set(Order.objects.filter(pk__in=[first.pk, second.pk]).values_list("state", flat=True)) == {"preparing"}
 
 
 # --- Recipe memo and tickets ----------------------------------------------------
