@@ -128,7 +128,9 @@ def _sold_out(
 
 def _reserve(*, order: Order, products, quantities, held: Mapping[int, int], by) -> None:
     try:
-        stock_set_order_needs(pizzeria_id=order.pizzeria_id, order=order, needs=_needs(products, quantities), by=by)
+        stock_set_order_needs(
+            pizzeria_id=order.pizzeria_id, order=order, needs=_needs(products, quantities), held=held, by=by
+        )
     except NotEnoughStock:
         raise _sold_out(pizzeria_id=order.pizzeria_id, products=products, quantities=quantities, held=held) from None
 
@@ -185,7 +187,7 @@ def _check_timing(*, pizzeria: Pizzeria, requested_for: datetime.datetime | None
 @transaction.atomic
 def order_place(
     *,
-    pizzeria_id: int,
+    pizzeria: Pizzeria,
     lines: Sequence[LineRequest],
     channel: str,
     fulfilment: str,
@@ -201,8 +203,13 @@ def order_place(
 ) -> Order:
     """Take an order: check it, price it on the server, reserve its stock, and queue it.
 
+    ``pizzeria`` as ``pizzeria_get`` reads it, with its opening hours.
     Everything happens in one transaction: when any product is short, nothing
     is written and ``SoldOut`` says which products and how many are left.
+
+    The orders of a pizzeria queue up on its row lock (for their daily
+    numbers): it is taken once the order is checked, priced and estimated, so
+    that only the writes wait for it.
     """
     quantities = _clean_lines(lines)
     if channel not in Channel.values or fulfilment not in Fulfilment.values:
@@ -219,23 +226,16 @@ def order_place(
     delivering = fulfilment == Fulfilment.DELIVERY
     if delivering and (delivery_address is None or not delivery_address.line.strip() or not delivery_address.postcode):
         raise InvalidOrder("Indiquez l'adresse de livraison.", field="delivery_address")
-
-    pizzeria = Pizzeria.objects.select_for_update().filter(pk=pizzeria_id, is_active=True).first()
-    if pizzeria is None:
+    if not pizzeria.is_active:
         raise InvalidOrder("Pizzeria inconnue.", field="pizzeria")
+
     now = timezone.now()
     _check_timing(pizzeria=pizzeria, requested_for=requested_for, now=now)
     products = _menu_products(pizzeria=pizzeria, quantities=quantities)
-
-    today = timezone.localdate(now)
-    last = Order.objects.filter(pizzeria=pizzeria, business_date=today).aggregate(last=Max("daily_sequence"))["last"]
-    sequence = (last or 0) + 1
     state = OrderState.PENDING_PAYMENT if payment_method == PaymentMethod.ONLINE_CARD else OrderState.RECEIVED
     order = Order(
-        number=f"{pizzeria.code}-{today:%y%m%d}-{sequence:03d}",
         pizzeria=pizzeria,
-        business_date=today,
-        daily_sequence=sequence,
+        business_date=timezone.localdate(now),
         customer=customer,
         customer_name=customer_name,
         customer_phone=customer_phone,
@@ -257,13 +257,19 @@ def order_place(
         order.delivery_longitude = delivery_address.longitude
     order_lines = _priced_lines(order=order, products=products, quantities=quantities)
     _apply_totals(order=order, lines=order_lines)
+    order.estimated_ready_at = order_estimate_ready_at(order=order, now=now, unsaved_lines=order_lines)
+
+    if not Pizzeria.objects.select_for_update().filter(pk=pizzeria.pk, is_active=True).values_list("pk"):
+        raise InvalidOrder("Pizzeria inconnue.", field="pizzeria")
+    today = order.business_date
+    last = Order.objects.filter(pizzeria=pizzeria, business_date=today).aggregate(last=Max("daily_sequence"))["last"]
+    order.daily_sequence = (last or 0) + 1
+    order.number = f"{pizzeria.code}-{today:%y%m%d}-{order.daily_sequence:03d}"
     order.save()
     OrderLine.objects.bulk_create(order_lines)
     _reserve(order=order, products=products, quantities=quantities, held={}, by=by)
-    order.estimated_ready_at = order_estimate_ready_at(order=order, now=now)
-    Order.objects.filter(pk=order.pk).update(estimated_ready_at=order.estimated_ready_at)
     OrderEvent.objects.create(order=order, from_state="", to_state=state, by=by, note=order.get_channel_display())
-    notifications.order_notify_after_commit(order_id=order.pk, state=state)
+    notifications.order_notify_after_commit(order_id=order.pk, state=state, order=order)
     return order
 
 
