@@ -292,7 +292,8 @@ def checkout(request):
     form_kwargs = {
         "pizzeria": pizzeria,
         "slots": checkout_slots(pizzeria=pizzeria),
-        "addresses": customer_addresses(user=user),
+        # Only a customer has an address book (compiling even an empty query costs more than the whole form).
+        "addresses": customer_addresses(user=user) if customer is not None else (),
         "online_payment": online_payment_enabled(),
     }
     if request.method == "POST":
