@@ -80,7 +80,9 @@ def stock_reserved_for_order(*, order) -> dict[int, int]:
     return {row["stock__ingredient_id"]: row["held"] for row in rows if row["held"]}
 
 
-@transaction.atomic
+# No savepoint of its own (two more round trips while the caller may hold its pizzeria's lock): it raises
+# before writing anything, and a caller that gets NotEnoughStock ends its transaction with the error.
+@transaction.atomic(savepoint=False)
 def stock_set_order_needs(
     *, pizzeria_id: int, order, needs: Mapping[int, int], held: Mapping[int, int] | None = None, by=None
 ) -> None:
@@ -89,8 +91,8 @@ def stock_set_order_needs(
     Placing an order reserves all it needs, editing it reserves or releases the
     difference only, cancelling it sets its needs to nothing. ``held``: what
     the order holds now, when the caller knows it already (a new order, nothing).
-    Raises ``NotEnoughStock`` (with the short ingredient ids) and changes
-    nothing when a reservation does not fit.
+    Raises ``NotEnoughStock`` (``short_ingredients``: {ingredient id: its
+    stock} of the short ones) and changes nothing when a reservation does not fit.
     """
     if held is None:
         held = stock_reserved_for_order(order=order) if order.pk else {}

@@ -16,7 +16,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from production.exceptions import NotEnoughStock, Shortage, SoldOut
-from production.models import Pizzeria, Product, Stock
+from production.models import Pizzeria, Product
 from production.selectors import pizzeria_hours_on, pizzeria_is_open
 from production.services import stock_reserved_for_order, stock_set_order_needs
 
@@ -99,22 +99,20 @@ def _needs(products: Sequence[Product], quantities: Mapping[int, int]) -> dict[i
 
 
 def _sold_out(
-    *, pizzeria_id: int, products: Sequence[Product], quantities: Mapping[int, int], held: Mapping[int, int]
+    *, products: Sequence[Product], quantities: Mapping[int, int], held: Mapping[int, int], levels: Mapping[int, int]
 ) -> SoldOut:
-    """Say which products are short and how many of each can still be made."""
-    ingredient_ids = {line.ingredient_id for product in products for line in product.recipe_lines.all()}
-    levels = dict(
-        Stock.objects.filter(pizzeria_id=pizzeria_id, ingredient_id__in=ingredient_ids).values_list(
-            "ingredient_id", "quantity"
-        )
-    )
+    """Say which products are short and how many of each can still be made.
+
+    ``levels``: the stock of the short ingredients. Those alone can limit a
+    product below what is asked: every other ingredient covers the whole order.
+    """
     shortages = []
     for product in products:
-        recipe = product.recipe_lines.all()
-        if not recipe:
+        short_lines = [line for line in product.recipe_lines.all() if line.ingredient_id in levels]
+        if not short_lines:
             continue
         can_make = min(
-            (levels.get(line.ingredient_id, 0) + held.get(line.ingredient_id, 0)) // line.quantity for line in recipe
+            (levels[line.ingredient_id] + held.get(line.ingredient_id, 0)) // line.quantity for line in short_lines
         )
         if can_make < quantities[product.pk]:
             shortages.append(Shortage(product.pk, product.name, quantities[product.pk], can_make))
@@ -131,8 +129,9 @@ def _reserve(*, order: Order, products, quantities, held: Mapping[int, int], by)
         stock_set_order_needs(
             pizzeria_id=order.pizzeria_id, order=order, needs=_needs(products, quantities), held=held, by=by
         )
-    except NotEnoughStock:
-        raise _sold_out(pizzeria_id=order.pizzeria_id, products=products, quantities=quantities, held=held) from None
+    except NotEnoughStock as error:
+        levels = error.details["short_ingredients"]
+        raise _sold_out(products=products, quantities=quantities, held=held, levels=levels) from None
 
 
 def _priced_lines(*, order: Order, products: Sequence[Product], quantities: Mapping[int, int]) -> list[OrderLine]:
