@@ -256,6 +256,7 @@ def order_place(
         order.delivery_longitude = delivery_address.longitude
     order_lines = _priced_lines(order=order, products=products, quantities=quantities)
     _apply_totals(order=order, lines=order_lines)
+    # Before the lock: an order of this pizzeria committed in between is not counted, a few pizzas at most.
     order.estimated_ready_at = order_estimate_ready_at(order=order, now=now, unsaved_lines=order_lines)
 
     if not Pizzeria.objects.select_for_update().filter(pk=pizzeria.pk, is_active=True).values_list("pk"):
