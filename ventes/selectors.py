@@ -25,6 +25,7 @@ SLOT_LEAD_MINUTES = 30
 SLOT_DAYS = 2
 STAFF_ROLES = {Role.PIZZAIOLO, Role.RIDER, Role.COUNTER, Role.MANAGER}
 EDITOR_ROLES = {Role.OWNER, Role.COUNTER, Role.MANAGER}
+MENU_CATEGORY_ORDER = {category: index for index, (category, _label) in enumerate(Product.CATEGORIES)}
 
 
 def pizzeria_get(*, slug: str | None = None, pk: int | None = None, with_hours: bool = True) -> Pizzeria | None:
@@ -181,8 +182,9 @@ def cart_summary(
             if product_id in quantities
         ]
     else:
-        products = Product.objects.filter(pk__in=quantities, pizzerias=pizzeria, is_active=True).order_by(
-            "category", "position", "name"
+        products = sorted(
+            Product.objects.filter(pk__in=quantities, pizzerias=pizzeria, is_active=True).order_by("position", "name"),
+            key=lambda product: MENU_CATEGORY_ORDER[product.category],  # the menu's order, as the cached path gives
         )
         availabilities = product_availability(pizzeria_id=pizzeria.pk, product_ids=list(quantities))
         lines = [

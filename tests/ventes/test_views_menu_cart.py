@@ -142,6 +142,16 @@ def test_adding_to_the_cart_reads_the_pizzeria_once(client, shop, django_assert_
     assert "Peroni ajouté au panier." in html and "Margherita" in html
 
 
+def test_the_cart_follows_the_menu_order_whether_the_menu_is_cached_or_not(client, shop):
+    add(client, shop.pizzeria, shop.beer, htmx=True)
+    add(client, shop.pizzeria, shop.margherita, htmx=True)
+    uncached = client.get("/panier/").content.decode()
+    client.get(f"/pizzeria/{shop.pizzeria.slug}/")
+    cached = client.get("/panier/").content.decode()
+    for html in (uncached, cached):
+        assert html.index("Margherita") < html.index("Peroni")
+
+
 def test_cart_page_and_non_htmx_add_redirect_back_to_the_menu(client, shop, django_assert_max_num_queries):
     response = add(client, shop.pizzeria, shop.margherita)
     assert response.status_code == 302 and response.url == f"/pizzeria/{shop.pizzeria.slug}/"
