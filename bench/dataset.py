@@ -112,7 +112,7 @@ def open_orders_create(*, size: Dataset) -> list[str]:
     products = list(Product.objects.order_by("pk").values_list("pk", flat=True)[:3])
     return [
         order_place(
-            pizzeria_id=pizzeria.pk,
+            pizzeria=pizzeria,
             lines=[LineRequest(products[i % 3], 1 + i % 2)],
             channel=Channel.WEB,
             fulfilment=Fulfilment.PICKUP,

@@ -80,16 +80,22 @@ def stock_reserved_for_order(*, order) -> dict[int, int]:
     return {row["stock__ingredient_id"]: row["held"] for row in rows if row["held"]}
 
 
-@transaction.atomic
-def stock_set_order_needs(*, pizzeria_id: int, order, needs: Mapping[int, int], by=None) -> None:
+# No savepoint of its own (two more round trips while the caller may hold its pizzeria's lock): it raises
+# before writing anything, and a caller that gets NotEnoughStock ends its transaction with the error.
+@transaction.atomic(savepoint=False)
+def stock_set_order_needs(
+    *, pizzeria_id: int, order, needs: Mapping[int, int], held: Mapping[int, int] | None = None, by=None
+) -> None:
     """Make the stock an order holds equal to ``needs`` ({ingredient id: quantity}).
 
     Placing an order reserves all it needs, editing it reserves or releases the
-    difference only, cancelling it sets its needs to nothing. Raises
-    ``NotEnoughStock`` (with the short ingredient ids) and changes nothing when
-    a reservation does not fit.
+    difference only, cancelling it sets its needs to nothing. ``held``: what
+    the order holds now, when the caller knows it already (a new order, nothing).
+    Raises ``NotEnoughStock`` (``short_ingredients``: {ingredient id: its
+    stock} of the short ones) and changes nothing when a reservation does not fit.
     """
-    held = stock_reserved_for_order(order=order) if order.pk else {}
+    if held is None:
+        held = stock_reserved_for_order(order=order) if order.pk else {}
     deltas = {
         ingredient_id: needs.get(ingredient_id, 0) - held.get(ingredient_id, 0)
         for ingredient_id in set(needs) | set(held)

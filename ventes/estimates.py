@@ -2,6 +2,7 @@
 
 import datetime
 import math
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.db.models import Q, Sum
@@ -14,24 +15,26 @@ from .models import Fulfilment, Order, OrderLine, OrderState
 QUEUE_STATES = [OrderState.RECEIVED, OrderState.PREPARING]
 
 
-def order_estimate_ready_at(*, order: Order, now: datetime.datetime | None = None) -> datetime.datetime:
+def order_estimate_ready_at(
+    *, order: Order, now: datetime.datetime | None = None, unsaved_lines: Sequence[OrderLine] = ()
+) -> datetime.datetime:
     """Now plus the oven time of every pizza queued before this order's own, spread over the ovens.
 
     For a later slot, the order is planned to be ready just in time for it.
+    An order not saved yet gives its lines (``unsaved_lines``, products attached).
     """
     now = now or timezone.now()
+    ahead = Q(pizzeria_id=order.pizzeria_id, state__in=QUEUE_STATES, created_at__lt=order.created_at or now)
     # The OR is on the orders alone: PostgreSQL then combines two index scans
     # (the queue, this order) instead of reading every order line of the chain's history.
-    queued = Order.objects.filter(
-        Q(pizzeria_id=order.pizzeria_id, state__in=QUEUE_STATES, created_at__lt=order.created_at or now)
-        | Q(pk=order.pk)
-    )
+    queued = Order.objects.filter(ahead | Q(pk=order.pk) if order.pk else ahead)
     pizzas = (
         OrderLine.objects.filter(order__in=queued, product__category=Product.PIZZA)
         .aggregate(total=Sum("quantity"))
         .get("total")
         or 0
     )
+    pizzas += sum(line.quantity for line in unsaved_lines if line.product.category == Product.PIZZA)
     batches = max(1, math.ceil(pizzas / max(1, order.pizzeria.ovens)))
     ready_at = now + datetime.timedelta(minutes=batches * settings.OCPIZZA["PREPARATION_MINUTES_PER_PIZZA"])
     if order.requested_for is not None:

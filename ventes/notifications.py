@@ -24,13 +24,15 @@ SUBJECTS = {
 }
 
 
-def order_notify_after_commit(*, order_id: int, state: str) -> None:
+def order_notify_after_commit(*, order_id: int, state: str, order: Order | None = None) -> None:
+    """``order``: the order as it is committed, when the caller has just written all of it (a new order)."""
     if state in SUBJECTS:
-        transaction.on_commit(partial(order_notify_customer, order_id=order_id, state=state))
+        transaction.on_commit(partial(order_notify_customer, order_id=order_id, state=state, order=order))
 
 
-def order_notify_customer(*, order_id: int, state: str) -> bool:
-    order = Order.objects.select_related("pizzeria").get(pk=order_id)
+def order_notify_customer(*, order_id: int, state: str, order: Order | None = None) -> bool:
+    if order is None:
+        order = Order.objects.select_related("pizzeria").get(pk=order_id)
     if not order.customer_email:
         return False
     context = {

@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from production.cache import catalogue_version
+from production.cache import catalogue_version, menu_version
 from production.models import Allergen, OpeningHours, Pizzeria, Product
 from production.selectors import Availability, availability_of, pizzeria_hours_on, product_availability
 
@@ -26,13 +26,16 @@ SLOT_LEAD_MINUTES = 30
 SLOT_DAYS = 2
 STAFF_ROLES = {Role.PIZZAIOLO, Role.RIDER, Role.COUNTER, Role.MANAGER}
 EDITOR_ROLES = {Role.OWNER, Role.COUNTER, Role.MANAGER}
+MENU_CATEGORY_ORDER = {category: index for index, (category, _label) in enumerate(Product.CATEGORIES)}
 
 
-def pizzeria_get(*, slug: str | None = None, pk: int | None = None) -> Pizzeria | None:
-    """An active pizzeria with its opening hours, or None."""
-    pizzerias = Pizzeria.objects.filter(is_active=True).prefetch_related(
-        Prefetch("opening_hours", queryset=OpeningHours.objects.order_by("weekday", "opens"))
-    )
+def pizzeria_get(*, slug: str | None = None, pk: int | None = None, with_hours: bool = True) -> Pizzeria | None:
+    """An active pizzeria, with its opening hours unless the caller shows none, or None."""
+    pizzerias = Pizzeria.objects.filter(is_active=True)
+    if with_hours:
+        pizzerias = pizzerias.prefetch_related(
+            Prefetch("opening_hours", queryset=OpeningHours.objects.order_by("weekday", "opens"))
+        )
     if slug is not None:
         return pizzerias.filter(slug=slug).first()
     if isinstance(pk, int) and not isinstance(pk, bool):
@@ -91,10 +94,37 @@ def menu_products(*, pizzeria: Pizzeria) -> list[Product]:
     return list(Product.objects.filter(pizzerias=pizzeria, is_active=True).order_by("category", "position", "name"))
 
 
-def menu_for(*, pizzeria: Pizzeria) -> list[MenuSection]:
-    """The pizzeria's menu by category, with live availability and allergens: three queries.
+def menu_for(*, pizzeria: Pizzeria, fresh: bool = False) -> list[MenuSection]:
+    """The pizzeria's menu by category, with live availability and allergens.
 
-    The shop caches the cards it renders from it (``ventes.views.menu``)."""
+    Cached until its stock or the catalogue changes (production/cache.py), and
+    never longer than ``MENU_CACHE_SECONDS``; three queries when it is built.
+    ``fresh`` builds it now (and caches it again), for what is cached from it
+    in turn — the menu page's cards — so that no copy outlives that bound.
+    """
+    key = _menu_key(pizzeria.pk)
+    sections = None if fresh else cache.get(key)
+    if sections is None:
+        sections = _menu_build(pizzeria=pizzeria)
+        cache.set(key, sections, settings.OCPIZZA["MENU_CACHE_SECONDS"])
+    return sections
+
+
+def _menu_key(pizzeria_id: int) -> str:
+    return f"menu:{pizzeria_id}:{menu_version(pizzeria_id=pizzeria_id)}"
+
+
+def _menu_items(sections: list[MenuSection]) -> dict[int, MenuItem]:
+    return {item.product.pk: item for section in sections for item in section.items}
+
+
+def _menu_items_cached(*, pizzeria_id: int) -> dict[int, MenuItem] | None:
+    """The items of the pizzeria's menu by product id if it is cached now, else None (never a query)."""
+    sections = cache.get(_menu_key(pizzeria_id))
+    return None if sections is None else _menu_items(sections)
+
+
+def _menu_build(*, pizzeria: Pizzeria) -> list[MenuSection]:
     products = menu_products(pizzeria=pizzeria)
     ids = [product.pk for product in products]
     availabilities = product_availability(pizzeria_id=pizzeria.pk) if ids else {}
@@ -109,6 +139,11 @@ def menu_for(*, pizzeria: Pizzeria) -> list[MenuSection]:
 
 
 def menu_product(*, pizzeria: Pizzeria, product_id: int) -> Product | None:
+    """A product of the pizzeria's menu: from the cached menu when there is one, as the customer saw it."""
+    items = _menu_items_cached(pizzeria_id=pizzeria.pk)
+    if items is not None:
+        item = items.get(product_id)
+        return item.product if item else None
     return Product.objects.filter(pk=product_id, pizzerias=pizzeria, is_active=True).first()
 
 
@@ -139,18 +174,38 @@ class CartSummary:
         return sum(line.quantity for line in self.lines)
 
 
-def cart_summary(*, pizzeria_id: int | None, quantities: dict[int, int], delivery: bool = False) -> CartSummary:
-    """The cart priced from the catalogue: products no longer on the menu drop out."""
-    pizzeria = pizzeria_get(pk=pizzeria_id) if quantities else None
-    if pizzeria is None:
+def cart_summary(
+    *,
+    pizzeria: Pizzeria | None,
+    quantities: dict[int, int],
+    delivery: bool = False,
+    cached: bool = True,
+) -> CartSummary:
+    """The cart priced from the catalogue: products no longer on the menu drop out.
+
+    Products and availability come from the cached menu when there is one, as
+    the customer saw them there; ``cached=False`` reads the catalogue itself,
+    for a decision that must not lag behind it.
+    """
+    if pizzeria is None or not quantities:
         return CartSummary(pizzeria=None, lines=[], totals=order_totals(lines=[], delivery_fee=Decimal("0")))
-    products = Product.objects.filter(pk__in=quantities, pizzerias=pizzeria, is_active=True).order_by(
-        "category", "position", "name"
-    )
-    availabilities = product_availability(pizzeria_id=pizzeria.pk, product_ids=list(quantities))
-    lines = [
-        CartLine(product, quantities[product.pk], availability_of(availabilities, product.pk)) for product in products
-    ]
+    items = _menu_items_cached(pizzeria_id=pizzeria.pk) if cached else None
+    if items is not None:
+        lines = [
+            CartLine(item.product, quantities[product_id], item.availability)
+            for product_id, item in items.items()
+            if product_id in quantities
+        ]
+    else:
+        products = sorted(
+            Product.objects.filter(pk__in=quantities, pizzerias=pizzeria, is_active=True).order_by("position", "name"),
+            key=lambda product: MENU_CATEGORY_ORDER[product.category],  # the menu's order, as the cached path gives
+        )
+        availabilities = product_availability(pizzeria_id=pizzeria.pk, product_ids=list(quantities))
+        lines = [
+            CartLine(product, quantities[product.pk], availability_of(availabilities, product.pk))
+            for product in products
+        ]
     priced = [PricedLine(line.product.price, line.quantity, line.product.vat_rate) for line in lines]
     subtotal = sum((line.total for line in priced), Decimal("0"))
     fee = delivery_fee_for(pizzeria=pizzeria, delivery=delivery, subtotal=subtotal)

@@ -16,7 +16,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from production.exceptions import NotEnoughStock, Shortage, SoldOut
-from production.models import Pizzeria, Product, Stock
+from production.models import Pizzeria, Product
 from production.selectors import pizzeria_hours_on, pizzeria_is_open
 from production.services import stock_reserved_for_order, stock_set_order_needs
 
@@ -99,22 +99,20 @@ def _needs(products: Sequence[Product], quantities: Mapping[int, int]) -> dict[i
 
 
 def _sold_out(
-    *, pizzeria_id: int, products: Sequence[Product], quantities: Mapping[int, int], held: Mapping[int, int]
+    *, products: Sequence[Product], quantities: Mapping[int, int], held: Mapping[int, int], levels: Mapping[int, int]
 ) -> SoldOut:
-    """Say which products are short and how many of each can still be made."""
-    ingredient_ids = {line.ingredient_id for product in products for line in product.recipe_lines.all()}
-    levels = dict(
-        Stock.objects.filter(pizzeria_id=pizzeria_id, ingredient_id__in=ingredient_ids).values_list(
-            "ingredient_id", "quantity"
-        )
-    )
+    """Say which products are short and how many of each can still be made.
+
+    ``levels``: the stock of the short ingredients. Those alone can limit a
+    product below what is asked: every other ingredient covers the whole order.
+    """
     shortages = []
     for product in products:
-        recipe = product.recipe_lines.all()
-        if not recipe:
+        short_lines = [line for line in product.recipe_lines.all() if line.ingredient_id in levels]
+        if not short_lines:
             continue
         can_make = min(
-            (levels.get(line.ingredient_id, 0) + held.get(line.ingredient_id, 0)) // line.quantity for line in recipe
+            (levels[line.ingredient_id] + held.get(line.ingredient_id, 0)) // line.quantity for line in short_lines
         )
         if can_make < quantities[product.pk]:
             shortages.append(Shortage(product.pk, product.name, quantities[product.pk], can_make))
@@ -128,9 +126,12 @@ def _sold_out(
 
 def _reserve(*, order: Order, products, quantities, held: Mapping[int, int], by) -> None:
     try:
-        stock_set_order_needs(pizzeria_id=order.pizzeria_id, order=order, needs=_needs(products, quantities), by=by)
-    except NotEnoughStock:
-        raise _sold_out(pizzeria_id=order.pizzeria_id, products=products, quantities=quantities, held=held) from None
+        stock_set_order_needs(
+            pizzeria_id=order.pizzeria_id, order=order, needs=_needs(products, quantities), held=held, by=by
+        )
+    except NotEnoughStock as error:
+        levels = error.details["short_ingredients"]
+        raise _sold_out(products=products, quantities=quantities, held=held, levels=levels) from None
 
 
 def _priced_lines(*, order: Order, products: Sequence[Product], quantities: Mapping[int, int]) -> list[OrderLine]:
@@ -189,7 +190,7 @@ def _placed_with(idempotency_key: str) -> Order | None:
 @transaction.atomic
 def order_place(
     *,
-    pizzeria_id: int,
+    pizzeria: Pizzeria,
     lines: Sequence[LineRequest],
     channel: str,
     fulfilment: str,
@@ -206,10 +207,15 @@ def order_place(
 ) -> Order:
     """Take an order: check it, price it on the server, reserve its stock, and queue it.
 
+    ``pizzeria`` as ``pizzeria_get`` reads it, with its opening hours.
     Everything happens in one transaction: when any product is short, nothing
     is written and ``SoldOut`` says which products and how many are left.
     An ``idempotency_key`` that already placed an order returns that order and
     places nothing, even when both calls run at once on different servers.
+
+    The orders of a pizzeria queue up on its row lock (for their daily
+    numbers): it is taken once the order is checked, priced and estimated, so
+    that only the writes wait for it.
     """
     quantities = _clean_lines(lines)
     if channel not in Channel.values or fulfilment not in Fulfilment.values:
@@ -226,26 +232,15 @@ def order_place(
     delivering = fulfilment == Fulfilment.DELIVERY
     if delivering and (delivery_address is None or not delivery_address.line.strip() or not delivery_address.postcode):
         raise InvalidOrder("Indiquez l'adresse de livraison.", field="delivery_address")
-
-    pizzeria = Pizzeria.objects.select_for_update().filter(pk=pizzeria_id, is_active=True).first()
-    if pizzeria is None:
+    if not pizzeria.is_active:
         raise InvalidOrder("Pizzeria inconnue.", field="pizzeria")
-    # Behind the pizzeria's lock, a twin call for the same pizzeria sees the order the first one committed.
-    if idempotency_key and (placed := _placed_with(idempotency_key)):
-        return placed
     now = timezone.now()
     _check_timing(pizzeria=pizzeria, requested_for=requested_for, now=now)
     products = _menu_products(pizzeria=pizzeria, quantities=quantities)
-
-    today = timezone.localdate(now)
-    last = Order.objects.filter(pizzeria=pizzeria, business_date=today).aggregate(last=Max("daily_sequence"))["last"]
-    sequence = (last or 0) + 1
     state = OrderState.PENDING_PAYMENT if payment_method == PaymentMethod.ONLINE_CARD else OrderState.RECEIVED
     order = Order(
-        number=f"{pizzeria.code}-{today:%y%m%d}-{sequence:03d}",
         pizzeria=pizzeria,
-        business_date=today,
-        daily_sequence=sequence,
+        business_date=timezone.localdate(now),
         customer=customer,
         customer_name=customer_name,
         customer_phone=customer_phone,
@@ -268,6 +263,18 @@ def order_place(
         order.delivery_longitude = delivery_address.longitude
     order_lines = _priced_lines(order=order, products=products, quantities=quantities)
     _apply_totals(order=order, lines=order_lines)
+    # Before the lock: an order of this pizzeria committed in between is not counted, a few pizzas at most.
+    order.estimated_ready_at = order_estimate_ready_at(order=order, now=now, unsaved_lines=order_lines)
+
+    if not Pizzeria.objects.select_for_update().filter(pk=pizzeria.pk, is_active=True).values_list("pk"):
+        raise InvalidOrder("Pizzeria inconnue.", field="pizzeria")
+    # Behind the pizzeria's lock, a twin call for the same pizzeria sees the order the first one committed.
+    if idempotency_key and (placed := _placed_with(idempotency_key)):
+        return placed
+    today = order.business_date
+    last = Order.objects.filter(pizzeria=pizzeria, business_date=today).aggregate(last=Max("daily_sequence"))["last"]
+    order.daily_sequence = (last or 0) + 1
+    order.number = f"{pizzeria.code}-{today:%y%m%d}-{order.daily_sequence:03d}"
     try:
         with transaction.atomic():
             order.save()
@@ -278,10 +285,8 @@ def order_place(
         raise
     OrderLine.objects.bulk_create(order_lines)
     _reserve(order=order, products=products, quantities=quantities, held={}, by=by)
-    order.estimated_ready_at = order_estimate_ready_at(order=order, now=now)
-    Order.objects.filter(pk=order.pk).update(estimated_ready_at=order.estimated_ready_at)
     OrderEvent.objects.create(order=order, from_state="", to_state=state, by=by, note=order.get_channel_display())
-    notifications.order_notify_after_commit(order_id=order.pk, state=state)
+    notifications.order_notify_after_commit(order_id=order.pk, state=state, order=order)
     return order
 
 

@@ -20,7 +20,7 @@ from django.views.decorators.http import condition, require_http_methods, requir
 from accounts.services import customer_complete_profile
 from production.cache import menu_version
 from production.exceptions import SoldOut
-from production.models import StaffMember
+from production.models import Pizzeria, StaffMember
 from production.selectors import (
     availability_of,
     pizzeria_hours_on,
@@ -120,8 +120,11 @@ def home(request):
 # Menu and cart
 
 
-def _cart_context(cart: Cart) -> dict:
-    return {"cart": cart_summary(pizzeria_id=cart.pizzeria_id, quantities=cart.lines)}
+def _cart_context(cart: Cart, *, pizzeria: Pizzeria | None = None) -> dict:
+    """The cart panel; the caller passes the pizzeria it has read already, if it is the cart's."""
+    if pizzeria is None or pizzeria.pk != cart.pizzeria_id:
+        pizzeria = pizzeria_get(pk=cart.pizzeria_id, with_hours=False) if cart else None
+    return {"cart": cart_summary(pizzeria=pizzeria, quantities=cart.lines)}
 
 
 def _menu_cards(request, pizzeria) -> str:
@@ -135,7 +138,11 @@ def _menu_cards(request, pizzeria) -> str:
     key = f"menu-cards:{pizzeria.pk}:{menu_version(pizzeria_id=pizzeria.pk)}"
     html = cache.get(key)
     if html is None:
-        context = {"pizzeria": pizzeria, "sections": menu_for(pizzeria=pizzeria), "csrf_token": CSRF_TOKEN_SLOT}
+        context = {
+            "pizzeria": pizzeria,
+            "sections": menu_for(pizzeria=pizzeria, fresh=True),
+            "csrf_token": CSRF_TOKEN_SLOT,
+        }
         html = render_to_string("ventes/_menu_cards.html", context)
         cache.set(key, html, settings.OCPIZZA["MENU_CACHE_SECONDS"])
     return mark_safe(html.replace(CSRF_TOKEN_SLOT, get_token(request)))
@@ -152,7 +159,7 @@ def menu(request, slug):
         "menu_cards": _menu_cards(request, pizzeria),
         "is_open": pizzeria_is_open(pizzeria, at=now),
         "today_hours": pizzeria_hours_on(pizzeria, timezone.localdate(now)),
-        **_cart_context(Cart(request.session)),
+        **_cart_context(Cart(request.session), pizzeria=pizzeria),
     }
     return render(request, "ventes/menu.html", context)
 
@@ -162,10 +169,11 @@ def cart_page(request):
     return render(request, "ventes/cart.html", _cart_context(Cart(request.session)))
 
 
-def _cart_answer(request, cart: Cart, *, error: str = "", notice: str = "", back: str = ""):
+def _cart_answer(request, cart: Cart, *, pizzeria=None, error: str = "", notice: str = "", back: str = ""):
     """The cart partial for htmx; otherwise a message and back to where the customer was."""
     if request.htmx:
-        return render(request, "ventes/_cart.html", {**_cart_context(cart), "error": error, "notice": notice})
+        context = {**_cart_context(cart, pizzeria=pizzeria), "error": error, "notice": notice}
+        return render(request, "ventes/_cart.html", context)
     if error:
         messages.error(request, error)
     elif notice:
@@ -179,7 +187,7 @@ def cart_add(request):
     form = CartAddForm(request.POST)
     if not form.is_valid():
         return _cart_answer(request, cart, error=next(iter(form.errors.values()))[0])
-    pizzeria = pizzeria_get(pk=form.cleaned_data["pizzeria"])
+    pizzeria = pizzeria_get(pk=form.cleaned_data["pizzeria"], with_hours=False)
     if pizzeria is None:
         return _cart_answer(request, cart, error="Pizzeria inconnue.")
     back = pizzeria.get_absolute_url()
@@ -188,7 +196,7 @@ def cart_add(request):
         return _cart_answer(request, cart, error=f"Ce produit n'est pas à la carte de {pizzeria.name}.", back=back)
     quantity = form.cleaned_data["quantity"]
     if cart.belongs_elsewhere(pizzeria.pk) and not form.cleaned_data["replace"]:
-        current = pizzeria_get(pk=cart.pizzeria_id)
+        current = pizzeria_get(pk=cart.pizzeria_id, with_hours=False)
         context = {"current": current, "pizzeria": pizzeria, "product": product, "quantity": quantity}
         template = "ventes/_cart_switch.html" if request.htmx else "ventes/cart_switch.html"
         return render(request, template, context)
@@ -199,7 +207,7 @@ def cart_add(request):
         if cart.is_full_for(product.pk):
             return _cart_answer(request, cart, error="Votre panier a atteint le nombre maximum de produits.", back=back)
     cart.add(pizzeria_id=pizzeria.pk, product_id=product.pk, quantity=quantity)
-    return _cart_answer(request, cart, notice=f"{product.name} ajouté au panier.", back=back)
+    return _cart_answer(request, cart, pizzeria=pizzeria, notice=f"{product.name} ajouté au panier.", back=back)
 
 
 @require_POST
@@ -280,9 +288,13 @@ def _order_url(number: str, *, owner: bool) -> str:
     return reverse("ventes:order_detail", kwargs={"number": number}) if owner else order_tracking_url(number=number)
 
 
-def _checkout_done(request, *, number: str, owner: bool):
+def _checkout_done(request, *, number: str, owner: bool, placed: Order | None = None):
+    """Where the customer goes once the order exists; ``placed`` is the order if this request placed it."""
     order_url = _order_url(number, owner=owner)
-    unpaid = order_awaiting_payment(number=number)
+    if placed is None:  # a second click on the same form: read what the first one placed
+        unpaid = order_awaiting_payment(number=number)
+    else:
+        unpaid = placed if placed.state == OrderState.PENDING_PAYMENT else None
     if unpaid is not None:
         return _pay_online(request, order=unpaid, order_url=order_url)
     messages.success(request, f"Merci ! Votre commande {number} est enregistrée.")
@@ -306,42 +318,45 @@ def checkout(request):
     form_kwargs = {
         "pizzeria": pizzeria,
         "slots": checkout_slots(pizzeria=pizzeria),
-        "addresses": customer_addresses(user=user),
+        # Only a customer has an address book (compiling even an empty query costs more than the whole form).
+        "addresses": customer_addresses(user=user) if customer is not None else (),
         "online_payment": online_payment_enabled(),
     }
-    summary = cart_summary(pizzeria_id=cart.pizzeria_id, quantities=cart.lines)
     if request.method == "POST":
         form = CheckoutForm(request.POST, **form_kwargs)
+        placed = None
 
         def place(idempotency_key):
-            if len(summary.lines) != len(cart.lines):
-                # Something left the menu since it was added: the customer checks the new cart first.
-                cart.replace(pizzeria_id=pizzeria.pk, lines={line.product.pk: line.quantity for line in summary.lines})
-                raise InvalidOrder("Un produit de votre panier n'est plus à la carte : vérifiez votre commande.")
-            nonlocal customer
+            nonlocal customer, placed
             if user.is_authenticated and customer is None:
                 customer = customer_complete_profile(user=user, phone=form.cleaned_data["customer_phone"])
-            return order_place(
-                pizzeria_id=pizzeria.pk,
-                lines=cart.line_requests(),
-                channel=Channel.WEB,
-                fulfilment=form.cleaned_data["fulfilment"],
-                payment_method=form.cleaned_data["payment_method"],
-                customer_name=form.cleaned_data["customer_name"],
-                customer_phone=form.cleaned_data["customer_phone"],
-                customer_email=form.cleaned_data["customer_email"],
-                customer=customer,
-                delivery_address=form.delivery_address(),
-                requested_for=form.requested_for(),
-                note=form.cleaned_data["note"],
-                by=user if user.is_authenticated else None,
-                idempotency_key=idempotency_key,
-            )
+            try:
+                placed = order_place(
+                    pizzeria=pizzeria,
+                    lines=cart.line_requests(),
+                    channel=Channel.WEB,
+                    fulfilment=form.cleaned_data["fulfilment"],
+                    payment_method=form.cleaned_data["payment_method"],
+                    customer_name=form.cleaned_data["customer_name"],
+                    customer_phone=form.cleaned_data["customer_phone"],
+                    customer_email=form.cleaned_data["customer_email"],
+                    customer=customer,
+                    delivery_address=form.delivery_address(),
+                    requested_for=form.requested_for(),
+                    note=form.cleaned_data["note"],
+                    by=user if user.is_authenticated else None,
+                    idempotency_key=idempotency_key,
+                )
+            except InvalidOrder as error:
+                if error.field == "lines":
+                    _cart_keep_menu_products(cart, pizzeria=pizzeria)
+                raise
+            return placed
 
         number = _submit_once(request, CHECKOUT_TOKENS, form, place)
         if number:
             cart.clear()
-            return _checkout_done(request, number=number, owner=customer is not None)
+            return _checkout_done(request, number=number, owner=customer is not None, placed=placed)
     else:
         search = request.session.get("delivery_search") or {}
         initial = {
@@ -360,9 +375,18 @@ def checkout(request):
         "form": form,
         "pizzeria": pizzeria,
         "is_open": pizzeria_is_open(pizzeria),
-        "cart": summary,
+        "cart": cart_summary(pizzeria=pizzeria, quantities=cart.lines),
     }
     return render(request, "ventes/checkout.html", context)
+
+
+def _cart_keep_menu_products(cart: Cart, *, pizzeria: Pizzeria) -> None:
+    """After an order refused for its lines: if some product left the menu since it was added,
+    the cart keeps the others and the customer checks it before submitting again."""
+    summary = cart_summary(pizzeria=pizzeria, quantities=cart.lines, cached=False)
+    if len(summary.lines) != len(cart.lines):
+        cart.replace(pizzeria_id=pizzeria.pk, lines={line.product.pk: line.quantity for line in summary.lines})
+        raise InvalidOrder("Un produit de votre panier n'est plus à la carte : vérifiez votre commande.")
 
 
 def _pay_online(request, *, order: Order, order_url: str):
@@ -595,7 +619,7 @@ def staff_order(request):
 
         def place(idempotency_key):
             return order_place(
-                pizzeria_id=pizzeria.pk,
+                pizzeria=pizzeria,
                 lines=[LineRequest(pk, quantity) for pk, quantity in form.quantities().items()],
                 channel=form.cleaned_data["channel"],
                 fulfilment=form.cleaned_data["fulfilment"],

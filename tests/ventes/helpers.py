@@ -1,13 +1,17 @@
 from django.core.mail.backends.base import BaseEmailBackend
 
+from production.models import Pizzeria
 from ventes.models import Fulfilment, PaymentMethod
 from ventes.services import DeliveryAddress, LineRequest, order_place
 
 
-def place(shop, lines=None, **overrides):
-    """Place an order at the shop's pizzeria through the real service."""
+def place(shop, lines=None, *, pizzeria_id=None, **overrides):
+    """Place an order at the shop's pizzeria (or ``pizzeria_id``'s), as read now, through the real service."""
+    if "pizzeria" not in overrides:
+        overrides["pizzeria"] = Pizzeria.objects.prefetch_related("opening_hours").get(
+            pk=pizzeria_id or shop.pizzeria.pk
+        )
     kwargs = {
-        "pizzeria_id": shop.pizzeria.pk,
         "lines": lines if lines is not None else [LineRequest(shop.margherita.pk, 1)],
         "channel": "web",
         "fulfilment": Fulfilment.PICKUP,

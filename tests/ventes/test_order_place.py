@@ -6,13 +6,14 @@ import pytest
 from django.utils import timezone
 
 from production.exceptions import SoldOut
-from production.models import OpeningHours, StockMovement
+from production.models import OpeningHours, Pizzeria, StockMovement
 from production.services import pizzeria_set_accepting_orders, stock_count_inventory
 from tests import factories
 from tests.conftest import ledger_matches_levels
 from ventes.exceptions import InvalidOrder, PizzeriaUnavailable
 from ventes.models import Order, OrderEvent, OrderLine, OrderState
 from ventes.pricing import order_totals
+from ventes.selectors import pizzeria_get
 from ventes.services import LineRequest
 
 from .helpers import place
@@ -154,13 +155,14 @@ def test_unknown_inactive_or_foreign_products_are_refused(shop):
     assert nothing_written()
 
 
-def test_unknown_or_inactive_pizzeria(shop):
-    with pytest.raises(InvalidOrder, match="Pizzeria inconnue"):
-        place(shop, pizzeria_id=999_999)
+def test_inactive_pizzeria_even_when_closed_while_the_order_was_checked(shop):
+    read_while_active = Pizzeria.objects.prefetch_related("opening_hours").get(pk=shop.pizzeria.pk)
     shop.pizzeria.is_active = False
     shop.pizzeria.save()
     with pytest.raises(InvalidOrder, match="Pizzeria inconnue"):
         place(shop)
+    with pytest.raises(InvalidOrder, match="Pizzeria inconnue"):
+        place(shop, pizzeria=read_while_active)  # the row lock reads it again
     assert nothing_written()
 
 
@@ -238,8 +240,12 @@ def test_placing_costs_the_same_queries_whatever_the_menu_and_order_size(shop, d
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    pizzeria = pizzeria_get(pk=shop.pizzeria.pk)
     with CaptureQueriesContext(connection) as small:
-        place(shop, [LineRequest(shop.margherita.pk, 1)])
+        place(shop, [LineRequest(shop.margherita.pk, 1)], pizzeria=pizzeria)
+    # Products, recipes, the queue ahead; the pizzeria's lock, the day's last number, the order, its lines,
+    # the stock (lock, update, ledger), its history row; the test's own savepoint.
+    assert len(small) == 13
     added = []
     for _ in range(30):
         product = factories.ProductFactory(pizzerias=[shop.pizzeria], price=Decimal("10.00"))
@@ -248,7 +254,22 @@ def test_placing_costs_the_same_queries_whatever_the_menu_and_order_size(shop, d
     bigger_order = [LineRequest(shop.margherita.pk, 2), LineRequest(shop.regina.pk, 1), LineRequest(shop.beer.pk, 3)]
     bigger_order += [LineRequest(product.pk, 1) for product in added[:10]]
     with django_assert_num_queries(len(small)):
-        place(shop, bigger_order)
+        place(shop, bigger_order, pizzeria=pizzeria)
+
+
+def test_only_writes_wait_for_the_pizzeria_lock(shop):
+    """Orders of a pizzeria queue up on its row: checks, prices and estimates are done before taking it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    pizzeria = pizzeria_get(pk=shop.pizzeria.pk)
+    with CaptureQueriesContext(connection) as queries:
+        place(shop, [LineRequest(shop.margherita.pk, 1), LineRequest(shop.beer.pk, 1)], pizzeria=pizzeria)
+    statements = [query["sql"] for query in queries.captured_queries]
+    lock = next(index for index, sql in enumerate(statements) if 'FROM "production_pizzeria"' in sql)
+    reads = [sql for sql in statements[lock + 1 :] if sql.startswith("SELECT")]
+    assert len(reads) == 2
+    assert 'MAX("ventes_order"."daily_sequence")' in reads[0] and 'FROM "production_stock"' in reads[1]
 
 
 def test_customer_is_mailed_after_commit(shop, mailoutbox, django_capture_on_commit_callbacks):

@@ -102,13 +102,14 @@ def test_paused_or_closed_pizzeria_says_it_takes_only_later_slots(client, shop):
 
 def test_menu_query_count_is_flat_whatever_the_menu_and_cart_size(client, shop, django_assert_num_queries):
     add(client, shop.pizzeria, shop.margherita)
-    with django_assert_num_queries(10):
+    # The session, the pizzeria and its hours, the menu built (3): the cart is priced from that menu.
+    with django_assert_num_queries(6):
         client.get(f"/pizzeria/{shop.pizzeria.slug}/")
     for index in range(15):
         product = factories.ProductFactory(pizzerias=[shop.pizzeria], category="dessert")
         factories.RecipeLineFactory(product=product, ingredient=shop.stock["cheese"].ingredient, quantity=10)
         add(client, shop.pizzeria, product, quantity=index + 1)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(6):
         client.get(f"/pizzeria/{shop.pizzeria.slug}/")
 
 
@@ -130,10 +131,31 @@ def test_add_change_remove_with_htmx_and_totals_from_the_server(client, shop):
     assert cart_lines(client) == {str(shop.margherita.pk): 3}
 
 
+def test_adding_to_the_cart_reads_the_pizzeria_once(client, shop, django_assert_num_queries):
+    # A new session: the pizzeria, the product, the cart's products and their availability; the session created (4).
+    with django_assert_num_queries(8):
+        add(client, shop.pizzeria, shop.margherita, htmx=True)
+    client.get(f"/pizzeria/{shop.pizzeria.slug}/")
+    # The session, the pizzeria, the session saved (3): products and availability come from the cached menu.
+    with django_assert_num_queries(5):
+        html = add(client, shop.pizzeria, shop.beer, htmx=True).content.decode()
+    assert "Peroni ajouté au panier." in html and "Margherita" in html
+
+
+def test_the_cart_follows_the_menu_order_whether_the_menu_is_cached_or_not(client, shop):
+    add(client, shop.pizzeria, shop.beer, htmx=True)
+    add(client, shop.pizzeria, shop.margherita, htmx=True)
+    uncached = client.get("/panier/").content.decode()
+    client.get(f"/pizzeria/{shop.pizzeria.slug}/")
+    cached = client.get("/panier/").content.decode()
+    for html in (uncached, cached):
+        assert html.index("Margherita") < html.index("Peroni")
+
+
 def test_cart_page_and_non_htmx_add_redirect_back_to_the_menu(client, shop, django_assert_max_num_queries):
     response = add(client, shop.pizzeria, shop.margherita)
     assert response.status_code == 302 and response.url == f"/pizzeria/{shop.pizzeria.slug}/"
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(4):  # the session, the pizzeria, the cart's products and their availability
         html = client.get("/panier/").content.decode()
     assert "Margherita" in html and "Commander" in html
 
