@@ -187,7 +187,6 @@ def _placed_with(idempotency_key: str) -> Order | None:
     return Order.objects.filter(idempotency_key=idempotency_key).first()
 
 
-@transaction.atomic
 def order_place(
     *,
     pizzeria: Pizzeria,
@@ -208,7 +207,7 @@ def order_place(
     """Take an order: check it, price it on the server, reserve its stock, and queue it.
 
     ``pizzeria`` as ``pizzeria_get`` reads it, with its opening hours.
-    Everything happens in one transaction: when any product is short, nothing
+    Every write happens in one transaction: when any product is short, nothing
     is written and ``SoldOut`` says which products and how many are left.
     An ``idempotency_key`` that already placed an order returns that order and
     places nothing, even when both calls run at once on different servers.
@@ -265,28 +264,35 @@ def order_place(
     _apply_totals(order=order, lines=order_lines)
     # Before the lock: an order of this pizzeria committed in between is not counted, a few pizzas at most.
     order.estimated_ready_at = order_estimate_ready_at(order=order, now=now, unsaved_lines=order_lines)
-
-    if not Pizzeria.objects.select_for_update().filter(pk=pizzeria.pk, is_active=True).values_list("pk"):
-        raise InvalidOrder("Pizzeria inconnue.", field="pizzeria")
-    # Behind the pizzeria's lock, a twin call for the same pizzeria sees the order the first one committed.
-    if idempotency_key and (placed := _placed_with(idempotency_key)):
-        return placed
-    today = order.business_date
-    last = Order.objects.filter(pizzeria=pizzeria, business_date=today).aggregate(last=Max("daily_sequence"))["last"]
-    order.daily_sequence = (last or 0) + 1
-    order.number = f"{pizzeria.code}-{today:%y%m%d}-{order.daily_sequence:03d}"
     try:
-        with transaction.atomic():
-            order.save()
+        return _order_write(order=order, lines=order_lines, products=products, quantities=quantities, by=by)
     except IntegrityError:
         # A twin call for another pizzeria (the cart changed between the two) committed first.
         if idempotency_key and (placed := _placed_with(idempotency_key)):
             return placed
         raise
-    OrderLine.objects.bulk_create(order_lines)
+
+
+@transaction.atomic
+def _order_write(
+    *, order: Order, lines: list[OrderLine], products: list[Product], quantities: Mapping[int, int], by
+) -> Order:
+    """The writes of ``order_place``, behind the pizzeria's lock: the day's number, the order, its stock."""
+    pizzeria = order.pizzeria
+    if not Pizzeria.objects.select_for_update().filter(pk=pizzeria.pk, is_active=True).values_list("pk"):
+        raise InvalidOrder("Pizzeria inconnue.", field="pizzeria")
+    # Behind the lock, a twin call for the same pizzeria sees the order the first one committed.
+    if order.idempotency_key and (placed := _placed_with(order.idempotency_key)):
+        return placed
+    today = order.business_date
+    last = Order.objects.filter(pizzeria=pizzeria, business_date=today).aggregate(last=Max("daily_sequence"))["last"]
+    order.daily_sequence = (last or 0) + 1
+    order.number = f"{pizzeria.code}-{today:%y%m%d}-{order.daily_sequence:03d}"
+    order.save()
+    OrderLine.objects.bulk_create(lines)
     _reserve(order=order, products=products, quantities=quantities, held={}, by=by)
-    OrderEvent.objects.create(order=order, from_state="", to_state=state, by=by, note=order.get_channel_display())
-    notifications.order_notify_after_commit(order_id=order.pk, state=state, order=order)
+    OrderEvent.objects.create(order=order, from_state="", to_state=order.state, by=by, note=order.get_channel_display())
+    notifications.order_notify_after_commit(order_id=order.pk, state=order.state, order=order)
     return order
 
 

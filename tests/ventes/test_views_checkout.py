@@ -258,8 +258,9 @@ def test_placing_an_order_from_the_checkout_reads_nothing_twice(
     fill_cart(client, shop, shop.beer, 1)
     token = token_of(client.get("/commander/"))
     # The session; the pizzeria and its hours, read once and passed to the order; the order in its
-    # transaction (13, see test_order_place); the session saved. Neither its mail nor the redirect reads it back.
-    with django_assert_num_queries(19), django_capture_on_commit_callbacks(execute=True):
+    # transaction (13, see test_order_place) and, behind its lock, the form token looked up as an idempotency
+    # key; the session saved. Neither its mail nor the redirect reads it back.
+    with django_assert_num_queries(20), django_capture_on_commit_callbacks(execute=True):
         response = client.post("/commander/", {**GUEST, "token": token})
     assert response.status_code == 302 and Order.objects.get().state == OrderState.RECEIVED
     assert len(mailoutbox) == 1
