@@ -38,7 +38,7 @@ from ventes.selectors import customer_addresses, customer_for
 # The staff screens' entry (another app); staff land there when it exists.
 STAFF_HOME_PATH = "/equipe/"
 ORDERS_PER_PAGE = 10
-PASSWORD_BACKEND = "django.contrib.auth.backends.ModelBackend"
+PASSWORD_BACKEND = "accounts.backends.StaffAwareModelBackend"
 
 
 def staff_home_url() -> str | None:

@@ -259,6 +259,19 @@ class RecipeStep(models.Model):
         return f"{self.position}. {self.text}"
 
 
+class StaffMemberManager(models.Manager):
+    def of_user(self, user) -> "StaffMember | None":
+        """The membership of ``user``, or None: the one read along with the user when the
+        sign-in backend did (``accounts.backends``), else one query."""
+        if self.model.user.field.remote_field.is_cached(user):
+            return getattr(user, "staff_member", None)
+        try:
+            # One member per user: ``get`` spares the ordering (by pizzeria, a join) that ``first`` would add.
+            return self.select_related("pizzeria").get(user_id=user.pk)
+        except self.model.DoesNotExist:
+            return None
+
+
 class StaffMember(models.Model):
     PIZZAIOLO, RIDER, COUNTER, MANAGER = "pizzaiolo", "rider", "counter", "manager"
     ROLES = [(PIZZAIOLO, "pizzaiolo"), (RIDER, "livreur"), (COUNTER, "comptoir / téléphone"), (MANAGER, "manager")]
@@ -273,6 +286,8 @@ class StaffMember(models.Model):
         related_name="staff",
         help_text="Vide pour un manager qui couvre toutes les pizzerias.",
     )
+
+    objects = StaffMemberManager()
 
     class Meta:
         verbose_name = "membre du personnel"

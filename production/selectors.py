@@ -98,11 +98,10 @@ def staff_member_for(*, user) -> StaffMember | None:
     """The staff role of ``user``; a superuser without one acts as a manager."""
     if not user.is_authenticated:
         return None
-    try:
-        # One member per user: ``get`` spares the ordering (by pizzeria, a join) that ``first`` would add.
-        return StaffMember.objects.select_related("pizzeria").get(user_id=user.pk)
-    except StaffMember.DoesNotExist:
-        return StaffMember(user=user, role=StaffMember.MANAGER, pizzeria=None) if user.is_superuser else None
+    member = StaffMember.objects.of_user(user)
+    if member is None and user.is_superuser:
+        return StaffMember(user=user, role=StaffMember.MANAGER, pizzeria=None)
+    return member
 
 
 def staff_pizzeria(*, member: StaffMember, slug: str) -> Pizzeria | None:

@@ -69,7 +69,7 @@ def actor_role_for(*, pizzeria_id: int, owner_id: int | None, user) -> Role | No
         return Role.SYSTEM
     if user.is_superuser:
         return Role.MANAGER
-    member = StaffMember.objects.filter(user_id=user.pk).only("role", "pizzeria_id").first()
+    member = StaffMember.objects.of_user(user)
     if member is not None:
         if member.role == StaffMember.MANAGER:
             return Role.MANAGER

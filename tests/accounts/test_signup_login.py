@@ -139,7 +139,7 @@ def test_login_and_signup_pages_include_the_social_buttons(client, settings):
     settings.SOCIAL_AUTH_GOOGLE_OAUTH2_KEY = "google-client-id"
     settings.SOCIAL_AUTH_GOOGLE_OAUTH2_SECRET = "google-secret"
     settings.AUTHENTICATION_BACKENDS = [
-        "django.contrib.auth.backends.ModelBackend",
+        "accounts.backends.StaffAwareModelBackend",
         "social_core.backends.google.GoogleOAuth2",
     ]
 

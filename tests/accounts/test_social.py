@@ -41,7 +41,7 @@ def providers_on(settings):
     settings.SOCIAL_AUTH_GOOGLE_OAUTH2_SECRET = "google-secret"
     settings.SOCIAL_AUTH_FACEBOOK_KEY = "facebook-app-id"
     settings.SOCIAL_AUTH_FACEBOOK_SECRET = "facebook-secret"
-    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", GOOGLE_BACKEND, FACEBOOK_BACKEND]
+    settings.AUTHENTICATION_BACKENDS = ["accounts.backends.StaffAwareModelBackend", GOOGLE_BACKEND, FACEBOOK_BACKEND]
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def providers_off(settings):
     for name in ("GOOGLE_OAUTH2", "FACEBOOK"):
         setattr(settings, f"SOCIAL_AUTH_{name}_KEY", "")
         setattr(settings, f"SOCIAL_AUTH_{name}_SECRET", "")
-    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+    settings.AUTHENTICATION_BACKENDS = ["accounts.backends.StaffAwareModelBackend"]
 
 
 @pytest.fixture
