@@ -11,15 +11,6 @@ from django.db import connection
 
 from tests.ops.servers import ROOT, free_port, stop, wait_until
 
-GUEST = {
-    "customer_name": "Camille Martin",
-    "customer_phone": "06 12 34 56 78",
-    "customer_email": "camille@example.com",
-    "fulfilment": "pickup",
-    "when": "asap",
-    "payment_method": "cash",
-}
-
 
 def procfile_gunicorn(port: int) -> list[str]:
     """The Procfile's web command, with this interpreter, one worker, on a loopback port."""

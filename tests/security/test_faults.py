@@ -12,7 +12,8 @@ import requests
 from production.models import StockMovement
 from tests.conftest import ledger_matches_levels
 from tests.ops.servers import wait_until
-from tests.security.conftest import GUEST, checkout_token, database_url, fill_cart
+from tests.security.conftest import checkout_token, database_url, fill_cart
+from tests.ventes.helpers import GUEST
 from ventes.models import Order, OrderLine
 
 

@@ -23,7 +23,8 @@ from production.services import stock_count_inventory
 from tests import factories
 from tests.conftest import TEST_REDIS_URL, ledger_matches_levels
 from tests.ops.servers import wait_until
-from tests.security.conftest import GUEST, checkout_token, fill_cart
+from tests.security.conftest import checkout_token, fill_cart
+from tests.ventes.helpers import GUEST
 from ventes.models import Order, OrderState
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -4,6 +4,16 @@ from production.models import Pizzeria
 from ventes.models import Fulfilment, PaymentMethod
 from ventes.services import DeliveryAddress, LineRequest, order_place
 
+# What a guest types into the checkout form.
+GUEST = {
+    "customer_name": "Camille Martin",
+    "customer_phone": "06 12 34 56 78",
+    "customer_email": "camille@example.com",
+    "fulfilment": "pickup",
+    "when": "asap",
+    "payment_method": "cash",
+}
+
 
 def place(shop, lines=None, *, pizzeria_id=None, **overrides):
     """Place an order at the shop's pizzeria (or ``pizzeria_id``'s), as read now, through the real service."""

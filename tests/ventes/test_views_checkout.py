@@ -16,16 +16,9 @@ from ventes.models import Order, OrderState
 from ventes.selectors import checkout_slots
 from ventes.tracking import order_number_from_token
 
-pytestmark = pytest.mark.django_db
+from .helpers import GUEST
 
-GUEST = {
-    "customer_name": "Camille Martin",
-    "customer_phone": "06 12 34 56 78",
-    "customer_email": "camille@example.com",
-    "fulfilment": "pickup",
-    "when": "asap",
-    "payment_method": "cash",
-}
+pytestmark = pytest.mark.django_db
 
 
 def fill_cart(client, shop, product=None, quantity=2):
