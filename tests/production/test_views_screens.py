@@ -185,9 +185,13 @@ def test_every_tap_of_the_board_posts_the_pages_one_form_without_javascript(shop
         assert f'form="kitchen-taps" formaction="{url("kitchen_start", shop, pk=order.pk)}"' in html
     response = tablet.post(url("kitchen_start", shop, pk=first.pk), {"csrfmiddlewaretoken": token})
     assert response["Location"] == url("kitchen", shop)
+    done = f"Commande {first.short_number} : {OrderState.PREPARING.label}."
+    assert tablet.get(response["Location"]).content.decode().count(done) == 1  # once, above the board
     header = re.search(r"""hx-headers='\{"X-CSRFToken": "([^"]+)"\}'""", html).group(1)
     response = tablet.post(url("kitchen_start", shop, pk=second.pk), HTTP_X_CSRFTOKEN=header, **HTMX)
     assert response.status_code == 200
+    # The board swapped in brings the message.
+    assert f"Commande {second.short_number} : {OrderState.PREPARING.label}." in response.content.decode()
     assert set(Order.objects.filter(pk__in=[first.pk, second.pk]).values_list("state", flat=True)) == {"preparing"}
 
 
