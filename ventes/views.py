@@ -404,11 +404,8 @@ def _pay_online(request, *, order: Order, order_url: str):
 
 
 def _order_view(request, number):
-    """The order as this request may see it (memoised: the conditional-GET functions and the view share it)."""
-    views = request.__dict__.setdefault("_ventes_order_views", {})
-    if number not in views:
-        views[number] = order_for_viewer(number=number, user=request.user, token=request.GET.get("t", ""))
-    return views[number]
+    """The order as this request may see it."""
+    return order_for_viewer(number=number, user=request.user, token=request.GET.get("t", ""))
 
 
 def _order_view_or_404(request, number):
@@ -437,7 +434,7 @@ def _order_context(request, view) -> dict:
 
 
 def _order_version(request, number):
-    """Memoised like ``_order_view``: the conditional-GET functions share it."""
+    """When the order last changed and who is asking, read once for both conditional-GET functions."""
     versions = request.__dict__.setdefault("_ventes_order_versions", {})
     if number not in versions:
         versions[number] = order_version_for_viewer(number=number, user=request.user, token=request.GET.get("t", ""))
