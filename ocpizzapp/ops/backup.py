@@ -22,6 +22,7 @@ from pathlib import Path
 
 from dbbackup.signals import post_backup, pre_backup
 from dbbackup.storage import get_storage
+from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
 
@@ -35,6 +36,7 @@ class BackupError(Exception):
 @dataclass(frozen=True)
 class BackupResult:
     database_file: str
+    # Empty when there was no media folder to archive (fresh server, Heroku).
     media_file: str
     tables: int
     rows: int
@@ -169,14 +171,22 @@ def restore_drill(*, path: Path, expected: dict[str, int] | None = None) -> dict
     return counts
 
 
+def _media_backup() -> str:
+    """Archive MEDIA_ROOT; a server that never stored an upload has no folder, hence nothing to archive."""
+    if not Path(settings.MEDIA_ROOT).is_dir():
+        logger.info("no media backup: %s does not exist", settings.MEDIA_ROOT)
+        return ""
+    call_command("mediabackup", clean=True, compress=True, verbosity=0)
+    return get_storage().get_latest_backup(content_type="media")
+
+
 def backup_run() -> BackupResult:
     compress = connection.vendor != "postgresql"
     with _consistent_dump() as seen:
         call_command("dbbackup", clean=True, compress=compress, verbosity=0)
-    call_command("mediabackup", clean=True, compress=True, verbosity=0)
-    media_file = get_storage().get_latest_backup(content_type="media")
     counts = restore_drill(path=backup_path(seen["filename"]), expected=seen["counts"])
     logger.info("backup %s verified: %d tables, %d rows", seen["filename"], len(counts), sum(counts.values()))
+    media_file = _media_backup()
     return BackupResult(
         database_file=seen["filename"], media_file=media_file, tables=len(counts), rows=sum(counts.values())
     )

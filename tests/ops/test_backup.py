@@ -126,3 +126,13 @@ def test_drill_reports_each_table_that_differs(tmp_path):
     assert counts["production_pizzeria"] == 1
     with pytest.raises(BackupError, match="production_pizzeria : 2 attendue"):
         restore_drill(path=path, expected={**counts, "production_pizzeria": 2})
+
+
+def test_backup_without_a_media_folder_still_succeeds(site_env):
+    """A fresh server (or Heroku) has no media folder until the first upload."""
+    manage("migrate", "--noinput", env=site_env, check=True)
+    assert not Path(site_env["MEDIA_ROOT"]).exists()
+    result = manage("backup_ocpizza", env=site_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Sauvegarde vérifiée" in result.stdout and "médias : aucun" in result.stdout
+    assert [path.name for path in Path(site_env["BACKUP_DIR"]).glob("*.sqlite3.gz")]
