@@ -25,6 +25,7 @@ from dbbackup.storage import get_storage
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
+from maintenance_mode.core import get_maintenance_mode, set_maintenance_mode
 
 logger = logging.getLogger(__name__)
 
@@ -193,6 +194,13 @@ def backup_run() -> BackupResult:
 
 
 def backup_restore(*, path: Path) -> None:
-    """Restore the live database from ``path``, after a drill proved the file sound."""
+    """Restore the live database from ``path``, after a drill proved the file sound.
+
+    The maintenance flag lives in the database, so the dump brings back the
+    state of the day it was taken (usually off) while the operator is still
+    working: the state of the moment is put back as soon as the data is in.
+    """
     restore_drill(path=path)
+    maintenance = get_maintenance_mode()
     call_command("dbrestore", input_path=str(path), uncompress=path.suffix == ".gz", interactive=False, verbosity=0)
+    set_maintenance_mode(maintenance)

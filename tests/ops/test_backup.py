@@ -57,6 +57,16 @@ def test_sqlite_round_trip_backup_wipe_restore(site_env, tmp_path):
     assert _all_rows_sqlite(database) == before
 
 
+def test_maintenance_stays_on_through_a_restore(site_env):
+    """The runbook: maintenance on > restore > checks > maintenance off; the dump's own flag (off) must not win."""
+    manage("migrate", "--noinput", env=site_env, check=True)
+    manage("backup_ocpizza", env=site_env, check=True)
+    dump = next(Path(site_env["BACKUP_DIR"]).glob("*.sqlite3.gz")).name
+    manage("maintenance", "on", env=site_env, check=True)
+    manage("restore_ocpizza", dump, env=site_env, check=True)
+    assert manage("maintenance", "status", env=site_env, check=True).stdout.strip() == "maintenance : on"
+
+
 def test_old_backups_are_pruned(site_env):
     site_env["BACKUP_KEEP"] = "2"
     Path(site_env["MEDIA_ROOT"]).mkdir()
