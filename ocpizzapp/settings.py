@@ -286,7 +286,7 @@ SOCIAL_AUTH_PIPELINE = [
 
 # Operations: backups, scheduled jobs, maintenance mode, error reporting.
 INSTALLED_APPS += ["dbbackup", "django_crontab", "maintenance_mode"]
-MIDDLEWARE.append("maintenance_mode.middleware.MaintenanceModeMiddleware")
+MIDDLEWARE.append("ocpizzapp.maintenance.StaffAwareMaintenanceMiddleware")
 
 # Backups never go under MEDIA_ROOT, which nginx serves to the public.
 BACKUP_DIR = env.path("BACKUP_DIR", default=BASE_DIR / "backups")
@@ -326,7 +326,9 @@ MAINTENANCE_STATE_TTL = env.float("MAINTENANCE_STATE_TTL", default=5.0)
 MAINTENANCE_MODE_IGNORE_STAFF = True
 MAINTENANCE_MODE_IGNORE_SUPERUSER = True
 MAINTENANCE_MODE_IGNORE_ADMIN_SITE = True
-MAINTENANCE_MODE_IGNORE_URLS = [r"^/healthz$", r"^/static/"]
+# The staff area (its login, screens and htmx polling) stays open: every view in it
+# is gated by production.decorators.staff_only, so a customer gains nothing there.
+MAINTENANCE_MODE_IGNORE_URLS = [r"^/healthz$", r"^/static/", r"^/equipe/"]
 
 # Login throttling (django-axes) on every login form (shop, staff, admin): after
 # AXES_FAILURE_LIMIT failures for one e-mail from one client address, that pair
