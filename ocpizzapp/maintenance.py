@@ -41,11 +41,12 @@ class DatabaseBackend(AbstractStateBackend):
     def get_value(self):
         if _remembered and time.monotonic() < _remembered["until"]:
             return _remembered["value"]
-        value = self._read()
+        value = self.read()
         remember_state(value)
         return value
 
-    def _read(self):
+    def read(self) -> bool:
+        """The state in the database now, whatever this process remembers."""
         try:
             raw = MaintenanceState.objects.filter(pk=STATE_PK).values_list("value", flat=True).first()
         except DatabaseError:

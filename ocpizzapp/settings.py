@@ -298,6 +298,8 @@ DBBACKUP_CLEANUP_KEEP = env.int("BACKUP_KEEP", default=12)
 DBBACKUP_CLEANUP_KEEP_MEDIA = DBBACKUP_CLEANUP_KEEP
 # Failures are logged and sent to Sentry by the job runner, not mailed by dbbackup.
 DBBACKUP_SEND_EMAIL = False
+# SQLite restores check the file before touching the live database (ocpizzapp/ops/backup.py).
+DBBACKUP_CONNECTOR_MAPPING = {"django.db.backends.sqlite3": "ocpizzapp.ops.backup.CheckedSqliteConnector"}
 # Microseconds: two backups in one second must not share a name.
 DBBACKUP_DATE_FORMAT = "%Y-%m-%d-%H%M%S-%f"
 

@@ -146,3 +146,30 @@ def test_backup_without_a_media_folder_still_succeeds(site_env):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Sauvegarde vérifiée" in result.stdout and "médias : aucun" in result.stdout
     assert [path.name for path in Path(site_env["BACKUP_DIR"]).glob("*.sqlite3.gz")]
+
+
+def test_raw_dbrestore_on_sqlite_refuses_a_bad_file_and_destroys_nothing(site_env, tmp_path):
+    """The runbook lists `manage dbrestore`: whatever it is given, the live database survives a bad file."""
+    database = tmp_path / "site.sqlite3"
+    manage("migrate", "--noinput", env=site_env, check=True)
+    manage("seed_demo", env=site_env, check=True)
+    before = _all_rows_sqlite(database)
+    garbage = tmp_path / "garbage.sqlite3"
+    garbage.write_bytes(b"this is not a database" * 100)
+    stranger = tmp_path / "stranger.sqlite3"
+    with contextlib.closing(sqlite3.connect(stranger)) as other:
+        other.execute("CREATE TABLE notes (text TEXT)")
+    truncated = tmp_path / "truncated.sqlite3"
+    truncated.write_bytes(database.read_bytes()[: database.stat().st_size // 3])
+    for bad in (garbage, stranger, truncated):
+        result = manage("dbrestore", "--noinput", f"--input-path={bad}", env=site_env)
+        assert result.returncode != 0, (bad.name, result.stdout + result.stderr)
+        assert "restauration refusée, la base n'a pas été modifiée" in result.stderr, result.stderr
+        assert _all_rows_sqlite(database) == before, bad.name
+
+    # A sound backup still goes in.
+    manage("backup_ocpizza", env=site_env, check=True)
+    dump = next(Path(site_env["BACKUP_DIR"]).glob("*.sqlite3.gz"))
+    manage("flush", "--noinput", env=site_env, check=True)
+    manage("dbrestore", "--noinput", "--uncompress", f"--input-path={dump}", env=site_env, check=True)
+    assert _all_rows_sqlite(database) == before
