@@ -335,7 +335,9 @@ MAINTENANCE_MODE_IGNORE_URLS = [r"^/healthz$", r"^/static/", r"^/equipe/"]
 # Login throttling (django-axes) on every login form (shop, staff, admin): after
 # AXES_FAILURE_LIMIT failures for one e-mail from one client address, that pair
 # waits AXES_COOLOFF_MINUTES. Locking the e-mail alone would let anyone lock a
-# customer out. Behind nginx the client address is the one nginx appended.
+# customer out. The client address is REMOTE_ADDR unless TRUSTED_PROXY_COUNT
+# proxies (nginx: 1) append it to X-Forwarded-For (ocpizzapp/security.py):
+# trusting the header without a proxy in front lets a client write its own.
 INSTALLED_APPS += ["axes"]
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 AUTHENTICATION_BACKENDS.insert(0, "axes.backends.AxesStandaloneBackend")
@@ -345,6 +347,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "lockout.html"
 AXES_CLIENT_IP_CALLABLE = "ocpizzapp.security.client_ip"
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AXES_USERNAME_CALLABLE = "ocpizzapp.security.login_name"
 
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
