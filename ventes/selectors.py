@@ -242,6 +242,11 @@ def customer_for(*, user) -> Customer | None:
     return Customer.objects.filter(user_id=user.pk).first() if user.is_authenticated else None
 
 
+def order_is_owned_by(*, number: str, user) -> bool:
+    """Whether the order of that number is one of ``user``'s own (a guest's order is nobody's)."""
+    return user.is_authenticated and Order.objects.filter(number=number, customer__user_id=user.pk).exists()
+
+
 def customer_addresses(*, user) -> QuerySet[Address]:
     """The user's address book, in one query whatever its size."""
     if not user.is_authenticated:

@@ -57,6 +57,7 @@ from .selectors import (
     order_events,
     order_for_viewer,
     order_history_lines,
+    order_is_owned_by,
     order_lines,
     order_totals_of,
     order_version_for_viewer,
@@ -306,8 +307,9 @@ def checkout(request):
     if request.method == "POST" and (
         number := _token_state(request.session, CHECKOUT_TOKENS, request.POST.get("token", ""))
     ):
-        # A second click on the same form: go where the first one went, place nothing.
-        return _checkout_done(request, number=number, owner=customer_for(user=request.user) is not None)
+        # A second click on the same form: go where the first one went, place nothing. Whoever
+        # is signed in now, a guest's order is followed by its signed link, not the owner's page.
+        return _checkout_done(request, number=number, owner=order_is_owned_by(number=number, user=request.user))
     cart = Cart(request.session)
     pizzeria = pizzeria_get(pk=cart.pizzeria_id) if cart else None
     if pizzeria is None:
