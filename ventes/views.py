@@ -51,7 +51,8 @@ from .selectors import (
     customer_addresses,
     customer_for,
     menu_for,
-    menu_product,
+    menu_item,
+    menu_item_check_available,
     menu_products,
     order_awaiting_payment,
     order_events,
@@ -192,10 +193,16 @@ def cart_add(request):
     if pizzeria is None:
         return _cart_answer(request, cart, error="Pizzeria inconnue.")
     back = pizzeria.get_absolute_url()
-    product = menu_product(pizzeria=pizzeria, product_id=form.cleaned_data["product"])
-    if product is None:
+    item = menu_item(pizzeria=pizzeria, product_id=form.cleaned_data["product"])
+    if item is None:
         return _cart_answer(request, cart, error=f"Ce produit n'est pas à la carte de {pizzeria.name}.", back=back)
-    quantity = form.cleaned_data["quantity"]
+    product, quantity = item.product, form.cleaned_data["quantity"]
+    # A cart about to be replaced by this pizzeria's counts for nothing here.
+    wanted = quantity if cart.belongs_elsewhere(pizzeria.pk) else cart.quantity_after_adding(product.pk, quantity)
+    try:
+        menu_item_check_available(item=item, quantity=wanted)
+    except SoldOut as error:
+        return _cart_answer(request, cart, error=error.message, back=back)
     if cart.belongs_elsewhere(pizzeria.pk) and not form.cleaned_data["replace"]:
         current = pizzeria_get(pk=cart.pizzeria_id, with_hours=False)
         context = {"current": current, "pizzeria": pizzeria, "product": product, "quantity": quantity}
