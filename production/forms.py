@@ -3,6 +3,8 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
+from ocpizzapp.forms import AsciiIntegerField
+
 from .models import StockMovement
 from .selectors import staff_member_for
 
@@ -55,7 +57,7 @@ class StockMoveForm(AccessibleErrorsMixin, forms.Form):
         super().__init__(*args, prefix=kind, **kwargs)
         self.kind = kind
         # An empty shelf is a valid count; a delivery or a waste of nothing is not.
-        self.fields["quantity"] = forms.IntegerField(
+        self.fields["quantity"] = AsciiIntegerField(
             label=self.LABELS[kind], min_value=0 if kind == StockMovement.INVENTORY else 1, max_value=1_000_000
         )
         self.order_fields(self.field_order)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from ocpizzapp.forms import AsciiIntegerField, ascii_digits
 from production.models import Pizzeria
 
 from .geo import GeoError, delivery_zone_check
@@ -35,16 +36,16 @@ SERVICE_FIELDS = {
 }
 
 
-def _quantity_field(*, min_value: int = 1, required: bool = True) -> forms.IntegerField:
+def _quantity_field(*, min_value: int = 1, required: bool = True) -> AsciiIntegerField:
     maximum = settings.OCPIZZA["MAX_LINE_QUANTITY"]
-    return forms.IntegerField(
+    return AsciiIntegerField(
         label="Quantité",
         min_value=min_value,
         max_value=maximum,
         required=required,
         error_messages={
             "required": "Indiquez une quantité.",
-            "invalid": "La quantité doit être un nombre entier.",
+            "invalid": "La quantité doit être un nombre entier. Tapez-la avec les chiffres 0 à 9.",
             "min_value": f"La quantité doit être d'au moins {min_value}.",
             "max_value": f"Au plus {maximum} exemplaires d'un même produit.",
         },
@@ -52,8 +53,8 @@ def _quantity_field(*, min_value: int = 1, required: bool = True) -> forms.Integ
 
 
 class CartAddForm(forms.Form):
-    pizzeria = forms.IntegerField(widget=forms.HiddenInput, error_messages={"invalid": "Pizzeria inconnue."})
-    product = forms.IntegerField(widget=forms.HiddenInput, error_messages={"invalid": "Produit inconnu."})
+    pizzeria = AsciiIntegerField(widget=forms.HiddenInput, error_messages={"invalid": "Pizzeria inconnue."})
+    product = AsciiIntegerField(widget=forms.HiddenInput, error_messages={"invalid": "Produit inconnu."})
     quantity = _quantity_field()
     replace = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
@@ -155,7 +156,7 @@ class OrderDetailsForm(forms.Form):
             line, postcode = cleaned.get("address_line", "").strip(), cleaned.get("address_postcode", "").strip()
             if not line:
                 self.add_error("address_line", "Indiquez l'adresse de livraison.")
-            if not (postcode.isdigit() and len(postcode) == 5):
+            if not (ascii_digits(postcode) and len(postcode) == 5):
                 self.add_error("address_postcode", "Le code postal compte 5 chiffres.")
             if line and "address_postcode" not in self.errors:
                 self._check_zone(line=line, postcode=postcode)
@@ -308,6 +309,6 @@ class AddressSearchForm(forms.Form):
 
     def clean_code_postal(self):
         postcode = self.cleaned_data["code_postal"].strip()
-        if not (postcode.isdigit() and len(postcode) == 5):
+        if not (ascii_digits(postcode) and len(postcode) == 5):
             raise forms.ValidationError("Le code postal compte 5 chiffres.")
         return postcode

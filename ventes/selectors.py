@@ -12,6 +12,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from production.cache import catalogue_version, menu_version
+from production.exceptions import Shortage, SoldOut
 from production.models import Allergen, OpeningHours, Pizzeria, Product
 from production.selectors import Availability, availability_of, pizzeria_hours_on, product_availability
 
@@ -138,13 +139,20 @@ def _menu_build(*, pizzeria: Pizzeria) -> list[MenuSection]:
     return [section for section in sections.values() if section.items]
 
 
-def menu_product(*, pizzeria: Pizzeria, product_id: int) -> Product | None:
-    """A product of the pizzeria's menu: from the cached menu when there is one, as the customer saw it."""
-    items = _menu_items_cached(pizzeria_id=pizzeria.pk)
-    if items is not None:
-        item = items.get(product_id)
-        return item.product if item else None
-    return Product.objects.filter(pk=product_id, pizzerias=pizzeria, is_active=True).first()
+def menu_item(*, pizzeria: Pizzeria, product_id: int) -> MenuItem | None:
+    """A product of the pizzeria's menu with its availability, as the menu shows them: from the
+    cached menu, which is built (and cached for the next visitors) when there is none."""
+    return _menu_items(menu_for(pizzeria=pizzeria)).get(product_id)
+
+
+def menu_item_check_available(*, item: MenuItem, quantity: int) -> None:
+    """Refuse, in the menu's own words (« épuisé », « plus que N »), more than the pizzeria can make now.
+
+    Raises ``SoldOut``. Placing the order checks the stock again, behind its locks.
+    """
+    can_make = item.availability.can_make
+    if can_make is not None and can_make < quantity:
+        raise SoldOut([Shortage(item.product.pk, item.product.name, quantity, can_make)])
 
 
 @dataclass
@@ -240,6 +248,11 @@ def checkout_slots(*, pizzeria: Pizzeria, now: datetime.datetime | None = None) 
 
 def customer_for(*, user) -> Customer | None:
     return Customer.objects.filter(user_id=user.pk).first() if user.is_authenticated else None
+
+
+def order_is_owned_by(*, number: str, user) -> bool:
+    """Whether the order of that number is one of ``user``'s own (a guest's order is nobody's)."""
+    return user.is_authenticated and Order.objects.filter(number=number, customer__user_id=user.pk).exists()
 
 
 def customer_addresses(*, user) -> QuerySet[Address]:

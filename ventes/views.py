@@ -51,12 +51,14 @@ from .selectors import (
     customer_addresses,
     customer_for,
     menu_for,
-    menu_product,
+    menu_item,
+    menu_item_check_available,
     menu_products,
     order_awaiting_payment,
     order_events,
     order_for_viewer,
     order_history_lines,
+    order_is_owned_by,
     order_lines,
     order_totals_of,
     order_version_for_viewer,
@@ -191,10 +193,16 @@ def cart_add(request):
     if pizzeria is None:
         return _cart_answer(request, cart, error="Pizzeria inconnue.")
     back = pizzeria.get_absolute_url()
-    product = menu_product(pizzeria=pizzeria, product_id=form.cleaned_data["product"])
-    if product is None:
+    item = menu_item(pizzeria=pizzeria, product_id=form.cleaned_data["product"])
+    if item is None:
         return _cart_answer(request, cart, error=f"Ce produit n'est pas à la carte de {pizzeria.name}.", back=back)
-    quantity = form.cleaned_data["quantity"]
+    product, quantity = item.product, form.cleaned_data["quantity"]
+    # A cart about to be replaced by this pizzeria's counts for nothing here.
+    wanted = quantity if cart.belongs_elsewhere(pizzeria.pk) else cart.quantity_after_adding(product.pk, quantity)
+    try:
+        menu_item_check_available(item=item, quantity=wanted)
+    except SoldOut as error:
+        return _cart_answer(request, cart, error=error.message, back=back)
     if cart.belongs_elsewhere(pizzeria.pk) and not form.cleaned_data["replace"]:
         current = pizzeria_get(pk=cart.pizzeria_id, with_hours=False)
         context = {"current": current, "pizzeria": pizzeria, "product": product, "quantity": quantity}
@@ -306,8 +314,9 @@ def checkout(request):
     if request.method == "POST" and (
         number := _token_state(request.session, CHECKOUT_TOKENS, request.POST.get("token", ""))
     ):
-        # A second click on the same form: go where the first one went, place nothing.
-        return _checkout_done(request, number=number, owner=customer_for(user=request.user) is not None)
+        # A second click on the same form: go where the first one went, place nothing. Whoever
+        # is signed in now, a guest's order is followed by its signed link, not the owner's page.
+        return _checkout_done(request, number=number, owner=order_is_owned_by(number=number, user=request.user))
     cart = Cart(request.session)
     pizzeria = pizzeria_get(pk=cart.pizzeria_id) if cart else None
     if pizzeria is None:
