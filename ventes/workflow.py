@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from production.models import StaffMember
-from production.services import stock_set_order_needs
+from production.services import stock_consume_order, stock_set_order_needs, stock_unconsume_order
 
 from . import notifications, payments
 from .estimates import order_estimate_ready_at
@@ -52,7 +52,7 @@ UNDO_TRANSITIONS: dict[tuple[str, str], frozenset[Role]] = {
     (S.PREPARING, S.RECEIVED): frozenset({Role.PIZZAIOLO, Role.MANAGER}),
     (S.READY, S.PREPARING): frozenset({Role.PIZZAIOLO, Role.MANAGER}),
 }
-# States in which the stock reserved at placement has not been used yet.
+# States in which an order holds its stock reserved: starting preparation consumes it.
 STOCK_HELD_STATES = {S.PENDING_PAYMENT, S.RECEIVED}
 AT_DOOR_METHODS = {PaymentMethod.CASH, PaymentMethod.CARD, PaymentMethod.MEAL_VOUCHER}
 
@@ -137,6 +137,11 @@ def order_transition(*, order_id: int, to_state: str, by=None, note: str = "", c
         if order.payment_method == PaymentMethod.ONLINE_CARD:
             # Refund, or close the Stripe page, once the cancel is committed: Stripe's answer never undoes it.
             payments.online_payment_settle_after_commit(order_id=order.pk)
+    elif (source, to_state) == (S.RECEIVED, S.PREPARING):
+        stock_consume_order(pizzeria_id=order.pizzeria_id, order=order, by=by)
+    elif (source, to_state) == (S.PREPARING, S.RECEIVED):
+        # The tap is taken back: the order holds its ingredients again, as it did in the queue.
+        stock_unconsume_order(pizzeria_id=order.pizzeria_id, order=order, by=by)
     elif to_state == S.OUT_FOR_DELIVERY and role == Role.RIDER:
         order.rider = by
     elif (
