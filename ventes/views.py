@@ -32,7 +32,14 @@ from production.selectors import (
 
 from .cart import Cart
 from .estimates import order_expected_range
-from .exceptions import IllegalTransition, InvalidOrder, OrderNotEditable, PizzeriaUnavailable, TransitionForbidden
+from .exceptions import (
+    IllegalTransition,
+    InvalidOrder,
+    OrderNotEditable,
+    PaymentError,
+    PizzeriaUnavailable,
+    TransitionForbidden,
+)
 from .forms import (
     AddressSearchForm,
     CancelForm,
@@ -42,9 +49,10 @@ from .forms import (
     EditLinesForm,
     StaffOrderForm,
 )
+from .gateway import online_payment_enabled
 from .geo import GeocodingUnavailable, GeoError, geocoding_enabled, nearest_pizzeria_for, pizzerias_delivering_to
 from .models import Channel, Order, OrderState
-from .payments import PaymentError, checkout_session_create, online_payment_enabled
+from .payments import checkout_session_create
 from .selectors import (
     cart_summary,
     checkout_slots,
