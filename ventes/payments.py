@@ -164,6 +164,7 @@ def _refund_params(refund: Refund, **extra: object) -> dict[str, Any]:
         "amount": money(refund.amount),
         "method": refund.method,
         "reason": refund.reason,
+        "reason_label": refund.get_reason_display(),
         **extra,
     }
 
