@@ -234,6 +234,11 @@ OCPIZZA = {
     "MENU_CACHE_SECONDS": env.int("MENU_CACHE_SECONDS", default=5),
     # A paused pizzeria still takes orders for slots at least this far ahead.
     "PAUSE_LEAD_MINUTES": env.int("PAUSE_LEAD_MINUTES", default=60),
+    # A refund Stripe could not make is tried again after this many minutes, doubling up to the cap;
+    # after this many failed tries the managers are told (the tries go on).
+    "REFUND_RETRY_BASE_MINUTES": env.int("REFUND_RETRY_BASE_MINUTES", default=5),
+    "REFUND_RETRY_MAX_MINUTES": env.int("REFUND_RETRY_MAX_MINUTES", default=360),
+    "REFUND_ALERT_AFTER_ATTEMPTS": env.int("REFUND_ALERT_AFTER_ATTEMPTS", default=3),
 }
 
 # Absolute links in e-mails (order tracking) start with this address.
@@ -242,7 +247,7 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Google Maps (delivery zones, ventes/geo.py): off when empty, postcode zones then.
 GMAP_API_KEY = env.str("GMAP_API_KEY", default="")
 
-# Stripe online card payment (ventes/payments.py): offered only when the three keys are set.
+# Stripe online card payment (ventes/gateway.py, ventes/payments.py): offered only when the three keys are set.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
@@ -309,6 +314,7 @@ CRONJOBS = [
     ("0 6 * * *", "ocpizzapp.cron.cyclic_update"),
     ("0 6 1 * *", "ocpizzapp.cron.cyclic_backup"),
     ("*/5 * * * *", "ocpizzapp.cron.expire_payments"),
+    ("*/5 * * * *", "ocpizzapp.cron.retry_refunds"),
 ]
 CRONTAB_COMMAND_PREFIX = " ".join(
     f"{name}={shlex.quote(os.environ[name])}"

@@ -10,7 +10,7 @@ from django.db.models import Count, F, FilteredRelation, Max, Prefetch, Q, Query
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from ventes.models import Fulfilment, Order, OrderEvent, OrderLine, OrderState, PaymentState
+from ventes.models import STATE_EVENT_TYPES, Fulfilment, Order, OrderEvent, OrderLine, OrderState, PaymentState
 from ventes.workflow import STOCK_HELD_STATES, UNDO_TRANSITIONS, UNDO_WINDOW
 
 from .models import OpeningHours, Pizzeria, Product, RecipeLine, StaffMember, Stock, StockMovement
@@ -150,7 +150,8 @@ def kitchen_columns(*, pizzeria: Pizzeria, now: datetime.datetime) -> dict[str, 
     ``undo_until`` while that tap may still be taken back.
     """
     recent = (
-        OrderEvent.objects.filter(at__gte=now - UNDO_WINDOW)
+        # A payment or refund event leaves the last kitchen tap undoable: only state moves count here.
+        OrderEvent.objects.filter(at__gte=now - UNDO_WINDOW, type__in=STATE_EVENT_TYPES)
         .order_by("at", "pk")
         .only("pk", "order_id", "from_state", "to_state", "at")
     )

@@ -21,6 +21,7 @@ from django.views.decorators.http import condition, require_GET, require_POST
 
 from ocpizzapp.exceptions import BusinessError
 from ventes.models import OrderState
+from ventes.selectors import refunds_needing_attention
 from ventes.workflow import UNDO_TRANSITIONS, order_transition
 
 from . import selectors
@@ -353,7 +354,8 @@ def _dashboard_etag(request):
 @staff_only([MANAGER])
 def dashboard(request):
     etag = _dashboard_etag(request)
-    return render(request, "production/dashboard.html", {"etag": etag, **_dashboard_context()})
+    context = {"etag": etag, "stuck_refunds": refunds_needing_attention(), **_dashboard_context()}
+    return render(request, "production/dashboard.html", context)
 
 
 @require_GET

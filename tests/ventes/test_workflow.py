@@ -48,7 +48,7 @@ def order_in(shop, state, *, customer, fulfilment, rider=None):
         Order.objects.filter(pk=order.pk).update(payment_state=PaymentState.PAID)
     elif state != S.RECEIVED:
         Order.objects.filter(pk=order.pk).update(state=state, rider=rider)
-        OrderEvent.objects.create(order=order, from_state=S.RECEIVED, to_state=state)
+        OrderEvent.objects.create(order=order, type="state_moved", from_state=S.RECEIVED, to_state=state)
     return Order.objects.get(pk=order.pk)
 
 
