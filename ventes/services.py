@@ -292,7 +292,7 @@ def _order_write(
     OrderLine.objects.bulk_create(lines)
     _reserve(order=order, products=products, quantities=quantities, held={}, by=by)
     OrderEvent.objects.create(order=order, from_state="", to_state=order.state, by=by, note=order.get_channel_display())
-    notifications.order_notify_after_commit(order_id=order.pk, state=order.state, order=order)
+    notifications.order_notify_queue(order_id=order.pk, state=order.state)
     return order
 
 
