@@ -362,3 +362,32 @@ if SENTRY_DSN:
     from ocpizzapp.sentry import sentry_init
 
     sentry_init(dsn=SENTRY_DSN, environment=ENV_MODE, release=SENTRY_RELEASE or None)
+
+# Work off the request path (django-tasks, database backend): a task row is
+# written in the transaction that causes it, and `manage.py run_worker` runs it
+# on any server (rows taken with SKIP LOCKED on PostgreSQL). docs/taches.md.
+INSTALLED_APPS += ["django_tasks", "django_tasks_db", "phonenumber_field"]
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# A worker writes its heartbeat this often; one silent for WORKER_LOST_SECONDS
+# is taken for dead and the tasks it was running are run again (each is idempotent).
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=10.0)
+WORKER_LOST_SECONDS = env.float("WORKER_LOST_SECONDS", default=60.0)
+# verify_deployment fails when a ready task has waited longer than this.
+TASK_MAX_WAIT_SECONDS = env.int("TASK_MAX_WAIT_SECONDS", default=300)
+
+# Customer notifications (ventes/notifications.py): a failed delivery is tried
+# again after NOTIFY_RETRY_SECONDS, doubling up to NOTIFY_RETRY_MAX_SECONDS, at
+# most NOTIFY_MAX_ATTEMPTS times (about four hours with the defaults).
+NOTIFY_RETRY_SECONDS = env.float("NOTIFY_RETRY_SECONDS", default=30.0)
+NOTIFY_RETRY_MAX_SECONDS = env.float("NOTIFY_RETRY_MAX_SECONDS", default=900.0)
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=20)
+# A delivery in progress is another worker's for this long (longer than EMAIL_TIMEOUT).
+NOTIFY_SEND_LEASE_SECONDS = env.float("NOTIFY_SEND_LEASE_SECONDS", default=EMAIL_TIMEOUT * 3 + 30)
+
+# SMS (ventes/sms.py, Twilio): customers are told by e-mail only unless the three are set.
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM = env.str("TWILIO_FROM", default="")
+TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
+PHONENUMBER_DEFAULT_REGION = "FR"
+PHONENUMBER_DEFAULT_FORMAT = "E164"

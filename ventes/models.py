@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from phonenumber_field.modelfields import PhoneNumberField
 
 from production.models import VAT_RATES, Pizzeria, Product
 
@@ -14,6 +15,11 @@ from production.models import VAT_RATES, Pizzeria, Product
 class Customer(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="customer")
     phone = models.CharField("téléphone", max_length=20, blank=True)
+    # How the customer wants to hear about their orders. SMS needs a number and a consent,
+    # dated; withdrawing the consent clears the date.
+    notify_email = models.BooleanField("suivi par e-mail", default=True)
+    sms_phone = PhoneNumberField("mobile pour les SMS", blank=True)
+    sms_consent_at = models.DateTimeField("accord SMS donné le", null=True, blank=True)
 
     class Meta:
         verbose_name = "client"
@@ -125,6 +131,11 @@ class Order(models.Model):
     # The one-use token of the form that placed it: a form sent twice at once, to two
     # servers, finds the order of the first one here instead of placing a second.
     idempotency_key = models.CharField(max_length=40, unique=True, null=True, blank=True, editable=False)
+    # The customer's choice at checkout: e-mail (to customer_email) and/or SMS (to sms_phone, only
+    # with a consent given at that date).
+    notify_email = models.BooleanField("suivi par e-mail", default=True)
+    sms_phone = PhoneNumberField("mobile pour les SMS", blank=True)
+    sms_consent_at = models.DateTimeField("accord SMS donné le", null=True, blank=True)
     created_at = models.DateTimeField("passée le", auto_now_add=True)
     updated_at = models.DateTimeField("modifiée le", auto_now=True)
 
@@ -248,6 +259,54 @@ class OrderEvent(models.Model):
         """The amount this event is about, when it is about money."""
         value = self.params.get("amount")
         return Decimal(value) if value is not None else None
+
+
+class Notification(models.Model):
+    """One message to the customer about one state of their order, on one channel.
+
+    Unique per (order, state, channel): however many times a task asks for it (an undone
+    kitchen tap, a task run again after a worker died), the customer gets it once.
+    """
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", "e-mail"
+        SMS = "sms", "SMS"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "à envoyer"
+        SENDING = "sending", "en cours d'envoi"
+        SENT = "sent", "envoyée"
+        FAILED = "failed", "échec"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="notifications")
+    state = models.CharField("état annoncé", max_length=20, choices=OrderState.choices)
+    channel = models.CharField("canal", max_length=5, choices=Kind.choices)
+    recipient = models.CharField("destinataire", max_length=254)
+    status = models.CharField("statut", max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField("tentatives", default=0)
+    last_error = models.CharField("dernière erreur", max_length=300, blank=True)
+    # While SENDING, another task leaves it alone until then (a worker killed mid-send lets it lapse).
+    lease_until = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField("prochain essai", null=True, blank=True)
+    provider_id = models.CharField("référence du prestataire", max_length=100, blank=True)
+    created_at = models.DateTimeField("créée le", auto_now_add=True)
+    sent_at = models.DateTimeField("envoyée le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "notification"
+        ordering = ["order", "created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "state", "channel"], name="notification_once_per_state"),
+            models.CheckConstraint(condition=Q(channel__in=["email", "sms"]), name="notification_channel_valid"),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="notification_status_idx")]
+
+    def __str__(self):
+        return f"{self.order}: {self.state} ({self.channel})"
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"ocpizza-{self.order_id}-{self.state}-{self.channel}"
 
 
 class Payment(models.Model):

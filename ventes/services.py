@@ -301,7 +301,7 @@ def _order_write(
         params={"lines": _lines_params(lines), "total": money(order.total)},
         note=order.get_channel_display(),
     )
-    notifications.order_notify_after_commit(order_id=order.pk, state=order.state, order=order)
+    notifications.order_notify_queue(order_id=order.pk, state=order.state)
     return order
 
 

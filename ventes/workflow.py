@@ -2,7 +2,7 @@
 
 ``order_transition`` locks the order row, checks that the move exists and that
 the person may make it, applies it with its side effects, writes the history
-row and schedules the customer's notification after commit. Every screen,
+row and queues the customer's notification in the same transaction. Every screen,
 webhook and job moves orders through it.
 """
 
@@ -194,5 +194,5 @@ def order_transition(*, order_id: int, to_state: str, by=None, note: str = "", c
         # Whatever was paid is owed back: the payments record it now and ask Stripe after commit.
         order_cancelled.send(sender=Order, order=order, by=by)
     if not is_undo:
-        notifications.order_notify_after_commit(order_id=order.pk, state=to_state)
+        notifications.order_notify_queue(order_id=order.pk, state=to_state)
     return order
