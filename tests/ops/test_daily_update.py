@@ -37,7 +37,7 @@ def test_daily_update_writes_yesterdays_report_and_is_idempotent(pizzeria):
     _yesterday_order(pizzeria, state=OrderState.CANCELLED, lines=[(regina, 5)])
     factories.OrderFactory(pizzeria=pizzeria, state=OrderState.COMPLETED)  # today: not in the report
     manager = factories.StaffMemberFactory(role=StaffMember.MANAGER, pizzeria=None)
-    factories.StockFactory(pizzeria=pizzeria, quantity=50, low_threshold=100, ingredient__name="Mozzarella")
+    factories.StockFactory(pizzeria=pizzeria, on_hand=50, low_threshold=100, ingredient__name="Mozzarella")
 
     first = daily_update()
     report = DailyReport.objects.get(pizzeria=pizzeria)
