@@ -6,11 +6,21 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, F, FilteredRelation, Max, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, FilteredRelation, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from ventes.models import STATE_EVENT_TYPES, Fulfilment, Order, OrderEvent, OrderLine, OrderState, PaymentState
+from ventes.models import (
+    REFUND_NEEDS_MANAGER,
+    STATE_EVENT_TYPES,
+    Fulfilment,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderState,
+    PaymentState,
+    Refund,
+)
 from ventes.workflow import STOCK_HELD_STATES, UNDO_TRANSITIONS, UNDO_WINDOW
 
 from .models import OpeningHours, Pizzeria, Product, RecipeLine, StaffMember, Stock, StockMovement
@@ -417,7 +427,16 @@ def _average_minutes(durations: list[datetime.timedelta]) -> float | None:
 def dashboard_summaries(*, now: datetime.datetime) -> list[PizzeriaSummary]:
     """Every active pizzeria's day at a glance, in a fixed number of queries."""
     today = timezone.localdate(now)
-    summaries = {p.pk: PizzeriaSummary(pizzeria=p) for p in Pizzeria.objects.filter(is_active=True)}
+    # Refunds the managers must look at, counted in the same query as the pizzerias.
+    stuck = (
+        Refund.objects.filter(REFUND_NEEDS_MANAGER, order__pizzeria=OuterRef("pk"))
+        .order_by()
+        .values("order__pizzeria")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    pizzerias = Pizzeria.objects.filter(is_active=True).annotate(stuck_refunds=Coalesce(Subquery(stuck), 0))
+    summaries = {p.pk: PizzeriaSummary(pizzeria=p) for p in pizzerias}
     active = Q(state__in=[*KITCHEN_STATES, OrderState.OUT_FOR_DELIVERY, OrderState.PENDING_PAYMENT])
     for pizzeria_id, state, count in (
         Order.objects.filter(active | Q(business_date=today), pizzeria_id__in=summaries)

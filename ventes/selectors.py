@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from production.cache import catalogue_version, menu_version
@@ -16,7 +16,17 @@ from production.exceptions import Shortage, SoldOut
 from production.models import Allergen, OpeningHours, Pizzeria, Product
 from production.selectors import Availability, availability_of, pizzeria_hours_on, product_availability
 
-from .models import Address, Customer, Order, OrderEvent, OrderLine, OrderState, PaymentMethod, Refund
+from .models import (
+    REFUND_NEEDS_MANAGER,
+    Address,
+    Customer,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderState,
+    PaymentMethod,
+    Refund,
+)
 from .pricing import PricedLine, Totals, delivery_fee_for, order_totals
 from .tracking import order_number_from_token
 from .workflow import Role, actor_role_for
@@ -386,9 +396,5 @@ def refunds_still_owed(*, refund_ids: list[int]) -> bool:
 def refunds_needing_attention() -> list[Refund]:
     """Refunds the managers were told about: still failing after several tries, or refused by the card's bank."""
     return list(
-        Refund.objects.filter(
-            Q(state=Refund.State.PENDING, managers_alerted_at__isnull=False) | Q(state=Refund.State.FAILED)
-        )
-        .select_related("order__pizzeria")
-        .order_by("created_at", "pk")
+        Refund.objects.filter(REFUND_NEEDS_MANAGER).select_related("order__pizzeria").order_by("created_at", "pk")
     )
