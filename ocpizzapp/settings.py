@@ -8,6 +8,7 @@ without them, naming the missing variable.
 import datetime
 import os
 import shlex
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import environ
@@ -33,6 +34,18 @@ def required(name: str, **kwargs):
     if name not in env.ENVIRON or env.ENVIRON[name] == "":
         raise ImproperlyConfigured(f"Missing required environment variable {name} (ENV_MODE=production).")
     return env(name, **kwargs)
+
+
+def money_setting(name: str, *, default: str) -> Decimal:
+    """An amount in euros, e.g. ``25`` or ``25.00``; a typo stops the start with its name."""
+    raw = env.str(name, default=default).strip()
+    try:
+        amount = Decimal(raw)
+    except InvalidOperation:
+        amount = Decimal("NaN")
+    if not amount.is_finite() or amount < 0 or not raw.isascii():
+        raise ImproperlyConfigured(f"{name} must be an amount in euros such as 25.00, not {raw!r}")
+    return amount.quantize(Decimal("0.01"))
 
 
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
@@ -234,6 +247,8 @@ OCPIZZA = {
     "MENU_CACHE_SECONDS": env.int("MENU_CACHE_SECONDS", default=5),
     # A paused pizzeria still takes orders for slots at least this far ahead.
     "PAUSE_LEAD_MINUTES": env.int("PAUSE_LEAD_MINUTES", default=60),
+    # Most that meal vouchers may pay in a day (euros, French rule): an order pays the rest otherwise.
+    "MEAL_VOUCHER_DAILY_LIMIT": money_setting("MEAL_VOUCHER_DAILY_LIMIT", default="25.00"),
 }
 
 # Absolute links in e-mails (order tracking) start with this address.
