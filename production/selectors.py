@@ -130,7 +130,12 @@ def staff_pizzeria(*, member: StaffMember, slug: str) -> Pizzeria | None:
 
 def _lines_prefetch() -> Prefetch:
     # Ordered by its own key: the model's default ordering ("order") would join every line to its order.
-    lines = OrderLine.objects.only("pk", "order_id", "product_id", "product_name", "quantity").order_by("pk")
+    # Prices and the alcohol flag: what meal vouchers may pay, on the rider's and the counter's cards.
+    lines = (
+        OrderLine.objects.select_related("product")
+        .only("pk", "order_id", "product__contains_alcohol", "product_name", "quantity", "unit_price", "vat_rate")
+        .order_by("pk")
+    )
     return Prefetch("lines", queryset=lines)
 
 

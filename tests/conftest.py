@@ -112,9 +112,14 @@ def shop(db):
         stock[name] = stock_line_create(pizzeria=pizzeria, ingredient=ingredient, on_hand=level, low_threshold=2)
         stock_line_create(pizzeria=other, ingredient=ingredient, on_hand=level)
 
-    def product(name, price, recipe, vat="10.00", category="pizza"):
+    def product(name, price, recipe, vat="10.00", category="pizza", alcohol=False):
         made = factories.ProductFactory(
-            name=name, price=Decimal(price), vat_rate=Decimal(vat), category=category, pizzerias=[pizzeria, other]
+            name=name,
+            price=Decimal(price),
+            vat_rate=Decimal(vat),
+            category=category,
+            contains_alcohol=alcohol,
+            pizzerias=[pizzeria, other],
         )
         for ingredient, quantity in recipe.items():
             factories.RecipeLineFactory(product=made, ingredient=stock[ingredient].ingredient, quantity=quantity)
@@ -122,7 +127,7 @@ def shop(db):
 
     margherita = product("Margherita", "9.50", {"dough": 1, "tomato": 80, "cheese": 100})
     regina = product("Regina", "12.00", {"dough": 1, "tomato": 80, "cheese": 100, "ham": 60})
-    beer = product("Peroni", "4.50", {"beer": 1}, vat="20.00", category="drink")
+    beer = product("Peroni", "4.50", {"beer": 1}, vat="20.00", category="drink", alcohol=True)
     return Shop(pizzeria=pizzeria, stock=stock, margherita=margherita, regina=regina, beer=beer, other_pizzeria=other)
 
 

@@ -96,6 +96,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
     category = Product.PIZZA
     price = Decimal("12.00")
     vat_rate = Decimal("10.00")
+    contains_alcohol = False
 
     @factory.post_generation
     def pizzerias(obj, create, extracted, **kwargs):

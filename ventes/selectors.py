@@ -2,6 +2,7 @@
 
 import datetime
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -27,7 +28,7 @@ from .models import (
     PaymentMethod,
     Refund,
 )
-from .pricing import PricedLine, Totals, delivery_fee_for, order_totals
+from .pricing import MealVoucherSplit, PricedLine, Totals, delivery_fee_for, meal_voucher_split, order_totals
 from .tracking import order_number_from_token
 from .workflow import Role, actor_role_for
 
@@ -230,6 +231,40 @@ def cart_summary(
     return CartSummary(pizzeria=pizzeria, lines=lines, totals=order_totals(lines=priced, delivery_fee=fee))
 
 
+@dataclass(frozen=True)
+class CheckoutVoucherSplits:
+    """The meal-voucher split of a cart, picked up and delivered (the delivery fee is not food)."""
+
+    pickup: MealVoucherSplit
+    delivery: MealVoucherSplit
+    limit: Decimal
+
+    @property
+    def is_partial(self) -> bool:
+        return self.pickup.is_partial or self.delivery.is_partial
+
+    @property
+    def differ(self) -> bool:
+        return self.pickup != self.delivery
+
+
+def cart_meal_voucher_splits(*, cart: CartSummary) -> CheckoutVoucherSplits | None:
+    """What meal vouchers would pay of this cart and what would be left, or None for an empty cart."""
+    if cart.pizzeria is None:
+        return None
+    priced = [
+        PricedLine(line.product.price, line.quantity, line.product.vat_rate, line.product.contains_alcohol)
+        for line in cart.lines
+    ]
+    fee = delivery_fee_for(pizzeria=cart.pizzeria, delivery=True, subtotal=cart.totals.subtotal)
+    limit = settings.OCPIZZA["MEAL_VOUCHER_DAILY_LIMIT"]
+    return CheckoutVoucherSplits(
+        pickup=meal_voucher_split(lines=priced, delivery_fee=Decimal("0"), daily_limit=limit),
+        delivery=meal_voucher_split(lines=priced, delivery_fee=fee, daily_limit=limit),
+        limit=limit,
+    )
+
+
 def checkout_slots(*, pizzeria: Pizzeria, now: datetime.datetime | None = None) -> list[datetime.datetime]:
     """Times offered for a later order: every quarter hour within opening hours, today and tomorrow.
 
@@ -352,7 +387,22 @@ def _viewer_role(*, number: str, pizzeria_id: int, owner_id: int | None, user, t
 
 
 def order_lines(*, order: Order) -> list[OrderLine]:
-    return list(order.lines.all())
+    """The order's lines, each with its product (for ``order_meal_voucher_split``), in one query."""
+    return list(order.lines.select_related("product"))
+
+
+def order_meal_voucher_split(*, order: Order, lines: Iterable[OrderLine]) -> MealVoucherSplit | None:
+    """The split of an order paid by meal voucher that vouchers cannot pay in full; None for any other order.
+
+    ``lines`` come with their product (``order_lines``, the staff screens' prefetch).
+    """
+    if order.payment_method != PaymentMethod.MEAL_VOUCHER:
+        return None
+    priced = [
+        PricedLine(line.unit_price, line.quantity, line.vat_rate, line.product.contains_alcohol) for line in lines
+    ]
+    split = meal_voucher_split(lines=priced, delivery_fee=order.delivery_fee)
+    return split if split.is_partial else None
 
 
 def order_events(*, order: Order) -> list[OrderEvent]:
