@@ -339,7 +339,9 @@ CRONTAB_COMMAND_PREFIX = " ".join(
 CRONTAB_COMMAND_SUFFIX = env.str("CRON_LOG", default="2>&1 | logger -t ocpizza-cron")
 # One comment per checkout, so that two deployments on one host keep their own jobs.
 CRONTAB_COMMENT = f"ocpizza jobs of {BASE_DIR}"
-CRONTAB_LOCK_JOBS = True
+# django-crontab's lock file is named after the job alone, hence shared by every
+# deployment on the host: the jobs take their own per-deployment lock (ocpizzapp/jobs.py).
+CRONTAB_LOCK_JOBS = False
 
 # Maintenance state lives in the database so that every app server sees it.
 MAINTENANCE_MODE_STATE_BACKEND = "ocpizzapp.maintenance.DatabaseBackend"
