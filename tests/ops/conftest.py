@@ -39,3 +39,31 @@ def manage(*args: str, env: dict[str, str], check: bool = False) -> subprocess.C
     if check:
         assert result.returncode == 0, result.stdout + result.stderr
     return result
+
+
+@pytest.fixture
+def workers():
+    """Start task workers (``manage.py run_worker``, as the Procfile and the units do) with an environment; all stopped
+    at the end. Returns the process: a test may kill it."""
+    started: list[subprocess.Popen] = []
+
+    def start(env: dict[str, str], *arguments: str) -> subprocess.Popen:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "run_worker", "--interval", "0.2", "--no-startup-delay", *arguments],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
