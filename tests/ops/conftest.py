@@ -111,3 +111,31 @@ def deployed_site(tmp_path):
     finally:
         _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         _postgres_admin(f'DROP ROLE IF EXISTS "{name}"')
+
+
+@pytest.fixture
+def workers():
+    """Start task workers (``manage.py run_worker``, as the Procfile and the units do) with an environment; all stopped
+    at the end. Returns the process: a test may kill it."""
+    started: list[subprocess.Popen] = []
+
+    def start(env: dict[str, str], *arguments: str) -> subprocess.Popen:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "run_worker", "--interval", "0.2", "--no-startup-delay", *arguments],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
