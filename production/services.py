@@ -36,6 +36,7 @@ deadlocking.
 
 from collections.abc import Mapping
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
@@ -123,9 +124,10 @@ def _held_on(*, stock: Stock) -> QuerySet:
 
 def _lock_holders(*, stock: Stock) -> list[int]:
     """Lock the orders holding something on ``stock``, before the line itself (the workflow's order)."""
-    order_model = StockMovement._meta.get_field("order").related_model
+    # By name: production must not import ventes (whose workflow imports these services).
+    orders = apps.get_model("ventes", "Order")._default_manager
     order_ids = sorted(row["order_id"] for row in _held_on(stock=stock))
-    locked = order_model.objects.select_for_update().filter(pk__in=order_ids).order_by("pk")
+    locked = orders.select_for_update().filter(pk__in=order_ids).order_by("pk")
     return list(locked.values_list("pk", flat=True))
 
 

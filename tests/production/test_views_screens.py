@@ -318,7 +318,7 @@ def test_an_inventory_count_may_be_zero(client, shop, team):
         ("stock_restock", {"restock-quantity": "beaucoup"}, "Saisissez un nombre entier."),
         ("stock_restock", {}, "Ce champ est obligatoire."),
         ("stock_inventory", {"inventory-quantity": "-3"}, "supérieure ou égale à 0"),
-        ("stock_waste", {"waste-quantity": "5000"}, "Impossible de jeter 5000 : il n'en reste que 1200."),
+        ("stock_waste", {"waste-quantity": "5000"}, "Impossible de jeter 5000 g : il n'y en a que 1200 g en stock."),
     ],
 )
 def test_bad_stock_input_writes_nothing_and_says_why_beside_the_field(client, shop, team, action, data, message):
