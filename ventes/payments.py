@@ -447,8 +447,8 @@ def _managers_alert(*, refund_id: int) -> None:
     try:
         send_mail(
             f"Remboursement bloqué : commande {order.number}",
-            f"Le remboursement de {number_format(refund.amount, 2)} € de la commande {order.number} ({order.pizzeria.name}, "
-            f"{order.customer_name}) a échoué {refund.attempts} fois.\n"
+            f"Le remboursement de {number_format(refund.amount, 2)} € de la commande {order.number} "
+            f"({order.pizzeria.name}, {order.customer_name}) a échoué {refund.attempts} fois.\n"
             f"Dernière erreur : {refund.last_error}\n"
             "Il est retenté automatiquement ; s'il ne passe pas, remboursez le client autrement.\n"
             f"{settings.SITE_URL}/commande/{order.number}/",
