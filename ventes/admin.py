@@ -1,7 +1,18 @@
 from django.contrib import admin, messages
 
 from .exceptions import OrderError
-from .models import Address, CancelReason, Customer, Order, OrderEvent, OrderLine, OrderState, Payment, StripeEvent
+from .models import (
+    Address,
+    CancelReason,
+    Customer,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderState,
+    Payment,
+    Refund,
+    StripeEvent,
+)
 from .workflow import order_transition
 
 
@@ -38,13 +49,22 @@ class OrderLineInline(ReadOnlyInline):
 
 class OrderEventInline(ReadOnlyInline):
     model = OrderEvent
-    fields = ["at", "from_state", "to_state", "by", "note"]
+    fields = ["at", "type", "from_state", "to_state", "params", "by", "note"]
     readonly_fields = fields
 
 
 class PaymentInline(ReadOnlyInline):
     model = Payment
     fields = ["method", "amount", "state", "provider_reference", "refunded_amount", "created_at"]
+    readonly_fields = fields
+
+
+class RefundInline(ReadOnlyInline):
+    """Refunds are made from the order page (managers) and by the payments; here they are read."""
+
+    model = Refund
+    fk_name = "order"
+    fields = ["created_at", "amount", "method", "reason", "state", "attempts", "next_attempt_at", "last_error", "by"]
     readonly_fields = fields
 
 
@@ -57,7 +77,7 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ["pizzeria"]
     search_fields = ["number", "customer_name", "customer_phone", "customer_email"]
     date_hierarchy = "created_at"
-    inlines = [OrderLineInline, PaymentInline, OrderEventInline]
+    inlines = [OrderLineInline, PaymentInline, RefundInline, OrderEventInline]
     actions = ["cancel_too_busy"]
 
     @admin.action(description="Annuler : pizzeria débordée", permissions=["view"])

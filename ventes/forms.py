@@ -12,6 +12,7 @@ from django import forms
 from django.conf import settings
 from django.forms.utils import flatatt
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
@@ -348,7 +349,7 @@ class RefundForm(forms.Form):
         for line in self.lines:
             # A choice list accepts exactly the quantities that exist, typed in ASCII digits only.
             self.fields[f"line_{line.pk}"] = forms.ChoiceField(
-                label=f"{line.product_name} ({line.unit_price} € pièce)",
+                label=f"{line.product_name} ({number_format(line.unit_price, 2)} € pièce)",
                 choices=[(str(n), str(n)) for n in range(line.quantity + 1)],
                 initial="0",
                 required=False,

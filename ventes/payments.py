@@ -41,6 +41,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.formats import number_format
 
 from production.models import StaffMember
 
@@ -311,7 +312,8 @@ def refund_request(
         raise RefundNotAllowed("Indiquez un montant positif, en euros et centimes.", field="amount")
     if amount > left:
         raise RefundNotAllowed(
-            f"On ne peut pas rembourser plus que ce qui a été payé : {money(left)} € au plus.", field="amount"
+            f"On ne peut pas rembourser plus que ce qui a été payé : {number_format(left, 2)} € au plus.",
+            field="amount",
         )
     refunds = []
     # The payments in the order they were taken; a refund larger than one payment is split over the next.
@@ -445,8 +447,8 @@ def _managers_alert(*, refund_id: int) -> None:
     try:
         send_mail(
             f"Remboursement bloqué : commande {order.number}",
-            f"Le remboursement de {money(refund.amount)} € de la commande {order.number} ({order.pizzeria.name}, "
-            f"{order.customer_name}) a échoué {refund.attempts} fois.\n"
+            f"Le remboursement de {number_format(refund.amount, 2)} € de la commande {order.number} "
+            f"({order.pizzeria.name}, {order.customer_name}) a échoué {refund.attempts} fois.\n"
             f"Dernière erreur : {refund.last_error}\n"
             "Il est retenté automatiquement ; s'il ne passe pas, remboursez le client autrement.\n"
             f"{settings.SITE_URL}/commande/{order.number}/",

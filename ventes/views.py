@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.formats import number_format
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import condition, require_http_methods, require_POST, require_safe
 
@@ -615,11 +616,11 @@ def order_refund(request, number):
             if refunds_still_owed(refund_ids=[refund.pk for refund in refunds]):
                 messages.warning(
                     request,
-                    f"Remboursement de {total} € enregistré ; Stripe ne l'a pas encore pris : "
+                    f"Remboursement de {number_format(total, 2)} € enregistré ; Stripe ne l'a pas encore pris : "
                     "il est retenté automatiquement et les responsables sont prévenus s'il échoue encore.",
                 )
             else:
-                messages.success(request, f"Remboursement de {total} € effectué.")
+                messages.success(request, f"Remboursement de {number_format(total, 2)} € effectué.")
             return _back_to_order(request, view)
     return render(request, "ventes/order_refund.html", {"order": order, "form": form})
 

@@ -70,6 +70,7 @@ RULES = {
     "ventes:order_edit": _rule("order", ORDER_EDITORS),
     "ventes:order_cancel": _rule("order", ORDER_EDITORS, reason="Plus faim"),
     "ventes:reorder": _rule("order", "owner", methods=("post",)),
+    "ventes:order_refund": _rule("order", MANAGER, scope="all", reason="quality"),
     "production:pizzeria_pause": _rule("pizzeria", MANAGER, methods=("post",), accepting="0"),
     "production:kitchen": _rule("pizzeria", COOKS, methods=("get",)),
     "production:kitchen_board": _rule("pizzeria", COOKS, methods=("get",)),

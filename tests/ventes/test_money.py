@@ -352,7 +352,7 @@ def test_never_more_than_was_paid(shop, stripe_api, client, manager, django_capt
     with pytest.raises(RefundNotAllowed) as refused:
         refund_request(order_id=order.pk, reason=RefundReason.LATE, by=manager, amount=Decimal("0.51"))
 
-    assert "0.50 € au plus" in refused.value.message
+    assert "0,50 € au plus" in refused.value.message
     assert (Refund.objects.count(), order.events.count(), len(stripe_api.calls)) == before
 
 
