@@ -53,13 +53,18 @@ class StockMoveForm(AccessibleErrorsMixin, forms.Form):
     note = forms.CharField(label="Remarque", max_length=200, required=False)
     field_order = ["quantity", "note"]
 
-    def __init__(self, *args, kind: str, **kwargs):
+    def __init__(self, *args, kind: str, can_override: bool = False, **kwargs):
         super().__init__(*args, prefix=kind, **kwargs)
         self.kind = kind
         # An empty shelf is a valid count; a delivery or a waste of nothing is not.
         self.fields["quantity"] = AsciiIntegerField(
             label=self.LABELS[kind], min_value=0 if kind == StockMovement.INVENTORY else 1, max_value=1_000_000
         )
+        if kind == StockMovement.WASTE and can_override:
+            # Only a manager may throw away what orders hold (the service checks it again).
+            self.fields["override"] = forms.BooleanField(
+                label="Forcer : jeter aussi du stock réservé par des commandes", required=False
+            )
         self.order_fields(self.field_order)
 
 

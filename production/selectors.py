@@ -6,12 +6,22 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, F, FilteredRelation, Max, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, FilteredRelation, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from ventes.models import Fulfilment, Order, OrderEvent, OrderLine, OrderState, PaymentState
-from ventes.workflow import UNDO_TRANSITIONS, UNDO_WINDOW
+from ventes.models import (
+    REFUND_NEEDS_MANAGER,
+    STATE_EVENT_TYPES,
+    Fulfilment,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderState,
+    PaymentState,
+    Refund,
+)
+from ventes.workflow import STOCK_HELD_STATES, UNDO_TRANSITIONS, UNDO_WINDOW
 
 from .models import OpeningHours, Pizzeria, Product, RecipeLine, StaffMember, Stock, StockMovement
 
@@ -55,8 +65,9 @@ class Availability:
 def product_availability(*, pizzeria_id: int, product_ids: Iterable[int] | None = None) -> dict[int, Availability]:
     """Availability of a pizzeria's products, in a single query whatever the menu size.
 
-    For each product: the minimum over its recipe of stock ÷ quantity (an
-    ingredient the pizzeria does not stock counts as none left). Products
+    For each product: the minimum over its recipe of available stock (on hand
+    less what orders hold) ÷ quantity (an ingredient the pizzeria does not
+    stock counts as none left). Products
     without a recipe are absent from the result: callers read them as unlimited.
     """
     lines = RecipeLine.objects.annotate(
@@ -69,11 +80,12 @@ def product_availability(*, pizzeria_id: int, product_ids: Iterable[int] | None 
         if product_ids is not None
         else lines.filter(product__pizzerias=pizzeria_id)
     )
+    lines = lines.annotate(available=F("stock_here__on_hand") - F("stock_here__reserved"))
     result: dict[int, Availability] = {}
-    for product_id, ingredient_name, needed, level in lines.values_list(
-        "product_id", "ingredient__name", "quantity", "stock_here__quantity"
+    for product_id, ingredient_name, needed, available in lines.values_list(
+        "product_id", "ingredient__name", "quantity", "available"
     ).order_by("product_id", "ingredient__name"):
-        can_make = (level or 0) // needed
+        can_make = max(available or 0, 0) // needed
         current = result.get(product_id)
         if current is None or can_make < current.can_make:
             result[product_id] = Availability(can_make=can_make, limiting_ingredient=ingredient_name)
@@ -153,7 +165,8 @@ def kitchen_columns(*, pizzeria: Pizzeria, now: datetime.datetime) -> dict[str, 
     ``undo_until`` while that tap may still be taken back.
     """
     recent = (
-        OrderEvent.objects.filter(at__gte=now - UNDO_WINDOW)
+        # A payment or refund event leaves the last kitchen tap undoable: only state moves count here.
+        OrderEvent.objects.filter(at__gte=now - UNDO_WINDOW, type__in=STATE_EVENT_TYPES)
         .order_by("at", "pk")
         .only("pk", "order_id", "from_state", "to_state", "at")
     )
@@ -306,11 +319,81 @@ def stock_overview(*, pizzeria: Pizzeria) -> list[StockLineView]:
         overview.append(
             StockLineView(
                 stock=line,
-                blocks=[name for name, quantity in used_by if line.quantity < quantity],
-                threatens=[name for name, quantity in used_by if line.quantity >= quantity],
+                blocks=[name for name, quantity in used_by if line.available < quantity],
+                threatens=[name for name, quantity in used_by if line.available >= quantity],
             )
         )
     return overview
+
+
+def stock_low(lines: QuerySet[Stock]) -> QuerySet[Stock]:
+    """The lines whose available stock (on hand less what orders hold) is at or under their threshold."""
+    return lines.alias(free=F("on_hand") - F("reserved")).filter(free__lte=F("low_threshold"))
+
+
+@dataclass(frozen=True)
+class LedgerDrift:
+    """A stock line whose figures its ledger does not explain."""
+
+    stock_id: int
+    pizzeria_id: int
+    pizzeria: str
+    ingredient: str
+    on_hand: int
+    ledger_on_hand: int
+    reserved: int
+    open_reservations: int
+    held_by_closed_orders: int
+
+    def __str__(self) -> str:
+        parts = []
+        if self.on_hand != self.ledger_on_hand:
+            parts.append(
+                f"en stock {self.on_hand}, registre {self.ledger_on_hand} ({self.on_hand - self.ledger_on_hand:+d})"
+            )
+        if self.reserved != self.open_reservations:
+            parts.append(
+                f"réservé {self.reserved}, commandes en attente {self.open_reservations} "
+                f"({self.reserved - self.open_reservations:+d})"
+            )
+        if self.held_by_closed_orders:
+            parts.append(f"{self.held_by_closed_orders} encore tenus par des commandes lancées ou annulées")
+        return f"{self.pizzeria} — {self.ingredient} (ligne {self.stock_id}) : " + " ; ".join(parts)
+
+
+def stock_check_ledger(*, pizzeria_id: int | None = None) -> list[LedgerDrift]:
+    """Every stock line whose figures drift from its ledger, in one query.
+
+    On hand must be the sum of the line's movements' on-hand deltas; reserved
+    the sum of what the orders still waiting (awaiting payment or received)
+    hold, i.e. their reservations less their releases and consumptions; and
+    an order in the oven, past it or cancelled holds nothing.
+    """
+    waiting = Q(movements__order__state__in=STOCK_HELD_STATES)
+    moved_on = Q(movements__order__state__in=[state for state in OrderState.values if state not in STOCK_HELD_STATES])
+    lines = (
+        Stock.objects.annotate(
+            ledger_on_hand=Coalesce(Sum("movements__on_hand_delta"), 0),
+            open_reservations=Coalesce(Sum("movements__reserved_delta", filter=waiting), 0),
+            held_by_closed=Coalesce(Sum("movements__reserved_delta", filter=moved_on), 0),
+        )
+        .filter(~Q(on_hand=F("ledger_on_hand")) | ~Q(reserved=F("open_reservations")) | ~Q(held_by_closed=0))
+        .values_list(
+            "pk",
+            "pizzeria_id",
+            "pizzeria__name",
+            "ingredient__name",
+            "on_hand",
+            "ledger_on_hand",
+            "reserved",
+            "open_reservations",
+            "held_by_closed",
+        )
+        .order_by("pizzeria__name", "ingredient__name")
+    )
+    if pizzeria_id is not None:
+        lines = lines.filter(pizzeria_id=pizzeria_id)
+    return [LedgerDrift(*row) for row in lines]
 
 
 def stock_line_of(*, pizzeria: Pizzeria, stock_id: int) -> Stock | None:
@@ -349,7 +432,16 @@ def _average_minutes(durations: list[datetime.timedelta]) -> float | None:
 def dashboard_summaries(*, now: datetime.datetime) -> list[PizzeriaSummary]:
     """Every active pizzeria's day at a glance, in a fixed number of queries."""
     today = timezone.localdate(now)
-    summaries = {p.pk: PizzeriaSummary(pizzeria=p) for p in Pizzeria.objects.filter(is_active=True)}
+    # Refunds the managers must look at, counted in the same query as the pizzerias.
+    stuck = (
+        Refund.objects.filter(REFUND_NEEDS_MANAGER, order__pizzeria=OuterRef("pk"))
+        .order_by()
+        .values("order__pizzeria")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    pizzerias = Pizzeria.objects.filter(is_active=True).annotate(stuck_refunds=Coalesce(Subquery(stuck), 0))
+    summaries = {p.pk: PizzeriaSummary(pizzeria=p) for p in pizzerias}
     active = Q(state__in=[*KITCHEN_STATES, OrderState.OUT_FOR_DELIVERY, OrderState.PENDING_PAYMENT])
     for pizzeria_id, state, count in (
         Order.objects.filter(active | Q(business_date=today), pizzeria_id__in=summaries)
@@ -397,7 +489,7 @@ def dashboard_summaries(*, now: datetime.datetime) -> list[PizzeriaSummary]:
         summary.kitchen_minutes = _average_minutes(kitchen.get(pizzeria_id, []))
         summary.oven_minutes = _average_minutes(oven.get(pizzeria_id, []))
     for line in (
-        Stock.objects.filter(pizzeria_id__in=summaries, quantity__lte=F("low_threshold"))
+        stock_low(Stock.objects.filter(pizzeria_id__in=summaries))
         .select_related("ingredient")
         .order_by("ingredient__name")
     ):

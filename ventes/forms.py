@@ -3,6 +3,10 @@ services check the rest (menu, stock, opening hours) and their typed errors are
 shown beside the matching field."""
 
 import datetime
+import re
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -15,7 +19,7 @@ from ocpizzapp.forms import AsciiIntegerField, ascii_digits
 from production.models import Pizzeria
 
 from .geo import GeoError, delivery_zone_check
-from .models import CancelReason, Channel, Fulfilment, PaymentMethod
+from .models import STAFF_REFUND_REASONS, CancelReason, Channel, Fulfilment, OrderLine, PaymentMethod
 from .services import DeliveryAddress
 
 AT_DOOR_CHOICES = [
@@ -312,3 +316,69 @@ class AddressSearchForm(forms.Form):
         if not (ascii_digits(postcode) and len(postcode) == 5):
             raise forms.ValidationError("Le code postal compte 5 chiffres.")
         return postcode
+
+
+AMOUNT_PATTERN = re.compile(r"[0-9]{1,6}(?:[.,][0-9]{1,2})?", re.ASCII)
+
+
+class RefundForm(forms.Form):
+    """A manager's refund: everything left, some products, or an amount, with a reason from the list."""
+
+    SCOPES = [("all", "Tout ce qui reste payé"), ("lines", "Certains produits"), ("amount", "Un montant")]
+
+    scope = forms.ChoiceField(label="Rembourser", choices=SCOPES, initial="all", widget=forms.RadioSelect)
+    amount = forms.CharField(
+        label="Montant en euros",
+        required=False,
+        max_length=10,
+        widget=forms.TextInput(
+            attrs={"inputmode": "decimal", "autocomplete": "off", "aria-describedby": "id_amount_error"}
+        ),
+    )
+    reason = forms.ChoiceField(
+        label="Motif",
+        choices=[(reason.value, reason.label.capitalize()) for reason in STAFF_REFUND_REASONS],
+        error_messages={"required": "Choisissez le motif du remboursement.", "invalid_choice": "Motif inconnu."},
+    )
+    note = forms.CharField(label="Remarque (facultatif)", required=False, max_length=300)
+
+    def __init__(self, *args: Any, lines: Sequence[OrderLine], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lines = list(lines)
+        for line in self.lines:
+            # A choice list accepts exactly the quantities that exist, typed in ASCII digits only.
+            self.fields[f"line_{line.pk}"] = forms.ChoiceField(
+                label=f"{line.product_name} ({line.unit_price} € pièce)",
+                choices=[(str(n), str(n)) for n in range(line.quantity + 1)],
+                initial="0",
+                required=False,
+            )
+
+    def line_fields(self) -> list[forms.BoundField]:
+        return [self[f"line_{line.pk}"] for line in self.lines]
+
+    def clean_amount(self) -> Decimal | None:
+        raw = self.cleaned_data["amount"].strip()
+        if not raw:
+            return None
+        if not AMOUNT_PATTERN.fullmatch(raw):
+            raise forms.ValidationError("Indiquez un montant en euros, par exemple 4,50.")
+        return Decimal(raw.replace(",", "."))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        scope = data.get("scope")
+        if scope == "amount" and not data.get("amount"):
+            self.add_error("amount", "Indiquez le montant à rembourser.")
+        if scope == "lines" and not any(int(data.get(f"line_{line.pk}") or 0) for line in self.lines):
+            self.add_error(None, "Choisissez au moins un produit à rembourser.")
+        return data
+
+    def refund_lines(self) -> dict[int, int] | None:
+        if self.cleaned_data["scope"] != "lines":
+            return None
+        quantities = {line.pk: int(self.cleaned_data.get(f"line_{line.pk}") or 0) for line in self.lines}
+        return {pk: quantity for pk, quantity in quantities.items() if quantity}
+
+    def refund_amount(self) -> Decimal | None:
+        return self.cleaned_data["amount"] if self.cleaned_data["scope"] == "amount" else None

@@ -17,7 +17,17 @@ from production.exceptions import Shortage, SoldOut
 from production.models import Allergen, OpeningHours, Pizzeria, Product
 from production.selectors import Availability, availability_of, pizzeria_hours_on, product_availability
 
-from .models import Address, Customer, Order, OrderEvent, OrderLine, OrderState, PaymentMethod
+from .models import (
+    REFUND_NEEDS_MANAGER,
+    Address,
+    Customer,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderState,
+    PaymentMethod,
+    Refund,
+)
 from .pricing import MealVoucherSplit, PricedLine, Totals, delivery_fee_for, meal_voucher_split, order_totals
 from .tracking import order_number_from_token
 from .workflow import Role, actor_role_for
@@ -425,4 +435,16 @@ def order_awaiting_payment(*, number: str) -> Order | None:
         Order.objects.select_related("pizzeria")
         .filter(number=number, state=OrderState.PENDING_PAYMENT, payment_method=PaymentMethod.ONLINE_CARD)
         .first()
+    )
+
+
+def refunds_still_owed(*, refund_ids: list[int]) -> bool:
+    """Whether any of these refunds is still waiting for Stripe."""
+    return Refund.objects.filter(pk__in=refund_ids, state=Refund.State.PENDING).exists()
+
+
+def refunds_needing_attention() -> list[Refund]:
+    """Refunds the managers were told about: still failing after several tries, or refused by the card's bank."""
+    return list(
+        Refund.objects.filter(REFUND_NEEDS_MANAGER).select_related("order__pizzeria").order_by("created_at", "pk")
     )

@@ -2,6 +2,7 @@
 ``services`` / ``workflow`` and turn their typed errors into French messages."""
 
 import secrets
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
@@ -32,7 +33,15 @@ from production.selectors import (
 
 from .cart import Cart
 from .estimates import order_expected_range
-from .exceptions import IllegalTransition, InvalidOrder, OrderNotEditable, PizzeriaUnavailable, TransitionForbidden
+from .exceptions import (
+    IllegalTransition,
+    InvalidOrder,
+    OrderNotEditable,
+    PaymentError,
+    PizzeriaUnavailable,
+    RefundNotAllowed,
+    TransitionForbidden,
+)
 from .forms import (
     AddressSearchForm,
     CancelForm,
@@ -40,11 +49,13 @@ from .forms import (
     CartQuantityForm,
     CheckoutForm,
     EditLinesForm,
+    RefundForm,
     StaffOrderForm,
 )
+from .gateway import online_payment_enabled
 from .geo import GeocodingUnavailable, GeoError, geocoding_enabled, nearest_pizzeria_for, pizzerias_delivering_to
-from .models import Channel, Order, OrderState
-from .payments import PaymentError, checkout_session_create, online_payment_enabled
+from .models import Channel, Order, OrderEventType, OrderState, RefundReason
+from .payments import checkout_session_create, refund_request
 from .selectors import (
     cart_meal_voucher_splits,
     cart_summary,
@@ -67,10 +78,11 @@ from .selectors import (
     pizzeria_for_menu,
     pizzeria_get,
     pizzeria_queue,
+    refunds_still_owed,
 )
 from .services import EDITOR_ROLES, LineRequest, order_edit_lines, order_place
 from .tracking import order_tracking_url
-from .workflow import order_transition
+from .workflow import Role, order_transition
 
 CHECKOUT_TOKENS = "checkout_tokens"
 STAFF_TOKENS = "staff_order_tokens"
@@ -431,11 +443,19 @@ def _order_context(request, view) -> dict:
     order = view.order
     lines = order_lines(order=order)
     token = request.GET.get("t", "")
+    events = order_events(order=order)
+    refunds = [event for event in events if event.type == OrderEventType.REFUND_SUCCEEDED]
     return {
         "view": view,
         "order": order,
         "lines": lines,
-        "events": order_events(order=order),
+        "events": events,
+        "refunds": refunds,
+        # What the order's price gave back; a second payment's refund is not part of it.
+        "refunded": sum(
+            (event.amount or 0 for event in refunds if event.params.get("reason") != RefundReason.DUPLICATE_PAYMENT),
+            Decimal("0"),
+        ),
         "totals": order_totals_of(order=order, lines=lines),
         "expected": order_expected_range(order=order),
         "token": token,
@@ -568,6 +588,40 @@ def order_cancel(request, number):
             messages.success(request, f"Commande {order.number} annulée.")
             return _back_to_order(request, view)
     return render(request, "ventes/order_cancel.html", {"order": order, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def order_refund(request, number):
+    """A manager gives back all or part of what an order paid; anyone else gets 404."""
+    view = _order_view_or_404(request, number)
+    if view.role != Role.MANAGER:
+        raise Http404("Commande introuvable.")
+    order = view.order
+    form = RefundForm(request.POST or None, lines=order_lines(order=order))
+    if request.method == "POST" and form.is_valid():
+        try:
+            refunds = refund_request(
+                order_id=order.pk,
+                reason=form.cleaned_data["reason"],
+                by=request.user,
+                amount=form.refund_amount(),
+                lines=form.refund_lines(),
+                note=form.cleaned_data["note"],
+            )
+        except RefundNotAllowed as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            total = sum((refund.amount for refund in refunds), Decimal("0"))
+            if refunds_still_owed(refund_ids=[refund.pk for refund in refunds]):
+                messages.warning(
+                    request,
+                    f"Remboursement de {total} € enregistré ; Stripe ne l'a pas encore pris : "
+                    "il est retenté automatiquement et les responsables sont prévenus s'il échoue encore.",
+                )
+            else:
+                messages.success(request, f"Remboursement de {total} € effectué.")
+            return _back_to_order(request, view)
+    return render(request, "ventes/order_refund.html", {"order": order, "form": form})
 
 
 @require_POST

@@ -62,14 +62,16 @@ def populate(shop, team, count):
             factories.OrderLineFactory(order=order, product=shop.margherita)
             factories.OrderLineFactory(order=order, product=shop.beer)
             events += [
-                OrderEvent(order=order, from_state="", to_state=OrderState.RECEIVED),
-                OrderEvent(order=order, from_state=OrderState.RECEIVED, to_state=OrderState.PREPARING),
-                OrderEvent(order=order, from_state=OrderState.PREPARING, to_state=OrderState.READY),
+                OrderEvent(order=order, type="placed", from_state="", to_state=OrderState.RECEIVED),
+                OrderEvent(
+                    order=order, type="state_moved", from_state=OrderState.RECEIVED, to_state=OrderState.PREPARING
+                ),
+                OrderEvent(order=order, type="state_moved", from_state=OrderState.PREPARING, to_state=OrderState.READY),
             ]
     OrderEvent.objects.bulk_create(events)
     for _ in range(count):
         ingredient = factories.IngredientFactory()
-        stock_line_create(pizzeria=shop.pizzeria, ingredient=ingredient, quantity=5, low_threshold=10)
+        stock_line_create(pizzeria=shop.pizzeria, ingredient=ingredient, on_hand=5, low_threshold=10)
         factories.RecipeLineFactory(product=shop.regina, ingredient=ingredient, quantity=1)
 
 
