@@ -5,12 +5,13 @@ from collections.abc import Iterable
 from django import template
 
 from ventes.models import Order, OrderLine
+from ventes.pricing import MealVoucherSplit
 from ventes.selectors import order_meal_voucher_split
 
 register = template.Library()
 
 
 @register.inclusion_tag("ventes/_meal_voucher_split.html")
-def meal_voucher_split(order: Order, lines: Iterable[OrderLine]) -> dict:
+def meal_voucher_split(order: Order, lines: Iterable[OrderLine]) -> dict[str, MealVoucherSplit | None]:
     """Nothing unless the order is paid by meal voucher and vouchers cannot pay all of it."""
     return {"split": order_meal_voucher_split(order=order, lines=lines)}
