@@ -432,7 +432,8 @@ def test_an_update_then_its_rollback_with_static_files(server):
 
 
 def test_a_failed_pull_stops_the_engine_and_the_site_keeps_serving(server):
-    result, log = server.step("django-scripts.sh", OCPIZZA_BRANCH="no-such-branch")
+    pull_log = str(server.prefix / "pull_logs")
+    result, log = server.step("django-scripts.sh", OCPIZZA_BRANCH="no-such-branch", DEPLOY_LOG=pull_log)
     assert result.returncode == 1
     assert "Project-downloading > ERROR" in log and "CORRECT" not in log
     assert server.session().get(server.url("/"), timeout=30).status_code == 200
