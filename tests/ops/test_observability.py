@@ -159,3 +159,27 @@ def test_no_email_address_reaches_sentry(client, sentry_envelopes):
     everything = b"".join(sent).decode()
     assert "example.com" not in everything and "camille" not in everything
     assert "[adresse masquée]" in json.dumps(events_in(sentry_envelopes), ensure_ascii=False)
+
+
+@pytest.mark.parametrize("log_format", ["plain", "json"])
+def test_every_log_line_is_in_utc(log_format):
+    """Before and after the settings load (which switch the process to Paris time), lines say UTC."""
+    import datetime
+    import json
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ocpizzapp.settings", "LOG_FORMAT": log_format, "TZ": "UTC"}
+    code = (
+        "import django, logging; django.setup(); "
+        "from ocpizzapp.ops.deploylog import deploy_log_line; "
+        "logging.getLogger('ocpizzapp.jobs').warning('heure'); print(deploy_log_line(event='Heure', ok=True))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    now = datetime.datetime.now(datetime.UTC)
+    line = result.stderr.strip().splitlines()[-1]
+    stamp = json.loads(line)["time"] if log_format == "json" else line.split(" ")[0]
+    assert stamp.endswith("Z"), line
+    logged = datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.UTC)
+    assert abs((now - logged).total_seconds()) < 60, (stamp, now)
+    deploy_stamp = result.stdout.split(" : ")[0]
+    deployed = datetime.datetime.strptime(deploy_stamp, "%Y-%m-%d_%H-%M-%S-%f").replace(tzinfo=datetime.UTC)
+    assert abs((now - deployed).total_seconds()) < 60, (deploy_stamp, now)
