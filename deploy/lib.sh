@@ -27,10 +27,10 @@ shopt -s inherit_errexit
 DEPLOY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 export DEPLOY_DIR
 
-# 2024-01-31_06-00-00-123: the manual's date format, milliseconds included.
+# 2024-01-31_06-00-00-123: the manual's date format, milliseconds included, in UTC.
 stamp() {
   local now
-  now="$(date +%Y-%m-%d_%H-%M-%S-%N)"
+  now="$(TZ=UTC date +%Y-%m-%d_%H-%M-%S-%N)"  # UTC, like every log line of the application
   printf '%s' "${now:0:${#now}-6}"
 }
 

@@ -212,12 +212,17 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # UTC on every line (ocpizzapp/logs.py), whatever TIME_ZONE does to the process's local time.
+        "plain": {"class": "ocpizzapp.logs.UtcFormatter", "format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "ocpizzapp.logs.JsonFormatter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": env.str("LOG_FORMAT", default="plain")}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # gunicorn's worker lines through the same handler once Django has loaded in the worker.
+        "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
 # Business settings of the shop and the kitchen.
@@ -286,7 +291,7 @@ SOCIAL_AUTH_PIPELINE = [
 
 # Operations: backups, scheduled jobs, maintenance mode, error reporting.
 INSTALLED_APPS += ["dbbackup", "django_crontab", "maintenance_mode"]
-MIDDLEWARE.append("maintenance_mode.middleware.MaintenanceModeMiddleware")
+MIDDLEWARE.append("ocpizzapp.maintenance.StaffAwareMaintenanceMiddleware")
 
 # Backups never go under MEDIA_ROOT, which nginx serves to the public.
 BACKUP_DIR = env.path("BACKUP_DIR", default=BASE_DIR / "backups")
@@ -298,6 +303,8 @@ DBBACKUP_CLEANUP_KEEP = env.int("BACKUP_KEEP", default=12)
 DBBACKUP_CLEANUP_KEEP_MEDIA = DBBACKUP_CLEANUP_KEEP
 # Failures are logged and sent to Sentry by the job runner, not mailed by dbbackup.
 DBBACKUP_SEND_EMAIL = False
+# SQLite restores check the file before touching the live database (ocpizzapp/ops/backup.py).
+DBBACKUP_CONNECTOR_MAPPING = {"django.db.backends.sqlite3": "ocpizzapp.ops.backup.CheckedSqliteConnector"}
 # Microseconds: two backups in one second must not share a name.
 DBBACKUP_DATE_FORMAT = "%Y-%m-%d-%H%M%S-%f"
 
@@ -316,7 +323,9 @@ CRONTAB_COMMAND_PREFIX = " ".join(
 CRONTAB_COMMAND_SUFFIX = env.str("CRON_LOG", default="2>&1 | logger -t ocpizza-cron")
 # One comment per checkout, so that two deployments on one host keep their own jobs.
 CRONTAB_COMMENT = f"ocpizza jobs of {BASE_DIR}"
-CRONTAB_LOCK_JOBS = True
+# django-crontab's lock file is named after the job alone, hence shared by every
+# deployment on the host: the jobs take their own per-deployment lock (ocpizzapp/jobs.py).
+CRONTAB_LOCK_JOBS = False
 
 # Maintenance state lives in the database so that every app server sees it.
 MAINTENANCE_MODE_STATE_BACKEND = "ocpizzapp.maintenance.DatabaseBackend"
@@ -326,7 +335,9 @@ MAINTENANCE_STATE_TTL = env.float("MAINTENANCE_STATE_TTL", default=5.0)
 MAINTENANCE_MODE_IGNORE_STAFF = True
 MAINTENANCE_MODE_IGNORE_SUPERUSER = True
 MAINTENANCE_MODE_IGNORE_ADMIN_SITE = True
-MAINTENANCE_MODE_IGNORE_URLS = [r"^/healthz$", r"^/static/"]
+# The staff area (its login, screens and htmx polling) stays open: every view in it
+# is gated by production.decorators.staff_only, so a customer gains nothing there.
+MAINTENANCE_MODE_IGNORE_URLS = [r"^/healthz$", r"^/static/", r"^/equipe/"]
 
 # Login throttling (django-axes) on every login form (shop, staff, admin): after
 # AXES_FAILURE_LIMIT failures for one e-mail from one client address, that pair

@@ -4,26 +4,35 @@ Database and media go through django-dbbackup. A PostgreSQL backup is a
 ``pg_dump --format=custom`` archive, already compressed and restorable with
 ``pg_restore`` (and by Heroku's ``pg:backups:restore``), so it is not gzipped
 again; SQLite copies and media archives are gzipped. Every backup is then
-restored into a scratch database and its row counts compared, table by table,
-with the counts taken in the very snapshot the dump was made from.
+restored into a scratch schema (PostgreSQL) or file (SQLite) and its row
+counts compared, table by table, with the counts taken in the very snapshot
+the dump was made from.
 """
 
 import contextlib
 import gzip
 import logging
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
+from dbbackup.db.sqlite import SqliteBackupConnector
 from dbbackup.signals import post_backup, pre_backup
 from dbbackup.storage import get_storage
-from django.core.management import call_command
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
 from django.db import connection, transaction
+
+from ocpizzapp.maintenance import DatabaseBackend
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +44,7 @@ class BackupError(Exception):
 @dataclass(frozen=True)
 class BackupResult:
     database_file: str
+    # Empty when there was no media folder to archive (fresh server, Heroku).
     media_file: str
     tables: int
     rows: int
@@ -97,6 +107,14 @@ def _pg_settings() -> tuple[list[str], dict[str, str]]:
     return args, env
 
 
+def _installed(command: list[str]) -> list[str]:
+    """``command`` with its program's full path; BackupError when the program is not installed."""
+    program = shutil.which(command[0])
+    if program is None:
+        raise BackupError(f"{command[0]} introuvable : installer le client PostgreSQL (postgresql-client)")
+    return [program, *command[1:]]
+
+
 def _pg_connect(dbname: str):
     import psycopg2
 
@@ -112,30 +130,104 @@ def _pg_connect(dbname: str):
     return contextlib.closing(link)
 
 
+# In pg_restore's SQL every object of the dump is written ``public.name``.
+_PUBLIC_PREFIX = re.compile(rb'(?<![\w"$])public\.')
+_COPY_START = re.compile(rb"^COPY .* FROM stdin;$")
+_PUBLIC_SCHEMA_ITSELF = re.compile(rb"^(CREATE|COMMENT ON|ALTER) SCHEMA public\b")
+
+
+def _into_schema(sql: IO[bytes], schema: str, target: IO[bytes]) -> None:
+    """Copy pg_restore's SQL from ``sql`` to ``target``, every ``public.`` object moved to ``schema``.
+
+    Rows (between ``COPY … FROM stdin;`` and ``\\.``) are copied untouched: a
+    customer's note may well contain the word "public.".
+    """
+    quoted = f'"{schema}".'.encode()
+    target.write(f'CREATE SCHEMA "{schema}";\n'.encode())
+    in_rows = False
+    for line in sql:
+        if in_rows:
+            in_rows = line.rstrip(b"\r\n") != b"\\."
+        elif _PUBLIC_SCHEMA_ITSELF.match(line):
+            continue
+        else:
+            line = _PUBLIC_PREFIX.sub(quoted, line)
+            in_rows = bool(_COPY_START.match(line.rstrip(b"\r\n")))
+        target.write(line)
+
+
 def _drill_postgresql(path: Path) -> dict[str, int]:
-    # A separate connection: CREATE DATABASE cannot run inside the caller's transaction.
-    scratch = f"{connection.settings_dict['NAME']}_drill"[:63]
-    with _pg_connect("postgres") as admin:
-        with admin.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS {_quote(scratch)}")
-            cursor.execute(f"CREATE DATABASE {_quote(scratch)}")
+    """Restore ``path`` into a scratch schema of the live database, count its rows, drop it.
+
+    Why a schema and not a scratch database: the deploy engine creates the
+    application's role without CREATEDB (postgresql-scripts.sh), and managed
+    PostgreSQL (Heroku) never grants it; granting it would take a superuser
+    and give the web processes a right they do not need. The role owns its
+    database, which is all CREATE SCHEMA asks for. pg_restore reads the whole
+    archive (a damaged file fails there) and writes SQL in which every object
+    is ``public.name``; that SQL is replayed into ``ocpizza_drill_<random>``,
+    in one transaction, by psql. The name is new on every run, so two drills
+    never share a schema. The live tables are never touched; the drill needs
+    the dump's size again in free disk space for a moment.
+    """
+    schema = f"ocpizza_drill_{uuid.uuid4().hex[:16]}"
+    args, env = _pg_settings()
+    name = connection.settings_dict["NAME"]
+    with tempfile.TemporaryFile() as sql, tempfile.TemporaryFile() as errors:
+        command = ["pg_restore", "--no-owner", "--no-privileges", "--file=-", str(path)]
+        reader = subprocess.Popen(_installed(command), stdout=subprocess.PIPE, stderr=errors)
+        assert reader.stdout is not None
+        with reader.stdout:
+            _into_schema(reader.stdout, schema, sql)
+        if reader.wait() != 0:
+            errors.seek(0)
+            message = errors.read().decode(errors="replace").strip()
+            raise BackupError(f"Sauvegarde illisible par pg_restore ({path.name}) : {message}")
+        sql.seek(0)
         try:
-            args, env = _pg_settings()
-            restored = subprocess.run(
-                ["pg_restore", *args, "--dbname", scratch, "--no-owner", "--exit-on-error", str(path)],
+            replayed = subprocess.run(
+                _installed(
+                    ["psql", *args, "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1", name]
+                ),
+                stdin=sql,
                 env=env,
                 capture_output=True,
                 text=True,
                 check=False,
             )
-            if restored.returncode != 0:
-                raise BackupError(f"Sauvegarde illisible par pg_restore ({path.name}) : {restored.stderr.strip()}")
-            with _pg_connect(scratch) as drill, drill.cursor() as cursor:
-                cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-                return table_counts(cursor, [row[0] for row in cursor.fetchall()])
+            if replayed.returncode != 0:
+                raise BackupError(f"Sauvegarde illisible ({path.name}) : {replayed.stderr.strip()}")
+            with _pg_connect(name) as drill, drill.cursor() as cursor:
+                cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY tablename", [schema])
+                counts = {}
+                for (table,) in cursor.fetchall():
+                    cursor.execute(f"SELECT COUNT(*) FROM {_quote(schema)}.{_quote(table)}")
+                    counts[table] = cursor.fetchone()[0]
+                return counts
         finally:
-            with admin.cursor() as cursor:
-                cursor.execute(f"DROP DATABASE IF EXISTS {_quote(scratch)}")
+            with _pg_connect(name) as drill, drill.cursor() as cursor:
+                cursor.execute(f"DROP SCHEMA IF EXISTS {_quote(schema)} CASCADE")
+
+
+def _sqlite_counts(path: Path) -> dict[str, int]:
+    """Row counts of the SQLite file ``path``, if it is a sound database of this site."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as database:
+            cursor = database.cursor()
+            problems = [row[0] for row in cursor.execute("PRAGMA integrity_check")]
+            if problems != ["ok"]:
+                raise BackupError(f"Sauvegarde illisible ({path.name}) : base SQLite abîmée ({problems[0]})")
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+            tables = [row[0] for row in cursor.fetchall()]
+            missing = sorted({"django_migrations", get_user_model()._meta.db_table} - set(tables))
+            if missing:
+                raise BackupError(
+                    f"Sauvegarde illisible ({path.name}) : ce n'est pas une base d'OC Pizza "
+                    f"(table(s) absente(s) : {', '.join(missing)})"
+                )
+            return table_counts(cursor, tables)
+    except sqlite3.DatabaseError as error:
+        raise BackupError(f"Sauvegarde illisible ({path.name}) : {error}") from error
 
 
 def _drill_sqlite(path: Path) -> dict[str, int]:
@@ -145,17 +237,41 @@ def _drill_sqlite(path: Path) -> dict[str, int]:
             opener = gzip.open if path.suffix == ".gz" else open
             with opener(path, "rb") as source, open(scratch, "wb") as target:
                 shutil.copyfileobj(source, target)
-            with contextlib.closing(sqlite3.connect(scratch)) as database:
-                cursor = database.cursor()
-                cursor.execute("PRAGMA integrity_check")
-                cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-                return table_counts(cursor, [row[0] for row in cursor.fetchall()])
-        except (OSError, EOFError, sqlite3.DatabaseError) as error:
+        except (OSError, EOFError) as error:
             raise BackupError(f"Sauvegarde illisible ({path.name}) : {error}") from error
+        return _sqlite_counts(scratch)
+
+
+class CheckedSqliteConnector(SqliteBackupConnector):
+    """dbbackup's SQLite connector, made safe for ``dbrestore`` itself.
+
+    dbbackup's own restore writes whatever it is given over the live file: a
+    wrong or truncated file destroyed the database and still exited 0. Here the
+    file is checked first (a sound SQLite database with this site's tables),
+    then copied in through SQLite's backup API, which replaces the pages in
+    one transaction under SQLite's own locks, never half a file.
+    """
+
+    def restore_dump(self, dump: IO[bytes]) -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            scratch = Path(folder) / "restore.sqlite3"
+            with open(scratch, "wb") as target:
+                shutil.copyfileobj(dump, target)
+            try:
+                _sqlite_counts(scratch)
+            except BackupError as error:
+                raise CommandError(f"{error} — restauration refusée, la base n'a pas été modifiée.") from error
+            self.connection.close()
+            live_path = self.connection.settings_dict["NAME"]
+            with (
+                contextlib.closing(sqlite3.connect(scratch)) as source,
+                contextlib.closing(sqlite3.connect(live_path)) as live,
+            ):
+                source.backup(live)
 
 
 def restore_drill(*, path: Path, expected: dict[str, int] | None = None) -> dict[str, int]:
-    """Restore ``path`` into a scratch database; raise BackupError on any doubt."""
+    """Restore ``path`` into a scratch schema (or file) and count its rows; raise BackupError on any doubt."""
     if not path.is_file() or path.stat().st_size == 0:
         raise BackupError(f"Sauvegarde introuvable ou vide : {path}")
     counts = _drill_postgresql(path) if connection.vendor == "postgresql" else _drill_sqlite(path)
@@ -169,20 +285,77 @@ def restore_drill(*, path: Path, expected: dict[str, int] | None = None) -> dict
     return counts
 
 
+def _media_backup() -> str:
+    """Archive MEDIA_ROOT; a server that never stored an upload has no folder, hence nothing to archive."""
+    if not Path(settings.MEDIA_ROOT).is_dir():
+        logger.info("no media backup: %s does not exist", settings.MEDIA_ROOT)
+        return ""
+    call_command("mediabackup", clean=True, compress=True, verbosity=0)
+    return get_storage().get_latest_backup(content_type="media")
+
+
+def backup_probe(*, folder: Path) -> str:
+    """Dump one small table into ``folder`` the way backups are made, drill it, delete it.
+
+    verify_deployment's proof that the backup path works on this server
+    (pg_dump and pg_restore present and of a usable version, the role allowed
+    to dump and to drill, the folder writable) without the time and disk of a
+    full backup. Returns the name of the table used.
+    """
+    table = "django_migrations"
+    with connection.cursor() as cursor:
+        expected = table_counts(cursor, [table])
+    if connection.vendor == "postgresql":
+        probe = folder / f".verify-{uuid.uuid4().hex}.psql.bin"
+        args, env = _pg_settings()
+        command = ["pg_dump", *args, "--format=custom", f"--table={table}", f"--file={probe}"]
+        dumped = subprocess.run(
+            _installed([*command, connection.settings_dict["NAME"]]),
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if dumped.returncode != 0:
+            probe.unlink(missing_ok=True)
+            raise BackupError(f"pg_dump en échec : {dumped.stderr.strip()}")
+    else:
+        # The SQLite drill asks for a whole database of this site: the probe is a full copy.
+        probe = folder / f".verify-{uuid.uuid4().hex}.sqlite3"
+        connection.ensure_connection()
+        with contextlib.closing(sqlite3.connect(probe)) as copy:
+            connection.connection.backup(copy)
+    try:
+        counts = restore_drill(path=probe)
+    finally:
+        probe.unlink(missing_ok=True)
+    if counts.get(table) != expected[table]:
+        raise BackupError(f"{table} : {expected[table]} ligne(s) attendue(s), {counts.get(table)} restaurée(s)")
+    return table
+
+
 def backup_run() -> BackupResult:
     compress = connection.vendor != "postgresql"
     with _consistent_dump() as seen:
         call_command("dbbackup", clean=True, compress=compress, verbosity=0)
-    call_command("mediabackup", clean=True, compress=True, verbosity=0)
-    media_file = get_storage().get_latest_backup(content_type="media")
     counts = restore_drill(path=backup_path(seen["filename"]), expected=seen["counts"])
     logger.info("backup %s verified: %d tables, %d rows", seen["filename"], len(counts), sum(counts.values()))
+    media_file = _media_backup()
     return BackupResult(
         database_file=seen["filename"], media_file=media_file, tables=len(counts), rows=sum(counts.values())
     )
 
 
 def backup_restore(*, path: Path) -> None:
-    """Restore the live database from ``path``, after a drill proved the file sound."""
+    """Restore the live database from ``path``, after a drill proved the file sound.
+
+    The maintenance flag lives in the database, so the dump brings back the
+    state of the day it was taken (usually off) while the operator is still
+    working: the state of the moment is put back as soon as the data is in.
+    """
     restore_drill(path=path)
+    state = DatabaseBackend()
+    maintenance = state.read()
     call_command("dbrestore", input_path=str(path), uncompress=path.suffix == ".gz", interactive=False, verbosity=0)
+    if state.read() != maintenance:
+        state.set_value(maintenance)

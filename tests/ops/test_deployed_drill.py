@@ -19,13 +19,14 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.ops.servers import DEPLOY, ROOT, UnixHTTPConnection, free_port, get, render, wait_until
+from tests.ops.servers import DEPLOY, ROOT, UnixHTTPConnection, free_port, get, render, smtp_server, wait_until
 
 pytestmark = [
     pytest.mark.postgres,
@@ -217,6 +218,11 @@ def _drop(name: str) -> None:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
+    with ExitStack() as stack:
+        yield from _deployed(stack)
+
+
+def _deployed(stack: ExitStack) -> Iterator[Server]:
     name = f"ocpizza_drill_{secrets.token_hex(4)}"
     prefix = Path(tempfile.mkdtemp(prefix="ocpizza-drill-"))
     prefix.chmod(0o755)  # the application user and nginx's workers go through it
@@ -242,13 +248,18 @@ def server() -> Iterator[Server]:
         **{key: value for key, value in os.environ.items() if key.startswith("PIP_")},
     }
     deployed = Server(name=name, prefix=prefix, env=env)
+    mail = stack.enter_context(smtp_server())
     try:
-        started = time.monotonic()
         for script in ("ubuntu-scripts.sh", "postgresql-scripts.sh", "venv-scripts.sh", "django-scripts.sh"):
             result, log = deployed.step(script)
+            if script == "django-scripts.sh" and result.returncode != 0:
+                # As the runbook says: the mail server goes into ENV_FILE, then the step runs again.
+                assert log.rstrip().splitlines()[-2].endswith("Deployment-verification > ERROR"), log
+                with deployed.env_file.open("a") as env_file:
+                    env_file.write(f"EMAIL_URL={mail}\n")
+                result, log = deployed.step(script)
             out = Path(f"{env['DEPLOY_LOG']}.out").read_text()[-3000:]
             assert result.returncode == 0, f"{script}\n{log}\n{out}"
-            print(f"{script}: {time.monotonic() - started:.0f} s\n{log}")
             if script == "ubuntu-scripts.sh":
                 # The repository stands for the project's git server: the new user may read it.
                 subprocess.run(["chown", "-R", f"{name}:{name}", env["OCPIZZA_REPO"]], check=True)
