@@ -12,13 +12,14 @@
 : "${OCPIZZA_DB_NAME:=ocpizza}"
 : "${ENV_FILE:=/etc/ocpizza/ocpizza.env}"    # secrets, generated on the server, mode 640
 : "${GUNICORN_SOCKET:=/run/gunicorn.sock}"
+: "${GUNICORN_SERVICE:=gunicorn}"             # reloaded by updates; ocpizza-supervisor under supervisord
 : "${NGINX_SITE:=/etc/nginx/sites-available/ocpizza}"
 : "${NGINX_ENABLED:=/etc/nginx/sites-enabled}"  # where the site is linked (and the default site removed)
 : "${SYSTEMD_DIR:=/etc/systemd/system}"
 : "${DEPLOY_LOG:=${PWD}/deploy_logs}"
 : "${DRY_RUN:=0}"
 export OCPIZZA_USER OCPIZZA_DOMAIN OCPIZZA_HOME OCPIZZA_APP OCPIZZA_VENV OCPIZZA_REPO OCPIZZA_BRANCH \
-  OCPIZZA_DB_NAME ENV_FILE GUNICORN_SOCKET NGINX_SITE NGINX_ENABLED SYSTEMD_DIR DEPLOY_LOG DRY_RUN
+  OCPIZZA_DB_NAME ENV_FILE GUNICORN_SOCKET GUNICORN_SERVICE NGINX_SITE NGINX_ENABLED SYSTEMD_DIR DEPLOY_LOG DRY_RUN
 
 # A failure inside $(...) fails the command that uses it, as everywhere else.
 shopt -s inherit_errexit
@@ -26,10 +27,10 @@ shopt -s inherit_errexit
 DEPLOY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 export DEPLOY_DIR
 
-# 2024-01-31_06-00-00-123: the manual's date format, milliseconds included.
+# 2024-01-31_06-00-00-123: the manual's date format, milliseconds included, in UTC.
 stamp() {
   local now
-  now="$(date +%Y-%m-%d_%H-%M-%S-%N)"
+  now="$(TZ=UTC date +%Y-%m-%d_%H-%M-%S-%N)"  # UTC, like every log line of the application
   printf '%s' "${now:0:${#now}-6}"
 }
 

@@ -1,13 +1,29 @@
-"""One JSON object per log line (LOG_FORMAT=json), for journald, Heroku and log collectors."""
+"""Log lines in UTC, as plain text or one JSON object per line (LOG_FORMAT=json).
+
+Every log line carries UTC, marked ``Z``. Loading the settings switches the
+process's local time to TIME_ZONE (Paris), so the same handler wrote UTC
+before django.setup() and Paris time after, while journald, cron's logger and
+the deploy scripts write the server's clock (UTC): a log read across them
+jumped by an hour or two.
+"""
 
 import json
 import logging
+import time
 
 
-class JsonFormatter(logging.Formatter):
+class UtcFormatter(logging.Formatter):
+    converter = time.gmtime
+    default_time_format = "%Y-%m-%dT%H:%M:%S"
+    default_msec_format = "%s.%03dZ"
+
+
+class JsonFormatter(UtcFormatter):
+    """One JSON object per line, for journald, Heroku and log collectors."""
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "time": self.formatTime(record),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),

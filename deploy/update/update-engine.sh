@@ -67,7 +67,7 @@ event Static-collection "check STATIC_ROOT" manage collectstatic --noinput
 if [[ ${ROLLBACK} == 0 ]]; then
   event Database-upgrading "read the migrate error; roll back with ${SELF} --rollback" manage migrate --noinput
 fi
-event Gunicorn-reload "read 'journalctl -u gunicorn'" systemctl reload gunicorn
+event Gunicorn-reload "read 'journalctl -u ${GUNICORN_SERVICE}'" systemctl reload "${GUNICORN_SERVICE}"
 event Deployment-verification "run manage.py verify_deployment" manage verify_deployment --skip maintenance
 event Maintenance-off "run manage.py maintenance off" manage maintenance off
 in_maintenance=0

@@ -107,6 +107,14 @@ def _pg_settings() -> tuple[list[str], dict[str, str]]:
     return args, env
 
 
+def _installed(command: list[str]) -> list[str]:
+    """``command`` with its program's full path; BackupError when the program is not installed."""
+    program = shutil.which(command[0])
+    if program is None:
+        raise BackupError(f"{command[0]} introuvable : installer le client PostgreSQL (postgresql-client)")
+    return [program, *command[1:]]
+
+
 def _pg_connect(dbname: str):
     import psycopg2
 
@@ -167,7 +175,7 @@ def _drill_postgresql(path: Path) -> dict[str, int]:
     name = connection.settings_dict["NAME"]
     with tempfile.TemporaryFile() as sql, tempfile.TemporaryFile() as errors:
         command = ["pg_restore", "--no-owner", "--no-privileges", "--file=-", str(path)]
-        reader = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors)
+        reader = subprocess.Popen(_installed(command), stdout=subprocess.PIPE, stderr=errors)
         assert reader.stdout is not None
         with reader.stdout:
             _into_schema(reader.stdout, schema, sql)
@@ -178,7 +186,9 @@ def _drill_postgresql(path: Path) -> dict[str, int]:
         sql.seek(0)
         try:
             replayed = subprocess.run(
-                ["psql", *args, "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1", name],
+                _installed(
+                    ["psql", *args, "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1", name]
+                ),
                 stdin=sql,
                 env=env,
                 capture_output=True,
@@ -282,6 +292,46 @@ def _media_backup() -> str:
         return ""
     call_command("mediabackup", clean=True, compress=True, verbosity=0)
     return get_storage().get_latest_backup(content_type="media")
+
+
+def backup_probe(*, folder: Path) -> str:
+    """Dump one small table into ``folder`` the way backups are made, drill it, delete it.
+
+    verify_deployment's proof that the backup path works on this server
+    (pg_dump and pg_restore present and of a usable version, the role allowed
+    to dump and to drill, the folder writable) without the time and disk of a
+    full backup. Returns the name of the table used.
+    """
+    table = "django_migrations"
+    with connection.cursor() as cursor:
+        expected = table_counts(cursor, [table])
+    if connection.vendor == "postgresql":
+        probe = folder / f".verify-{uuid.uuid4().hex}.psql.bin"
+        args, env = _pg_settings()
+        command = ["pg_dump", *args, "--format=custom", f"--table={table}", f"--file={probe}"]
+        dumped = subprocess.run(
+            _installed([*command, connection.settings_dict["NAME"]]),
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if dumped.returncode != 0:
+            probe.unlink(missing_ok=True)
+            raise BackupError(f"pg_dump en échec : {dumped.stderr.strip()}")
+    else:
+        # The SQLite drill asks for a whole database of this site: the probe is a full copy.
+        probe = folder / f".verify-{uuid.uuid4().hex}.sqlite3"
+        connection.ensure_connection()
+        with contextlib.closing(sqlite3.connect(probe)) as copy:
+            connection.connection.backup(copy)
+    try:
+        counts = restore_drill(path=probe)
+    finally:
+        probe.unlink(missing_ok=True)
+    if counts.get(table) != expected[table]:
+        raise BackupError(f"{table} : {expected[table]} ligne(s) attendue(s), {counts.get(table)} restaurée(s)")
+    return table
 
 
 def backup_run() -> BackupResult:

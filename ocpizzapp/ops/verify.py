@@ -10,20 +10,29 @@ import json
 import os
 import re
 import shutil
+import smtplib
 import subprocess
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.staticfiles.finders import get_finders
+from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
+from django.core.mail import get_connection
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.db import DatabaseError, connection
+from django.db.migrations.autodetector import MigrationAutodetector
 from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.state import ProjectState
+from django.utils import translation
 from maintenance_mode.core import get_maintenance_mode
+
+from ocpizzapp.ops.backup import BackupError, backup_probe
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,29 @@ def check_migrations() -> CheckResult:
     return CheckResult("Database-migrations", True)
 
 
+def check_models_migrations() -> CheckResult:
+    """Models changed without their migration: migrate would do nothing and the pages would fail."""
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    # As makemigrations does: migrations hold untranslated names, the models' are lazy (French here).
+    with translation.override(None):
+        changes = MigrationAutodetector(loader.project_state(), ProjectState.from_apps(apps)).changes(
+            graph=loader.graph
+        )
+    if changes:
+        described = "; ".join(
+            f"{label} : "
+            + ", ".join(operation.describe() for migration in migrations for operation in migration.operations)
+            for label, migrations in sorted(changes.items())
+        )
+        return CheckResult(
+            "Models-migrations",
+            False,
+            f"modèle(s) modifié(s) sans migration ({described}) : livrer la migration écrite par les développeurs, "
+            "ne pas lancer makemigrations sur le serveur",
+        )
+    return CheckResult("Models-migrations", True)
+
+
 def check_static_files() -> CheckResult:
     root = Path(settings.STATIC_ROOT)
     missing = [path for finder in get_finders() for path, _ in finder.list([]) if not (root / path).is_file()]
@@ -81,11 +113,57 @@ def check_static_files() -> CheckResult:
     return CheckResult("Static-files-collection", True)
 
 
+def check_static_manifest() -> CheckResult:
+    """In production every page names its static files through staticfiles.json: a missing
+    manifest or hashed file makes every page answer 500 after the next restart."""
+    storage = staticfiles_storage
+    if not isinstance(storage, ManifestFilesMixin):
+        return CheckResult("Static-files-manifest", True, "pas de manifeste hors production")
+    manifest = Path(settings.STATIC_ROOT) / storage.manifest_name
+    try:
+        paths = json.loads(manifest.read_text())["paths"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        return CheckResult(
+            "Static-files-manifest", False, f"{manifest} absent ou illisible ({error}) : lancer collectstatic"
+        )
+    missing = sorted(name for name in paths.values() if not (Path(settings.STATIC_ROOT) / name).is_file())
+    if missing:
+        return CheckResult(
+            "Static-files-manifest",
+            False,
+            f"{len(missing)} fichier(s) du manifeste absent(s) de {settings.STATIC_ROOT}, ex. {missing[0]} : "
+            "lancer collectstatic",
+        )
+    return CheckResult("Static-files-manifest", True)
+
+
 def check_environment() -> CheckResult:
     missing = [name for name in REQUIRED_VARIABLES if not os.environ.get(name)]
     if missing:
         return CheckResult("Environment-variables", False, f"variable(s) manquante(s) : {', '.join(missing)}")
     return CheckResult("Environment-variables", True)
+
+
+def check_email() -> CheckResult:
+    """Production sends e-mail by SMTP (localhost when EMAIL_URL is not set): the server must answer,
+    or the 06:00 job and every order confirmation fail with a connection error."""
+    if not settings.PRODUCTION:
+        return CheckResult("Email-server", True, "développement : courriels écrits dans la console")
+    if not settings.EMAIL_BACKEND.endswith("smtp.EmailBackend"):
+        return CheckResult("Email-server", True, f"courriels confiés à {settings.EMAIL_BACKEND}, aucun serveur SMTP")
+    server = f"{settings.EMAIL_HOST}:{settings.EMAIL_PORT}"
+    try:
+        with get_connection(fail_silently=False):
+            pass
+    except (OSError, smtplib.SMTPException) as error:
+        unset = "" if "EMAIL_URL" in os.environ else " (EMAIL_URL absent : serveur local par défaut)"
+        return CheckResult(
+            "Email-server",
+            False,
+            f"serveur de courriel {server}{unset} injoignable : {error} ; "
+            "définir EMAIL_URL (ex. smtp+tls://utilisateur:motdepasse@smtp.exemple.fr:587)",
+        )
+    return CheckResult("Email-server", True, f"serveur de courriel {server}")
 
 
 def check_service_keys() -> CheckResult:
@@ -99,17 +177,18 @@ def check_service_keys() -> CheckResult:
 
 
 def check_backup_storage() -> CheckResult:
+    """The backup path end to end: a real small dump in BACKUP_DIR, restored by the drill, then removed."""
     location = Path(settings.STORAGES["dbbackup"]["OPTIONS"]["location"])
-    probe = location / f".verify-{uuid.uuid4().hex}"
-    try:
-        location.mkdir(parents=True, exist_ok=True)
-        probe.write_bytes(b"ok")
-        probe.unlink()
-    except OSError as error:
-        return CheckResult("Backup-storage", False, f"{location} non inscriptible : {error}")
     if Path(settings.MEDIA_ROOT).resolve() in [location.resolve(), *location.resolve().parents]:
         return CheckResult("Backup-storage", False, f"{location} est dans MEDIA_ROOT, servi au public")
-    return CheckResult("Backup-storage", True)
+    try:
+        location.mkdir(parents=True, exist_ok=True)
+        probe = backup_probe(folder=location)
+    except OSError as error:
+        return CheckResult("Backup-storage", False, f"{location} non inscriptible : {error}")
+    except (BackupError, DatabaseError) as error:
+        return CheckResult("Backup-storage", False, f"sauvegarde d'essai en échec : {error}")
+    return CheckResult("Backup-storage", True, f"sauvegarde d'essai de {probe} restaurée et comparée")
 
 
 def cron_job_hash(job: tuple) -> str:
@@ -197,8 +276,11 @@ def check_https() -> CheckResult:
 CHECKS: dict[str, Callable[[], CheckResult]] = {
     "database": check_database,
     "migrations": check_migrations,
+    "models": check_models_migrations,
     "static": check_static_files,
+    "manifest": check_static_manifest,
     "environment": check_environment,
+    "email": check_email,
     "services": check_service_keys,
     "backups": check_backup_storage,
     "cron": check_scheduled_jobs,

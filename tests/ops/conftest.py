@@ -2,10 +2,13 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.ops.servers import smtp_server
 
 ROOT = Path(__file__).resolve().parents[2]
 OWN_VARIABLES = {
@@ -21,7 +24,7 @@ OWN_VARIABLES = {
     "TRUSTED_PROXY_COUNT",
 }
 # Everything an env file sets: a value left in the test's own environment would win over the file.
-SITE_VARIABLES = OWN_VARIABLES | {"BACKUP_DIR", "LOG_LEVEL", "CSRF_TRUSTED_ORIGINS", "EMAIL_URL", "SENTRY_DSN"}
+SITE_VARIABLES = OWN_VARIABLES | {"BACKUP_DIR", "LOG_LEVEL", "EMAIL_URL", "SENTRY_DSN"}
 
 
 def make_site_env(tmp_path: Path) -> dict[str, str]:
@@ -41,6 +44,12 @@ def make_site_env(tmp_path: Path) -> dict[str, str]:
         LOG_LEVEL="WARNING",
     )
     return env
+
+
+@pytest.fixture
+def mail_server() -> Iterator[str]:
+    with smtp_server() as address:
+        yield address
 
 
 @pytest.fixture

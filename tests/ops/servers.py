@@ -5,7 +5,10 @@ import shlex
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,3 +93,33 @@ def stop(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def smtp_server() -> Iterator[str]:
+    """A mail server that answers as SMTP servers do (greeting, then one reply per command): its EMAIL_URL."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop_serving = threading.Event()
+
+    def serve():
+        while not stop_serving.is_set():
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with client, client.makefile("rwb") as stream:
+                stream.write(b"220 mail.ocpizza.test ESMTP\r\n")
+                stream.flush()
+                for line in stream:
+                    stream.write(b"221 bye\r\n" if line.upper().startswith(b"QUIT") else b"250 ok\r\n")
+                    stream.flush()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"smtp://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop_serving.set()
+        thread.join(5)
+        listener.close()

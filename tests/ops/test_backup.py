@@ -215,3 +215,12 @@ def test_backup_wipe_restore_with_the_role_the_deploy_engine_creates(deployed_si
     assert manage("maintenance", "status", env=env, check=True).stdout.strip() == "maintenance : on"
     manage("maintenance", "off", env=env, check=True)
     assert _all_rows_of(deployed_site) == before
+
+    # verify_deployment proves the same path with a small real dump and its drill.
+    only_backups = [f"--skip={name}" for name in ("cron", "static", "manifest", "email", "maintenance", "deploy")]
+    verified = manage("verify_deployment", *only_backups, env=env)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "Backup-storage > CORRECT" in verified.stdout
+    no_client = manage("verify_deployment", *only_backups, env={**env, "PATH": str(deployed_site.folder)})
+    assert no_client.returncode != 0
+    assert "Backup-storage > ERROR" in no_client.stdout and "pg_dump introuvable" in no_client.stdout

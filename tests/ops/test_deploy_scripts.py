@@ -195,3 +195,27 @@ def test_a_python_older_than_requires_python_stops_the_venv_step(tmp_path):
     assert "Virtual-environment-installation" not in log
     needed = re.search(r'requires-python = ">=([0-9.]+)"', (ROOT / "pyproject.toml").read_text())
     assert needed and "requirements need 3.11 or newer" in (tmp_path / "deploy_logs.out").read_text()
+
+
+@as_root
+def test_supervision_step_installs_the_boot_unit_and_points_nginx_at_its_socket(tmp_path):
+    (tmp_path / "systemd").mkdir()
+    fake_commands(tmp_path / "bin", {"nginx": "exit 0", "systemctl": f'echo "$@" >> {tmp_path}/systemctl.calls'})
+    result, log = run_step(
+        "supervision-scripts.sh",
+        tmp_path,
+        SYSTEMD_DIR=str(tmp_path / "systemd"),
+        NGINX_SITE=str(tmp_path / "ocpizza"),
+        OCPIZZA_APP="/srv/ocpizza/app",
+        ENV_FILE="/etc/ocpizza/ocpizza.env",
+    )
+    assert result.returncode == 0, log + (tmp_path / "deploy_logs.out").read_text()
+    unit = (tmp_path / "systemd" / "ocpizza-supervisor.service").read_text()
+    assert "ENV_FILE=/etc/ocpizza/ocpizza.env" in unit
+    assert "ExecStart=/srv/ocpizza/app/deploy/supervision/watchdog.sh run" in unit
+    socket_path = tmp_path / "srv" / "supervision" / "gunicorn.sock"
+    assert f"GUNICORN_BIND=unix:{socket_path}" in unit
+    assert f"server unix:{socket_path} " in (tmp_path / "ocpizza").read_text()
+    calls = (tmp_path / "systemctl.calls").read_text().splitlines()
+    assert "disable --now gunicorn.socket gunicorn.service" in calls
+    assert "enable --now ocpizza-supervisor.service" in calls and "reload nginx" in calls

@@ -1,0 +1,5 @@
+"""The project's settings plus an app whose model has no migration."""
+
+from ocpizzapp.settings import *  # noqa: F403
+
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.ops.unmigrated"]  # noqa: F405
