@@ -26,7 +26,7 @@ SERVER_VARIABLES = (
 
 
 @pytest.fixture
-def server(tmp_path):
+def server(tmp_path, mail_server):
     """A copy of the project with its environment file, a fake systemctl, and its own crontab lines."""
     app = tmp_path / "app"
     shutil.copytree(
@@ -34,7 +34,7 @@ def server(tmp_path):
     )
     site = make_site_env(tmp_path)
     env_file = tmp_path / "ocpizza.env"
-    env_file.write_text("".join(f"{name}={site[name]}\n" for name in SERVER_VARIABLES))
+    env_file.write_text("".join(f"{name}={site[name]}\n" for name in SERVER_VARIABLES) + f"EMAIL_URL={mail_server}\n")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "systemctl").write_text(f'#!/bin/sh\necho "$@" >> {tmp_path}/systemctl.calls\n')

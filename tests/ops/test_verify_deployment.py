@@ -2,9 +2,6 @@
 
 import json
 import re
-import socket
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,34 +15,6 @@ def _status(output: str) -> dict[str, str]:
     lines = [line for line in output.splitlines() if not line.startswith(" ")]
     assert lines and all(LINE.match(line) for line in lines), output
     return {line.split(" : ")[1].split(" > ")[0]: line.rsplit(" > ", 1)[1] for line in lines}
-
-
-@pytest.fixture
-def mail_server() -> Iterator[str]:
-    """A mail server that answers as SMTP servers do (greeting, then one reply per command)."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve():
-        while not stop.is_set():
-            try:
-                client, _ = listener.accept()
-            except TimeoutError:
-                continue
-            with client, client.makefile("rwb") as stream:
-                stream.write(b"220 mail.ocpizza.test ESMTP\r\n")
-                stream.flush()
-                for line in stream:
-                    stream.write(b"221 bye\r\n" if line.upper().startswith(b"QUIT") else b"250 ok\r\n")
-                    stream.flush()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield f"smtp://127.0.0.1:{listener.getsockname()[1]}"
-    stop.set()
-    thread.join(5)
-    listener.close()
 
 
 @pytest.fixture
