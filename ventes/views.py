@@ -44,6 +44,7 @@ from .forms import (
 )
 from .geo import GeocodingUnavailable, GeoError, geocoding_enabled, nearest_pizzeria_for, pizzerias_delivering_to
 from .models import Channel, Order, OrderState
+from .notifications import customer_notify_choice
 from .payments import PaymentError, checkout_session_create, online_payment_enabled
 from .selectors import (
     cart_summary,
@@ -346,6 +347,8 @@ def checkout(request):
                     note=form.cleaned_data["note"],
                     by=user if user.is_authenticated else None,
                     idempotency_key=idempotency_key,
+                    notify_email=form.notify_email(),
+                    sms_phone=form.sms_phone(),
                 )
             except InvalidOrder as error:
                 if error.field == "lines":
@@ -370,6 +373,8 @@ def checkout(request):
                 customer_email=user.email,
                 customer_phone=customer.phone if customer else "",
             )
+            if customer is not None:
+                initial["notify_by"] = customer_notify_choice(customer=customer)
         form = CheckoutForm(initial=initial, **form_kwargs)
     context = {
         "form": form,
