@@ -6,6 +6,7 @@ with ``aria-describedby``.
 """
 
 import re
+from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
@@ -145,8 +146,9 @@ class ProfileForm(forms.Form):
         help_text="Votre accord est enregistré avec sa date ; décochez la case pour le retirer.",
     )
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("sms_updates") and cleaned.get("phone"):
             try:
                 sms_number(cleaned["phone"])

@@ -3,6 +3,7 @@ services check the rest (menu, stock, opening hours) and their typed errors are
 shown beside the matching field."""
 
 import datetime
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -242,8 +243,9 @@ class CheckoutForm(OrderDetailsForm):
     def saved_address(self):
         return self.addresses.get(self.cleaned_data.get("saved_address_id"))
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("notify_by") in {"sms", "both"} and cleaned.get("customer_phone"):
             try:
                 cleaned["sms_phone"] = sms.sms_number(cleaned["customer_phone"])

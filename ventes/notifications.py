@@ -33,7 +33,7 @@ from .tracking import order_tracking_url
 
 logger = logging.getLogger(__name__)
 
-SUBJECTS = {
+SUBJECTS: dict[str, str] = {
     OrderState.RECEIVED: "Commande {number} reçue",
     OrderState.PREPARING: "Commande {number} : au four !",
     OrderState.READY: "Commande {number} prête",
@@ -43,7 +43,7 @@ SUBJECTS = {
 }
 # One SMS segment (160 GSM-7 letters: é, è, à, ù but no ê, ô, ç) with the tracking link, whose
 # signed token takes about 115 of them: the texts stay under 45.
-SMS_TEXTS = {
+SMS_TEXTS: dict[str, str] = {
     OrderState.RECEIVED: "OC Pizza : commande enregistrée. {url}",
     OrderState.PREPARING: "OC Pizza : commande au four ! {url}",
     OrderState.READY: "OC Pizza : à retirer au comptoir ! {url}",
@@ -80,7 +80,7 @@ def customer_notify_choice(*, customer: Customer) -> str:
 
 def order_channels(*, order: Order) -> dict[str, str]:
     """The channels this order's customer asked for, with the address of each."""
-    channels = {}
+    channels: dict[str, str] = {}
     if order.notify_email and order.customer_email:
         channels[Kind.EMAIL] = order.customer_email
     if order.sms_phone and order.sms_consent_at is not None and sms.sms_enabled():
@@ -109,7 +109,7 @@ def _notification_claim(*, notification_id: int, now: datetime.datetime) -> Noti
     notification = Notification.objects.select_for_update().get(pk=notification_id)
     if notification.status in {Status.SENT, Status.FAILED}:
         return None
-    if notification.status == Status.SENDING and notification.lease_until > now:
+    if notification.status == Status.SENDING and notification.lease_until and notification.lease_until > now:
         # Another worker is sending it; if that worker dies, this task takes it over when its lease lapses.
         notification_send.using(run_after=notification.lease_until).enqueue(notification_id=notification_id)
         return None
