@@ -38,6 +38,8 @@ event Components-update "read the update_lhc error" manage update_lhc --controll
 event Static-collection "check STATIC_ROOT" manage collectstatic --noinput
 event Database-upgrading "read the migrate error; roll back with update_lhc --rollback" manage migrate --noinput
 event Gunicorn-reload "read 'journalctl -u gunicorn'" systemctl reload gunicorn
+# The task worker finishes its task in hand, then runs the new code.
+event Worker-restart "read 'journalctl -u ocpizza-worker'" systemctl restart ocpizza-worker
 event Deployment-verification "run manage.py verify_deployment" manage verify_deployment --skip maintenance
 event Maintenance-off "run manage.py maintenance off" manage maintenance off
 in_maintenance=0
