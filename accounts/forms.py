@@ -6,12 +6,14 @@ with ``aria-describedby``.
 """
 
 import re
+from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
 
 from accounts.exceptions import EmailAlreadyUsed
+from ventes.sms import InvalidMobile, sms_number
 
 FRENCH_PHONE = re.compile(r"^(?:\+33|0033|0)([1-9][0-9]{8})$")
 PHONE_HELP = "Le livreur vous appelle à ce numéro si besoin. Exemple : 06 12 34 56 78."
@@ -137,6 +139,22 @@ class ProfileForm(forms.Form):
         label="Nom", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "family-name"})
     )
     phone = FrenchPhoneField()
+    notify_email = forms.BooleanField(label="Suivre mes commandes par e-mail", required=False)
+    sms_updates = forms.BooleanField(
+        label="Suivre mes commandes par SMS, au numéro ci-dessus",
+        required=False,
+        help_text="Votre accord est enregistré avec sa date ; décochez la case pour le retirer.",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        if cleaned.get("sms_updates") and cleaned.get("phone"):
+            try:
+                sms_number(cleaned["phone"])
+            except InvalidMobile as error:
+                self.add_error("phone", error.message)
+        return cleaned
 
 
 class AddressForm(forms.Form):

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from accounts.exceptions import EmailAlreadyUsed, UnknownAddress
 from ventes.geo import AddressNotFound, GeocodingUnavailable, geocode_address
 from ventes.models import Address, Customer
+from ventes.services import customer_set_notifications
 
 
 @transaction.atomic
@@ -41,10 +42,16 @@ def customer_sign_up(*, email: str, password: str, first_name: str, last_name: s
 
 
 @transaction.atomic
-def customer_update_profile(*, user, first_name: str, last_name: str, phone: str) -> Customer:
+@transaction.atomic
+def customer_update_profile(
+    *, user, first_name: str, last_name: str, phone: str, notify_email: bool = True, sms_updates: bool = False
+) -> Customer:
     user.first_name, user.last_name = first_name, last_name
     user.save(update_fields=["first_name", "last_name"])
-    return customer_complete_profile(user=user, phone=phone)
+    customer = customer_complete_profile(user=user, phone=phone)
+    return customer_set_notifications(
+        customer=customer, notify_email=notify_email, sms_updates=sms_updates, phone=phone
+    )
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,8 @@ def profile(request):
     user = request.user
     customer = customer_for(user=user)
     initial = {"first_name": user.first_name, "last_name": user.last_name, "phone": customer.phone if customer else ""}
+    initial["notify_email"] = customer.notify_email if customer else True
+    initial["sms_updates"] = bool(customer and customer.sms_consent_at)
     form = ProfileForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         customer_update_profile(user=user, **form.cleaned_data)

@@ -3,23 +3,30 @@
 django-crontab's runner catches every exception (even SystemExit), logs it and
 exits 0, so cron would never see a failure. These entry points report the
 error themselves and leave with a non-zero status.
+
+The daily update and the expiry of unpaid orders are only queued here, for the
+task worker (ocpizzapp/tasks.py): cron stays short, the work runs once on
+whichever server's worker takes it, and is retried there if that worker dies.
 """
 
 import logging
 import os
 import sys
+from collections.abc import Callable
 
 import sentry_sdk
 from django.core.management import call_command
+from django.utils import timezone
 
+from . import tasks
 from .jobs import run_job
 
 logger = logging.getLogger("ocpizzapp.jobs")
 
 
-def _run_or_exit(*, name: str, command: str) -> None:
+def _run_or_exit(*, name: str, command: str = "", work: Callable[[], object] | None = None) -> None:
     try:
-        run_job(name=name, work=lambda: call_command(command))
+        run_job(name=name, work=work or (lambda: call_command(command)))
     except Exception:
         # run_job has already logged the error and handed it to Sentry.
         sentry_sdk.flush(timeout=5)
@@ -30,7 +37,7 @@ def _run_or_exit(*, name: str, command: str) -> None:
 
 
 def cyclic_update() -> None:
-    _run_or_exit(name="cyclic_update", command="update_ocpizza")
+    _run_or_exit(name="cyclic_update", work=lambda: tasks.daily_update_run.enqueue(at=timezone.now().isoformat()))
 
 
 def cyclic_backup() -> None:
@@ -38,8 +45,8 @@ def cyclic_backup() -> None:
 
 
 def expire_payments() -> None:
-    _run_or_exit(name="expire_payments", command="expire_unpaid_orders")
+    _run_or_exit(name="expire_payments", work=lambda: tasks.unpaid_orders_expire.enqueue(at=timezone.now().isoformat()))
 
 
 def retry_refunds() -> None:
-    _run_or_exit(name="retry_refunds", command="retry_refunds")
+    _run_or_exit(name="retry_refunds", work=lambda: tasks.refunds_retry.enqueue(at=timezone.now().isoformat()))

@@ -1,10 +1,12 @@
 from django.contrib import admin, messages
+from django.http import HttpRequest
 
 from .exceptions import OrderError
 from .models import (
     Address,
     CancelReason,
     Customer,
+    Notification,
     Order,
     OrderEvent,
     OrderLine,
@@ -68,6 +70,32 @@ class RefundInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class NotificationInline(ReadOnlyInline):
+    """What the customer was told, by which channel, and what went wrong."""
+
+    model = Notification
+    fields = ["state", "channel", "recipient", "status", "attempts", "last_error", "next_attempt_at", "sent_at"]
+    readonly_fields = fields
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """Every message to customers; filtered on « échec », the managers' list of messages that did not reach them."""
+
+    list_display = ["order", "state", "channel", "recipient", "status", "attempts", "last_error", "created_at"]
+    list_filter = ["status", "channel", "state", "order__pizzeria"]
+    list_select_related = ["order"]
+    search_fields = ["order__number", "recipient"]
+    date_hierarchy = "created_at"
+    readonly_fields = [field.name for field in Notification._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Notification | None = None) -> bool:
+        return False
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     """Orders are read here; their state only moves through the order workflow."""
@@ -77,7 +105,7 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ["pizzeria"]
     search_fields = ["number", "customer_name", "customer_phone", "customer_email"]
     date_hierarchy = "created_at"
-    inlines = [OrderLineInline, PaymentInline, RefundInline, OrderEventInline]
+    inlines = [OrderLineInline, PaymentInline, RefundInline, OrderEventInline, NotificationInline]
     actions = ["cancel_too_busy"]
 
     @admin.action(description="Annuler : pizzeria débordée", permissions=["view"])

@@ -19,6 +19,7 @@ from django.utils.safestring import mark_safe
 from ocpizzapp.forms import AsciiIntegerField, ascii_digits
 from production.models import Pizzeria
 
+from . import sms
 from .geo import GeoError, delivery_zone_check
 from .models import STAFF_REFUND_REASONS, CancelReason, Channel, Fulfilment, OrderLine, PaymentMethod
 from .services import DeliveryAddress
@@ -215,11 +216,22 @@ class CheckoutForm(OrderDetailsForm):
         error_messages={"required": "Indiquez votre e-mail.", "invalid": "Cette adresse e-mail n'est pas valable."},
     )
     saved_address_id = forms.TypedChoiceField(label="Une de vos adresses", coerce=int, required=False, empty_value=None)
+    # Offered when SMS are on (ventes/sms.py). Choosing SMS is the consent, recorded with its date on the order.
+    notify_by = forms.ChoiceField(
+        label="Suivi de la commande",
+        choices=[("email", "Par e-mail"), ("sms", "Par SMS"), ("both", "Par e-mail et par SMS")],
+        widget=forms.RadioSelect,
+        initial="email",
+        help_text="Par SMS : au numéro ci-dessus, pour cette commande seulement.",
+        error_messages={"required": "Choisissez comment suivre votre commande.", "invalid_choice": "Choix inconnu."},
+    )
     token = forms.CharField(widget=forms.HiddenInput)
-    field_order = ["customer_name", "customer_phone", "customer_email", "fulfilment", "saved_address_id"]
+    field_order = ["customer_name", "customer_phone", "customer_email", "notify_by", "fulfilment", "saved_address_id"]
 
     def __init__(self, *args, addresses=(), online_payment=False, **kwargs):
         super().__init__(*args, **kwargs)
+        if not sms.sms_enabled():
+            del self.fields["notify_by"]
         if online_payment:
             self.fields["payment_method"].choices = [ONLINE_CHOICE, *AT_DOOR_CHOICES]
         self.addresses = {address.pk: address for address in addresses}
@@ -235,6 +247,22 @@ class CheckoutForm(OrderDetailsForm):
 
     def saved_address(self):
         return self.addresses.get(self.cleaned_data.get("saved_address_id"))
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        if cleaned.get("notify_by") in {"sms", "both"} and cleaned.get("customer_phone"):
+            try:
+                cleaned["sms_phone"] = sms.sms_number(cleaned["customer_phone"])
+            except sms.InvalidMobile as error:
+                self.add_error("customer_phone", error.message)
+        return cleaned
+
+    def notify_email(self) -> bool:
+        return self.cleaned_data.get("notify_by", "email") in {"email", "both"}
+
+    def sms_phone(self) -> str:
+        return self.cleaned_data.get("sms_phone", "")
 
 
 class StaffOrderForm(OrderDetailsForm):

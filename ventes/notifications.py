@@ -28,12 +28,12 @@ from django_tasks import task
 
 from . import sms
 from .estimates import order_expected_range
-from .models import Fulfilment, Notification, Order, OrderState
+from .models import Customer, Fulfilment, Notification, Order, OrderState
 from .tracking import order_tracking_url
 
 logger = logging.getLogger(__name__)
 
-SUBJECTS = {
+SUBJECTS: dict[str, str] = {
     OrderState.RECEIVED: "Commande {number} reçue",
     OrderState.PREPARING: "Commande {number} : au four !",
     OrderState.READY: "Commande {number} prête",
@@ -41,16 +41,17 @@ SUBJECTS = {
     OrderState.COMPLETED: "Commande {number} : bon appétit !",
     OrderState.CANCELLED: "Commande {number} annulée",
 }
-# One SMS segment where possible: GSM-7 letters only (é, è, à, ù but no ê, ô, ç).
-SMS_TEXTS = {
-    OrderState.RECEIVED: "OC Pizza : commande {number} enregistrée. Suivi : {url}",
-    OrderState.PREPARING: "OC Pizza : votre commande {number} est au four. Suivi : {url}",
-    OrderState.READY: "OC Pizza : votre commande {number} vous attend au comptoir. Suivi : {url}",
-    OrderState.OUT_FOR_DELIVERY: "OC Pizza : votre commande {number} est en route. Suivi : {url}",
-    OrderState.COMPLETED: "OC Pizza : commande {number} terminée. Bon appétit !",
-    OrderState.CANCELLED: "OC Pizza : votre commande {number} a été annulée. Détails : {url}",
+# One SMS segment (160 GSM-7 letters: é, è, à, ù but no ê, ô, ç) with the tracking link, whose
+# signed token takes about 115 of them: the texts stay under 45.
+SMS_TEXTS: dict[str, str] = {
+    OrderState.RECEIVED: "OC Pizza : commande enregistrée. {url}",
+    OrderState.PREPARING: "OC Pizza : commande au four ! {url}",
+    OrderState.READY: "OC Pizza : à retirer au comptoir ! {url}",
+    OrderState.OUT_FOR_DELIVERY: "OC Pizza : commande en route ! {url}",
+    OrderState.COMPLETED: "OC Pizza : commande terminée. Bon appétit !",
+    OrderState.CANCELLED: "OC Pizza : commande annulée. {url}",
 }
-SMS_READY_FOR_DELIVERY = "OC Pizza : votre commande {number} sort du four, un livreur va la prendre. Suivi : {url}"
+SMS_READY_FOR_DELIVERY = "OC Pizza : sortie du four, le livreur arrive ! {url}"
 
 Status = Notification.Status
 Kind = Notification.Kind
@@ -70,9 +71,16 @@ def order_notify_queue(*, order_id: int, state: str) -> None:
         order_notify.enqueue(order_id=order_id, state=state)
 
 
+def customer_notify_choice(*, customer: Customer) -> str:
+    """The checkout's « suivi » choice matching what the customer chose in their account."""
+    if customer.sms_consent_at is None or not customer.sms_phone:
+        return "email"
+    return "both" if customer.notify_email else "sms"
+
+
 def order_channels(*, order: Order) -> dict[str, str]:
     """The channels this order's customer asked for, with the address of each."""
-    channels = {}
+    channels: dict[str, str] = {}
     if order.notify_email and order.customer_email:
         channels[Kind.EMAIL] = order.customer_email
     if order.sms_phone and order.sms_consent_at is not None and sms.sms_enabled():
@@ -101,7 +109,7 @@ def _notification_claim(*, notification_id: int, now: datetime.datetime) -> Noti
     notification = Notification.objects.select_for_update().get(pk=notification_id)
     if notification.status in {Status.SENT, Status.FAILED}:
         return None
-    if notification.status == Status.SENDING and notification.lease_until > now:
+    if notification.status == Status.SENDING and notification.lease_until and notification.lease_until > now:
         # Another worker is sending it; if that worker dies, this task takes it over when its lease lapses.
         notification_send.using(run_after=notification.lease_until).enqueue(notification_id=notification_id)
         return None
@@ -201,7 +209,7 @@ def sms_text(*, order: Order, state: str) -> str:
     text = SMS_TEXTS[state]
     if state == OrderState.READY and order.fulfilment == Fulfilment.DELIVERY:
         text = SMS_READY_FOR_DELIVERY
-    return text.format(number=order.number, url=order_tracking_url(number=order.number, absolute=True))
+    return text.format(url=order_tracking_url(number=order.number, absolute=True))
 
 
 def _send_sms(*, notification: Notification, order: Order) -> str:

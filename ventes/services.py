@@ -20,7 +20,7 @@ from production.models import Pizzeria, Product
 from production.selectors import pizzeria_hours_on, pizzeria_is_open
 from production.services import stock_reserved_for_order, stock_set_order_needs
 
-from . import notifications
+from . import notifications, sms
 from .estimates import order_estimate_ready_at
 from .events import money, order_event_record
 from .exceptions import IllegalTransition, InvalidOrder, OrderNotEditable, PizzeriaUnavailable, TransitionForbidden
@@ -204,6 +204,8 @@ def order_place(
     note: str = "",
     by=None,
     idempotency_key: str | None = None,
+    notify_email: bool = True,
+    sms_phone: str = "",
 ) -> Order:
     """Take an order: check it, price it on the server, reserve its stock, and queue it.
 
@@ -212,6 +214,7 @@ def order_place(
     is written and ``SoldOut`` says which products and how many are left.
     An ``idempotency_key`` that already placed an order returns that order and
     places nothing, even when both calls run at once on different servers.
+    ``sms_phone``: the customer asked, now, to follow the order by SMS at that number.
 
     The orders of a pizzeria queue up on its row lock (for their daily
     numbers): it is taken once the order is checked, priced and estimated, so
@@ -235,6 +238,11 @@ def order_place(
     if not pizzeria.is_active:
         raise InvalidOrder("Pizzeria inconnue.", field="pizzeria")
     now = timezone.now()
+    if sms_phone:
+        try:
+            sms_phone = sms.sms_number(sms_phone)
+        except sms.InvalidMobile as error:
+            raise InvalidOrder(error.message, field="customer_phone") from error
     _check_timing(pizzeria=pizzeria, requested_for=requested_for, now=now)
     products = _menu_products(pizzeria=pizzeria, quantities=quantities)
     state = OrderState.PENDING_PAYMENT if payment_method == PaymentMethod.ONLINE_CARD else OrderState.RECEIVED
@@ -253,6 +261,9 @@ def order_place(
         payment_method=payment_method,
         payment_state=PaymentState.PENDING,
         idempotency_key=idempotency_key or None,
+        notify_email=notify_email,
+        sms_phone=sms_phone,
+        sms_consent_at=now if sms_phone else None,
     )
     if delivering:
         order.delivery_address = delivery_address.line.strip()
@@ -375,3 +386,17 @@ def orders_expire_unpaid(*, now: datetime.datetime | None = None) -> int:
             continue
         expired += 1
     return expired
+
+
+def customer_set_notifications(*, customer: Customer, notify_email: bool, sms_updates: bool, phone: str) -> Customer:
+    """Record how the customer wants to follow their orders. SMS needs a mobile number and a consent, dated when
+    first given; unticking the box withdraws it. Raises ``sms.InvalidMobile`` and writes nothing for a bad number."""
+    customer.notify_email = notify_email
+    if not sms_updates:
+        customer.sms_phone, customer.sms_consent_at = "", None
+    else:
+        number = sms.sms_number(phone)
+        if customer.sms_consent_at is None or str(customer.sms_phone) != number:
+            customer.sms_phone, customer.sms_consent_at = number, timezone.now()
+    customer.save(update_fields=["notify_email", "sms_phone", "sms_consent_at"])
+    return customer

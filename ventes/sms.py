@@ -4,8 +4,10 @@ Off unless TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM are all set:
 customers are then told by e-mail only.
 """
 
+import phonenumbers
 import requests
 from django.conf import settings
+from phonenumber_field.phonenumber import PhoneNumber
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -23,6 +25,25 @@ class SmsRejected(BusinessError):
 
 class SmsUnavailable(BusinessError):
     """The provider could not take the message now (error, time-out, throttling): try again later."""
+
+
+class InvalidMobile(BusinessError):
+    code = "invalid_mobile"
+    default_message = "Pour le suivi par SMS, indiquez un numéro de mobile valable, par exemple 06 12 34 56 78."
+
+
+MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+
+
+def sms_number(raw: str) -> str:
+    """``raw`` as a mobile number in E.164 (French when it has no country code); ``InvalidMobile`` otherwise."""
+    try:
+        number = PhoneNumber.from_string(raw, region=settings.PHONENUMBER_DEFAULT_REGION)
+    except phonenumbers.NumberParseException as error:
+        raise InvalidMobile() from error
+    if not number.is_valid() or phonenumbers.number_type(number) not in MOBILE_TYPES:
+        raise InvalidMobile()
+    return str(number.as_e164)
 
 
 def sms_enabled() -> bool:

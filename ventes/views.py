@@ -56,6 +56,7 @@ from .forms import (
 from .gateway import online_payment_enabled
 from .geo import GeocodingUnavailable, GeoError, geocoding_enabled, nearest_pizzeria_for, pizzerias_delivering_to
 from .models import Channel, Order, OrderEventType, OrderState, RefundReason
+from .notifications import customer_notify_choice
 from .payments import checkout_session_create, refund_request
 from .selectors import (
     cart_meal_voucher_splits,
@@ -369,6 +370,8 @@ def checkout(request):
                     note=form.cleaned_data["note"],
                     by=user if user.is_authenticated else None,
                     idempotency_key=idempotency_key,
+                    notify_email=form.notify_email(),
+                    sms_phone=form.sms_phone(),
                 )
             except InvalidOrder as error:
                 if error.field == "lines":
@@ -393,6 +396,8 @@ def checkout(request):
                 customer_email=user.email,
                 customer_phone=customer.phone if customer else "",
             )
+            if customer is not None:
+                initial["notify_by"] = customer_notify_choice(customer=customer)
         form = CheckoutForm(initial=initial, **form_kwargs)
     summary = cart_summary(pizzeria=pizzeria, quantities=cart.lines)
     context = {

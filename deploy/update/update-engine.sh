@@ -68,6 +68,10 @@ if [[ ${ROLLBACK} == 0 ]]; then
   event Database-upgrading "read the migrate error; roll back with ${SELF} --rollback" manage migrate --noinput
 fi
 event Gunicorn-reload "read 'journalctl -u ${GUNICORN_SERVICE}'" systemctl reload "${GUNICORN_SERVICE}"
+# The task worker finishes its task in hand, then runs the new code (under supervisord, the reload above restarts it).
+if [[ -n ${WORKER_SERVICE} ]]; then
+  event Worker-restart "read 'journalctl -u ${WORKER_SERVICE}'" systemctl restart "${WORKER_SERVICE}"
+fi
 event Deployment-verification "run manage.py verify_deployment" manage verify_deployment --skip maintenance
 event Maintenance-off "run manage.py maintenance off" manage maintenance off
 in_maintenance=0

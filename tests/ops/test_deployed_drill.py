@@ -245,6 +245,7 @@ def _deployed(stack: ExitStack) -> Iterator[Server]:
         "ENV_FILE": str(prefix / "etc" / "ocpizza.env"),
         "DEPLOY_LOG": str(prefix / "deploy_logs"),
         "GUNICORN_SERVICE": "ocpizza-supervisor",
+        "WORKER_SERVICE": "",
         **{key: value for key, value in os.environ.items() if key.startswith("PIP_")},
     }
     deployed = Server(name=name, prefix=prefix, env=env)

@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.ops.conftest import make_site_env
-from tests.ops.servers import ROOT
+from tests.ops.servers import ROOT, wait_until
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("runuser"), reason="runs as root, like the engine"
@@ -56,9 +57,22 @@ def server(tmp_path, mail_server):
         manage_env.pop(name, None)
     subprocess.run([*python, "migrate", "--noinput"], env=manage_env, check=True, capture_output=True)
     subprocess.run([*python, "crontab", "add"], env=manage_env, check=True, capture_output=True)
+    # The site's task worker, as its systemd unit runs it: verify_deployment checks its heartbeat.
+    worker = subprocess.Popen(
+        [*python, "run_worker"], env=manage_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    database = site["DATABASE_URL"].removeprefix("sqlite:///")
+
+    def beat() -> bool:
+        with sqlite3.connect(database) as db:
+            return db.execute("SELECT count(*) FROM ocpizzapp_workerheartbeat").fetchone()[0] > 0
+
     try:
+        wait_until(beat, what="the task worker's heartbeat", limit=90)
         yield app, env, tmp_path
     finally:
+        worker.terminate()
+        worker.wait(30)
         subprocess.run([*python, "crontab", "remove"], env=manage_env, check=True, capture_output=True)
 
 
@@ -85,12 +99,13 @@ def test_update_engine_applies_a_bundle_inside_maintenance(server):
         "Static-collection > CORRECT",
         "Database-upgrading > CORRECT",
         "Gunicorn-reload > CORRECT",
+        "Worker-restart > CORRECT",
         "Deployment-verification > CORRECT",
         "Maintenance-off > CORRECT",
     ]
     assert (app / "static" / "img" / "pizza_tokyo.png").read_bytes() == b"\x89PNG tokyo"
     assert (tmp_path / "static" / "img" / "pizza_tokyo.png").exists()  # collected
-    assert (tmp_path / "systemctl.calls").read_text().strip() == "reload gunicorn"
+    assert (tmp_path / "systemctl.calls").read_text().split("\n")[:2] == ["reload gunicorn", "restart ocpizza-worker"]
 
 
 @pytest.mark.xdist_group("machine-crontab")

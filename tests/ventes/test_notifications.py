@@ -201,3 +201,18 @@ def test_the_request_that_moves_an_order_opens_no_connection_to_mail_or_sms(shop
         assert [message["Subject"] for message in sink.messages][-1] == f"Commande {order.number} : au four !"
     finally:
         sink.stop()
+
+
+def test_the_order_page_shows_its_log_and_managers_list_the_failed_ones(client, django_user_model, shop, settings):
+    settings.EMAIL_BACKEND = "tests.ventes.test_notifications.RefusingEmailBackend"
+    failed = place(shop)
+    run_queued_tasks()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    sent = place(shop, customer_email="dominique@example.com")
+    run_queued_tasks()
+    client.force_login(django_user_model.objects.create_superuser(email="boss@ocpizza.fr", password="x" * 12))
+
+    page = client.get(f"/admin/ventes/order/{failed.pk}/change/").content.decode()
+    assert "Notifications" in page and "échec" in page and "5.1.1 no such user" in page
+    failures = client.get("/admin/ventes/notification/?status__exact=failed").content.decode()
+    assert failed.number in failures and sent.number not in failures

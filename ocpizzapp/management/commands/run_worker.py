@@ -1,5 +1,7 @@
 import os
 import socket
+from argparse import ArgumentParser
+from typing import Any
 
 from django.utils import timezone
 from django.utils.crypto import get_random_string
@@ -28,13 +30,13 @@ class Worker(db_worker.Worker):
 class Command(db_worker.Command):
     help = "Exécute les tâches en file (notifications, rapports...) ; autant de workers que voulu, sur tout serveur."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
         # A readable id (host and process) that stays unique across servers: the heartbeat table shows who is who.
         default_id = f"{socket.gethostname()[:40]}-{os.getpid()}-{get_random_string(8)}"
         parser.set_defaults(worker_id=default_id)
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         self.configure_logging(options["verbosity"])
         worker = Worker(
             queue_names=options["queue_name"].split(","),

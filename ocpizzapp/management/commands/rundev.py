@@ -3,6 +3,7 @@ import signal
 import subprocess
 import sys
 import time
+from argparse import ArgumentParser
 from pathlib import Path
 from types import FrameType
 
@@ -14,10 +15,10 @@ MANAGE = str(Path(__file__).resolve().parents[3] / "manage.py")
 class Command(BaseCommand):
     help = "Développement : le serveur web et le worker de tâches ensemble ; Ctrl-C arrête les deux."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
 
-    def handle(self, *args, addrport: str, **options) -> None:
+    def handle(self, *args: object, addrport: str, **options: object) -> None:
         # Each in a process group of its own, so that stopping one takes its children too (runserver's reloader).
         commands = {
             "worker": [sys.executable, MANAGE, "run_worker", "--interval", "0.5"],
