@@ -224,3 +224,26 @@ def test_backup_wipe_restore_with_the_role_the_deploy_engine_creates(deployed_si
     no_client = manage("verify_deployment", *only_backups, env={**env, "PATH": str(deployed_site.folder)})
     assert no_client.returncode != 0
     assert "Backup-storage > ERROR" in no_client.stdout and "pg_dump introuvable" in no_client.stdout
+
+
+def test_drill_sql_moves_objects_to_the_scratch_schema_and_leaves_rows_alone():
+    import io
+
+    dump = io.BytesIO(
+        b"CREATE SCHEMA public;\n"
+        b"CREATE TABLE public.production_pizzeria (id bigint, note text);\n"
+        b"COPY public.production_pizzeria (id, note) FROM stdin;\n"
+        b"1\tvoir public.annonce \\\\. avant\n"
+        b"\\.\n"
+        b"SELECT pg_catalog.setval('public.production_pizzeria_id_seq', 1, true);\n"
+    )
+    out = io.BytesIO()
+    backup._into_schema(dump, "ocpizza_drill_x", out)
+    assert out.getvalue().decode().splitlines() == [
+        'CREATE SCHEMA "ocpizza_drill_x";',
+        'CREATE TABLE "ocpizza_drill_x".production_pizzeria (id bigint, note text);',
+        'COPY "ocpizza_drill_x".production_pizzeria (id, note) FROM stdin;',
+        "1\tvoir public.annonce \\\\. avant",
+        "\\.",
+        "SELECT pg_catalog.setval('\"ocpizza_drill_x\".production_pizzeria_id_seq', 1, true);",
+    ]
