@@ -1,8 +1,6 @@
 import os
-import socket
 import subprocess
 import sys
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -122,31 +120,3 @@ def deployed_site(tmp_path):
     finally:
         _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         _postgres_admin(f'DROP ROLE IF EXISTS "{name}"')
-
-
-@pytest.fixture
-def mail_server() -> Iterator[str]:
-    """A mail server that answers as SMTP servers do (greeting, then one reply per command)."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve():
-        while not stop.is_set():
-            try:
-                client, _ = listener.accept()
-            except TimeoutError:
-                continue
-            with client, client.makefile("rwb") as stream:
-                stream.write(b"220 mail.ocpizza.test ESMTP\r\n")
-                stream.flush()
-                for line in stream:
-                    stream.write(b"221 bye\r\n" if line.upper().startswith(b"QUIT") else b"250 ok\r\n")
-                    stream.flush()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield f"smtp://127.0.0.1:{listener.getsockname()[1]}"
-    stop.set()
-    thread.join(5)
-    listener.close()
