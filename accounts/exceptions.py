@@ -12,10 +12,3 @@ class EmailAlreadyUsed(AccountError):
     default_message = (
         "Un compte existe déjà avec cette adresse e-mail : connectez-vous, ou réinitialisez votre mot de passe."
     )
-
-
-class UnknownAddress(AccountError):
-    """The address does not exist or belongs to another customer: both look the same from outside."""
-
-    code = "unknown_address"
-    default_message = "Adresse inconnue."

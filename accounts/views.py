@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from accounts.exceptions import EmailAlreadyUsed, UnknownAddress
+from accounts.exceptions import EmailAlreadyUsed
 from accounts.forms import (
     AddressForm,
     EmailAuthenticationForm,
@@ -23,7 +23,7 @@ from accounts.forms import (
     ProfileForm,
     SignupForm,
 )
-from accounts.selectors import customer_order_history, user_is_staff_member
+from accounts.selectors import user_is_staff_member
 from accounts.services import (
     AddressData,
     address_create,
@@ -32,8 +32,9 @@ from accounts.services import (
     customer_sign_up,
     customer_update_profile,
 )
+from ventes.exceptions import UnknownAddress
 from ventes.geo import GeoError
-from ventes.selectors import customer_addresses, customer_for
+from ventes.selectors import customer_addresses, customer_for, customer_order_history
 
 # The staff screens' entry (another app); staff land there when it exists.
 STAFF_HOME_PATH = "/equipe/"

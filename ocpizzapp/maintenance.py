@@ -8,6 +8,7 @@ request costs no query; a switch reaches every server within that delay.
 
 import logging
 import time
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -17,7 +18,7 @@ from .models import MaintenanceState
 
 logger = logging.getLogger(__name__)
 STATE_PK = 1
-_remembered: dict[str, object] = {}
+_remembered: dict[str, Any] = {}
 
 
 def remember_state(value, *, ttl: float | None = None) -> None:

@@ -9,6 +9,7 @@ import datetime
 import os
 import shlex
 from pathlib import Path
+from typing import Any
 
 import environ
 from csp.constants import NONE, SELF
@@ -80,7 +81,7 @@ MIDDLEWARE = [
 ROOT_URLCONF = "ocpizzapp.urls"
 WSGI_APPLICATION = "ocpizzapp.wsgi.application"
 
-TEMPLATES = [
+TEMPLATES: list[dict[str, Any]] = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
@@ -148,7 +149,7 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
@@ -324,6 +325,8 @@ MAINTENANCE_MODE_TEMPLATE = "maintenance.html"
 MAINTENANCE_MODE_RETRY_AFTER = env.int("MAINTENANCE_RETRY_AFTER", default=900)
 MAINTENANCE_STATE_TTL = env.float("MAINTENANCE_STATE_TTL", default=5.0)
 MAINTENANCE_MODE_IGNORE_STAFF = True
+# Off while the switch cannot be read (ocpizzapp.maintenance): the library's default, written out for its reader.
+MAINTENANCE_MODE_STATE_BACKEND_FALLBACK_VALUE = False
 MAINTENANCE_MODE_IGNORE_SUPERUSER = True
 MAINTENANCE_MODE_IGNORE_ADMIN_SITE = True
 MAINTENANCE_MODE_IGNORE_URLS = [r"^/healthz$", r"^/static/"]

@@ -2,12 +2,13 @@
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.http import QueryDict
 
 from .models import StockMovement
 from .selectors import staff_member_for
 
 
-class AccessibleErrorsMixin:
+class AccessibleErrorsMixin(forms.BaseForm):
     """Point each invalid input at its error message (rendered with id ``<field id>_error``)."""
 
     def full_clean(self):
@@ -51,8 +52,8 @@ class StockMoveForm(AccessibleErrorsMixin, forms.Form):
     note = forms.CharField(label="Remarque", max_length=200, required=False)
     field_order = ["quantity", "note"]
 
-    def __init__(self, *args, kind: str, **kwargs):
-        super().__init__(*args, prefix=kind, **kwargs)
+    def __init__(self, data: QueryDict | None = None, *, kind: str):
+        super().__init__(data, prefix=kind)
         self.kind = kind
         # An empty shelf is a valid count; a delivery or a waste of nothing is not.
         self.fields["quantity"] = forms.IntegerField(

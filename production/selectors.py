@@ -2,16 +2,10 @@
 
 import datetime
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass
 
-from django.db import connection
-from django.db.models import Count, F, FilteredRelation, Max, Prefetch, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import F, FilteredRelation, Max, Prefetch, Q, QuerySet
 from django.utils import timezone
-
-from ventes.models import Fulfilment, Order, OrderEvent, OrderLine, OrderState, PaymentState
-from ventes.workflow import UNDO_TRANSITIONS, UNDO_WINDOW
 
 from .models import OpeningHours, Pizzeria, Product, RecipeLine, StaffMember, Stock, StockMovement
 
@@ -75,7 +69,7 @@ def product_availability(*, pizzeria_id: int, product_ids: Iterable[int] | None 
     ).order_by("product_id", "ingredient__name"):
         can_make = (level or 0) // needed
         current = result.get(product_id)
-        if current is None or can_make < current.can_make:
+        if current is None or current.can_make is None or can_make < current.can_make:
             result[product_id] = Availability(can_make=can_make, limiting_ingredient=ingredient_name)
     return result
 
@@ -85,13 +79,8 @@ def availability_of(availabilities: dict[int, Availability], product_id: int) ->
 
 
 # --- Staff screens -------------------------------------------------------------
-# Every read of the staff screens is scoped to a pizzeria here, so that a view
-# cannot list or fetch another pizzeria's orders or stock by mistake.
-
-KITCHEN_STATES = [OrderState.RECEIVED, OrderState.PREPARING, OrderState.READY]
-COOKING_STATES = [OrderState.RECEIVED, OrderState.PREPARING]
-# A card turns amber this long before its due time, and red once it is past.
-LATE_WARNING = datetime.timedelta(minutes=5)
+# Scoped to a pizzeria here, so that a view cannot fetch another pizzeria's stock by mistake;
+# the orders of the staff screens are read through ``ventes.selectors``.
 
 
 def staff_member_for(*, user) -> StaffMember | None:
@@ -110,151 +99,10 @@ def staff_pizzeria(*, member: StaffMember, slug: str) -> Pizzeria | None:
     A member's own pizzeria came with the member (``staff_member_for``), so
     only a manager's costs a query.
     """
-    if member.pizzeria_id is not None:
-        own = member.pizzeria
+    own = member.pizzeria  # None for a manager: no query then
+    if own is not None:
         return own if own.slug == slug and own.is_active else None
     return Pizzeria.objects.filter(slug=slug, is_active=True).first()
-
-
-def _lines_prefetch() -> Prefetch:
-    # Ordered by its own key: the model's default ordering ("order") would join every line to its order.
-    lines = OrderLine.objects.only("pk", "order_id", "product_id", "product_name", "quantity").order_by("pk")
-    return Prefetch("lines", queryset=lines)
-
-
-def pizzeria_orders(*, pizzeria: Pizzeria) -> QuerySet[Order]:
-    """Every order of one pizzeria, lines prefetched: the base of the staff screens."""
-    return Order.objects.filter(pizzeria=pizzeria).prefetch_related(_lines_prefetch())
-
-
-def order_due_at(order) -> datetime.datetime | None:
-    return order.estimated_ready_at or order.requested_for
-
-
-def order_lateness(order, *, now: datetime.datetime) -> str:
-    """How late an order still in the kitchen runs: "late", "soon" or ""."""
-    due = order_due_at(order)
-    if order.state not in COOKING_STATES or due is None:
-        return ""
-    if now > due:
-        return "late"
-    return "soon" if now >= due - LATE_WARNING else ""
-
-
-def kitchen_columns(*, pizzeria: Pizzeria, now: datetime.datetime) -> dict[str, list]:
-    """The kitchen display: its three columns, oldest order first, in two queries.
-
-    Each order gets ``undo_to`` (the state its last tap came from) and
-    ``undo_until`` while that tap may still be taken back.
-    """
-    recent = (
-        OrderEvent.objects.filter(at__gte=now - UNDO_WINDOW)
-        .order_by("at", "pk")
-        .only("pk", "order_id", "from_state", "to_state", "at")
-    )
-    orders = (
-        pizzeria_orders(pizzeria=pizzeria)
-        .filter(state__in=KITCHEN_STATES)
-        .prefetch_related(Prefetch("events", queryset=recent, to_attr="recent_events"))
-        .order_by("created_at", "pk")
-    )
-    columns: dict[str, list] = {state: [] for state in KITCHEN_STATES}
-    for order in orders:
-        last = order.recent_events[-1] if order.recent_events else None
-        undoable = last is not None and last.to_state == order.state
-        undoable = undoable and (order.state, last.from_state) in UNDO_TRANSITIONS
-        order.undo_to = last.from_state if undoable else ""
-        order.undo_until = last.at + UNDO_WINDOW if undoable else None
-        order.due_at = order_due_at(order)
-        order.lateness = order_lateness(order, now=now)
-        columns[order.state].append(order)
-    return columns
-
-
-# In SQL: every kitchen screen asks for it every 4 s, and the ORM takes ten
-# times longer to build this query than the database takes to answer it.
-_COOKING = ", ".join(["%s"] * len(COOKING_STATES))
-_KITCHEN_FINGERPRINT_SQL = f"""
-    SELECT COUNT(DISTINCT o.id), MAX(o.updated_at), SUM(e.id),
-        COUNT(DISTINCT CASE WHEN o.state IN ({_COOKING}) AND COALESCE(o.estimated_ready_at, o.requested_for) <= %s
-                            THEN o.id END),
-        COUNT(DISTINCT CASE WHEN o.state IN ({_COOKING}) AND COALESCE(o.estimated_ready_at, o.requested_for) < %s
-                            THEN o.id END),
-        COUNT(CASE WHEN e.at >= %s THEN e.id END)
-    FROM {Order._meta.db_table} o
-    LEFT JOIN {OrderEvent._meta.db_table} e ON e.order_id = o.id
-    WHERE o.pizzeria_id = %s AND o.state IN ({", ".join(["%s"] * len(KITCHEN_STATES))})
-"""
-
-
-def kitchen_fingerprint(*, pizzeria_id: int, now: datetime.datetime) -> str:
-    """The ETag of the kitchen display at ``now``, in one query.
-
-    Its orders: each one placed, moved or edited writes a history row, whose
-    number the database gives, so their sum moves with every change, whatever
-    the order in which transactions commit and whatever the clocks of the
-    servers that made them; an order leaving the kitchen lowers the count, and
-    any other save of an order moves the latest ``updated_at``.
-    The clock: cards turn amber then red (``order_lateness``) and undo buttons
-    expire (``kitchen_columns``). Without a change to the orders each of these
-    only goes one way, so counting the cards past each threshold and the taps
-    still undoable is enough.
-    """
-    at = connection.ops.adapt_datetimefield_value
-    params = [
-        *COOKING_STATES,
-        at(now + LATE_WARNING),
-        *COOKING_STATES,
-        at(now),
-        at(now - UNDO_WINDOW),
-        pizzeria_id,
-        *KITCHEN_STATES,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(_KITCHEN_FINGERPRINT_SQL, params)
-        count, last, history, soon, late, undoable = cursor.fetchone()
-    stamp = str(last).replace(" ", "T")  # a datetime, or SQLite's text of one: never a space in an ETag
-    return f'"kitchen-{pizzeria_id}-{count}-{stamp}-{history}-{soon}-{late}-{undoable}"'
-
-
-def rider_orders(*, pizzeria: Pizzeria, member: StaffMember) -> dict[str, list]:
-    """Ready deliveries anyone may take, and the ones on the road (a rider sees only his own)."""
-    on_road = Q(state=OrderState.OUT_FOR_DELIVERY)
-    if member.role != StaffMember.MANAGER:
-        on_road &= Q(rider_id=member.user_id)
-    orders = (
-        pizzeria_orders(pizzeria=pizzeria)
-        .filter(Q(state=OrderState.READY) | on_road, fulfilment=Fulfilment.DELIVERY)
-        .select_related("rider")
-        .order_by("estimated_ready_at", "created_at", "pk")
-    )
-    lists: dict[str, list] = {"ready": [], "out_for_delivery": []}
-    for order in orders:
-        lists[order.state].append(order)
-    return lists
-
-
-def counter_orders(*, pizzeria: Pizzeria) -> list:
-    return list(
-        pizzeria_orders(pizzeria=pizzeria)
-        .filter(state=OrderState.READY, fulfilment=Fulfilment.PICKUP)
-        .order_by("estimated_ready_at", "created_at", "pk")
-    )
-
-
-def orders_fingerprint(*, pizzeria_id: int | None = None, extra: str = "") -> str:
-    """The ETag of a live screen, in one query.
-
-    Every state change saves its order (``updated_at``) and every new order adds
-    a row, so the latest change and the count of recent orders move whenever
-    a screen would change; ``extra`` carries what else the screen shows.
-    """
-    orders = Order.objects.filter(updated_at__gte=timezone.now() - datetime.timedelta(days=1))
-    if pizzeria_id is not None:
-        orders = orders.filter(pizzeria_id=pizzeria_id)
-    summary = orders.aggregate(last=Max("updated_at"), count=Count("pk"))
-    stamp = summary["last"].timestamp() if summary["last"] else 0
-    return f'"{pizzeria_id or "all"}-{stamp}-{summary["count"]}-{extra}"'
 
 
 def menu_products(*, pizzeria: Pizzeria) -> QuerySet[Product]:
@@ -319,103 +167,20 @@ def stock_ledger(*, pizzeria: Pizzeria, stock_id: int | None = None) -> QuerySet
     return movements.filter(stock_id=stock_id) if stock_id is not None else movements
 
 
-@dataclass
-class PizzeriaSummary:
-    pizzeria: Pizzeria
-    by_state: dict[str, int] = field(default_factory=dict)
-    late: list = field(default_factory=list)
-    today_count: int = 0
-    today_takings: Decimal = Decimal("0")
-    kitchen_minutes: float | None = None
-    oven_minutes: float | None = None
-    low_stock: list[Stock] = field(default_factory=list)
-
-    @property
-    def state_counts(self) -> list[tuple[str, int]]:
-        return [(label, self.by_state[value]) for value, label in OrderState.choices if value in self.by_state]
-
-
-def _average_minutes(durations: list[datetime.timedelta]) -> float | None:
-    if not durations:
-        return None
-    return round(sum(d.total_seconds() for d in durations) / len(durations) / 60, 1)
-
-
-def dashboard_summaries(*, now: datetime.datetime) -> list[PizzeriaSummary]:
-    """Every active pizzeria's day at a glance, in a fixed number of queries."""
-    today = timezone.localdate(now)
-    summaries = {p.pk: PizzeriaSummary(pizzeria=p) for p in Pizzeria.objects.filter(is_active=True)}
-    active = Q(state__in=[*KITCHEN_STATES, OrderState.OUT_FOR_DELIVERY, OrderState.PENDING_PAYMENT])
-    for pizzeria_id, state, count in (
-        Order.objects.filter(active | Q(business_date=today), pizzeria_id__in=summaries)
-        .values_list("pizzeria_id", "state")
-        .annotate(count=Count("pk"))
-        .order_by()
-    ):
-        summaries[pizzeria_id].by_state[state] = count
-    late = (
-        _late_orders(now=now)
-        .filter(pizzeria_id__in=summaries)
-        .order_by("due")
-        .only("pk", "pizzeria_id", "number", "daily_sequence", "state", "estimated_ready_at", "requested_for")
-    )
-    for order in late:
-        summaries[order.pizzeria_id].late.append(order)
-    for pizzeria_id, count, takings in (
-        Order.objects.filter(pizzeria_id__in=summaries, business_date=today)
-        .exclude(state__in=[OrderState.CANCELLED, OrderState.PENDING_PAYMENT])
-        .values_list("pizzeria_id")
-        .annotate(count=Count("pk"), takings=Sum("total", filter=Q(payment_state=PaymentState.PAID)))
-        .order_by()
-    ):
-        summaries[pizzeria_id].today_count = count
-        summaries[pizzeria_id].today_takings = takings or Decimal("0")
-    times: dict[int, dict[str, datetime.datetime]] = {}
-    pizzeria_of: dict[int, int] = {}
-    for pizzeria_id, order_id, state, at in (
-        OrderEvent.objects.filter(
-            order__pizzeria_id__in=summaries, order__business_date=today, to_state__in=KITCHEN_STATES
-        )
-        .order_by("at", "pk")
-        .values_list("order__pizzeria_id", "order_id", "to_state", "at")
-    ):
-        times.setdefault(order_id, {})[state] = at
-        pizzeria_of[order_id] = pizzeria_id
-    kitchen: dict[int, list] = {}
-    oven: dict[int, list] = {}
-    for order_id, stamps in times.items():
-        if "ready" in stamps and "preparing" in stamps:
-            oven.setdefault(pizzeria_of[order_id], []).append(stamps["ready"] - stamps["preparing"])
-            if "received" in stamps:
-                kitchen.setdefault(pizzeria_of[order_id], []).append(stamps["ready"] - stamps["received"])
-    for pizzeria_id, summary in summaries.items():
-        summary.kitchen_minutes = _average_minutes(kitchen.get(pizzeria_id, []))
-        summary.oven_minutes = _average_minutes(oven.get(pizzeria_id, []))
-    for line in (
-        Stock.objects.filter(pizzeria_id__in=summaries, quantity__lte=F("low_threshold"))
+def stock_low_lines(*, pizzeria_ids: Iterable[int]) -> list[Stock]:
+    """The stock lines at or below their low threshold, by ingredient name, in one query."""
+    return list(
+        Stock.objects.filter(pizzeria_id__in=pizzeria_ids, quantity__lte=F("low_threshold"))
         .select_related("ingredient")
         .order_by("ingredient__name")
-    ):
-        summaries[line.pizzeria_id].low_stock.append(line)
-    return list(summaries.values())
-
-
-def _late_orders(*, now: datetime.datetime) -> QuerySet[Order]:
-    return (
-        Order.objects.filter(state__in=COOKING_STATES, pizzeria__is_active=True)
-        .annotate(due=Coalesce("estimated_ready_at", "requested_for"))
-        .filter(due__lt=now)
     )
 
 
-def dashboard_fingerprint(*, now: datetime.datetime) -> str:
-    """What the dashboard shows changes with orders, stock, pauses, and the clock.
+def stock_last_movement_at() -> datetime.datetime | None:
+    return StockMovement.objects.aggregate(last=Max("at"))["last"]
 
-    The clock only matters through orders turning late: without any change to
-    them, the number of late orders can only grow, so it is enough to count them.
-    """
-    last_move = StockMovement.objects.aggregate(last=Max("at"))["last"]
+
+def pizzerias_accepting_flags() -> str:
+    """One character per active pizzeria, "1" when it takes orders now: what a pause changes."""
     accepting = Pizzeria.objects.filter(is_active=True).order_by("pk").values_list("accepting_orders", flat=True)
-    flags = "".join("1" if flag else "0" for flag in accepting)
-    late = _late_orders(now=now).count()
-    return orders_fingerprint(extra=f"{last_move.timestamp() if last_move else 0}-{flags}-{late}")
+    return "".join("1" if flag else "0" for flag in accepting)

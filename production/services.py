@@ -6,7 +6,7 @@ Rows are always locked in primary-key order so that two transactions touching
 the same ingredients queue up instead of deadlocking.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
@@ -166,6 +166,7 @@ def role_groups_sync() -> dict[str, Group]:
     groups = {}
     for role, group_name in ROLE_GROUP_NAMES.items():
         group, _ = Group.objects.get_or_create(name=group_name)
+        permissions: Iterable[Permission]
         if role == StaffMember.MANAGER:
             permissions = Permission.objects.filter(content_type__app_label__in=["production", "ventes"])
         else:

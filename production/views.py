@@ -14,14 +14,14 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.urls import reverse, reverse_lazy
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.views.decorators.http import condition, require_GET, require_POST
 
 from ocpizzapp.exceptions import BusinessError
-from ventes.models import OrderState
-from ventes.workflow import UNDO_TRANSITIONS, order_transition
+from ventes import selectors as orders
+from ventes.workflow import STAFF_MOVES, order_transition
 
 from . import selectors
 from .cache import board_html
@@ -54,7 +54,7 @@ class StaffLoginView(auth_views.LoginView):
 
 
 class StaffLogoutView(auth_views.LogoutView):
-    next_page = reverse_lazy("production:login")
+    next_page = "production:login"  # a URL name: resolved by resolve_url
 
 
 @staff_only([PIZZAIOLO, RIDER, COUNTER, MANAGER])
@@ -87,7 +87,7 @@ def _move(request, *, order_id: int, to_state: str) -> None:
 
 def _scoped_order_id(*, pizzeria, pk: int) -> int:
     """404 unless the order belongs to this pizzeria."""
-    if not selectors.pizzeria_orders(pizzeria=pizzeria).filter(pk=pk).exists():
+    if not orders.pizzeria_has_order(pizzeria=pizzeria, order_id=pk):
         raise Http404("Commande inconnue.")
     return pk
 
@@ -97,7 +97,7 @@ def _scoped_order_id(*, pizzeria, pk: int) -> int:
 
 def _kitchen_fingerprint(pizzeria) -> tuple[datetime.datetime, str]:
     now = timezone.now()
-    return now, selectors.kitchen_fingerprint(pizzeria_id=pizzeria.pk, now=now)
+    return now, orders.kitchen_fingerprint(pizzeria_id=pizzeria.pk, now=now)
 
 
 def _kitchen_context(pizzeria, *, now: datetime.datetime, etag: str) -> dict:
@@ -108,11 +108,7 @@ def _kitchen_context(pizzeria, *, now: datetime.datetime, etag: str) -> dict:
     """
 
     def render_cards():
-        columns = selectors.kitchen_columns(pizzeria=pizzeria, now=now)
-        context = {
-            "pizzeria": pizzeria,
-            "columns": [(state, OrderState(state).label, columns[state]) for state in selectors.KITCHEN_STATES],
-        }
+        context = {"pizzeria": pizzeria, "columns": orders.kitchen_columns(pizzeria=pizzeria, now=now)}
         return render_to_string("production/_kitchen_cards.html", context)
 
     cards = board_html(kind="kitchen", pizzeria=pizzeria, fingerprint=etag, render=render_cards)
@@ -139,19 +135,12 @@ def kitchen_board(request, pizzeria):
     return response
 
 
-KITCHEN_MOVES = {"start": OrderState.PREPARING, "finish": OrderState.READY}
-UNDO_TARGET = dict(UNDO_TRANSITIONS.keys())
-
-
 @require_POST
 @staff_only(KITCHEN_ROLES)
 def kitchen_move(request, pizzeria, pk: int, action: str):
     order_id = _scoped_order_id(pizzeria=pizzeria, pk=pk)
-    if action == "undo":
-        state = selectors.pizzeria_orders(pizzeria=pizzeria).values_list("state", flat=True).get(pk=order_id)
-        target = UNDO_TARGET.get(state, state)
-    else:
-        target = KITCHEN_MOVES[action]
+    undo = action == "undo"
+    target = orders.order_undo_target(pizzeria=pizzeria, order_id=order_id) if undo else STAFF_MOVES[action]
     _move(request, order_id=order_id, to_state=target)
     if _is_partial(request):
         now, etag = _kitchen_fingerprint(pizzeria)
@@ -181,11 +170,10 @@ def recipe_detail(request, pizzeria, product_id: int):
 @require_GET
 @staff_only(TICKET_ROLES)
 def order_ticket(request, pizzeria, pk: int):
-    order = selectors.pizzeria_orders(pizzeria=pizzeria).filter(pk=pk).first()
-    if order is None:
+    ticket = orders.order_ticket(pizzeria=pizzeria, order_id=pk)
+    if ticket is None:
         raise Http404("Commande inconnue.")
-    order.due_at = selectors.order_due_at(order)
-    return render(request, "production/ticket.html", {"pizzeria": pizzeria, "order": order})
+    return render(request, "production/ticket.html", {"pizzeria": pizzeria, "order": ticket.order, "ticket": ticket})
 
 
 # --- Rider and counter -----------------------------------------------------------
@@ -193,11 +181,11 @@ def order_ticket(request, pizzeria, pk: int):
 
 def _pizzeria_etag(request, *args, pizzeria, **kwargs):
     # Per user: a rider's page lists his own deliveries.
-    return selectors.orders_fingerprint(pizzeria_id=pizzeria.pk, extra=str(request.user.pk))
+    return orders.orders_fingerprint(pizzeria_id=pizzeria.pk, extra=str(request.user.pk))
 
 
 def _rider_context(request, pizzeria):
-    return {"pizzeria": pizzeria, "lists": selectors.rider_orders(pizzeria=pizzeria, member=request.staff)}
+    return {"pizzeria": pizzeria, "lists": orders.rider_orders(pizzeria=pizzeria, member=request.staff)}
 
 
 @require_GET
@@ -214,20 +202,17 @@ def rider_board(request, pizzeria):
     return _live(render(request, "production/_rider_board.html", _rider_context(request, pizzeria)))
 
 
-RIDER_MOVES = {"take": OrderState.OUT_FOR_DELIVERY, "deliver": OrderState.COMPLETED}
-
-
 @require_POST
 @staff_only(RIDER_ROLES)
 def rider_move(request, pizzeria, pk: int, action: str):
-    _move(request, order_id=_scoped_order_id(pizzeria=pizzeria, pk=pk), to_state=RIDER_MOVES[action])
+    _move(request, order_id=_scoped_order_id(pizzeria=pizzeria, pk=pk), to_state=STAFF_MOVES[action])
     if _is_partial(request):
         return render(request, "production/_rider_board.html", _rider_context(request, pizzeria))
     return redirect("production:rider", slug=pizzeria.slug)
 
 
 def _counter_context(pizzeria):
-    return {"pizzeria": pizzeria, "orders": selectors.counter_orders(pizzeria=pizzeria)}
+    return {"pizzeria": pizzeria, "orders": orders.counter_orders(pizzeria=pizzeria)}
 
 
 @require_GET
@@ -247,7 +232,7 @@ def counter_board(request, pizzeria):
 @require_POST
 @staff_only(COUNTER_ROLES)
 def counter_handover(request, pizzeria, pk: int):
-    _move(request, order_id=_scoped_order_id(pizzeria=pizzeria, pk=pk), to_state=OrderState.COMPLETED)
+    _move(request, order_id=_scoped_order_id(pizzeria=pizzeria, pk=pk), to_state=STAFF_MOVES["handover"])
     if _is_partial(request):
         return render(request, "production/_counter_board.html", _counter_context(pizzeria))
     return redirect("production:counter", slug=pizzeria.slug)
@@ -326,11 +311,11 @@ def stock_ledger(request, pizzeria):
 
 def _dashboard_context():
     now = timezone.now()
-    return {"now": now, "summaries": selectors.dashboard_summaries(now=now)}
+    return {"now": now, "summaries": orders.dashboard_summaries(now=now)}
 
 
 def _dashboard_etag(request):
-    return selectors.dashboard_fingerprint(now=timezone.now())
+    return orders.dashboard_fingerprint(now=timezone.now())
 
 
 @require_GET

@@ -16,6 +16,13 @@ class InvalidOrder(OrderError):
         super().__init__(message, field=field, **details)
 
 
+class CartLimitReached(InvalidOrder):
+    """One more product, or more of one, would take the cart past the limits of one order."""
+
+    code = "cart_limit_reached"
+    default_message = "Votre panier a atteint le nombre maximum de produits."
+
+
 class PizzeriaUnavailable(OrderError):
     code = "pizzeria_unavailable"
     default_message = "Cette pizzeria ne prend pas de commandes pour le moment."
@@ -38,3 +45,14 @@ class TransitionForbidden(OrderError):
 class OrderNotEditable(OrderError):
     code = "order_not_editable"
     default_message = "La cuisine a commencé votre commande : elle ne peut plus être modifiée ni annulée."
+
+
+class CustomerError(BusinessError):
+    code = "customer_error"
+
+
+class UnknownAddress(CustomerError):
+    """The address does not exist or belongs to another customer: both look the same from outside."""
+
+    code = "unknown_address"
+    default_message = "Adresse inconnue."

@@ -3,6 +3,7 @@ services check the rest (menu, stock, opening hours) and their typed errors are
 shown beside the matching field."""
 
 import datetime
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -11,9 +12,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from ocpizzapp.exceptions import BusinessError
 from production.models import Pizzeria
 
-from .geo import GeoError, delivery_zone_check
 from .models import CancelReason, Channel, Fulfilment, PaymentMethod
 from .services import DeliveryAddress
 
@@ -133,7 +134,6 @@ class OrderDetailsForm(forms.Form):
         self.fields["slot"].widget.slots = slots
         for name, bound in self.fields.items():
             bound.widget.attrs.setdefault("aria-describedby", f"id_{name}_error")
-        self.zone = None
 
     def clean_slot(self):
         value = self.cleaned_data.get("slot", "")
@@ -147,8 +147,9 @@ class OrderDetailsForm(forms.Form):
     def saved_address(self):
         return None
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        """The shape of the answers; whether the pizzeria delivers there is ``order_place``'s to say."""
+        cleaned = super().clean() or self.cleaned_data
         if cleaned.get("when") == "slot" and not cleaned.get("slot") and "slot" not in self.errors:
             self.add_error("slot", "Choisissez un créneau.")
         if cleaned.get("fulfilment") == Fulfilment.DELIVERY and not self.saved_address():
@@ -157,18 +158,7 @@ class OrderDetailsForm(forms.Form):
                 self.add_error("address_line", "Indiquez l'adresse de livraison.")
             if not (postcode.isdigit() and len(postcode) == 5):
                 self.add_error("address_postcode", "Le code postal compte 5 chiffres.")
-            if line and "address_postcode" not in self.errors:
-                self._check_zone(line=line, postcode=postcode)
-        elif cleaned.get("fulfilment") == Fulfilment.DELIVERY:
-            address = self.saved_address()
-            self._check_zone(line=address.line1, postcode=address.postcode)
         return cleaned
-
-    def _check_zone(self, *, line: str, postcode: str) -> None:
-        try:
-            self.zone = delivery_zone_check(pizzeria=self.pizzeria, address=line, postcode=postcode)
-        except GeoError as error:
-            self.add_error("address_line", error.message)
 
     def requested_for(self) -> datetime.datetime | None:
         return self.cleaned_data["slot"] if self.cleaned_data["when"] == "slot" else None
@@ -176,31 +166,28 @@ class OrderDetailsForm(forms.Form):
     def delivery_address(self) -> DeliveryAddress | None:
         if self.cleaned_data["fulfilment"] != Fulfilment.DELIVERY:
             return None
-        location = self.zone.location if self.zone else None
-        coordinates = {"latitude": location.latitude, "longitude": location.longitude} if location else {}
         address = self.saved_address()
         if address is not None:
-            if not coordinates and address.latitude is not None:
-                coordinates = {"latitude": address.latitude, "longitude": address.longitude}
             line = f"{address.line1}, {address.line2}" if address.line2 else address.line1
             return DeliveryAddress(
                 line=line,
                 postcode=address.postcode,
                 city=address.city,
                 instructions=self.cleaned_data["address_instructions"] or address.instructions,
-                **coordinates,
+                latitude=address.latitude,
+                longitude=address.longitude,
             )
         return DeliveryAddress(
             line=self.cleaned_data["address_line"].strip(),
             postcode=self.cleaned_data["address_postcode"].strip(),
             city=self.cleaned_data["address_city"].strip() or "Paris",
             instructions=self.cleaned_data["address_instructions"].strip(),
-            **coordinates,
         )
 
-    def add_service_error(self, error) -> None:
+    def add_service_error(self, error: BusinessError) -> None:
         """Show an order-service error beside its field, or at the top of the form."""
-        self.add_error(SERVICE_FIELDS.get(getattr(error, "field", None)), error.message)
+        field = getattr(error, "field", None)
+        self.add_error(SERVICE_FIELDS.get(field) if field else None, error.message)
 
 
 class CheckoutForm(OrderDetailsForm):
@@ -215,10 +202,10 @@ class CheckoutForm(OrderDetailsForm):
     def __init__(self, *args, addresses=(), online_payment=False, **kwargs):
         super().__init__(*args, **kwargs)
         if online_payment:
-            self.fields["payment_method"].choices = [ONLINE_CHOICE, *AT_DOOR_CHOICES]
+            cast(forms.ChoiceField, self.fields["payment_method"]).choices = [ONLINE_CHOICE, *AT_DOOR_CHOICES]
         self.addresses = {address.pk: address for address in addresses}
         if self.addresses:
-            self.fields["saved_address_id"].choices = [("", "Une autre adresse")] + [
+            cast(forms.ChoiceField, self.fields["saved_address_id"]).choices = [("", "Une autre adresse")] + [
                 (pk, f"{address.label} — {address}") for pk, address in self.addresses.items()
             ]
             self.fields["saved_address_id"].error_messages["invalid_choice"] = (
@@ -228,7 +215,8 @@ class CheckoutForm(OrderDetailsForm):
             del self.fields["saved_address_id"]
 
     def saved_address(self):
-        return self.addresses.get(self.cleaned_data.get("saved_address_id"))
+        saved_id = self.cleaned_data.get("saved_address_id")
+        return None if saved_id is None else self.addresses.get(saved_id)
 
 
 class StaffOrderForm(OrderDetailsForm):

@@ -43,7 +43,7 @@ def order_notify_customer(*, order_id: int, state: str, order: Order | None = No
     }
     try:
         send_mail(
-            subject=SUBJECTS[state].format(number=order.number),
+            subject=SUBJECTS[OrderState(state)].format(number=order.number),
             message=render_to_string("ventes/email/order_state.txt", context),
             from_email=None,
             recipient_list=[order.customer_email],

@@ -31,6 +31,7 @@ import stripe
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from stripe.params.checkout import SessionCreateParams, SessionCreateParamsLineItem
 
 from ocpizzapp.exceptions import BusinessError
 
@@ -111,8 +112,8 @@ def cents(amount: Decimal) -> int:
     return int((amount * 100).to_integral_value())
 
 
-def _checkout_params(*, order: Order, success_url: str, cancel_url: str, now: datetime.datetime) -> dict[str, Any]:
-    line_items: list[dict[str, Any]] = [
+def _checkout_params(*, order: Order, success_url: str, cancel_url: str, now: datetime.datetime) -> SessionCreateParams:
+    line_items: list[SessionCreateParamsLineItem] = [
         {
             "quantity": line.quantity,
             "price_data": {
@@ -142,7 +143,7 @@ def _checkout_params(*, order: Order, success_url: str, cancel_url: str, now: da
         now + STRIPE_MAX_EXPIRY,
     )
     metadata = {"order_id": str(order.pk), "order_number": order.number}
-    params: dict[str, Any] = {
+    params: SessionCreateParams = {
         "mode": "payment",
         "line_items": line_items,
         "success_url": success_url,
@@ -200,6 +201,8 @@ def checkout_session_create(*, order: Order, success_url: str, cancel_url: str) 
         provider_reference=session.id,
         defaults={"method": PaymentMethod.ONLINE_CARD, "amount": order.total, "state": Payment.State.PENDING},
     )
+    # Only embedded Checkout pages come without an address, and this one is hosted.
+    assert session.url is not None
     return session.url
 
 
@@ -316,6 +319,8 @@ def payments_retry_refunds() -> int:
 
 def _order_id_of(session: Mapping[str, Any]) -> int | None:
     reference = session.get("client_reference_id") or (session.get("metadata") or {}).get("order_id")
+    if reference is None:
+        return None
     try:
         return int(reference)
     except (TypeError, ValueError):

@@ -17,7 +17,6 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import condition, require_http_methods, require_POST, require_safe
 
-from accounts.services import customer_complete_profile
 from production.cache import menu_version
 from production.exceptions import SoldOut
 from production.models import Pizzeria, StaffMember
@@ -32,7 +31,14 @@ from production.selectors import (
 
 from .cart import Cart
 from .estimates import order_expected_range
-from .exceptions import IllegalTransition, InvalidOrder, OrderNotEditable, PizzeriaUnavailable, TransitionForbidden
+from .exceptions import (
+    CartLimitReached,
+    IllegalTransition,
+    InvalidOrder,
+    OrderNotEditable,
+    PizzeriaUnavailable,
+    TransitionForbidden,
+)
 from .forms import (
     AddressSearchForm,
     CancelForm,
@@ -65,7 +71,15 @@ from .selectors import (
     pizzeria_get,
     pizzeria_queue,
 )
-from .services import EDITOR_ROLES, LineRequest, order_edit_lines, order_place
+from .services import (
+    EDITOR_ROLES,
+    LineRequest,
+    OrderRequest,
+    cart_check_add,
+    customer_complete_profile,
+    order_edit_lines,
+    order_place,
+)
 from .tracking import order_tracking_url
 from .workflow import order_transition
 
@@ -186,7 +200,7 @@ def cart_add(request):
     cart = Cart(request.session)
     form = CartAddForm(request.POST)
     if not form.is_valid():
-        return _cart_answer(request, cart, error=next(iter(form.errors.values()))[0])
+        return _cart_answer(request, cart, error=str(next(iter(form.errors.values()))[0]))
     pizzeria = pizzeria_get(pk=form.cleaned_data["pizzeria"], with_hours=False)
     if pizzeria is None:
         return _cart_answer(request, cart, error="Pizzeria inconnue.")
@@ -201,11 +215,10 @@ def cart_add(request):
         template = "ventes/_cart_switch.html" if request.htmx else "ventes/cart_switch.html"
         return render(request, template, context)
     if not cart.belongs_elsewhere(pizzeria.pk):
-        maximum = form.fields["quantity"].max_value
-        if cart.quantity_after_adding(product.pk, quantity) > maximum:
-            return _cart_answer(request, cart, error=f"Au plus {maximum} exemplaires d'un même produit.", back=back)
-        if cart.is_full_for(product.pk):
-            return _cart_answer(request, cart, error="Votre panier a atteint le nombre maximum de produits.", back=back)
+        try:
+            cart_check_add(lines=cart.lines, product_id=product.pk, quantity=quantity)
+        except CartLimitReached as error:
+            return _cart_answer(request, cart, error=error.message, back=back)
     cart.add(pizzeria_id=pizzeria.pk, product_id=product.pk, quantity=quantity)
     return _cart_answer(request, cart, pizzeria=pizzeria, notice=f"{product.name} ajouté au panier.", back=back)
 
@@ -217,7 +230,7 @@ def cart_update(request, product_id):
         return _cart_answer(request, cart, error="Ce produit n'est pas dans votre panier.")
     form = CartQuantityForm(request.POST)
     if not form.is_valid():
-        return _cart_answer(request, cart, error=form.errors["quantity"][0])
+        return _cart_answer(request, cart, error=str(form.errors["quantity"][0]))
     cart.set_quantity(product_id=product_id, quantity=form.cleaned_data["quantity"])
     return _cart_answer(request, cart, notice="Quantité mise à jour.")
 
@@ -332,20 +345,22 @@ def checkout(request):
                 customer = customer_complete_profile(user=user, phone=form.cleaned_data["customer_phone"])
             try:
                 placed = order_place(
-                    pizzeria=pizzeria,
-                    lines=cart.line_requests(),
-                    channel=Channel.WEB,
-                    fulfilment=form.cleaned_data["fulfilment"],
-                    payment_method=form.cleaned_data["payment_method"],
-                    customer_name=form.cleaned_data["customer_name"],
-                    customer_phone=form.cleaned_data["customer_phone"],
-                    customer_email=form.cleaned_data["customer_email"],
-                    customer=customer,
-                    delivery_address=form.delivery_address(),
-                    requested_for=form.requested_for(),
-                    note=form.cleaned_data["note"],
-                    by=user if user.is_authenticated else None,
-                    idempotency_key=idempotency_key,
+                    request=OrderRequest(
+                        pizzeria=pizzeria,
+                        lines=cart.line_requests(),
+                        channel=Channel.WEB,
+                        fulfilment=form.cleaned_data["fulfilment"],
+                        payment_method=form.cleaned_data["payment_method"],
+                        customer_name=form.cleaned_data["customer_name"],
+                        customer_phone=form.cleaned_data["customer_phone"],
+                        customer_email=form.cleaned_data["customer_email"],
+                        customer=customer,
+                        delivery_address=form.delivery_address(),
+                        requested_for=form.requested_for(),
+                        note=form.cleaned_data["note"],
+                        by=user if user.is_authenticated else None,
+                        idempotency_key=idempotency_key,
+                    )
                 )
             except InvalidOrder as error:
                 if error.field == "lines":
@@ -616,18 +631,20 @@ def staff_order(request):
 
         def place(idempotency_key):
             return order_place(
-                pizzeria=pizzeria,
-                lines=[LineRequest(pk, quantity) for pk, quantity in form.quantities().items()],
-                channel=form.cleaned_data["channel"],
-                fulfilment=form.cleaned_data["fulfilment"],
-                payment_method=form.cleaned_data["payment_method"],
-                customer_name=form.cleaned_data["customer_name"],
-                customer_phone=form.cleaned_data["customer_phone"],
-                delivery_address=form.delivery_address(),
-                requested_for=form.requested_for(),
-                note=form.cleaned_data["note"],
-                by=request.user,
-                idempotency_key=idempotency_key,
+                request=OrderRequest(
+                    pizzeria=pizzeria,
+                    lines=[LineRequest(pk, quantity) for pk, quantity in form.quantities().items()],
+                    channel=form.cleaned_data["channel"],
+                    fulfilment=form.cleaned_data["fulfilment"],
+                    payment_method=form.cleaned_data["payment_method"],
+                    customer_name=form.cleaned_data["customer_name"],
+                    customer_phone=form.cleaned_data["customer_phone"],
+                    delivery_address=form.delivery_address(),
+                    requested_for=form.requested_for(),
+                    note=form.cleaned_data["note"],
+                    by=request.user,
+                    idempotency_key=idempotency_key,
+                )
             )
 
         number = _submit_once(request, STAFF_TOKENS, form, place)

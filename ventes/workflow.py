@@ -52,6 +52,14 @@ UNDO_TRANSITIONS: dict[tuple[str, str], frozenset[Role]] = {
     (S.PREPARING, S.RECEIVED): frozenset({Role.PIZZAIOLO, Role.MANAGER}),
     (S.READY, S.PREPARING): frozenset({Role.PIZZAIOLO, Role.MANAGER}),
 }
+# What each tap of the staff screens asks for (kitchen, rider, counter); their views go through order_transition.
+STAFF_MOVES = {
+    "start": S.PREPARING,
+    "finish": S.READY,
+    "take": S.OUT_FOR_DELIVERY,
+    "deliver": S.COMPLETED,
+    "handover": S.COMPLETED,
+}
 # States in which the stock reserved at placement has not been used yet.
 STOCK_HELD_STATES = {S.PENDING_PAYMENT, S.RECEIVED}
 AT_DOOR_METHODS = {PaymentMethod.CASH, PaymentMethod.CARD, PaymentMethod.MEAL_VOUCHER}
@@ -59,7 +67,7 @@ AT_DOOR_METHODS = {PaymentMethod.CASH, PaymentMethod.CARD, PaymentMethod.MEAL_VO
 
 def actor_role(*, order: Order, user) -> Role | None:
     """The part ``user`` plays for this order, or None when they have nothing to do with it."""
-    owner_id = order.customer.user_id if order.customer_id is not None else None
+    owner_id = order.customer.user_id if order.customer is not None else None
     return actor_role_for(pizzeria_id=order.pizzeria_id, owner_id=owner_id, user=user)
 
 
@@ -87,7 +95,8 @@ def order_lock(*, order_id: int) -> Order:
     return Order.objects.select_for_update(of=("self",)).select_related("pizzeria", "customer").get(pk=order_id)
 
 
-def _check_move(*, order: Order, target: str, role: Role | None, user) -> None:
+def _check_move(*, order: Order, target: str, role: Role | None, user) -> Role:
+    """The role that may make this move, or the typed error that says why not."""
     roles = allowed_roles(source=order.state, target=target)
     if not roles:
         raise IllegalTransition(f"Impossible : la commande {order.number} est « {order.get_state_display()} ».")
@@ -105,6 +114,7 @@ def _check_move(*, order: Order, target: str, role: Role | None, user) -> None:
         last = order.events.order_by("-at", "-pk").first()
         if last is None or last.to_state != order.state or timezone.now() - last.at > UNDO_WINDOW:
             raise IllegalTransition("Trop tard pour annuler ce geste.")
+    return role
 
 
 def _cancel_reason(*, role: Role, reason: str) -> str:
@@ -124,8 +134,7 @@ def order_transition(*, order_id: int, to_state: str, by=None, note: str = "", c
     not this person's to make; in both cases nothing changes.
     """
     order = order_lock(order_id=order_id)
-    role = actor_role(order=order, user=by)
-    _check_move(order=order, target=to_state, role=role, user=by)
+    role = _check_move(order=order, target=to_state, role=actor_role(order=order, user=by), user=by)
     source = order.state
     is_undo = (source, to_state) in UNDO_TRANSITIONS
 

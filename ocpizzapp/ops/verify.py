@@ -163,7 +163,7 @@ def verify_deployment(*, skip: frozenset[str] = frozenset()) -> list[CheckResult
     if not settings.PRODUCTION:
         # check --deploy judges production settings only.
         names = [name for name in names if name != "deploy"]
-    results = []
+    results: list[CheckResult] = []
     for name in names:
         if name == "migrations" and results and not results[0].ok:
             results.append(CheckResult("Database-migrations", False, "base injoignable"))
