@@ -1,5 +1,7 @@
 """Typed errors of the customer accounts, each with a French message a page may show as it is."""
 
+from http import HTTPStatus
+
 from ocpizzapp.exceptions import BusinessError
 
 
@@ -9,6 +11,7 @@ class AccountError(BusinessError):
 
 class EmailAlreadyUsed(AccountError):
     code = "email_in_use"
+    status = HTTPStatus.CONFLICT
     default_message = (
         "Un compte existe déjà avec cette adresse e-mail : connectez-vous, ou réinitialisez votre mot de passe."
     )

@@ -32,7 +32,6 @@ from accounts.services import (
     customer_sign_up,
     customer_update_profile,
 )
-from ventes.exceptions import UnknownAddress
 from ventes.geo import GeoError
 from ventes.selectors import customer_addresses, customer_for, customer_order_history
 
@@ -157,8 +156,6 @@ def address_edit(request, address_id: int):
     if request.method == "POST" and form.is_valid():
         try:
             address_update(user=request.user, address_id=address.pk, data=_address_data(form))
-        except UnknownAddress as error:
-            raise Http404(error.message) from error
         except GeoError as error:
             form.add_error("line1", error.message)
         else:
@@ -172,10 +169,7 @@ def address_edit(request, address_id: int):
 def address_delete_view(request, address_id: int):
     address = _owned_address_or_404(request, address_id)
     if request.method == "POST":
-        try:
-            address_delete(user=request.user, address_id=address.pk)
-        except UnknownAddress as error:
-            raise Http404(error.message) from error
+        address_delete(user=request.user, address_id=address.pk)
         messages.success(request, "Adresse supprimée.")
         return redirect("accounts:addresses")
     return render(request, "accounts/address_confirm_delete.html", {"address": address})

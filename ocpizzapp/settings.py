@@ -76,6 +76,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Below the messages and htmx middleware, whose work its answers use.
+    "ocpizzapp.errors.BusinessErrorMiddleware",
 ]
 
 ROOT_URLCONF = "ocpizzapp.urls"

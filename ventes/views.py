@@ -17,6 +17,7 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import condition, require_http_methods, require_POST, require_safe
 
+from ocpizzapp.errors import errors_go_back_to
 from production.cache import menu_version
 from production.exceptions import SoldOut
 from production.models import Pizzeria, StaffMember
@@ -33,11 +34,9 @@ from .cart import Cart
 from .estimates import order_expected_range
 from .exceptions import (
     CartLimitReached,
-    IllegalTransition,
     InvalidOrder,
     OrderNotEditable,
     PizzeriaUnavailable,
-    TransitionForbidden,
 )
 from .forms import (
     AddressSearchForm,
@@ -497,10 +496,14 @@ def receipt(request, number):
     return _private(render(request, "ventes/receipt.html", _order_context(request, view)))
 
 
-def _back_to_order(request, view):
-    url = reverse("ventes:order_detail", kwargs={"number": view.order.number})
+def _order_page(request, number: str) -> str:
+    url = reverse("ventes:order_detail", kwargs={"number": number})
     token = request.GET.get("t", "")
-    return redirect(f"{url}?t={token}" if token else url)
+    return f"{url}?t={token}" if token else url
+
+
+def _back_to_order(request, view):
+    return redirect(_order_page(request, view.order.number))
 
 
 def _editor_view_or_404(request, number):
@@ -512,6 +515,7 @@ def _editor_view_or_404(request, number):
 
 
 @require_http_methods(["GET", "POST"])
+@errors_go_back_to(_order_page)
 def order_edit(request, number):
     view = _editor_view_or_404(request, number)
     order = view.order
@@ -525,11 +529,6 @@ def order_edit(request, number):
         lines = [LineRequest(product_id, quantity) for product_id, quantity in form.quantities().items()]
         try:
             order_edit_lines(order_id=order.pk, lines=lines, by=request.user)
-        except (OrderNotEditable, IllegalTransition):
-            messages.error(request, TOO_LATE)
-            return _back_to_order(request, view)
-        except TransitionForbidden:
-            raise Http404("Commande introuvable.") from None
         except ORDER_ERRORS as error:
             form.add_error(None, error.message)
         else:
@@ -541,6 +540,7 @@ def order_edit(request, number):
 
 
 @require_http_methods(["GET", "POST"])
+@errors_go_back_to(_order_page)
 def order_cancel(request, number):
     view = _editor_view_or_404(request, number)
     order = view.order
@@ -560,11 +560,6 @@ def order_cancel(request, number):
                 note=form.cleaned_data["reason"],
                 cancel_reason=form.cleaned_data.get("cancel_reason", ""),
             )
-        except (IllegalTransition, OrderNotEditable):
-            messages.error(request, TOO_LATE)
-            return _back_to_order(request, view)
-        except TransitionForbidden:
-            raise Http404("Commande introuvable.") from None
         except InvalidOrder as error:
             form.add_error("cancel_reason" if staff else "reason", error.message)
         else:

@@ -17,7 +17,7 @@ from production.services import stock_set_order_needs
 
 from . import notifications, payments
 from .estimates import order_estimate_ready_at
-from .exceptions import IllegalTransition, InvalidOrder, TransitionForbidden
+from .exceptions import IllegalTransition, InvalidOrder, OrderNotEditable, TransitionForbidden
 from .models import CancelReason, Fulfilment, Order, OrderEvent, OrderState, Payment, PaymentMethod, PaymentState
 
 S = OrderState
@@ -98,6 +98,8 @@ def order_lock(*, order_id: int) -> Order:
 def _check_move(*, order: Order, target: str, role: Role | None, user) -> Role:
     """The role that may make this move, or the typed error that says why not."""
     roles = allowed_roles(source=order.state, target=target)
+    if not roles and target == S.CANCELLED and order.state == S.PREPARING:
+        raise OrderNotEditable()
     if not roles:
         raise IllegalTransition(f"Impossible : la commande {order.number} est « {order.get_state_display()} ».")
     if role is None or role not in roles:
