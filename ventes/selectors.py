@@ -370,6 +370,36 @@ def order_history_lines(*, order: Order) -> dict[int, int]:
     return dict(order.lines.values_list("product_id", "quantity"))
 
 
+@dataclass(frozen=True)
+class Reorder:
+    """What a past order can fill a cart with now.
+
+    ``lines``: {product id: quantity}, each cut down to what can be made;
+    ``missing``: in French, the products that cannot be had in full.
+    """
+
+    lines: dict[int, int]
+    missing: list[str]
+
+
+def order_reorder(*, order: Order, pizzeria: Pizzeria) -> Reorder:
+    """A past order as it can be ordered again at ``pizzeria`` now: its products still on the menu, within stock."""
+    wanted = order_lines(order=order)
+    on_menu = {product.pk for product in menu_products(pizzeria=pizzeria)}
+    availabilities = product_availability(pizzeria_id=pizzeria.pk, product_ids=[line.product_id for line in wanted])
+    lines: dict[int, int] = {}
+    missing: list[str] = []
+    for line in wanted:
+        can_make = availability_of(availabilities, line.product_id).can_make if line.product_id in on_menu else 0
+        if can_make is not None and can_make < line.quantity:
+            missing.append(
+                f"{line.product_name} (plus que {can_make})" if can_make else f"{line.product_name} (épuisé)"
+            )
+        if can_make is None or can_make > 0:
+            lines[line.product_id] = line.quantity if can_make is None else min(line.quantity, can_make)
+    return Reorder(lines=lines, missing=missing)
+
+
 def pizzeria_queue(*, pizzeria: Pizzeria) -> list[Order]:
     """Orders waiting in or going through the kitchen, oldest first."""
     return list(

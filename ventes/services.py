@@ -5,8 +5,9 @@ move through ``ventes.workflow.order_transition``.
 """
 
 import datetime
+import secrets
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -206,6 +207,31 @@ def _check_timing(*, pizzeria: Pizzeria, requested_for: datetime.datetime | None
 
 def _placed_with(idempotency_key: str) -> Order | None:
     return Order.objects.filter(idempotency_key=idempotency_key).first()
+
+
+# One submit, one order: each order form carries a one-use token, remembered in the
+# visitor's session ({token: number of the order it placed, "" while unused}).
+KEPT_TOKENS = 20
+
+
+def form_token_issue(*, tokens: MutableMapping[str, Any], key: str) -> str:
+    """A new token for an order form; the oldest ones are forgotten beyond ``KEPT_TOKENS``."""
+    kept = dict(list(tokens.get(key, {}).items())[-(KEPT_TOKENS - 1) :])
+    token = secrets.token_urlsafe(16)
+    kept[token] = ""
+    tokens[key] = kept
+    return token
+
+
+def form_token_state(*, tokens: Mapping[str, Any], key: str, token: str) -> str | None:
+    """The order number a token already made, "" when unused, None when unknown or expired."""
+    return tokens.get(key, {}).get(token)
+
+
+def form_token_spend(*, tokens: MutableMapping[str, Any], key: str, token: str, number: str) -> None:
+    kept = tokens.get(key, {})
+    kept[token] = number
+    tokens[key] = kept
 
 
 @dataclass(frozen=True)

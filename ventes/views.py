@@ -1,11 +1,8 @@
 """Screens of the shop. Thin: they read through ``selectors``, write through
 ``services`` / ``workflow`` and turn their typed errors into French messages."""
 
-import secrets
-
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.http import Http404
 from django.middleware.csrf import get_token
@@ -19,6 +16,7 @@ from django.views.decorators.http import condition, require_http_methods, requir
 
 from ocpizzapp.errors import errors_go_back_to
 from production.cache import menu_version
+from production.decorators import staff_only
 from production.exceptions import SoldOut
 from production.models import Pizzeria, StaffMember
 from production.selectors import (
@@ -27,7 +25,6 @@ from production.selectors import (
     pizzeria_is_open,
     pizzeria_list,
     product_availability,
-    staff_member_for,
 )
 
 from .cart import Cart
@@ -63,6 +60,7 @@ from .selectors import (
     order_for_viewer,
     order_history_lines,
     order_lines,
+    order_reorder,
     order_totals_of,
     order_version_for_viewer,
     order_view_at,
@@ -76,6 +74,9 @@ from .services import (
     OrderRequest,
     cart_check_add,
     customer_complete_profile,
+    form_token_issue,
+    form_token_spend,
+    form_token_state,
     order_edit_lines,
     order_place,
 )
@@ -84,7 +85,6 @@ from .workflow import order_transition
 
 CHECKOUT_TOKENS = "checkout_tokens"
 STAFF_TOKENS = "staff_order_tokens"
-KEPT_TOKENS = 20
 ORDER_ERRORS = (InvalidOrder, SoldOut, PizzeriaUnavailable)
 TOO_LATE = OrderNotEditable.default_message
 POLL_SECONDS = 5
@@ -246,25 +246,6 @@ def cart_remove(request, product_id):
 # One submit, one order
 
 
-def _token_issue(session, key: str) -> str:
-    tokens = dict(list(session.get(key, {}).items())[-(KEPT_TOKENS - 1) :])
-    token = secrets.token_urlsafe(16)
-    tokens[token] = ""
-    session[key] = tokens
-    return token
-
-
-def _token_state(session, key: str, token: str) -> str | None:
-    """The order number a token already made, "" when unused, None when unknown or expired."""
-    return session.get(key, {}).get(token)
-
-
-def _token_spend(session, key: str, token: str, number: str) -> None:
-    tokens = session.get(key, {})
-    tokens[token] = number
-    session[key] = tokens
-
-
 def _submit_once(request, key: str, form, place):
     """Place at most one order per form token; returns the order number or None (errors on the form).
 
@@ -273,13 +254,13 @@ def _submit_once(request, key: str, form, place):
     the token, as the order's idempotency key, makes the second one find the first.
     """
     token = form.data.get("token", "")
-    state = _token_state(request.session, key, token)
+    state = form_token_state(tokens=request.session, key=key, token=token)
     if state:
         return state
     form_ok = form.is_valid()
     if state is None:
         form.data = form.data.copy()
-        form.data["token"] = _token_issue(request.session, key)
+        form.data["token"] = form_token_issue(tokens=request.session, key=key)
         form.add_error(None, "Ce formulaire a expiré : vérifiez votre commande et validez à nouveau.")
         return None
     if not form_ok:
@@ -289,7 +270,7 @@ def _submit_once(request, key: str, form, place):
     except ORDER_ERRORS as error:
         form.add_service_error(error)
         return None
-    _token_spend(request.session, key, token, order.number)
+    form_token_spend(tokens=request.session, key=key, token=token, number=order.number)
     return order.number
 
 
@@ -316,7 +297,7 @@ def _checkout_done(request, *, number: str, owner: bool, placed: Order | None = 
 @require_http_methods(["GET", "POST"])
 def checkout(request):
     if request.method == "POST" and (
-        number := _token_state(request.session, CHECKOUT_TOKENS, request.POST.get("token", ""))
+        number := form_token_state(tokens=request.session, key=CHECKOUT_TOKENS, token=request.POST.get("token", ""))
     ):
         # A second click on the same form: go where the first one went, place nothing.
         return _checkout_done(request, number=number, owner=customer_for(user=request.user) is not None)
@@ -374,7 +355,7 @@ def checkout(request):
     else:
         search = request.session.get("delivery_search") or {}
         initial = {
-            "token": _token_issue(request.session, CHECKOUT_TOKENS),
+            "token": form_token_issue(tokens=request.session, key=CHECKOUT_TOKENS),
             "address_line": search.get("line", ""),
             "address_postcode": search.get("postcode", ""),
         }
@@ -578,22 +559,11 @@ def reorder(request, number):
     if pizzeria is None:
         messages.error(request, "Cette pizzeria ne prend plus de commandes.")
         return redirect("ventes:home")
-    wanted = order_lines(order=view.order)
-    on_menu = {product.pk for product in menu_products(pizzeria=pizzeria)}
-    availabilities = product_availability(pizzeria_id=pizzeria.pk, product_ids=[line.product_id for line in wanted])
-    lines, missing = {}, []
-    for line in wanted:
-        can_make = availability_of(availabilities, line.product_id).can_make if line.product_id in on_menu else 0
-        if can_make is not None and can_make < line.quantity:
-            missing.append(
-                f"{line.product_name} (plus que {can_make})" if can_make else f"{line.product_name} (épuisé)"
-            )
-        if can_make is None or can_make > 0:
-            lines[line.product_id] = line.quantity if can_make is None else min(line.quantity, can_make)
-    Cart(request.session).replace(pizzeria_id=pizzeria.pk, lines=lines)
-    if missing:
-        messages.warning(request, "Pas disponible en ce moment : " + ", ".join(missing) + ".")
-    if lines:
+    again = order_reorder(order=view.order, pizzeria=pizzeria)
+    Cart(request.session).replace(pizzeria_id=pizzeria.pk, lines=again.lines)
+    if again.missing:
+        messages.warning(request, "Pas disponible en ce moment : " + ", ".join(again.missing) + ".")
+    if again.lines:
         messages.success(request, f"Votre panier reprend la commande {view.order.number}.")
     return redirect("ventes:cart")
 
@@ -609,13 +579,10 @@ def _staff_pizzeria(request, member, is_manager):
 
 
 @require_http_methods(["GET", "POST"])
+@staff_only([StaffMember.COUNTER, StaffMember.MANAGER], refused="ventes/staff_forbidden.html")
 def staff_order(request):
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path(), reverse("production:login"))
-    member = staff_member_for(user=request.user)
-    is_manager = member is not None and member.role == StaffMember.MANAGER
-    if not is_manager and (member is None or member.role != StaffMember.COUNTER):
-        return render(request, "ventes/staff_forbidden.html", status=403)
+    member = request.staff
+    is_manager = member.role == StaffMember.MANAGER
     pizzeria = _staff_pizzeria(request, member, is_manager)
     if pizzeria is None:
         return render(request, "ventes/staff_choose.html", {"pizzerias": pizzeria_list()})
@@ -648,7 +615,9 @@ def staff_order(request):
             url = reverse("ventes:staff_order")
             return redirect(f"{url}?pizzeria={pizzeria.slug}" if is_manager else url)
     else:
-        form = StaffOrderForm(initial={"token": _token_issue(request.session, STAFF_TOKENS)}, **form_kwargs)
+        form = StaffOrderForm(
+            initial={"token": form_token_issue(tokens=request.session, key=STAFF_TOKENS)}, **form_kwargs
+        )
     availabilities = product_availability(pizzeria_id=pizzeria.pk)
     rows = [(form[f"qty_{product.pk}"], product, availability_of(availabilities, product.pk)) for product in products]
     context = {
