@@ -14,9 +14,9 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, Set
 
 from accounts.exceptions import EmailAlreadyUsed
 
-FRENCH_PHONE = re.compile(r"^(?:\+33|0033|0)([1-9]\d{8})$")
+FRENCH_PHONE = re.compile(r"^(?:\+33|0033|0)([1-9][0-9]{8})$")
 PHONE_HELP = "Le livreur vous appelle à ce numéro si besoin. Exemple : 06 12 34 56 78."
-POSTCODE = re.compile(r"^\d{5}$")
+POSTCODE = re.compile(r"^[0-9]{5}$")
 INVALID_EMAIL = "Saisissez une adresse e-mail valide, par exemple camille@exemple.fr."
 
 

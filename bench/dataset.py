@@ -89,13 +89,13 @@ def catalogue_create(*, size: Dataset) -> None:
         Through(product_id=product.pk, pizzeria_id=pizzeria.pk) for pizzeria in pizzerias for product in products
     )
     stock = Stock.objects.bulk_create(
-        Stock(pizzeria=pizzeria, ingredient=ingredient, quantity=PLENTY, low_threshold=100)
+        Stock(pizzeria=pizzeria, ingredient=ingredient, on_hand=PLENTY, low_threshold=100)
         for pizzeria in pizzerias
         for ingredient in ingredients
     )
-    # Opening inventory in the ledger, so that every line's ledger sums to its level.
+    # Opening inventory in the ledger, so that every line's ledger sums to its figures.
     StockMovement.objects.bulk_create(
-        StockMovement(stock=line, kind=StockMovement.INVENTORY, quantity=PLENTY) for line in stock
+        StockMovement(stock=line, kind=StockMovement.INVENTORY, on_hand_delta=PLENTY) for line in stock
     )
     role_groups_sync()
     staff_member_upsert(

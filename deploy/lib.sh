@@ -13,11 +13,15 @@
 : "${ENV_FILE:=/etc/ocpizza/ocpizza.env}"    # secrets, generated on the server, mode 640
 : "${GUNICORN_SOCKET:=/run/gunicorn.sock}"
 : "${NGINX_SITE:=/etc/nginx/sites-available/ocpizza}"
+: "${NGINX_ENABLED:=/etc/nginx/sites-enabled}"  # where the site is linked (and the default site removed)
 : "${SYSTEMD_DIR:=/etc/systemd/system}"
 : "${DEPLOY_LOG:=${PWD}/deploy_logs}"
 : "${DRY_RUN:=0}"
 export OCPIZZA_USER OCPIZZA_DOMAIN OCPIZZA_HOME OCPIZZA_APP OCPIZZA_VENV OCPIZZA_REPO OCPIZZA_BRANCH \
-  OCPIZZA_DB_NAME ENV_FILE GUNICORN_SOCKET NGINX_SITE SYSTEMD_DIR DEPLOY_LOG DRY_RUN
+  OCPIZZA_DB_NAME ENV_FILE GUNICORN_SOCKET NGINX_SITE NGINX_ENABLED SYSTEMD_DIR DEPLOY_LOG DRY_RUN
+
+# A failure inside $(...) fails the command that uses it, as everywhere else.
+shopt -s inherit_errexit
 
 DEPLOY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 export DEPLOY_DIR
@@ -31,16 +35,29 @@ stamp() {
 
 # event NAME HINT COMMAND...: run one sub-step and write its CORRECT / ERROR line.
 # Command output goes to "${DEPLOY_LOG}.out"; on error the engine stops and says what to fix.
+# The sub-step runs in a subshell with errexit on, outside any 'if': bash ignores
+# 'set -e' inside an 'if' condition (and in functions called from one), so
+# 'if "$@"' would let a failed 'git pull' or 'apt-get update' pass as long as
+# the sub-step's last command succeeded.
+# A dry run runs nothing, so it claims nothing: its lines end with "> DRY-RUN".
 event() {
-  local name=$1 hint=$2
+  local name=$1 hint=$2 status errexit=0
   shift 2
+  [[ $- == *e* ]] && errexit=1
   if [[ ${DRY_RUN} == 1 ]]; then
     printf '    would run: %s\n' "$*"
-    printf '%s : %s > CORRECT\n' "$(stamp)" "${name}" >>"${DEPLOY_LOG}"
+    printf '%s : %s > DRY-RUN\n' "$(stamp)" "${name}" >>"${DEPLOY_LOG}"
     return 0
   fi
   printf '\n== %s : %s\n$ %s\n' "$(stamp)" "${name}" "$*" >>"${DEPLOY_LOG}.out"
-  if "$@" >>"${DEPLOY_LOG}.out" 2>&1; then
+  set +e
+  (
+    set -euo pipefail
+    "$@"
+  ) >>"${DEPLOY_LOG}.out" 2>&1
+  status=$?
+  if [[ ${errexit} == 1 ]]; then set -e; fi
+  if [[ ${status} -eq 0 ]]; then
     printf '%s : %s > CORRECT\n' "$(stamp)" "${name}" >>"${DEPLOY_LOG}"
   else
     printf '%s : %s > ERROR\n' "$(stamp)" "${name}" >>"${DEPLOY_LOG}"

@@ -7,8 +7,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 configure() {
   render "${DEPLOY_DIR}/conf_files/nginx_ocpizza" "${NGINX_SITE}"
-  ln -sf "${NGINX_SITE}" /etc/nginx/sites-enabled/ocpizza
-  rm -f /etc/nginx/sites-enabled/default
+  ln -sf "${NGINX_SITE}" "${NGINX_ENABLED}/ocpizza"
+  rm -f "${NGINX_ENABLED}/default"
   nginx -t
 }
 

@@ -39,3 +39,7 @@ def cyclic_backup() -> None:
 
 def expire_payments() -> None:
     _run_or_exit(name="expire_payments", command="expire_unpaid_orders")
+
+
+def retry_refunds() -> None:
+    _run_or_exit(name="retry_refunds", command="retry_refunds")

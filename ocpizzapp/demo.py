@@ -326,7 +326,7 @@ def seed_demo() -> list[DemoLogin]:
                 stock_line_create(
                     pizzeria=pizzeria,
                     ingredient=ingredient,
-                    quantity=SHORT_STOCK.get((pizzeria.slug, name), level),
+                    on_hand=SHORT_STOCK.get((pizzeria.slug, name), level),
                     low_threshold=threshold,
                 )
 

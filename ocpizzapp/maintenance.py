@@ -1,9 +1,16 @@
-"""django-maintenance-mode state kept in the database.
+"""django-maintenance-mode: state kept in the database, staff let through.
 
 The package's default backend writes a file beside settings.py, which only the
 server that wrote it would see; behind a load balancer every server must agree.
 Each process remembers the state for MAINTENANCE_STATE_TTL seconds so that a
 request costs no query; a switch reaches every server within that delay.
+
+The package lets through ``is_staff`` users only, which are the back-office
+accounts: the pizzerias' own staff (pizzaiolos, counter, riders, managers) are
+members (``StaffMember``) without ``is_staff``, and must keep cooking and
+delivering while customers wait. The staff area (``/equipe/``: its login, its
+screens and their htmx polling) is open in settings; the middleware below lets
+a signed-in member through everywhere else (order pages, receipts).
 """
 
 import logging
@@ -12,7 +19,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse
 from maintenance_mode.backends import AbstractStateBackend
+from maintenance_mode.http import get_maintenance_response, need_maintenance_response
+from maintenance_mode.middleware import MaintenanceModeMiddleware
+
+from production.selectors import staff_member_for
 
 from .models import MaintenanceState
 
@@ -30,11 +42,12 @@ class DatabaseBackend(AbstractStateBackend):
     def get_value(self):
         if _remembered and time.monotonic() < _remembered["until"]:
             return _remembered["value"]
-        value = self._read()
+        value = self.read()
         remember_state(value)
         return value
 
-    def _read(self):
+    def read(self) -> bool:
+        """The state in the database now, whatever this process remembers."""
         try:
             raw = MaintenanceState.objects.filter(pk=STATE_PK).values_list("value", flat=True).first()
         except DatabaseError:
@@ -46,3 +59,19 @@ class DatabaseBackend(AbstractStateBackend):
     def set_value(self, value):
         MaintenanceState.objects.update_or_create(pk=STATE_PK, defaults={"value": self.from_state_to_str_value(value)})
         remember_state(value)
+
+
+class StaffAwareMaintenanceMiddleware(MaintenanceModeMiddleware):
+    """The package's middleware, with the pizzerias' staff members let through.
+
+    Membership is read only when maintenance is on and the request would be
+    refused, so an open site pays no query for it.
+    """
+
+    def process_request(self, request: HttpRequest) -> HttpResponse | None:
+        if not need_maintenance_response(request):
+            return None
+        if staff_member_for(user=request.user) is not None:
+            return None
+        response: HttpResponse = get_maintenance_response(request)
+        return response

@@ -1,18 +1,27 @@
-"""The client address as nginx saw it, for login throttling."""
+"""The client address for login throttling: what the connection says, or what trusted proxies say."""
 
+from django.conf import settings
 from django.http import HttpRequest
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The right-most X-Forwarded-For entry, else REMOTE_ADDR.
+    """REMOTE_ADDR, unless ``TRUSTED_PROXY_COUNT`` proxies stand in front of the application.
 
-    nginx appends the address it received the connection from
-    (``$proxy_add_x_forwarded_for``), so the last entry is the only one a client
-    cannot forge; everything left of it is whatever the client sent.
+    Each trusted proxy appends the address it received the connection from
+    (nginx: ``$proxy_add_x_forwarded_for``), so with N of them the N-th entry
+    from the right is the last one a client cannot forge; everything left of it
+    is whatever the client sent. With no proxy configured the header is only
+    what the client wrote: reading it would let anyone reaching gunicorn
+    directly pick a new address per attempt and dodge the lockout.
     """
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    last = forwarded.rsplit(",", 1)[-1].strip()
-    return last or request.META.get("REMOTE_ADDR", "")
+    remote = request.META.get("REMOTE_ADDR", "")
+    count = settings.TRUSTED_PROXY_COUNT
+    if count <= 0:
+        return remote
+    entries = [entry.strip() for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    entries = [entry for entry in entries if entry]
+    # Fewer entries than proxies: the request did not come through them all.
+    return entries[-count] if len(entries) >= count else remote
 
 
 def login_name(request: HttpRequest, credentials: dict | None) -> str | None:

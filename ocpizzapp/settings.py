@@ -237,6 +237,11 @@ OCPIZZA = {
     "MENU_CACHE_SECONDS": env.int("MENU_CACHE_SECONDS", default=5),
     # A paused pizzeria still takes orders for slots at least this far ahead.
     "PAUSE_LEAD_MINUTES": env.int("PAUSE_LEAD_MINUTES", default=60),
+    # A refund Stripe could not make is tried again after this many minutes, doubling up to the cap;
+    # after this many failed tries the managers are told (the tries go on).
+    "REFUND_RETRY_BASE_MINUTES": env.int("REFUND_RETRY_BASE_MINUTES", default=5),
+    "REFUND_RETRY_MAX_MINUTES": env.int("REFUND_RETRY_MAX_MINUTES", default=360),
+    "REFUND_ALERT_AFTER_ATTEMPTS": env.int("REFUND_ALERT_AFTER_ATTEMPTS", default=3),
 }
 
 # Absolute links in e-mails (order tracking) start with this address.
@@ -245,7 +250,7 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Google Maps (delivery zones, ventes/geo.py): off when empty, postcode zones then.
 GMAP_API_KEY = env.str("GMAP_API_KEY", default="")
 
-# Stripe online card payment (ventes/payments.py): offered only when the three keys are set.
+# Stripe online card payment (ventes/gateway.py, ventes/payments.py): offered only when the three keys are set.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
@@ -289,7 +294,7 @@ SOCIAL_AUTH_PIPELINE = [
 
 # Operations: backups, scheduled jobs, maintenance mode, error reporting.
 INSTALLED_APPS += ["dbbackup", "django_crontab", "maintenance_mode"]
-MIDDLEWARE.append("maintenance_mode.middleware.MaintenanceModeMiddleware")
+MIDDLEWARE.append("ocpizzapp.maintenance.StaffAwareMaintenanceMiddleware")
 
 # Backups never go under MEDIA_ROOT, which nginx serves to the public.
 BACKUP_DIR = env.path("BACKUP_DIR", default=BASE_DIR / "backups")
@@ -301,6 +306,8 @@ DBBACKUP_CLEANUP_KEEP = env.int("BACKUP_KEEP", default=12)
 DBBACKUP_CLEANUP_KEEP_MEDIA = DBBACKUP_CLEANUP_KEEP
 # Failures are logged and sent to Sentry by the job runner, not mailed by dbbackup.
 DBBACKUP_SEND_EMAIL = False
+# SQLite restores check the file before touching the live database (ocpizzapp/ops/backup.py).
+DBBACKUP_CONNECTOR_MAPPING = {"django.db.backends.sqlite3": "ocpizzapp.ops.backup.CheckedSqliteConnector"}
 # Microseconds: two backups in one second must not share a name.
 DBBACKUP_DATE_FORMAT = "%Y-%m-%d-%H%M%S-%f"
 
@@ -310,6 +317,7 @@ CRONJOBS = [
     ("0 6 * * *", "ocpizzapp.cron.cyclic_update"),
     ("0 6 1 * *", "ocpizzapp.cron.cyclic_backup"),
     ("*/5 * * * *", "ocpizzapp.cron.expire_payments"),
+    ("*/5 * * * *", "ocpizzapp.cron.retry_refunds"),
 ]
 CRONTAB_COMMAND_PREFIX = " ".join(
     f"{name}={shlex.quote(os.environ[name])}"
@@ -331,12 +339,16 @@ MAINTENANCE_MODE_IGNORE_STAFF = True
 MAINTENANCE_MODE_STATE_BACKEND_FALLBACK_VALUE = False
 MAINTENANCE_MODE_IGNORE_SUPERUSER = True
 MAINTENANCE_MODE_IGNORE_ADMIN_SITE = True
-MAINTENANCE_MODE_IGNORE_URLS = [r"^/healthz$", r"^/static/"]
+# The staff area (its login, screens and htmx polling) stays open: every view in it
+# is gated by production.decorators.staff_only, so a customer gains nothing there.
+MAINTENANCE_MODE_IGNORE_URLS = [r"^/healthz$", r"^/static/", r"^/equipe/"]
 
 # Login throttling (django-axes) on every login form (shop, staff, admin): after
 # AXES_FAILURE_LIMIT failures for one e-mail from one client address, that pair
 # waits AXES_COOLOFF_MINUTES. Locking the e-mail alone would let anyone lock a
-# customer out. Behind nginx the client address is the one nginx appended.
+# customer out. The client address is REMOTE_ADDR unless TRUSTED_PROXY_COUNT
+# proxies (nginx: 1) append it to X-Forwarded-For (ocpizzapp/security.py):
+# trusting the header without a proxy in front lets a client write its own.
 INSTALLED_APPS += ["axes"]
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 AUTHENTICATION_BACKENDS.insert(0, "axes.backends.AxesStandaloneBackend")
@@ -346,6 +358,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "lockout.html"
 AXES_CLIENT_IP_CALLABLE = "ocpizzapp.security.client_ip"
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AXES_USERNAME_CALLABLE = "ocpizzapp.security.login_name"
 
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
@@ -354,3 +367,32 @@ if SENTRY_DSN:
     from ocpizzapp.sentry import sentry_init
 
     sentry_init(dsn=SENTRY_DSN, environment=ENV_MODE, release=SENTRY_RELEASE or None)
+
+# Work off the request path (django-tasks, database backend): a task row is
+# written in the transaction that causes it, and `manage.py run_worker` runs it
+# on any server (rows taken with SKIP LOCKED on PostgreSQL). docs/taches.md.
+INSTALLED_APPS += ["django_tasks", "django_tasks_db", "phonenumber_field"]
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# A worker writes its heartbeat this often; one silent for WORKER_LOST_SECONDS
+# is taken for dead and the tasks it was running are run again (each is idempotent).
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=10.0)
+WORKER_LOST_SECONDS = env.float("WORKER_LOST_SECONDS", default=60.0)
+# verify_deployment fails when a ready task has waited longer than this.
+TASK_MAX_WAIT_SECONDS = env.int("TASK_MAX_WAIT_SECONDS", default=300)
+
+# Customer notifications (ventes/notifications.py): a failed delivery is tried
+# again after NOTIFY_RETRY_SECONDS, doubling up to NOTIFY_RETRY_MAX_SECONDS, at
+# most NOTIFY_MAX_ATTEMPTS times (about four hours with the defaults).
+NOTIFY_RETRY_SECONDS = env.float("NOTIFY_RETRY_SECONDS", default=30.0)
+NOTIFY_RETRY_MAX_SECONDS = env.float("NOTIFY_RETRY_MAX_SECONDS", default=900.0)
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=20)
+# A delivery in progress is another worker's for this long (longer than EMAIL_TIMEOUT).
+NOTIFY_SEND_LEASE_SECONDS = env.float("NOTIFY_SEND_LEASE_SECONDS", default=EMAIL_TIMEOUT * 3 + 30)
+
+# SMS (ventes/sms.py, Twilio): customers are told by e-mail only unless the three are set.
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM = env.str("TWILIO_FROM", default="")
+TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
+PHONENUMBER_DEFAULT_REGION = "FR"
+PHONENUMBER_DEFAULT_FORMAT = "E164"

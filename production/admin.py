@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Count
@@ -19,14 +20,31 @@ from .services import pizzeria_set_accepting_orders, stock_count_inventory
 
 
 def save_stock_line(*, stock: Stock, by) -> None:
-    """Save a stock line edited in the admin: a new level is an inventory count."""
-    counted = stock.quantity
+    """Save a stock line edited in the admin: a new on-hand figure is an inventory count."""
+    counted = stock.on_hand
     if stock.pk is None:
-        stock.quantity = 0
+        stock.on_hand = 0
         stock.save()
     else:
         Stock.objects.filter(pk=stock.pk).update(low_threshold=stock.low_threshold)
     stock_count_inventory(stock=stock, counted=counted, by=by, note="saisie back-office")
+
+
+class StockForm(forms.ModelForm):
+    """The on-hand figure typed in the back-office is a count: it cannot be less than what orders hold."""
+
+    class Meta:
+        model = Stock
+        fields = ["pizzeria", "ingredient", "on_hand", "low_threshold"]
+
+    def clean_on_hand(self) -> int:
+        counted = self.cleaned_data["on_hand"]
+        if counted is not None and counted < self.instance.reserved:
+            raise forms.ValidationError(
+                f"Les commandes en attente en réservent {self.instance.reserved} : "
+                "le stock compté ne peut pas être inférieur."
+            )
+        return counted
 
 
 class OpeningHoursInline(admin.TabularInline):
@@ -36,9 +54,15 @@ class OpeningHoursInline(admin.TabularInline):
 
 class StockInline(admin.TabularInline):
     model = Stock
+    form = StockForm
     extra = 0
     autocomplete_fields = ["ingredient"]
-    fields = ["ingredient", "quantity", "low_threshold"]
+    fields = ["ingredient", "on_hand", "reserved", "available", "low_threshold"]
+    readonly_fields = ["reserved", "available"]
+
+    @admin.display(description="disponible")
+    def available(self, stock):
+        return stock.available
 
 
 @admin.register(Pizzeria)
@@ -88,11 +112,17 @@ class IngredientAdmin(admin.ModelAdmin):
 
 @admin.register(Stock)
 class StockAdmin(admin.ModelAdmin):
-    list_display = ["ingredient", "pizzeria", "quantity", "low_threshold", "is_low"]
+    form = StockForm
+    list_display = ["ingredient", "pizzeria", "on_hand", "reserved", "available", "low_threshold", "is_low"]
     list_filter = ["pizzeria", "ingredient__unit"]
     list_select_related = ["ingredient", "pizzeria"]
     search_fields = ["ingredient__name", "pizzeria__name"]
     autocomplete_fields = ["ingredient"]
+    readonly_fields = ["reserved", "available"]
+
+    @admin.display(description="disponible")
+    def available(self, stock):
+        return stock.available
 
     @admin.display(boolean=True, description="stock bas")
     def is_low(self, stock):
@@ -105,7 +135,7 @@ class StockAdmin(admin.ModelAdmin):
 
 @admin.register(StockMovement)
 class StockMovementAdmin(admin.ModelAdmin):
-    list_display = ["at", "stock", "kind", "quantity", "order", "by"]
+    list_display = ["at", "stock", "kind", "on_hand_delta", "reserved_delta", "order", "by"]
     list_filter = ["kind", "stock__pizzeria"]
     list_select_related = ["stock__ingredient", "stock__pizzeria", "order", "by"]
     search_fields = ["stock__ingredient__name", "order__number", "note"]

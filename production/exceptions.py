@@ -19,6 +19,13 @@ class NotEnoughStock(StockError):
     default_message = "Stock insuffisant."
 
 
+class StockOverrideForbidden(StockError):
+    """Only a manager may throw away stock that orders hold."""
+
+    code = "stock_override_forbidden"
+    default_message = "Seul un responsable peut forcer une perte sur du stock réservé par des commandes."
+
+
 @dataclass(frozen=True)
 class Shortage:
     """A product the order wants more of than the stock allows."""

@@ -4,6 +4,8 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import QueryDict
 
+from ocpizzapp.forms import AsciiIntegerField
+
 from .models import StockMovement
 from .selectors import staff_member_for
 
@@ -52,13 +54,18 @@ class StockMoveForm(AccessibleErrorsMixin, forms.Form):
     note = forms.CharField(label="Remarque", max_length=200, required=False)
     field_order = ["quantity", "note"]
 
-    def __init__(self, data: QueryDict | None = None, *, kind: str):
+    def __init__(self, data: QueryDict | None = None, *, kind: str, can_override: bool = False):
         super().__init__(data, prefix=kind)
         self.kind = kind
         # An empty shelf is a valid count; a delivery or a waste of nothing is not.
-        self.fields["quantity"] = forms.IntegerField(
+        self.fields["quantity"] = AsciiIntegerField(
             label=self.LABELS[kind], min_value=0 if kind == StockMovement.INVENTORY else 1, max_value=1_000_000
         )
+        if kind == StockMovement.WASTE and can_override:
+            # Only a manager may throw away what orders hold (the service checks it again).
+            self.fields["override"] = forms.BooleanField(
+                label="Forcer : jeter aussi du stock réservé par des commandes", required=False
+            )
         self.order_fields(self.field_order)
 
 

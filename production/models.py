@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 
 VAT_RATES = [
@@ -127,15 +127,19 @@ class Ingredient(models.Model):
 
 
 class Stock(models.Model):
-    """One pizzeria's level of one ingredient, in the ingredient's unit.
+    """One pizzeria's stock of one ingredient, in the ingredient's unit, in two figures.
 
-    The level only changes through ``production.stock`` services, which write
-    the matching ``StockMovement``: the ledger of a line always sums to it.
+    ``on_hand`` is what is physically on the shelf; ``reserved`` the part of it
+    held by orders not yet in the oven; what can still be sold is ``available``,
+    their difference, never below zero. Both figures only change through
+    ``production.services``, which writes the matching ``StockMovement``: the
+    ledger of a line always sums to them (see that module's docstring).
     """
 
     pizzeria = models.ForeignKey(Pizzeria, on_delete=models.CASCADE, related_name="stock_lines")
     ingredient = models.ForeignKey(Ingredient, on_delete=models.PROTECT, related_name="stock_lines")
-    quantity = models.IntegerField("quantité", default=0, validators=[MinValueValidator(0)])
+    on_hand = models.IntegerField("en stock", default=0, validators=[MinValueValidator(0)])
+    reserved = models.IntegerField("réservé", default=0, editable=False)
     low_threshold = models.PositiveIntegerField("seuil bas", default=0)
 
     class Meta:
@@ -143,7 +147,9 @@ class Stock(models.Model):
         verbose_name_plural = "stocks"
         ordering = ["pizzeria", "ingredient__name"]
         constraints = [
-            models.CheckConstraint(condition=Q(quantity__gte=0), name="stock_quantity_gte_0"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="stock_reserved_gte_0"),
+            # Orders can only hold what is on the shelf: available (on hand - reserved) never goes below zero.
+            models.CheckConstraint(condition=Q(on_hand__gte=F("reserved")), name="stock_available_gte_0"),
             models.UniqueConstraint(fields=["pizzeria", "ingredient"], name="stock_unique_pizzeria_ingredient"),
         ]
 
@@ -151,22 +157,34 @@ class Stock(models.Model):
         return f"{self.ingredient} @ {self.pizzeria}"
 
     @property
+    def available(self) -> int:
+        return max(self.on_hand - self.reserved, 0)
+
+    @property
     def is_low(self) -> bool:
-        return self.quantity <= self.low_threshold
+        return self.available <= self.low_threshold
 
 
 class StockMovement(models.Model):
-    RESERVATION, RELEASE, RESTOCK, INVENTORY, WASTE = "reservation", "release", "restock", "inventory", "waste"
+    """One change of a stock line: how much it moved its on-hand and its reserved figures."""
+
+    RESERVATION, RELEASE, CONSUMPTION, UNCONSUMED = "reservation", "release", "consumption", "unconsumed"
+    RESTOCK, INVENTORY, WASTE = "restock", "inventory", "waste"
     KINDS = [
         (RESERVATION, "réservation"),
         (RELEASE, "libération"),
+        (CONSUMPTION, "consommation"),
+        (UNCONSUMED, "consommation annulée"),
         (RESTOCK, "réapprovisionnement"),
         (INVENTORY, "inventaire"),
         (WASTE, "perte"),
     ]
+    ORDER_KINDS = [RESERVATION, RELEASE, CONSUMPTION, UNCONSUMED]
+    SHELF_KINDS = [RESTOCK, INVENTORY, WASTE]
     stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="movements")
     kind = models.CharField("type", max_length=12, choices=KINDS)
-    quantity = models.IntegerField("quantité", help_text="Signée : négative quand le stock baisse.")
+    on_hand_delta = models.IntegerField("en stock", default=0, help_text="Signé : négatif quand l'étagère se vide.")
+    reserved_delta = models.IntegerField("réservé", default=0, help_text="Signé : négatif quand une commande rend.")
     order = models.ForeignKey(
         "ventes.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="stock_movements"
     )
@@ -182,14 +200,24 @@ class StockMovement(models.Model):
         ordering = ["-at", "-pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind__in=["reservation", "release", "restock", "inventory", "waste"]),
+                condition=Q(kind__in=["reservation", "release", "consumption", "unconsumed"], order__isnull=False)
+                | Q(kind__in=["restock", "inventory", "waste"], reserved_delta=0),
                 name="movement_kind_valid",
             ),
-            models.CheckConstraint(condition=~Q(quantity=0), name="movement_quantity_not_0"),
+            models.CheckConstraint(condition=~Q(on_hand_delta=0, reserved_delta=0), name="movement_moves_something"),
+            # Reserving and releasing leave the shelf as it is; consuming takes from the shelf what was held.
+            models.CheckConstraint(
+                condition=~Q(kind__in=["reservation", "release"]) | Q(on_hand_delta=0),
+                name="movement_reservation_off_shelf",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["consumption", "unconsumed"]) | Q(on_hand_delta=F("reserved_delta")),
+                name="movement_consumption_both",
+            ),
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} {self.quantity:+d} {self.stock}"
+        return f"{self.get_kind_display()} {self.on_hand_delta:+d}/{self.reserved_delta:+d} {self.stock}"
 
 
 class Product(models.Model):

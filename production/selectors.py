@@ -49,8 +49,9 @@ class Availability:
 def product_availability(*, pizzeria_id: int, product_ids: Iterable[int] | None = None) -> dict[int, Availability]:
     """Availability of a pizzeria's products, in a single query whatever the menu size.
 
-    For each product: the minimum over its recipe of stock ÷ quantity (an
-    ingredient the pizzeria does not stock counts as none left). Products
+    For each product: the minimum over its recipe of available stock (on hand
+    less what orders hold) ÷ quantity (an ingredient the pizzeria does not
+    stock counts as none left). Products
     without a recipe are absent from the result: callers read them as unlimited.
     """
     lines = RecipeLine.objects.annotate(
@@ -63,11 +64,12 @@ def product_availability(*, pizzeria_id: int, product_ids: Iterable[int] | None 
         if product_ids is not None
         else lines.filter(product__pizzerias=pizzeria_id)
     )
+    lines = lines.annotate(available=F("stock_here__on_hand") - F("stock_here__reserved"))
     result: dict[int, Availability] = {}
-    for product_id, ingredient_name, needed, level in lines.values_list(
-        "product_id", "ingredient__name", "quantity", "stock_here__quantity"
+    for product_id, ingredient_name, needed, available in lines.values_list(
+        "product_id", "ingredient__name", "quantity", "available"
     ).order_by("product_id", "ingredient__name"):
-        can_make = (level or 0) // needed
+        can_make = max(available or 0, 0) // needed
         current = result.get(product_id)
         if current is None or current.can_make is None or can_make < current.can_make:
             result[product_id] = Availability(can_make=can_make, limiting_ingredient=ingredient_name)
@@ -149,11 +151,16 @@ def stock_overview(*, pizzeria: Pizzeria) -> list[StockLineView]:
         overview.append(
             StockLineView(
                 stock=line,
-                blocks=[name for name, quantity in used_by if line.quantity < quantity],
-                threatens=[name for name, quantity in used_by if line.quantity >= quantity],
+                blocks=[name for name, quantity in used_by if line.available < quantity],
+                threatens=[name for name, quantity in used_by if line.available >= quantity],
             )
         )
     return overview
+
+
+def stock_low(lines: QuerySet[Stock]) -> QuerySet[Stock]:
+    """The lines whose available stock (on hand less what orders hold) is at or under their threshold."""
+    return lines.alias(free=F("on_hand") - F("reserved")).filter(free__lte=F("low_threshold"))
 
 
 def stock_line_of(*, pizzeria: Pizzeria, stock_id: int) -> Stock | None:
@@ -168,9 +175,9 @@ def stock_ledger(*, pizzeria: Pizzeria, stock_id: int | None = None) -> QuerySet
 
 
 def stock_low_lines(*, pizzeria_ids: Iterable[int]) -> list[Stock]:
-    """The stock lines at or below their low threshold, by ingredient name, in one query."""
+    """The low stock lines (``stock_low``) of these pizzerias, by ingredient name, in one query."""
     return list(
-        Stock.objects.filter(pizzeria_id__in=pizzeria_ids, quantity__lte=F("low_threshold"))
+        stock_low(Stock.objects.filter(pizzeria_id__in=pizzeria_ids))
         .select_related("ingredient")
         .order_by("ingredient__name")
     )

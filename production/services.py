@@ -1,9 +1,37 @@
-"""Writes of the production side. Every change of a stock level goes through
-here and writes its ledger row in the same transaction, so that the ledger of
-a stock line always sums to its level.
+"""Writes of the production side. Every change of stock goes through here and
+writes its ledger row in the same transaction.
 
-Rows are always locked in primary-key order so that two transactions touching
-the same ingredients queue up instead of deadlocking.
+A stock line has two figures: ``on_hand`` (physically on the shelf) and
+``reserved`` (the part of it held by orders not yet in the oven); available
+is their difference, never below zero (a check constraint). Each ledger row
+(``StockMovement``) records how much it moved each figure:
+
+================  ===============  ================  =========
+kind              ``on_hand_delta``  ``reserved_delta``  order
+================  ===============  ================  =========
+reservation       0                +q                yes
+release           0                −q                yes
+consumption       −q               −q                yes
+unconsumed        +q               +q                yes
+restock           +q               0                 no
+inventory         ± the gap        0                 no
+waste             −q               0                 no
+================  ===============  ================  =========
+
+Placing an order reserves what it needs, editing it reserves or releases the
+difference, cancelling it before the oven releases what it holds; starting
+preparation consumes what it holds (the goods leave the shelf and the order no
+longer holds anything), and taking that tap back puts them back on the shelf,
+held by the order again. Counts and waste act on the shelf only.
+
+So each line's ``on_hand`` is the sum of its rows' ``on_hand_delta``, its
+``reserved`` the sum of their ``reserved_delta``, and what one order holds on
+it is the sum of that order's ``reserved_delta`` (reservations − releases −
+consumptions): ``ventes.selectors.stock_check_ledger`` checks both.
+
+Rows are always locked in primary-key order (orders before stock lines) so
+that two transactions touching the same ingredients queue up instead of
+deadlocking.
 """
 
 from collections.abc import Iterable, Mapping
@@ -11,25 +39,25 @@ from collections.abc import Iterable, Mapping
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
-from django.db.models import Case, F, Sum, Value, When
+from django.db.models import Case, F, IntegerField, QuerySet, Sum, Value, When
 
 from .cache import catalogue_changed, stock_changed
-from .exceptions import InvalidStockQuantity, NotEnoughStock
+from .exceptions import InvalidStockQuantity, NotEnoughStock, StockOverrideForbidden
 from .models import Pizzeria, StaffMember, Stock, StockMovement
 
 
 def _locked(stock: Stock) -> Stock:
-    return Stock.objects.select_for_update().get(pk=stock.pk)
+    return Stock.objects.select_for_update(of=("self",)).select_related("ingredient").get(pk=stock.pk)
 
 
-def _move(*, stock: Stock, kind: str, delta: int, by=None, note: str = "", order=None) -> Stock:
-    """Apply a signed change to one locked line and write its ledger row."""
-    if delta == 0:
+def _move(*, stock: Stock, kind: str, on_hand_delta: int, by=None, note: str = "") -> Stock:
+    """Change the shelf of one locked line (restock, count, waste) and write its ledger row."""
+    if on_hand_delta == 0:
         return stock
-    Stock.objects.filter(pk=stock.pk).update(quantity=F("quantity") + delta)
+    Stock.objects.filter(pk=stock.pk).update(on_hand=F("on_hand") + on_hand_delta)
     stock_changed(pizzeria_id=stock.pizzeria_id)
-    StockMovement.objects.create(stock=stock, kind=kind, quantity=delta, by=by, note=note, order=order)
-    stock.refresh_from_db(fields=["quantity"])
+    StockMovement.objects.create(stock=stock, kind=kind, on_hand_delta=on_hand_delta, by=by, note=note)
+    stock.refresh_from_db(fields=["on_hand", "reserved"])
     return stock
 
 
@@ -39,45 +67,141 @@ def _positive(quantity) -> int:
     return quantity
 
 
+def _is_manager(user) -> bool:
+    if user is None:
+        return False
+    if user.is_superuser:
+        return True
+    member = StaffMember.objects.of_user(user)
+    return member is not None and member.role == StaffMember.MANAGER
+
+
 @transaction.atomic
 def stock_restock(*, stock: Stock, quantity: int, by=None, note: str = "") -> Stock:
-    return _move(stock=_locked(stock), kind=StockMovement.RESTOCK, delta=_positive(quantity), by=by, note=note)
+    return _move(stock=_locked(stock), kind=StockMovement.RESTOCK, on_hand_delta=_positive(quantity), by=by, note=note)
 
 
 @transaction.atomic
-def stock_record_waste(*, stock: Stock, quantity: int, by=None, note: str = "") -> Stock:
-    stock = _locked(stock)
+def stock_record_waste(*, stock: Stock, quantity: int, by=None, note: str = "", override: bool = False) -> Stock:
+    """Take ``quantity`` off the shelf.
+
+    Only what no order holds may go, unless a manager forces it (``override``):
+    then the part beyond it is taken from the reservations of the latest
+    orders still waiting, which hold less than they need from then on
+    (editing one reserves again what it lacks).
+    """
     quantity = _positive(quantity)
-    if quantity > stock.quantity:
-        raise NotEnoughStock(f"Impossible de jeter {quantity} : il n'en reste que {stock.quantity}.")
-    return _move(stock=stock, kind=StockMovement.WASTE, delta=-quantity, by=by, note=note)
+    if override and not _is_manager(by):
+        raise StockOverrideForbidden()
+    holders = _lock_holders(stock=stock) if override else []
+    stock = _locked(stock)
+    unit = stock.ingredient.get_unit_display()
+    if quantity > stock.on_hand:
+        raise NotEnoughStock(f"Impossible de jeter {quantity} {unit} : il n'y en a que {stock.on_hand} en stock.")
+    free = stock.on_hand - stock.reserved
+    if quantity > free and not override:
+        raise NotEnoughStock(
+            f"Impossible de jeter {quantity} {unit} : {stock.reserved} sont réservés par des commandes en cours, "
+            f"seuls {free} sont libres. Un responsable peut forcer la perte."
+        )
+    if quantity > free:
+        _release_from_holders(stock=stock, holders=holders, shortfall=quantity - free, by=by, note=note)
+    return _move(stock=stock, kind=StockMovement.WASTE, on_hand_delta=-quantity, by=by, note=note)
+
+
+def _held_on(*, stock: Stock) -> QuerySet:
+    """What each order holds on one line: ``order_id`` and ``held``, for those that hold something."""
+    return (
+        StockMovement.objects.filter(stock_id=stock.pk, order__isnull=False)
+        .values("order_id")
+        .annotate(held=Sum("reserved_delta"))
+        .filter(held__gt=0)
+    )
+
+
+def _lock_holders(*, stock: Stock) -> list[int]:
+    """Lock the orders holding something on ``stock``, before the line itself (the workflow's order)."""
+    order_model = StockMovement._meta.get_field("order").related_model
+    order_ids = sorted(row["order_id"] for row in _held_on(stock=stock))
+    locked = order_model._default_manager.select_for_update().filter(pk__in=order_ids).order_by("pk")
+    return list(locked.values_list("pk", flat=True))
+
+
+def _release_from_holders(*, stock: Stock, holders: list[int], shortfall: int, by, note: str) -> None:
+    held = {row["order_id"]: row["held"] for row in _held_on(stock=stock).filter(order_id__in=holders)}
+    releases = []
+    for order_id in sorted(held, reverse=True):  # the latest orders give up first
+        if shortfall <= 0:
+            break
+        taken = min(held[order_id], shortfall)
+        shortfall -= taken
+        releases.append((order_id, taken))
+    if shortfall > 0:
+        # An order placed since the holders were locked holds the rest: nothing is written.
+        raise NotEnoughStock("Le stock vient de changer : réessayez.")
+    Stock.objects.filter(pk=stock.pk).update(reserved=F("reserved") - sum(taken for _, taken in releases))
+    StockMovement.objects.bulk_create(
+        StockMovement(
+            stock=stock,
+            kind=StockMovement.RELEASE,
+            reserved_delta=-taken,
+            order_id=order_id,
+            by=by,
+            note=f"perte forcée{' : ' + note if note else ''}"[:200],
+        )
+        for order_id, taken in releases
+    )
+    stock.refresh_from_db(fields=["on_hand", "reserved"])
 
 
 @transaction.atomic
 def stock_count_inventory(*, stock: Stock, counted: int, by=None, note: str = "") -> Stock:
-    """Set the level to what was counted; the ledger records the difference."""
+    """Set what is on the shelf to what was counted; the ledger records the difference.
+
+    What orders hold is part of the shelf and stays held: the count cannot be
+    less than that.
+    """
     if not isinstance(counted, int) or isinstance(counted, bool) or counted < 0:
         raise InvalidStockQuantity("Le stock compté doit être un nombre entier positif ou nul.")
     stock = _locked(stock)
-    return _move(stock=stock, kind=StockMovement.INVENTORY, delta=counted - stock.quantity, by=by, note=note)
+    if counted < stock.reserved:
+        unit = stock.ingredient.get_unit_display()
+        raise NotEnoughStock(
+            f"Compté {counted} {unit}, mais les commandes en attente en réservent {stock.reserved} : "
+            "recomptez, ou annulez ou lancez d'abord ces commandes."
+        )
+    return _move(stock=stock, kind=StockMovement.INVENTORY, on_hand_delta=counted - stock.on_hand, by=by, note=note)
 
 
 @transaction.atomic
-def stock_line_create(*, pizzeria: Pizzeria, ingredient, quantity: int = 0, low_threshold: int = 0, by=None) -> Stock:
-    stock = Stock.objects.create(pizzeria=pizzeria, ingredient=ingredient, quantity=0, low_threshold=low_threshold)
-    if quantity:
-        stock_count_inventory(stock=stock, counted=quantity, by=by, note="stock initial")
+def stock_line_create(*, pizzeria: Pizzeria, ingredient, on_hand: int = 0, low_threshold: int = 0, by=None) -> Stock:
+    stock = Stock.objects.create(pizzeria=pizzeria, ingredient=ingredient, on_hand=0, low_threshold=low_threshold)
+    if on_hand:
+        stock_count_inventory(stock=stock, counted=on_hand, by=by, note="stock initial")
     return stock
 
 
 def stock_reserved_for_order(*, order) -> dict[int, int]:
-    """What an order holds now, per ingredient: its reservations less its releases."""
-    rows = (
-        StockMovement.objects.filter(order=order, kind__in=[StockMovement.RESERVATION, StockMovement.RELEASE])
-        .values("stock__ingredient_id")
-        .annotate(held=-Sum("quantity"))
-    )
+    """What an order holds now, per ingredient: its reservations less its releases and consumptions."""
+    rows = StockMovement.objects.filter(order=order).values("stock__ingredient_id").annotate(held=Sum("reserved_delta"))
     return {row["stock__ingredient_id"]: row["held"] for row in rows if row["held"]}
+
+
+def _lock_lines(*, pizzeria_id: int, ingredient_ids) -> list[Stock]:
+    return list(
+        Stock.objects.select_for_update()
+        .filter(pizzeria_id=pizzeria_id, ingredient_id__in=ingredient_ids)
+        .order_by("pk")
+        .only("pk", "pizzeria_id", "ingredient_id", "on_hand", "reserved")
+    )
+
+
+def _per_line(lines: list[Stock], amounts: Mapping[int, int]) -> Case:
+    return Case(
+        *[When(pk=line.pk, then=Value(amounts[line.ingredient_id])) for line in lines],
+        default=Value(0),
+        output_field=IntegerField(),
+    )
 
 
 # No savepoint of its own (two more round trips while the caller may hold its pizzeria's lock): it raises
@@ -91,8 +215,9 @@ def stock_set_order_needs(
     Placing an order reserves all it needs, editing it reserves or releases the
     difference only, cancelling it sets its needs to nothing. ``held``: what
     the order holds now, when the caller knows it already (a new order, nothing).
-    Raises ``NotEnoughStock`` (``short_ingredients``: {ingredient id: its
-    stock} of the short ones) and changes nothing when a reservation does not fit.
+    Raises ``NotEnoughStock`` (``short_ingredients``: {ingredient id: what is
+    available of it} of the short ones) and changes nothing when a
+    reservation does not fit. The shelf itself does not move.
     """
     if held is None:
         held = stock_reserved_for_order(order=order) if order.pk else {}
@@ -103,33 +228,82 @@ def stock_set_order_needs(
     deltas = {ingredient_id: delta for ingredient_id, delta in deltas.items() if delta}
     if not deltas:
         return
-    lines = list(
-        Stock.objects.select_for_update()
-        .filter(pizzeria_id=pizzeria_id, ingredient_id__in=deltas)
-        .order_by("pk")
-        .only("pk", "ingredient_id", "quantity")
-    )
+    lines = _lock_lines(pizzeria_id=pizzeria_id, ingredient_ids=deltas)
     by_ingredient = {line.ingredient_id: line for line in lines}
+    available = {line.ingredient_id: line.on_hand - line.reserved for line in lines}
     short = {
-        ingredient_id: (by_ingredient[ingredient_id].quantity if ingredient_id in by_ingredient else 0)
+        ingredient_id: available.get(ingredient_id, 0)
         for ingredient_id, delta in deltas.items()
-        if delta > 0 and (ingredient_id not in by_ingredient or by_ingredient[ingredient_id].quantity < delta)
+        if delta > 0 and available.get(ingredient_id, 0) < delta
     }
     if short:
         raise NotEnoughStock(short_ingredients=short)
+    Stock.objects.filter(pk__in=[line.pk for line in lines]).update(reserved=F("reserved") + _per_line(lines, deltas))
+    stock_changed(pizzeria_id=pizzeria_id)
+    StockMovement.objects.bulk_create(
+        StockMovement(
+            stock=by_ingredient[ingredient_id],
+            kind=StockMovement.RESERVATION if delta > 0 else StockMovement.RELEASE,
+            reserved_delta=delta,
+            order=order,
+            by=by,
+        )
+        for ingredient_id, delta in sorted(deltas.items())
+        if ingredient_id in by_ingredient
+    )
+
+
+def _shelf_and_hold(*, pizzeria_id: int, order, kind: str, amounts: Mapping[int, int], by) -> None:
+    """Move on-hand and reserved together by ``amounts`` ({ingredient id: signed quantity}) for one order."""
+    amounts = {ingredient_id: amount for ingredient_id, amount in amounts.items() if amount}
+    if not amounts:
+        return
+    lines = _lock_lines(pizzeria_id=pizzeria_id, ingredient_ids=amounts)
+    change = _per_line(lines, amounts)
     Stock.objects.filter(pk__in=[line.pk for line in lines]).update(
-        quantity=F("quantity") - Case(*[When(pk=line.pk, then=Value(deltas[line.ingredient_id])) for line in lines])
+        on_hand=F("on_hand") + change, reserved=F("reserved") + change
     )
     stock_changed(pizzeria_id=pizzeria_id)
     StockMovement.objects.bulk_create(
         StockMovement(
             stock=line,
-            kind=StockMovement.RESERVATION if deltas[line.ingredient_id] > 0 else StockMovement.RELEASE,
-            quantity=-deltas[line.ingredient_id],
+            kind=kind,
+            on_hand_delta=amounts[line.ingredient_id],
+            reserved_delta=amounts[line.ingredient_id],
             order=order,
             by=by,
         )
         for line in lines
+    )
+
+
+@transaction.atomic(savepoint=False)
+def stock_consume_order(*, pizzeria_id: int, order, by=None) -> None:
+    """The order goes in the oven: what it holds leaves the shelf, and it holds nothing any more."""
+    held = stock_reserved_for_order(order=order)
+    _shelf_and_hold(
+        pizzeria_id=pizzeria_id,
+        order=order,
+        kind=StockMovement.CONSUMPTION,
+        amounts={ingredient_id: -quantity for ingredient_id, quantity in held.items()},
+        by=by,
+    )
+
+
+@transaction.atomic(savepoint=False)
+def stock_unconsume_order(*, pizzeria_id: int, order, by=None) -> None:
+    """The start tap is taken back: what the order consumed is on the shelf again, held by it as before."""
+    rows = (
+        StockMovement.objects.filter(order=order, kind__in=[StockMovement.CONSUMPTION, StockMovement.UNCONSUMED])
+        .values("stock__ingredient_id")
+        .annotate(consumed=-Sum("on_hand_delta"))
+    )
+    _shelf_and_hold(
+        pizzeria_id=pizzeria_id,
+        order=order,
+        kind=StockMovement.UNCONSUMED,
+        amounts={row["stock__ingredient_id"]: row["consumed"] for row in rows if row["consumed"] > 0},
+        by=by,
     )
 
 

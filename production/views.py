@@ -254,11 +254,21 @@ def stock(request, pizzeria):
     return render(request, "production/stock.html", context)
 
 
-def _stock_record(*, kind: str, stock, value: int, by, note: str):
+def _stock_record(*, kind: str, stock, value: int, by, note: str, override: bool):
     if kind == StockMovement.INVENTORY:
         return stock_count_inventory(stock=stock, counted=value, by=by, note=note)
-    service = stock_restock if kind == StockMovement.RESTOCK else stock_record_waste
-    return service(stock=stock, quantity=value, by=by, note=note)
+    if kind == StockMovement.WASTE:
+        return stock_record_waste(stock=stock, quantity=value, by=by, note=note, override=override)
+    return stock_restock(stock=stock, quantity=value, by=by, note=note)
+
+
+def _stock_forms(request, *, posted=None) -> list[StockMoveForm]:
+    """The three forms of a stock line, ``posted`` (a bound form) in place of its blank one."""
+    can_override = request.staff.role == MANAGER
+    return [
+        posted if posted is not None and posted.kind == kind else StockMoveForm(kind=kind, can_override=can_override)
+        for kind in StockMoveForm.KINDS
+    ]
 
 
 def _stock_line_page(request, pizzeria, line, forms, status=200):
@@ -278,25 +288,31 @@ def _stock_line_or_404(pizzeria, stock_id):
 @staff_only(STOCK_ROLES)
 def stock_line(request, pizzeria, pk: int):
     line = _stock_line_or_404(pizzeria, pk)
-    return _stock_line_page(request, pizzeria, line, [StockMoveForm(kind=kind) for kind in StockMoveForm.KINDS])
+    return _stock_line_page(request, pizzeria, line, _stock_forms(request))
 
 
 @require_POST
 @staff_only(STOCK_ROLES)
 def stock_move(request, pizzeria, pk: int, kind: str):
     line = _stock_line_or_404(pizzeria, pk)
-    form = StockMoveForm(request.POST, kind=kind)
+    form = StockMoveForm(request.POST, kind=kind, can_override=request.staff.role == MANAGER)
     if form.is_valid():
         try:
             data = form.cleaned_data
-            _stock_record(kind=kind, stock=line, value=data["quantity"], by=request.user, note=data["note"])
+            _stock_record(
+                kind=kind,
+                stock=line,
+                value=data["quantity"],
+                by=request.user,
+                note=data["note"],
+                override=data.get("override", False),
+            )
         except BusinessError as error:
             form.add_error("quantity", error.message)
         else:
             messages.success(request, f"{line.ingredient} : stock enregistré.")
             return redirect("production:stock_line", slug=pizzeria.slug, pk=line.pk)
-    forms = [form if other == kind else StockMoveForm(kind=other) for other in StockMoveForm.KINDS]
-    return _stock_line_page(request, pizzeria, line, forms, status=400)
+    return _stock_line_page(request, pizzeria, line, _stock_forms(request, posted=form), status=400)
 
 
 @require_GET
@@ -322,7 +338,8 @@ def _dashboard_etag(request):
 @staff_only([MANAGER])
 def dashboard(request):
     etag = _dashboard_etag(request)
-    return render(request, "production/dashboard.html", {"etag": etag, **_dashboard_context()})
+    context = {"etag": etag, "stuck_refunds": orders.refunds_needing_attention(), **_dashboard_context()}
+    return render(request, "production/dashboard.html", context)
 
 
 @require_GET

@@ -34,6 +34,26 @@ def get_with_database_down(path: str) -> tuple[str, str]:
     return status.strip(), body
 
 
+def test_healthz_503_when_the_schema_is_missing(tmp_path):
+    """A server started without its ENV_FILE runs on an empty SQLite file: every page 503, so healthz too."""
+    code = (
+        "import django; django.setup();"
+        "from django.test import Client;"
+        "r = Client(raise_request_exception=False).get('/healthz');"
+        "print(r.status_code); print(r.content.decode())"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "ocpizzapp.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}",
+        "LOG_LEVEL": "CRITICAL",
+    }
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    status, body = result.stdout.strip().split("\n", 1)
+    assert status == "503", result.stdout + result.stderr
+    assert "pending" in body
+
+
 def test_healthz_503_when_database_unreachable():
     status, body = get_with_database_down("/healthz")
     assert status == "503"

@@ -67,3 +67,65 @@ class UnknownAddress(CustomerError):
     code = "unknown_address"
     status = HTTPStatus.NOT_FOUND
     default_message = "Adresse inconnue."
+
+
+class PaymentError(BusinessError):
+    """Money could not move as asked; nothing was recorded that says otherwise."""
+
+    code = "payment_error"
+    default_message = "Le paiement en ligne a échoué."
+
+
+class OnlinePaymentDisabled(PaymentError):
+    code = "online_payment_disabled"
+    default_message = "Le paiement en ligne n'est pas proposé : vous réglerez à la livraison ou au comptoir."
+
+
+class PaymentProviderUnavailable(PaymentError):
+    """Stripe could not be reached or could not answer now: the same request may work later."""
+
+    code = "payment_provider_unavailable"
+    default_message = (
+        "Le paiement en ligne est indisponible pour le moment : votre commande est annulée et rien n'a été débité. "
+        "Réessayez dans quelques minutes ou choisissez de régler à la livraison ou au comptoir."
+    )
+
+
+class PaymentDeclined(PaymentError):
+    """Stripe refused the request as it was made."""
+
+    code = "payment_declined"
+    default_message = (
+        "Le paiement en ligne a été refusé pour cette commande : elle est annulée et rien n'a été débité. "
+        "Choisissez de régler à la livraison ou au comptoir."
+    )
+
+
+class PaymentNotExpected(PaymentError):
+    code = "payment_not_expected"
+    default_message = "Cette commande n'attend pas de paiement en ligne."
+
+
+class RefundFailed(PaymentError):
+    """Stripe did not make a refund; the refund stays owed and the retry job tries it again."""
+
+    code = "refund_failed"
+    default_message = "Le remboursement n'a pas pu être fait : il sera retenté automatiquement."
+
+
+class RefundNotAllowed(PaymentError):
+    """A refund asked by the staff that cannot be made as asked (too much, nothing paid, bad amount)."""
+
+    code = "refund_not_allowed"
+    default_message = "Ce remboursement n'est pas possible."
+
+    def __init__(self, message: str | None = None, *, field: str | None = None, **details: object) -> None:
+        self.field = field
+        super().__init__(message, field=field, **details)
+
+
+class WebhookRefused(PaymentError):
+    """A webhook whose signature, age or shape is not right: refused with 400, nothing read from it."""
+
+    code = "webhook_refused"
+    default_message = "Événement refusé."

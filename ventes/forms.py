@@ -3,6 +3,9 @@ services check the rest (menu, stock, opening hours) and their typed errors are
 shown beside the matching field."""
 
 import datetime
+import re
+from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any, cast
 
 from django import forms
@@ -13,9 +16,10 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from ocpizzapp.exceptions import BusinessError
+from ocpizzapp.forms import AsciiIntegerField, ascii_digits
 from production.models import Pizzeria
 
-from .models import CancelReason, Channel, Fulfilment, PaymentMethod
+from .models import STAFF_REFUND_REASONS, CancelReason, Channel, Fulfilment, OrderLine, PaymentMethod
 from .services import DeliveryAddress
 
 AT_DOOR_CHOICES = [
@@ -36,16 +40,16 @@ SERVICE_FIELDS = {
 }
 
 
-def _quantity_field(*, min_value: int = 1, required: bool = True) -> forms.IntegerField:
+def _quantity_field(*, min_value: int = 1, required: bool = True) -> AsciiIntegerField:
     maximum = settings.OCPIZZA["MAX_LINE_QUANTITY"]
-    return forms.IntegerField(
+    return AsciiIntegerField(
         label="Quantité",
         min_value=min_value,
         max_value=maximum,
         required=required,
         error_messages={
             "required": "Indiquez une quantité.",
-            "invalid": "La quantité doit être un nombre entier.",
+            "invalid": "La quantité doit être un nombre entier. Tapez-la avec les chiffres 0 à 9.",
             "min_value": f"La quantité doit être d'au moins {min_value}.",
             "max_value": f"Au plus {maximum} exemplaires d'un même produit.",
         },
@@ -53,8 +57,8 @@ def _quantity_field(*, min_value: int = 1, required: bool = True) -> forms.Integ
 
 
 class CartAddForm(forms.Form):
-    pizzeria = forms.IntegerField(widget=forms.HiddenInput, error_messages={"invalid": "Pizzeria inconnue."})
-    product = forms.IntegerField(widget=forms.HiddenInput, error_messages={"invalid": "Produit inconnu."})
+    pizzeria = AsciiIntegerField(widget=forms.HiddenInput, error_messages={"invalid": "Pizzeria inconnue."})
+    product = AsciiIntegerField(widget=forms.HiddenInput, error_messages={"invalid": "Produit inconnu."})
     quantity = _quantity_field()
     replace = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
@@ -156,7 +160,7 @@ class OrderDetailsForm(forms.Form):
             line, postcode = cleaned.get("address_line", "").strip(), cleaned.get("address_postcode", "").strip()
             if not line:
                 self.add_error("address_line", "Indiquez l'adresse de livraison.")
-            if not (postcode.isdigit() and len(postcode) == 5):
+            if not (ascii_digits(postcode) and len(postcode) == 5):
                 self.add_error("address_postcode", "Le code postal compte 5 chiffres.")
         return cleaned
 
@@ -296,6 +300,72 @@ class AddressSearchForm(forms.Form):
 
     def clean_code_postal(self):
         postcode = self.cleaned_data["code_postal"].strip()
-        if not (postcode.isdigit() and len(postcode) == 5):
+        if not (ascii_digits(postcode) and len(postcode) == 5):
             raise forms.ValidationError("Le code postal compte 5 chiffres.")
         return postcode
+
+
+AMOUNT_PATTERN = re.compile(r"[0-9]{1,6}(?:[.,][0-9]{1,2})?", re.ASCII)
+
+
+class RefundForm(forms.Form):
+    """A manager's refund: everything left, some products, or an amount, with a reason from the list."""
+
+    SCOPES = [("all", "Tout ce qui reste payé"), ("lines", "Certains produits"), ("amount", "Un montant")]
+
+    scope = forms.ChoiceField(label="Rembourser", choices=SCOPES, initial="all", widget=forms.RadioSelect)
+    amount = forms.CharField(
+        label="Montant en euros",
+        required=False,
+        max_length=10,
+        widget=forms.TextInput(
+            attrs={"inputmode": "decimal", "autocomplete": "off", "aria-describedby": "id_amount_error"}
+        ),
+    )
+    reason = forms.ChoiceField(
+        label="Motif",
+        choices=[(reason.value, reason.label.capitalize()) for reason in STAFF_REFUND_REASONS],
+        error_messages={"required": "Choisissez le motif du remboursement.", "invalid_choice": "Motif inconnu."},
+    )
+    note = forms.CharField(label="Remarque (facultatif)", required=False, max_length=300)
+
+    def __init__(self, *args: Any, lines: Sequence[OrderLine], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lines = list(lines)
+        for line in self.lines:
+            # A choice list accepts exactly the quantities that exist, typed in ASCII digits only.
+            self.fields[f"line_{line.pk}"] = forms.ChoiceField(
+                label=f"{line.product_name} ({line.unit_price} € pièce)",
+                choices=[(str(n), str(n)) for n in range(line.quantity + 1)],
+                initial="0",
+                required=False,
+            )
+
+    def line_fields(self) -> list[forms.BoundField]:
+        return [self[f"line_{line.pk}"] for line in self.lines]
+
+    def clean_amount(self) -> Decimal | None:
+        raw = self.cleaned_data["amount"].strip()
+        if not raw:
+            return None
+        if not AMOUNT_PATTERN.fullmatch(raw):
+            raise forms.ValidationError("Indiquez un montant en euros, par exemple 4,50.")
+        return Decimal(raw.replace(",", "."))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or self.cleaned_data
+        scope = data.get("scope")
+        if scope == "amount" and not data.get("amount"):
+            self.add_error("amount", "Indiquez le montant à rembourser.")
+        if scope == "lines" and not any(int(data.get(f"line_{line.pk}") or 0) for line in self.lines):
+            self.add_error(None, "Choisissez au moins un produit à rembourser.")
+        return data
+
+    def refund_lines(self) -> dict[int, int] | None:
+        if self.cleaned_data["scope"] != "lines":
+            return None
+        quantities = {line.pk: int(self.cleaned_data.get(f"line_{line.pk}") or 0) for line in self.lines}
+        return {pk: quantity for pk, quantity in quantities.items() if quantity}
+
+    def refund_amount(self) -> Decimal | None:
+        return self.cleaned_data["amount"] if self.cleaned_data["scope"] == "amount" else None

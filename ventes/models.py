@@ -1,11 +1,13 @@
 """What is sold and to whom: customers, their addresses, orders, their lines,
 their history and their payments."""
 
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from phonenumber_field.modelfields import PhoneNumberField
 
 from production.models import VAT_RATES, Pizzeria, Product
 
@@ -13,6 +15,11 @@ from production.models import VAT_RATES, Pizzeria, Product
 class Customer(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="customer")
     phone = models.CharField("téléphone", max_length=20, blank=True)
+    # How the customer wants to hear about their orders. SMS needs a number and a consent,
+    # dated; withdrawing the consent clears the date.
+    notify_email = models.BooleanField("suivi par e-mail", default=True)
+    sms_phone = PhoneNumberField("mobile pour les SMS", blank=True)
+    sms_consent_at = models.DateTimeField("accord SMS donné le", null=True, blank=True)
 
     class Meta:
         verbose_name = "client"
@@ -124,6 +131,11 @@ class Order(models.Model):
     # The one-use token of the form that placed it: a form sent twice at once, to two
     # servers, finds the order of the first one here instead of placing a second.
     idempotency_key = models.CharField(max_length=40, unique=True, null=True, blank=True, editable=False)
+    # The customer's choice at checkout: e-mail (to customer_email) and/or SMS (to sms_phone, only
+    # with a consent given at that date).
+    notify_email = models.BooleanField("suivi par e-mail", default=True)
+    sms_phone = PhoneNumberField("mobile pour les SMS", blank=True)
+    sms_consent_at = models.DateTimeField("accord SMS donné le", null=True, blank=True)
     created_at = models.DateTimeField("passée le", auto_now_add=True)
     updated_at = models.DateTimeField("modifiée le", auto_now=True)
 
@@ -191,12 +203,35 @@ class OrderLine(models.Model):
         return self.unit_price * self.quantity
 
 
+class OrderEventType(models.TextChoices):
+    PLACED = "placed", "commande passée"
+    LINES_EDITED = "lines_edited", "commande modifiée"
+    STATE_MOVED = "state_moved", "changement d'état"
+    PAYMENT_SUCCEEDED = "payment_succeeded", "paiement reçu"
+    PAYMENT_FAILED = "payment_failed", "paiement échoué"
+    REFUND_REQUESTED = "refund_requested", "remboursement demandé"
+    REFUND_SUCCEEDED = "refund_succeeded", "remboursement effectué"
+    REFUND_FAILED = "refund_failed", "remboursement échoué"
+    DUPLICATE_PAYMENT_REFUNDED = "duplicate_payment_refunded", "paiement en double remboursé"
+
+
+# The events that move an order from one state to another; the others leave both states blank.
+STATE_EVENT_TYPES = (OrderEventType.PLACED, OrderEventType.STATE_MOVED)
+
+
 class OrderEvent(models.Model):
-    """One row of an order's history; written by the order workflow only."""
+    """One change of an order or of its payment, written by ``ventes.events.order_event_record`` only.
+
+    ``params`` says what changed (lines before and after, amounts in euros as
+    strings, reason, Stripe ids); ``from_state``/``to_state`` are filled for
+    the events in ``STATE_EVENT_TYPES`` only.
+    """
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField("type", max_length=30, choices=OrderEventType.choices)
     from_state = models.CharField("de", max_length=20, choices=OrderState.choices, blank=True)
-    to_state = models.CharField("vers", max_length=20, choices=OrderState.choices)
+    to_state = models.CharField("vers", max_length=20, choices=OrderState.choices, blank=True)
+    params = models.JSONField("détails", default=dict, blank=True)
     at = models.DateTimeField("le", auto_now_add=True)
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name="par"
@@ -206,9 +241,72 @@ class OrderEvent(models.Model):
     class Meta:
         verbose_name = "événement"
         ordering = ["order", "at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(type__in=OrderEventType.values), name="order_event_type_valid"),
+        ]
 
     def __str__(self):
-        return f"{self.order}: {self.from_state or '—'} → {self.to_state}"
+        if self.type in STATE_EVENT_TYPES:
+            return f"{self.order}: {self.from_state or '—'} → {self.to_state}"
+        return f"{self.order}: {self.get_type_display()}"
+
+    @property
+    def moves_state(self) -> bool:
+        return self.type in STATE_EVENT_TYPES
+
+    @property
+    def amount(self) -> Decimal | None:
+        """The amount this event is about, when it is about money."""
+        value = self.params.get("amount")
+        return Decimal(value) if value is not None else None
+
+
+class Notification(models.Model):
+    """One message to the customer about one state of their order, on one channel.
+
+    Unique per (order, state, channel): however many times a task asks for it (an undone
+    kitchen tap, a task run again after a worker died), the customer gets it once.
+    """
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", "e-mail"
+        SMS = "sms", "SMS"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "à envoyer"
+        SENDING = "sending", "en cours d'envoi"
+        SENT = "sent", "envoyée"
+        FAILED = "failed", "échec"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="notifications")
+    state = models.CharField("état annoncé", max_length=20, choices=OrderState.choices)
+    channel = models.CharField("canal", max_length=5, choices=Kind.choices)
+    recipient = models.CharField("destinataire", max_length=254)
+    status = models.CharField("statut", max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField("tentatives", default=0)
+    last_error = models.CharField("dernière erreur", max_length=300, blank=True)
+    # While SENDING, another task leaves it alone until then (a worker killed mid-send lets it lapse).
+    lease_until = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField("prochain essai", null=True, blank=True)
+    provider_id = models.CharField("référence du prestataire", max_length=100, blank=True)
+    created_at = models.DateTimeField("créée le", auto_now_add=True)
+    sent_at = models.DateTimeField("envoyée le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "notification"
+        ordering = ["order", "created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "state", "channel"], name="notification_once_per_state"),
+            models.CheckConstraint(condition=Q(channel__in=["email", "sms"]), name="notification_channel_valid"),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="notification_status_idx")]
+
+    def __str__(self):
+        return f"{self.order}: {self.state} ({self.channel})"
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"ocpizza-{self.order_id}-{self.state}-{self.channel}"
 
 
 class Payment(models.Model):
@@ -248,6 +346,80 @@ class Payment(models.Model):
 
     def __str__(self):
         return f"{self.get_method_display()} {self.amount} € ({self.get_state_display()})"
+
+
+class RefundReason(models.TextChoices):
+    ORDER_CANCELLED = "order_cancelled", "commande annulée"
+    DUPLICATE_PAYMENT = "duplicate_payment", "paiement en double"
+    MISSING_ITEM = "missing_item", "produit manquant"
+    WRONG_ITEM = "wrong_item", "erreur dans la commande"
+    QUALITY = "quality", "qualité insuffisante"
+    LATE = "late", "livraison en retard"
+    GOODWILL = "goodwill", "geste commercial"
+
+
+# The reasons a manager picks from; the others are the platform's own.
+STAFF_REFUND_REASONS = [
+    RefundReason.MISSING_ITEM,
+    RefundReason.WRONG_ITEM,
+    RefundReason.QUALITY,
+    RefundReason.LATE,
+    RefundReason.GOODWILL,
+    RefundReason.ORDER_CANCELLED,
+]
+
+
+class Refund(models.Model):
+    """Money given back for one payment: through Stripe (retried until it is made) or by hand at the pizzeria."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "en cours"
+        SUCCEEDED = "succeeded", "effectué"
+        FAILED = "failed", "refusé par la banque"
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.DecimalField("montant", max_digits=8, decimal_places=2)
+    method = models.CharField("moyen", max_length=15, choices=PaymentMethod.choices)
+    reason = models.CharField("motif", max_length=20, choices=RefundReason.choices)
+    note = models.CharField("remarque", max_length=300, blank=True)
+    state = models.CharField("état", max_length=10, choices=State.choices, default=State.PENDING)
+    # Stripe answers a retry with the same key by the refund it already made: never two refunds for one row.
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    provider_refund_id = models.CharField("remboursement prestataire", max_length=255, blank=True, db_index=True)
+    attempts = models.PositiveIntegerField("tentatives", default=0)
+    next_attempt_at = models.DateTimeField("prochaine tentative", null=True, blank=True)
+    last_error = models.CharField("dernière erreur", max_length=300, blank=True)
+    managers_alerted_at = models.DateTimeField("responsables prévenus le", null=True, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="refunds_given",
+        verbose_name="par",
+    )
+    created_at = models.DateTimeField("demandé le", auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "remboursement"
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_gt_0"),
+            models.CheckConstraint(
+                condition=Q(state__in=["pending", "succeeded", "failed"]), name="refund_state_valid"
+            ),
+            models.CheckConstraint(condition=Q(reason__in=RefundReason.values), name="refund_reason_valid"),
+        ]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="refund_due_idx")]
+
+    def __str__(self):
+        return f"{self.order} : {self.amount} € ({self.get_state_display()})"
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"ocpizza-refund-{self.key}"
 
 
 class StripeEvent(models.Model):

@@ -1,7 +1,9 @@
-"""Online card payment through Stripe Checkout, its refunds and its webhook events.
+"""The books of the money of orders: payments, refunds and the events they write.
 
-Off when a Stripe key is missing (``online_payment_enabled``): the shop then
-offers payment at the door only.
+Stripe itself is reached through ``ventes.gateway`` only; this module records
+what happened (``Payment`` and ``Refund`` rows, and one order event per
+change through ``ventes.events.order_event_record``, which also moves the
+order's last-modified time so that every live page shows it).
 
 How the shop calls it, after ``order_place(..., payment_method="online_card")``::
 
@@ -14,9 +16,15 @@ How the shop calls it, after ``order_place(..., payment_method="online_card")``:
 
 The order then waits in ``pending_payment`` until the signed webhook
 (``ventes.webhooks``) confirms the payment and moves it to ``received``.
-Cancelling an order paid online refunds it: ``ventes.workflow.order_transition``
-schedules ``payment_refund`` after commit, and a scheduled job calls
-``payments_retry_refunds`` for the refunds Stripe could not take at that moment.
+
+Refunds are rows first, money second: every refund (a cancelled order paid
+online, a second payment of an order already paid, a manager's refund) is a
+``Refund`` recorded in the transaction that decides it; Stripe is asked after
+commit (``refund_attempt``), and a refund Stripe could not make is tried
+again with a growing delay by ``refunds_retry_due``, which the
+``retry_refunds`` job runs every few minutes. After
+``REFUND_ALERT_AFTER_ATTEMPTS`` failures the managers are told by e-mail and
+on their dashboard; the tries go on.
 """
 
 import contextlib
@@ -25,91 +33,46 @@ import functools
 import logging
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import stripe
 from django.conf import settings
+from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from stripe.params.checkout import SessionCreateParams, SessionCreateParamsLineItem
 
-from ocpizzapp.exceptions import BusinessError
+from production.models import StaffMember
 
-from . import workflow
-from .exceptions import IllegalTransition
-from .models import CancelReason, Order, OrderState, Payment, PaymentMethod, PaymentState, StripeEvent
+from . import gateway, workflow
+from .events import money, order_event_record
+from .exceptions import IllegalTransition, PaymentError, PaymentNotExpected, RefundFailed, RefundNotAllowed
+from .models import (
+    CancelReason,
+    Order,
+    OrderEventType,
+    OrderLine,
+    OrderState,
+    Payment,
+    PaymentMethod,
+    PaymentState,
+    Refund,
+    RefundReason,
+    StripeEvent,
+)
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 logger = logging.getLogger(__name__)
 
 PROVIDER = "stripe"
-CURRENCY = "eur"
 # Stripe refuses a Checkout Session that expires sooner or later than these after its creation.
 STRIPE_MIN_EXPIRY = datetime.timedelta(minutes=30)
 STRIPE_MAX_EXPIRY = datetime.timedelta(hours=24)
 # Room for the time the request takes to reach Stripe.
 EXPIRY_MARGIN = datetime.timedelta(minutes=1)
-# Errors that say Stripe could not be reached or could not answer now, rather than that it refused the request.
-UNAVAILABLE_ERRORS = (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError, stripe.AuthenticationError)
-
-
-class PaymentError(BusinessError):
-    code = "payment_error"
-    default_message = "Le paiement en ligne a échoué."
-
-
-class OnlinePaymentDisabled(PaymentError):
-    code = "online_payment_disabled"
-    default_message = "Le paiement en ligne n'est pas proposé : vous réglerez à la livraison ou au comptoir."
-
-
-class PaymentProviderUnavailable(PaymentError):
-    code = "payment_provider_unavailable"
-    default_message = (
-        "Le paiement en ligne est indisponible pour le moment : votre commande est annulée et rien n'a été débité. "
-        "Réessayez dans quelques minutes ou choisissez de régler à la livraison ou au comptoir."
-    )
-
-
-class PaymentDeclined(PaymentError):
-    code = "payment_declined"
-    default_message = (
-        "Le paiement en ligne a été refusé pour cette commande : elle est annulée et rien n'a été débité. "
-        "Choisissez de régler à la livraison ou au comptoir."
-    )
-
-
-class PaymentNotExpected(PaymentError):
-    code = "payment_not_expected"
-    default_message = "Cette commande n'attend pas de paiement en ligne."
-
-
-class RefundFailed(PaymentError):
-    code = "refund_failed"
-    default_message = "Le remboursement n'a pas pu être fait : il sera retenté automatiquement."
-
-
-def online_payment_enabled() -> bool:
-    return bool(settings.STRIPE_SECRET_KEY and settings.STRIPE_PUBLISHABLE_KEY and settings.STRIPE_WEBHOOK_SECRET)
-
-
-@functools.cache
-def _client(secret_key: str, timeout: float, max_network_retries: int) -> stripe.StripeClient:
-    return stripe.StripeClient(
-        secret_key,
-        http_client=stripe.RequestsClient(timeout=timeout),
-        max_network_retries=max_network_retries,
-    )
-
-
-def stripe_client() -> stripe.StripeClient:
-    """One client per process (and per key), with short timeouts and few retries."""
-    if not online_payment_enabled():
-        raise OnlinePaymentDisabled()
-    return _client(settings.STRIPE_SECRET_KEY, settings.STRIPE_TIMEOUT_SECONDS, settings.STRIPE_MAX_NETWORK_RETRIES)
-
-
-def cents(amount: Decimal) -> int:
-    return int((amount * 100).to_integral_value())
+CENT = Decimal("0.01")
 
 
 def _checkout_params(*, order: Order, success_url: str, cancel_url: str, now: datetime.datetime) -> SessionCreateParams:
@@ -117,8 +80,8 @@ def _checkout_params(*, order: Order, success_url: str, cancel_url: str, now: da
         {
             "quantity": line.quantity,
             "price_data": {
-                "currency": CURRENCY,
-                "unit_amount": cents(line.unit_price),
+                "currency": gateway.CURRENCY,
+                "unit_amount": gateway.cents(line.unit_price),
                 "product_data": {"name": line.product_name},
             },
         }
@@ -129,8 +92,8 @@ def _checkout_params(*, order: Order, success_url: str, cancel_url: str, now: da
             {
                 "quantity": 1,
                 "price_data": {
-                    "currency": CURRENCY,
-                    "unit_amount": cents(order.delivery_fee),
+                    "currency": gateway.CURRENCY,
+                    "unit_amount": gateway.cents(order.delivery_fee),
                     "product_data": {"name": "Frais de livraison"},
                 },
             }
@@ -177,23 +140,13 @@ def checkout_session_create(*, order: Order, success_url: str, cancel_url: str) 
     if order.state != OrderState.PENDING_PAYMENT or order.payment_method != PaymentMethod.ONLINE_CARD:
         raise PaymentNotExpected()
     try:
-        client = stripe_client()
-        session = client.v1.checkout.sessions.create(
+        session = gateway.checkout_session_open(
             params=_checkout_params(order=order, success_url=success_url, cancel_url=cancel_url, now=timezone.now()),
-            options={"idempotency_key": f"ocpizza-checkout-{order.number}"},
+            idempotency_key=f"ocpizza-checkout-{order.number}",
         )
-    except OnlinePaymentDisabled:
+    except PaymentError:
         order_abandon_checkout(order_id=order.pk)
         raise
-    except UNAVAILABLE_ERRORS as error:
-        logger.warning("Stripe unavailable for the checkout of order %s: %s", order.number, error)
-        order_abandon_checkout(order_id=order.pk)
-        raise PaymentProviderUnavailable() from error
-    except stripe.StripeError as error:
-        # A refusal of a request built here is a bug or a configuration mistake: for Sentry, not just the log.
-        logger.exception("Stripe refused the checkout of order %s", order.number)
-        order_abandon_checkout(order_id=order.pk)
-        raise PaymentDeclined() from error
     # A second submit of the same checkout gets the same session back (idempotency key): record it once.
     Payment.objects.get_or_create(
         order=order,
@@ -206,112 +159,363 @@ def checkout_session_create(*, order: Order, success_url: str, cancel_url: str) 
     return session.url
 
 
-# Refunds.
+# Refunds: the books.
 
 
-def _online_payment(*, order: Order) -> Payment | None:
-    return (
-        order.payments.filter(provider=PROVIDER, state__in=[Payment.State.SUCCEEDED, Payment.State.REFUNDED])
-        .order_by("-created_at", "-pk")
-        .first()
+def _refund_params(refund: Refund, **extra: object) -> dict[str, Any]:
+    return {
+        "refund_id": refund.pk,
+        "payment_id": refund.payment_id,
+        "amount": money(refund.amount),
+        "method": refund.method,
+        "reason": refund.reason,
+        "reason_label": refund.get_reason_display(),
+        **extra,
+    }
+
+
+def _pending_refunds(*, payment: Payment) -> Decimal:
+    pending = payment.refunds.filter(state=Refund.State.PENDING).aggregate(total=Sum("amount"))["total"]
+    return pending or Decimal("0")
+
+
+def _refundable(*, payment: Payment) -> Decimal:
+    """What may still be given back on a payment: never more than it took, counting the refunds under way."""
+    return payment.amount - payment.refunded_amount - _pending_refunds(payment=payment)
+
+
+def _refund_method(payment: Payment) -> str:
+    # A meal voucher is never given back as a voucher: its value goes back in cash.
+    if payment.method == PaymentMethod.MEAL_VOUCHER:
+        return PaymentMethod.CASH
+    return payment.method
+
+
+def _paid_payments(*, order: Order) -> list[Payment]:
+    return list(
+        order.payments.select_for_update()
+        .filter(state__in=[Payment.State.SUCCEEDED, Payment.State.REFUNDED])
+        .order_by("pk")
     )
 
 
-@transaction.atomic
-def _refund_record(*, payment_id: int, refunded: Decimal) -> None:
-    """Record that ``refunded`` euros of a payment are back with the customer, in total (never less than before)."""
-    payment = Payment.objects.select_for_update().get(pk=payment_id)
-    refunded = min(max(refunded, payment.refunded_amount), payment.amount)
-    payment.refunded_amount = refunded
-    if refunded == payment.amount:
+def _order_payment_state_after_refund(*, order: Order) -> bool:
+    """Mark the order refunded once every payment it took is given back in full; True when it changed."""
+    paid = order.payments.filter(state__in=[Payment.State.SUCCEEDED, Payment.State.REFUNDED])
+    if order.payment_state == PaymentState.PAID and not paid.filter(state=Payment.State.SUCCEEDED).exists():
+        order.payment_state = PaymentState.REFUNDED
+        return True
+    return False
+
+
+def _payment_refunded(*, payment: Payment, amount: Decimal) -> None:
+    """Count ``amount`` more as given back on a (locked) payment."""
+    payment.refunded_amount = min(payment.amount, payment.refunded_amount + amount)
+    if payment.refunded_amount == payment.amount:
         payment.state = Payment.State.REFUNDED
     payment.save(update_fields=["refunded_amount", "state", "updated_at"])
-    if payment.state == Payment.State.REFUNDED:
-        Order.objects.filter(pk=payment.order_id).update(payment_state=PaymentState.REFUNDED)
 
 
-def payment_refund(*, order_id: int) -> None:
-    """Give back through Stripe the whole online payment of an order, and record it.
+def _refund_open(
+    *,
+    order: Order,
+    payment: Payment,
+    amount: Decimal,
+    reason: str,
+    by: "User | None",
+    note: str = "",
+    params: Mapping[str, Any] | None = None,
+    event_type: OrderEventType = OrderEventType.REFUND_REQUESTED,
+) -> Refund:
+    """Record a refund owed on a (locked) payment; an online one is asked of Stripe after commit."""
+    online = payment.method == PaymentMethod.ONLINE_CARD
+    now = timezone.now()
+    refund = Refund.objects.create(
+        order=order,
+        payment=payment,
+        amount=amount,
+        method=_refund_method(payment),
+        reason=reason,
+        note=note,
+        state=Refund.State.PENDING if online else Refund.State.SUCCEEDED,
+        next_attempt_at=now if online else None,
+        by=by,
+    )
+    if online:
+        order_event_record(
+            order=order, type=event_type, by=by, params=_refund_params(refund, **(params or {})), note=note
+        )
+        transaction.on_commit(functools.partial(_refund_attempt_logged, refund_id=refund.pk))
+    else:
+        # Cash or card at the pizzeria: the staff member gives it back there and then.
+        _payment_refunded(payment=payment, amount=amount)
+        fields = ["payment_state"] if _order_payment_state_after_refund(order=order) else []
+        order_event_record(
+            order=order,
+            type=OrderEventType.REFUND_SUCCEEDED,
+            by=by,
+            fields=fields,
+            params=_refund_params(refund, **(params or {})),
+            note=note,
+        )
+    return refund
 
-    Safe to call again: the same idempotency key makes Stripe answer with the
-    refund it already made, and a payment already refunded is left alone.
+
+def _amount_of_lines(*, order: Order, lines: Mapping[int, int]) -> tuple[Decimal, list[dict[str, Any]]]:
+    by_pk = {line.pk: line for line in OrderLine.objects.filter(order=order)}
+    total, chosen = Decimal("0"), []
+    for line_id, quantity in lines.items():
+        line = by_pk.get(line_id)
+        if line is None:
+            raise RefundNotAllowed("Ce produit ne fait pas partie de la commande.", field="lines")
+        if not 0 <= quantity <= line.quantity:
+            raise RefundNotAllowed(f"On rembourse au plus {line.quantity} × {line.product_name}.", field="lines")
+        if quantity:
+            total += line.unit_price * quantity
+            chosen.append({"line_id": line.pk, "name": line.product_name, "quantity": quantity})
+    return total, chosen
+
+
+@transaction.atomic
+def refund_request(
+    *,
+    order_id: int,
+    reason: str,
+    by: "User",
+    amount: Decimal | None = None,
+    lines: Mapping[int, int] | None = None,
+    note: str = "",
+) -> list[Refund]:
+    """A manager gives back money of an order: all that is left (neither ``amount`` nor ``lines``),
+    the price of some lines ({line id: quantity}), or an amount.
+
+    Paid online: Stripe refunds it (after commit, retried until it is made).
+    Paid at the pizzeria: recorded as given back in cash or by card by ``by``.
+    Never more than was paid: ``RefundNotAllowed`` in French, and nothing is written.
     """
-    order = Order.objects.get(pk=order_id)
-    if order.payment_method != PaymentMethod.ONLINE_CARD or order.payment_state != PaymentState.PAID:
-        return
-    payment = _online_payment(order=order)
-    if payment is None or not payment.provider_payment_id:
-        raise RefundFailed(f"Aucun paiement Stripe à rembourser pour la commande {order.number}.")
-    remaining = payment.amount - payment.refunded_amount
-    if remaining > 0:
-        try:
-            stripe_client().v1.refunds.create(
-                params={
-                    "payment_intent": payment.provider_payment_id,
-                    "amount": cents(remaining),
-                    "reason": "requested_by_customer",
-                    "metadata": {"order_id": str(order.pk), "order_number": order.number},
-                },
-                # One key per amount still owed: a retry is the same refund for Stripe, a partial refund
-                # made meanwhile on Stripe's dashboard asks for a new one.
-                options={"idempotency_key": f"ocpizza-refund-{payment.pk}-{cents(payment.refunded_amount)}"},
+    order = workflow.order_lock(order_id=order_id)
+    if workflow.actor_role(order=order, user=by) != workflow.Role.MANAGER:
+        raise RefundNotAllowed("Seul un responsable peut rembourser une commande.")
+    if reason not in RefundReason.values or reason == RefundReason.DUPLICATE_PAYMENT:
+        raise RefundNotAllowed("Choisissez le motif du remboursement.", field="reason")
+    payments = _paid_payments(order=order)
+    refundable = {payment.pk: _refundable(payment=payment) for payment in payments}
+    left = sum(refundable.values(), Decimal("0"))
+    if not payments:
+        raise RefundNotAllowed("Cette commande n'a pas été réglée : il n'y a rien à rembourser.")
+    if left <= 0:
+        raise RefundNotAllowed("Cette commande est déjà entièrement remboursée.")
+    params: dict[str, Any] = {}
+    if lines:
+        amount, params["lines"] = _amount_of_lines(order=order, lines=lines)
+        if amount <= 0:
+            raise RefundNotAllowed("Choisissez au moins un produit à rembourser.", field="lines")
+    elif amount is None:
+        amount = left
+    if amount <= 0 or amount != amount.quantize(CENT):
+        raise RefundNotAllowed("Indiquez un montant positif, en euros et centimes.", field="amount")
+    if amount > left:
+        raise RefundNotAllowed(
+            f"On ne peut pas rembourser plus que ce qui a été payé : {money(left)} € au plus.", field="amount"
+        )
+    refunds = []
+    # The payments in the order they were taken; a refund larger than one payment is split over the next.
+    for payment in payments:
+        share = min(amount, refundable[payment.pk])
+        if share <= 0:
+            continue
+        refunds.append(
+            _refund_open(order=order, payment=payment, amount=share, reason=reason, by=by, note=note, params=params)
+        )
+        amount -= share
+        if amount == 0:
+            break
+    return refunds
+
+
+def _refund_attempt_logged(*, refund_id: int) -> None:
+    try:
+        refund_attempt(refund_id=refund_id)
+    except Exception:
+        # The refund row stays owed: refunds_retry_due takes it up again.
+        logger.exception("Could not attempt refund %s", refund_id)
+
+
+def refund_attempt(*, refund_id: int, now: datetime.datetime | None = None) -> Refund:
+    """Ask Stripe for a refund still owed, and record its answer; a refund already made is left alone.
+
+    Safe to call again and from several servers at once: the refund's own
+    idempotency key makes Stripe answer with the refund it already made.
+    """
+    now = now or timezone.now()
+    refund = Refund.objects.select_related("payment", "order").get(pk=refund_id)
+    if refund.state != Refund.State.PENDING or refund.method != PaymentMethod.ONLINE_CARD:
+        return refund
+    try:
+        if not refund.payment.provider_payment_id:
+            raise RefundFailed("Aucun paiement Stripe à rembourser pour cette commande.")
+        made = gateway.refund_create(
+            payment_intent=refund.payment.provider_payment_id,
+            amount=gateway.cents(refund.amount),
+            idempotency_key=refund.idempotency_key,
+            reason="duplicate" if refund.reason == RefundReason.DUPLICATE_PAYMENT else "requested_by_customer",
+            metadata={"order_id": str(refund.order_id), "order_number": refund.order.number, "refund": str(refund.key)},
+        )
+    except PaymentError as error:
+        return _refund_failed(refund_id=refund.pk, error=str(error.__cause__ or error), now=now)
+    if made.status in {"failed", "canceled"}:
+        return _refund_failed(refund_id=refund.pk, error=f"Stripe : remboursement {made.status}", now=now)
+    return _refund_succeeded(refund_id=refund.pk, provider_refund_id=made.id)
+
+
+def _refund_locked(*, refund_id: int) -> tuple[Order, Refund]:
+    """The order then its refund, locked in that order like every other write of the order."""
+    order_id = Refund.objects.values_list("order_id", flat=True).get(pk=refund_id)
+    order = workflow.order_lock(order_id=order_id)
+    return order, Refund.objects.select_for_update().select_related("payment").get(pk=refund_id)
+
+
+@transaction.atomic
+def _refund_succeeded(*, refund_id: int, provider_refund_id: str) -> Refund:
+    order, refund = _refund_locked(refund_id=refund_id)
+    if refund.state != Refund.State.PENDING:
+        return refund
+    refund.state = Refund.State.SUCCEEDED
+    refund.attempts += 1
+    refund.next_attempt_at = None
+    refund.provider_refund_id = provider_refund_id or refund.provider_refund_id
+    refund.save(update_fields=["state", "attempts", "next_attempt_at", "provider_refund_id", "updated_at"])
+    payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
+    _payment_refunded(payment=payment, amount=refund.amount)
+    fields = ["payment_state"] if _order_payment_state_after_refund(order=order) else []
+    order_event_record(
+        order=order,
+        type=OrderEventType.REFUND_SUCCEEDED,
+        fields=fields,
+        params=_refund_params(refund, stripe_refund=refund.provider_refund_id),
+    )
+    return refund
+
+
+def refund_retry_delay(*, attempts: int) -> datetime.timedelta:
+    """Wait before the next try after ``attempts`` failed ones: doubling from the base, up to the cap."""
+    base = settings.OCPIZZA["REFUND_RETRY_BASE_MINUTES"]
+    cap = settings.OCPIZZA["REFUND_RETRY_MAX_MINUTES"]
+    return datetime.timedelta(minutes=min(base * 2 ** max(attempts - 1, 0), cap))
+
+
+@transaction.atomic
+def _refund_failed(*, refund_id: int, error: str, now: datetime.datetime) -> Refund:
+    order, refund = _refund_locked(refund_id=refund_id)
+    if refund.state != Refund.State.PENDING:
+        return refund  # made meanwhile by another try
+    refund.attempts += 1
+    refund.last_error = error[:300]
+    refund.next_attempt_at = now + refund_retry_delay(attempts=refund.attempts)
+    alert = refund.attempts >= settings.OCPIZZA["REFUND_ALERT_AFTER_ATTEMPTS"] and refund.managers_alerted_at is None
+    if alert:
+        refund.managers_alerted_at = now
+    refund.save(update_fields=["attempts", "last_error", "next_attempt_at", "managers_alerted_at", "updated_at"])
+    order_event_record(
+        order=order,
+        type=OrderEventType.REFUND_FAILED,
+        params=_refund_params(
+            refund,
+            attempts=refund.attempts,
+            error=refund.last_error,
+            next_attempt_at=refund.next_attempt_at.isoformat(),
+        ),
+    )
+    logger.warning("Refund %s of order %s failed (try %s): %s", refund.pk, order.number, refund.attempts, error)
+    if alert:
+        transaction.on_commit(functools.partial(_managers_alert, refund_id=refund.pk))
+    return refund
+
+
+def _managers_alert(*, refund_id: int) -> None:
+    refund = Refund.objects.select_related("order__pizzeria").get(pk=refund_id)
+    recipients = sorted(
+        {
+            email
+            for email in StaffMember.objects.filter(role=StaffMember.MANAGER, user__is_active=True).values_list(
+                "user__email", flat=True
             )
-        except stripe.InvalidRequestError as error:
-            if error.code != "charge_already_refunded":
-                raise RefundFailed() from error
-        except UNAVAILABLE_ERRORS as error:
-            raise PaymentProviderUnavailable(
-                "Stripe ne répond pas : le remboursement sera retenté automatiquement."
-            ) from error
-        except stripe.StripeError as error:
-            raise RefundFailed() from error
-    _refund_record(payment_id=payment.pk, refunded=payment.amount)
+            if email
+        }
+    )
+    if not recipients:
+        logger.error("Refund %s keeps failing and no manager has an e-mail address", refund.pk)
+        return
+    order = refund.order
+    try:
+        send_mail(
+            f"Remboursement bloqué : commande {order.number}",
+            f"Le remboursement de {money(refund.amount)} € de la commande {order.number} ({order.pizzeria.name}, "
+            f"{order.customer_name}) a échoué {refund.attempts} fois.\n"
+            f"Dernière erreur : {refund.last_error}\n"
+            "Il est retenté automatiquement ; s'il ne passe pas, remboursez le client autrement.\n"
+            f"{settings.SITE_URL}/commande/{order.number}/",
+            settings.DEFAULT_FROM_EMAIL,
+            recipients,
+        )
+    except Exception:
+        logger.exception("Could not tell the managers about refund %s", refund.pk)
 
 
-def _checkout_session_expire(*, order_id: int) -> None:
+def refunds_retry_due(*, now: datetime.datetime) -> int:
+    """Try again every refund owed whose next try is due; return how many were made.
+
+    A plain function so that a scheduler (cron today, a task queue later) only wraps it.
+    """
+    due = Refund.objects.filter(
+        state=Refund.State.PENDING, method=PaymentMethod.ONLINE_CARD, next_attempt_at__lte=now
+    ).order_by("next_attempt_at", "pk")
+    made = 0
+    for refund_id in list(due.values_list("pk", flat=True)):
+        made += refund_attempt(refund_id=refund_id, now=now).state == Refund.State.SUCCEEDED
+    return made
+
+
+# Settling a cancelled order, asked by the workflow through ventes.signals.order_cancelled.
+
+
+def _refund_rest(*, order: Order, reason: str, by: "User | None") -> None:
+    for payment in _paid_payments(order=order):
+        if payment.method != PaymentMethod.ONLINE_CARD:
+            continue
+        rest = _refundable(payment=payment)
+        if rest > 0:
+            _refund_open(order=order, payment=payment, amount=rest, reason=reason, by=by)
+
+
+def order_cancelled_settle(*, sender: type[Order], order: Order, by: "User | None", **kwargs: object) -> None:
+    """Receiver of ``order_cancelled``: what an online order paid is owed back; an open Stripe page is closed.
+
+    Runs inside the cancel's transaction, so the refund owed is recorded with
+    the cancel or not at all; Stripe is asked only after commit, and its answer
+    never undoes the cancel.
+    """
+    if order.payment_method != PaymentMethod.ONLINE_CARD:
+        return
+    if order.payment_state == PaymentState.PAID:
+        _refund_rest(order=order, reason=RefundReason.ORDER_CANCELLED, by=by)
+    elif gateway.online_payment_enabled():
+        transaction.on_commit(functools.partial(_checkout_sessions_expire, order_id=order.pk))
+
+
+def _checkout_sessions_expire(*, order_id: int) -> None:
     """Close the Stripe pages still open for a cancelled order; Stripe's refusal changes nothing here."""
     pending = Payment.objects.filter(order_id=order_id, provider=PROVIDER, state=Payment.State.PENDING)
-    for payment in pending:
+    for session_id in list(pending.values_list("provider_reference", flat=True)):
         try:
-            stripe_client().v1.checkout.sessions.expire(payment.provider_reference)
-        except stripe.StripeError as error:
-            # Already completed: its webhook will find the order cancelled and refund it.
-            logger.warning("Could not expire Stripe session %s: %s", payment.provider_reference, error)
-            continue
-        Payment.objects.filter(pk=payment.pk, state=Payment.State.PENDING).update(state=Payment.State.FAILED)
-
-
-def _online_payment_settle(*, order_id: int) -> None:
-    try:
-        order = Order.objects.get(pk=order_id)
-        if order.payment_state == PaymentState.PAID:
-            payment_refund(order_id=order_id)
-        elif online_payment_enabled():
-            _checkout_session_expire(order_id=order_id)
-    except Exception:
-        # The order stays cancelled whatever Stripe says; payments_retry_refunds tries again.
-        logger.exception("Could not settle the online payment of cancelled order %s", order_id)
-
-
-def online_payment_settle_after_commit(*, order_id: int) -> None:
-    """After a cancel commits: refund what was paid, or close the Stripe page still open."""
-    transaction.on_commit(functools.partial(_online_payment_settle, order_id=order_id))
-
-
-def payments_retry_refunds() -> int:
-    """Refund the cancelled orders still paid online (Stripe failed at cancel time); return how many were."""
-    owed = Order.objects.filter(
-        state=OrderState.CANCELLED, payment_method=PaymentMethod.ONLINE_CARD, payment_state=PaymentState.PAID
-    ).values_list("pk", flat=True)
-    refunded = 0
-    for order_id in owed:
-        try:
-            payment_refund(order_id=order_id)
+            gateway.checkout_session_expire(session_id=session_id)
         except PaymentError as error:
-            logger.error("Refund of order %s failed again: %s", order_id, error.__cause__ or error)
+            # Already completed: its webhook will find the order cancelled and refund it.
+            logger.warning("Could not expire Stripe session %s: %s", session_id, error)
             continue
-        refunded += 1
-    return refunded
+        with transaction.atomic():
+            order = workflow.order_lock(order_id=order_id)
+            _session_failed(order=order, session_id=session_id)
 
 
 # Webhook events, already verified by ventes.webhooks.
@@ -343,7 +547,7 @@ def _session_paid(*, order: Order, session: Mapping[str, Any]) -> None:
         provider_reference=session["id"],
         defaults={"method": PaymentMethod.ONLINE_CARD, "amount": order.total},
     )
-    if session.get("amount_total") is not None and session["amount_total"] != cents(payment.amount):
+    if session.get("amount_total") is not None and session["amount_total"] != gateway.cents(payment.amount):
         logger.error(
             "Stripe session %s took %s cents for order %s of %s €",
             session["id"],
@@ -351,25 +555,59 @@ def _session_paid(*, order: Order, session: Mapping[str, Any]) -> None:
             order.number,
             payment.amount,
         )
-    if payment.state in {Payment.State.PENDING, Payment.State.FAILED}:
-        payment.state = Payment.State.SUCCEEDED
-        payment.provider_payment_id = session.get("payment_intent") or ""
-        payment.save(update_fields=["state", "provider_payment_id", "updated_at"])
-    if order.payment_state != PaymentState.PENDING:
+    if payment.state not in {Payment.State.PENDING, Payment.State.FAILED}:
         return  # this payment was already taken into account
+    payment.state = Payment.State.SUCCEEDED
+    payment.provider_payment_id = session.get("payment_intent") or ""
+    payment.save(update_fields=["state", "provider_payment_id", "updated_at"])
+    stripe_ids = {"session": session["id"], "payment_intent": payment.provider_payment_id}
+    if order.payment_state != PaymentState.PENDING:
+        # A second Checkout page of an order already paid was paid too: that money goes straight back.
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        _refund_open(
+            order=order,
+            payment=payment,
+            amount=payment.amount,
+            reason=RefundReason.DUPLICATE_PAYMENT,
+            by=None,
+            params=stripe_ids,
+            event_type=OrderEventType.DUPLICATE_PAYMENT_REFUNDED,
+        )
+        logger.warning("Order %s was paid twice (session %s): refunding the second", order.number, session["id"])
+        return
     order.payment_state = PaymentState.PAID
-    order.save(update_fields=["payment_state", "updated_at"])
+    order_event_record(
+        order=order,
+        type=OrderEventType.PAYMENT_SUCCEEDED,
+        fields=["payment_state"],
+        params={"payment_id": payment.pk, "method": payment.method, "amount": money(payment.amount), **stripe_ids},
+    )
     if order.state == OrderState.PENDING_PAYMENT:
         workflow.order_transition(order_id=order.pk, to_state=OrderState.RECEIVED, by=None, note="paiement en ligne")
     elif order.state == OrderState.CANCELLED:
         # Paid after the order expired or was cancelled: the money goes back.
-        online_payment_settle_after_commit(order_id=order.pk)
+        _refund_rest(order=order, reason=RefundReason.ORDER_CANCELLED, by=None)
+
+
+def _session_failed(*, order: Order, session_id: str) -> None:
+    payment = (
+        Payment.objects.select_for_update()
+        .filter(order=order, provider=PROVIDER, provider_reference=session_id, state=Payment.State.PENDING)
+        .first()
+    )
+    if payment is None:
+        return
+    payment.state = Payment.State.FAILED
+    payment.save(update_fields=["state", "updated_at"])
+    order_event_record(
+        order=order,
+        type=OrderEventType.PAYMENT_FAILED,
+        params={"payment_id": payment.pk, "amount": money(payment.amount), "session": session_id},
+    )
 
 
 def _session_unpaid(*, order: Order, session: Mapping[str, Any]) -> None:
-    Payment.objects.filter(
-        order=order, provider=PROVIDER, provider_reference=session["id"], state=Payment.State.PENDING
-    ).update(state=Payment.State.FAILED)
+    _session_failed(order=order, session_id=session["id"])
     if order.state == OrderState.PENDING_PAYMENT and order.payment_state == PaymentState.PENDING:
         workflow.order_transition(
             order_id=order.pk, to_state=OrderState.CANCELLED, by=None, cancel_reason=CancelReason.PAYMENT_EXPIRED
@@ -377,34 +615,91 @@ def _session_unpaid(*, order: Order, session: Mapping[str, Any]) -> None:
     # Otherwise it was paid through another session or is already cancelled: nothing to undo.
 
 
+def _stripe_payment_locked(*, payment_intent: str | None) -> tuple[Order, Payment] | None:
+    """The order then the payment of a payment intent, locked in that order."""
+    if not payment_intent:
+        return None
+    found = (
+        Payment.objects.filter(provider=PROVIDER, provider_payment_id=payment_intent)
+        .order_by("-created_at", "-pk")
+        .values_list("pk", "order_id")
+        .first()
+    )
+    if found is None:
+        return None
+    order = workflow.order_lock(order_id=found[1])
+    return order, Payment.objects.select_for_update().get(pk=found[0])
+
+
 def _charge_refunded(*, charge: Mapping[str, Any]) -> Order | None:
-    payment = _stripe_payment(payment_intent=charge.get("payment_intent"))
-    if payment is not None:
-        _refund_record(payment_id=payment.pk, refunded=Decimal(charge.get("amount_refunded") or 0) / 100)
-    return payment.order if payment else None
+    """Stripe's total refunded on a charge: counts what our own refunds under way do not explain (the dashboard's)."""
+    return _refunded_at_least(
+        payment_intent=charge.get("payment_intent"),
+        reported=Decimal(charge.get("amount_refunded") or 0) / 100,
+        stripe_id=charge.get("id") or "",
+    )
+
+
+def _refunded_at_least(*, payment_intent: str | None, reported: Decimal, stripe_id: str) -> Order | None:
+    """Stripe says at least ``reported`` euros of a payment are back: record what is not counted yet."""
+    locked = _stripe_payment_locked(payment_intent=payment_intent)
+    if locked is None:
+        return None
+    order, payment = locked
+    # Our refunds still pending are counted when they are recorded as made, whichever of us hears first.
+    extra = reported - _pending_refunds(payment=payment) - payment.refunded_amount
+    if extra > 0:
+        _payment_refunded(payment=payment, amount=extra)
+        fields = ["payment_state"] if _order_payment_state_after_refund(order=order) else []
+        order_event_record(
+            order=order,
+            type=OrderEventType.REFUND_SUCCEEDED,
+            fields=fields,
+            params={"payment_id": payment.pk, "amount": money(extra), "stripe": stripe_id},
+            note="remboursé depuis Stripe",
+        )
+    return order
 
 
 def _refund_updated(*, refund: Mapping[str, Any]) -> Order | None:
-    payment = _stripe_payment(payment_intent=refund.get("payment_intent"))
-    if payment is None:
+    """A refund's fate as Stripe tells it later: made, or refused by the card's bank."""
+    ours = Refund.objects.filter(provider_refund_id=refund.get("id") or "-").values_list("pk", "state").first()
+    status = refund.get("status")
+    if ours is not None and status == "succeeded" and ours[1] == Refund.State.PENDING:
+        return _refund_succeeded(refund_id=ours[0], provider_refund_id=refund["id"]).order
+    if status == "succeeded" and ours is None:
+        # Made on Stripe's dashboard: at least its amount is back (charge.refunded gives the total).
+        return _refunded_at_least(
+            payment_intent=refund.get("payment_intent"),
+            reported=Decimal(refund.get("amount") or 0) / 100,
+            stripe_id=refund.get("id") or "",
+        )
+    if status not in {"failed", "canceled"}:
         return None
-    if refund.get("status") == "succeeded":
-        _refund_record(payment_id=payment.pk, refunded=Decimal(refund.get("amount") or 0) / 100)
-    elif refund.get("status") in {"failed", "canceled"}:
-        # The card cannot take the money back: a manager must refund this customer another way.
-        logger.error("Stripe refund %s of order %s is %s", refund.get("id"), payment.order.number, refund["status"])
-    return payment.order
-
-
-def _stripe_payment(*, payment_intent: str | None) -> Payment | None:
-    if not payment_intent:
+    locked = _stripe_payment_locked(payment_intent=refund.get("payment_intent"))
+    if locked is None:
         return None
-    return (
-        Payment.objects.select_related("order")
-        .filter(provider=PROVIDER, provider_payment_id=payment_intent)
-        .order_by("-created_at", "-pk")
-        .first()
-    )
+    order, payment = locked
+    # The card cannot take the money back: a manager must refund this customer another way.
+    logger.error("Stripe refund %s of order %s is %s", refund.get("id"), order.number, status)
+    if ours is not None and ours[1] == Refund.State.SUCCEEDED:
+        failed = Refund.objects.select_for_update().get(pk=ours[0])
+        failed.state = Refund.State.FAILED
+        failed.last_error = f"Stripe : remboursement {status}"
+        failed.managers_alerted_at = timezone.now()
+        failed.save(update_fields=["state", "last_error", "managers_alerted_at", "updated_at"])
+        payment.refunded_amount = max(payment.refunded_amount - failed.amount, Decimal("0"))
+        payment.state = Payment.State.SUCCEEDED
+        payment.save(update_fields=["refunded_amount", "state", "updated_at"])
+        order.payment_state = PaymentState.PAID if order.payment_state == PaymentState.REFUNDED else order.payment_state
+        order_event_record(
+            order=order,
+            type=OrderEventType.REFUND_FAILED,
+            fields=["payment_state"],
+            params=_refund_params(failed, error=failed.last_error),
+        )
+        transaction.on_commit(functools.partial(_managers_alert, refund_id=failed.pk))
+    return order
 
 
 SESSION_HANDLERS = {
@@ -438,7 +733,7 @@ def stripe_event_handle(*, event: Mapping[str, Any]) -> bool:
             SESSION_HANDLERS[event_type](order=order, session=data)
     elif event_type == "charge.refunded":
         order = _charge_refunded(charge=data)
-    elif event_type == "refund.updated":
+    elif event_type in {"refund.updated", "refund.failed"}:
         order = _refund_updated(refund=data)
     if order is not None:
         stored.order = order

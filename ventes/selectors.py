@@ -8,11 +8,12 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Max, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from production.cache import catalogue_version, menu_version
+from production.exceptions import Shortage, SoldOut
 from production.models import Allergen, OpeningHours, Pizzeria, Product, StaffMember, Stock
 from production.selectors import (
     Availability,
@@ -24,10 +25,22 @@ from production.selectors import (
     stock_low_lines,
 )
 
-from .models import Address, Customer, Fulfilment, Order, OrderEvent, OrderLine, OrderState, PaymentMethod, PaymentState
+from .models import (
+    STATE_EVENT_TYPES,
+    Address,
+    Customer,
+    Fulfilment,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderState,
+    PaymentMethod,
+    PaymentState,
+    Refund,
+)
 from .pricing import PricedLine, Totals, delivery_fee_for, order_totals
 from .tracking import order_number_from_token
-from .workflow import UNDO_TRANSITIONS, UNDO_WINDOW, Role, actor_role_for
+from .workflow import STOCK_HELD_STATES, UNDO_TRANSITIONS, UNDO_WINDOW, Role, actor_role_for
 
 SLOT_MINUTES = 15
 # The earliest slot leaves the kitchen this long to make the order.
@@ -147,13 +160,20 @@ def _menu_build(*, pizzeria: Pizzeria) -> list[MenuSection]:
     return [section for section in sections.values() if section.items]
 
 
-def menu_product(*, pizzeria: Pizzeria, product_id: int) -> Product | None:
-    """A product of the pizzeria's menu: from the cached menu when there is one, as the customer saw it."""
-    items = _menu_items_cached(pizzeria_id=pizzeria.pk)
-    if items is not None:
-        item = items.get(product_id)
-        return item.product if item else None
-    return Product.objects.filter(pk=product_id, pizzerias=pizzeria, is_active=True).first()
+def menu_item(*, pizzeria: Pizzeria, product_id: int) -> MenuItem | None:
+    """A product of the pizzeria's menu with its availability, as the menu shows them: from the
+    cached menu, which is built (and cached for the next visitors) when there is none."""
+    return _menu_items(menu_for(pizzeria=pizzeria)).get(product_id)
+
+
+def menu_item_check_available(*, item: MenuItem, quantity: int) -> None:
+    """Refuse, in the menu's own words (« épuisé », « plus que N »), more than the pizzeria can make now.
+
+    Raises ``SoldOut``. Placing the order checks the stock again, behind its locks.
+    """
+    can_make = item.availability.can_make
+    if can_make is not None and can_make < quantity:
+        raise SoldOut([Shortage(item.product.pk, item.product.name, quantity, can_make)])
 
 
 @dataclass
@@ -263,6 +283,11 @@ def customer_address(*, user, address_id: int) -> Address | None:
 def customer_order_history(*, user) -> QuerySet[Order]:
     """The user's orders, newest first, each with its pizzeria (no query per order)."""
     return Order.objects.filter(customer__user=user).select_related("pizzeria").order_by("-created_at", "-pk")
+
+
+def order_is_owned_by(*, number: str, user) -> bool:
+    """Whether the order of that number is one of ``user``'s own (a guest's order is nobody's)."""
+    return user.is_authenticated and Order.objects.filter(number=number, customer__user_id=user.pk).exists()
 
 
 def customer_addresses(*, user) -> QuerySet[Address]:
@@ -503,7 +528,8 @@ class KitchenColumn:
 def kitchen_columns(*, pizzeria: Pizzeria, now: datetime.datetime) -> list[KitchenColumn]:
     """The kitchen display: its three columns, oldest order first, in two queries."""
     recent = (
-        OrderEvent.objects.filter(at__gte=now - UNDO_WINDOW)
+        # A payment or refund event leaves the last kitchen tap undoable: only state moves count here.
+        OrderEvent.objects.filter(at__gte=now - UNDO_WINDOW, type__in=STATE_EVENT_TYPES)
         .order_by("at", "pk")
         .only("pk", "order_id", "from_state", "to_state", "at")
     )
@@ -710,3 +736,88 @@ def dashboard_fingerprint(*, now: datetime.datetime) -> str:
     flags = pizzerias_accepting_flags()
     late = _late_orders(now=now).count()
     return orders_fingerprint(extra=f"{last_move.timestamp() if last_move else 0}-{flags}-{late}")
+
+
+def refunds_still_owed(*, refund_ids: list[int]) -> bool:
+    """Whether any of these refunds is still waiting for Stripe."""
+    return Refund.objects.filter(pk__in=refund_ids, state=Refund.State.PENDING).exists()
+
+
+def refunds_needing_attention() -> list[Refund]:
+    """Refunds the managers were told about: still failing after several tries, or refused by the card's bank."""
+    return list(
+        Refund.objects.filter(
+            Q(state=Refund.State.PENDING, managers_alerted_at__isnull=False) | Q(state=Refund.State.FAILED)
+        )
+        .select_related("order__pizzeria")
+        .order_by("created_at", "pk")
+    )
+
+
+# --- Stock held by orders ------------------------------------------------------------
+# Here rather than with the stock: which orders still hold their stock is the order workflow's to say.
+
+
+@dataclass(frozen=True)
+class LedgerDrift:
+    """A stock line whose figures its ledger does not explain."""
+
+    stock_id: int
+    pizzeria_id: int
+    pizzeria: str
+    ingredient: str
+    on_hand: int
+    ledger_on_hand: int
+    reserved: int
+    open_reservations: int
+    held_by_closed_orders: int
+
+    def __str__(self) -> str:
+        parts = []
+        if self.on_hand != self.ledger_on_hand:
+            parts.append(
+                f"en stock {self.on_hand}, registre {self.ledger_on_hand} ({self.on_hand - self.ledger_on_hand:+d})"
+            )
+        if self.reserved != self.open_reservations:
+            parts.append(
+                f"réservé {self.reserved}, commandes en attente {self.open_reservations} "
+                f"({self.reserved - self.open_reservations:+d})"
+            )
+        if self.held_by_closed_orders:
+            parts.append(f"{self.held_by_closed_orders} encore tenus par des commandes lancées ou annulées")
+        return f"{self.pizzeria} — {self.ingredient} (ligne {self.stock_id}) : " + " ; ".join(parts)
+
+
+def stock_check_ledger(*, pizzeria_id: int | None = None) -> list[LedgerDrift]:
+    """Every stock line whose figures drift from its ledger, in one query.
+
+    On hand must be the sum of the line's movements' on-hand deltas; reserved
+    the sum of what the orders still waiting (awaiting payment or received)
+    hold, i.e. their reservations less their releases and consumptions; and
+    an order in the oven, past it or cancelled holds nothing.
+    """
+    waiting = Q(movements__order__state__in=STOCK_HELD_STATES)
+    moved_on = Q(movements__order__state__in=[state for state in OrderState.values if state not in STOCK_HELD_STATES])
+    lines = (
+        Stock.objects.annotate(
+            ledger_on_hand=Coalesce(Sum("movements__on_hand_delta"), 0),
+            open_reservations=Coalesce(Sum("movements__reserved_delta", filter=waiting), 0),
+            held_by_closed=Coalesce(Sum("movements__reserved_delta", filter=moved_on), 0),
+        )
+        .filter(~Q(on_hand=F("ledger_on_hand")) | ~Q(reserved=F("open_reservations")) | ~Q(held_by_closed=0))
+        .values_list(
+            "pk",
+            "pizzeria_id",
+            "pizzeria__name",
+            "ingredient__name",
+            "on_hand",
+            "ledger_on_hand",
+            "reserved",
+            "open_reservations",
+            "held_by_closed",
+        )
+        .order_by("pizzeria__name", "ingredient__name")
+    )
+    if pizzeria_id is not None:
+        lines = lines.filter(pizzeria_id=pizzeria_id)
+    return [LedgerDrift(*row) for row in lines]

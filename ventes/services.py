@@ -24,6 +24,7 @@ from production.services import stock_reserved_for_order, stock_set_order_needs
 
 from . import notifications
 from .estimates import order_estimate_ready_at
+from .events import money, order_event_record
 from .exceptions import (
     CartLimitReached,
     IllegalTransition,
@@ -41,7 +42,7 @@ from .models import (
     Customer,
     Fulfilment,
     Order,
-    OrderEvent,
+    OrderEventType,
     OrderLine,
     OrderState,
     PaymentMethod,
@@ -370,8 +371,16 @@ def _order_write(
     order.save()
     OrderLine.objects.bulk_create(lines)
     _reserve(order=order, products=products, quantities=quantities, held={}, by=by)
-    OrderEvent.objects.create(order=order, from_state="", to_state=order.state, by=by, note=order.get_channel_display())
-    notifications.order_notify_after_commit(order_id=order.pk, state=order.state, order=order)
+    order_event_record(
+        order=order,
+        type=OrderEventType.PLACED,
+        by=by,
+        order_saved=True,
+        to_state=order.state,
+        params={"lines": _lines_params(lines), "total": money(order.total)},
+        note=order.get_channel_display(),
+    )
+    notifications.order_notify_queue(order_id=order.pk, state=order.state)
     return order
 
 
@@ -394,15 +403,39 @@ def order_edit_lines(*, order_id: int, lines: Sequence[LineRequest], by) -> Orde
     products = _menu_products(pizzeria=order.pizzeria, quantities=quantities)
     held = stock_reserved_for_order(order=order)
     _reserve(order=order, products=products, quantities=quantities, held=held, by=by)
-    order.lines.all().delete()
+    before = list(order.lines.all())
+    OrderLine.objects.filter(pk__in=[line.pk for line in before]).delete()
     order_lines = OrderLine.objects.bulk_create(_priced_lines(order=order, products=products, quantities=quantities))
+    total_before = order.total
     _apply_totals(order=order, lines=order_lines)
     order.estimated_ready_at = order_estimate_ready_at(order=order)
     order.save()
-    OrderEvent.objects.create(
-        order=order, from_state=order.state, to_state=order.state, by=by, note="commande modifiée"
+    order_event_record(
+        order=order,
+        type=OrderEventType.LINES_EDITED,
+        by=by,
+        order_saved=True,
+        params={
+            "before": _lines_params(before),
+            "after": _lines_params(order_lines),
+            "total_before": money(total_before),
+            "total": money(order.total),
+        },
+        note="commande modifiée",
     )
     return order
+
+
+def _lines_params(lines: Sequence[OrderLine]) -> list[dict[str, object]]:
+    return [
+        {
+            "product_id": line.product_id,
+            "name": line.product_name,
+            "quantity": line.quantity,
+            "unit_price": money(line.unit_price),
+        }
+        for line in lines
+    ]
 
 
 def orders_expire_unpaid(*, now: datetime.datetime | None = None) -> int:

@@ -1,6 +1,8 @@
 """Screens of the shop. Thin: they read through ``selectors``, write through
 ``services`` / ``workflow`` and turn their typed errors into French messages."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
@@ -33,7 +35,9 @@ from .exceptions import (
     CartLimitReached,
     InvalidOrder,
     OrderNotEditable,
+    PaymentError,
     PizzeriaUnavailable,
+    RefundNotAllowed,
 )
 from .forms import (
     AddressSearchForm,
@@ -42,23 +46,27 @@ from .forms import (
     CartQuantityForm,
     CheckoutForm,
     EditLinesForm,
+    RefundForm,
     StaffOrderForm,
 )
+from .gateway import online_payment_enabled
 from .geo import GeocodingUnavailable, GeoError, geocoding_enabled, nearest_pizzeria_for, pizzerias_delivering_to
-from .models import Channel, Order, OrderState
-from .payments import PaymentError, checkout_session_create, online_payment_enabled
+from .models import Channel, Order, OrderEventType, OrderState, RefundReason
+from .payments import checkout_session_create, refund_request
 from .selectors import (
     cart_summary,
     checkout_slots,
     customer_addresses,
     customer_for,
     menu_for,
-    menu_product,
+    menu_item,
+    menu_item_check_available,
     menu_products,
     order_awaiting_payment,
     order_events,
     order_for_viewer,
     order_history_lines,
+    order_is_owned_by,
     order_lines,
     order_reorder,
     order_totals_of,
@@ -67,6 +75,7 @@ from .selectors import (
     pizzeria_for_menu,
     pizzeria_get,
     pizzeria_queue,
+    refunds_still_owed,
 )
 from .services import (
     EDITOR_ROLES,
@@ -81,7 +90,7 @@ from .services import (
     order_place,
 )
 from .tracking import order_tracking_url
-from .workflow import order_transition
+from .workflow import Role, order_transition
 
 CHECKOUT_TOKENS = "checkout_tokens"
 STAFF_TOKENS = "staff_order_tokens"
@@ -204,10 +213,16 @@ def cart_add(request):
     if pizzeria is None:
         return _cart_answer(request, cart, error="Pizzeria inconnue.")
     back = pizzeria.get_absolute_url()
-    product = menu_product(pizzeria=pizzeria, product_id=form.cleaned_data["product"])
-    if product is None:
+    item = menu_item(pizzeria=pizzeria, product_id=form.cleaned_data["product"])
+    if item is None:
         return _cart_answer(request, cart, error=f"Ce produit n'est pas à la carte de {pizzeria.name}.", back=back)
-    quantity = form.cleaned_data["quantity"]
+    product, quantity = item.product, form.cleaned_data["quantity"]
+    # A cart about to be replaced by this pizzeria's counts for nothing here.
+    wanted = quantity if cart.belongs_elsewhere(pizzeria.pk) else cart.quantity_after_adding(product.pk, quantity)
+    try:
+        menu_item_check_available(item=item, quantity=wanted)
+    except SoldOut as error:
+        return _cart_answer(request, cart, error=error.message, back=back)
     if cart.belongs_elsewhere(pizzeria.pk) and not form.cleaned_data["replace"]:
         current = pizzeria_get(pk=cart.pizzeria_id, with_hours=False)
         context = {"current": current, "pizzeria": pizzeria, "product": product, "quantity": quantity}
@@ -299,8 +314,9 @@ def checkout(request):
     if request.method == "POST" and (
         number := form_token_state(tokens=request.session, key=CHECKOUT_TOKENS, token=request.POST.get("token", ""))
     ):
-        # A second click on the same form: go where the first one went, place nothing.
-        return _checkout_done(request, number=number, owner=customer_for(user=request.user) is not None)
+        # A second click on the same form: go where the first one went, place nothing. Whoever
+        # is signed in now, a guest's order is followed by its signed link, not the owner's page.
+        return _checkout_done(request, number=number, owner=order_is_owned_by(number=number, user=request.user))
     cart = Cart(request.session)
     pizzeria = pizzeria_get(pk=cart.pizzeria_id) if cart else None
     if pizzeria is None:
@@ -414,11 +430,19 @@ def _order_context(request, view) -> dict:
     order = view.order
     lines = order_lines(order=order)
     token = request.GET.get("t", "")
+    events = order_events(order=order)
+    refunds = [event for event in events if event.type == OrderEventType.REFUND_SUCCEEDED]
     return {
         "view": view,
         "order": order,
         "lines": lines,
-        "events": order_events(order=order),
+        "events": events,
+        "refunds": refunds,
+        # What the order's price gave back; a second payment's refund is not part of it.
+        "refunded": sum(
+            (event.amount or 0 for event in refunds if event.params.get("reason") != RefundReason.DUPLICATE_PAYMENT),
+            Decimal("0"),
+        ),
         "totals": order_totals_of(order=order, lines=lines),
         "expected": order_expected_range(order=order),
         "token": token,
@@ -547,6 +571,40 @@ def order_cancel(request, number):
             messages.success(request, f"Commande {order.number} annulée.")
             return _back_to_order(request, view)
     return render(request, "ventes/order_cancel.html", {"order": order, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def order_refund(request, number):
+    """A manager gives back all or part of what an order paid; anyone else gets 404."""
+    view = _order_view_or_404(request, number)
+    if view.role != Role.MANAGER:
+        raise Http404("Commande introuvable.")
+    order = view.order
+    form = RefundForm(request.POST or None, lines=order_lines(order=order))
+    if request.method == "POST" and form.is_valid():
+        try:
+            refunds = refund_request(
+                order_id=order.pk,
+                reason=form.cleaned_data["reason"],
+                by=request.user,
+                amount=form.refund_amount(),
+                lines=form.refund_lines(),
+                note=form.cleaned_data["note"],
+            )
+        except RefundNotAllowed as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            total = sum((refund.amount for refund in refunds), Decimal("0"))
+            if refunds_still_owed(refund_ids=[refund.pk for refund in refunds]):
+                messages.warning(
+                    request,
+                    f"Remboursement de {total} € enregistré ; Stripe ne l'a pas encore pris : "
+                    "il est retenté automatiquement et les responsables sont prévenus s'il échoue encore.",
+                )
+            else:
+                messages.success(request, f"Remboursement de {total} € effectué.")
+            return _back_to_order(request, view)
+    return render(request, "ventes/order_refund.html", {"order": order, "form": form})
 
 
 @require_POST

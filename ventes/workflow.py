@@ -2,7 +2,7 @@
 
 ``order_transition`` locks the order row, checks that the move exists and that
 the person may make it, applies it with its side effects, writes the history
-row and schedules the customer's notification after commit. Every screen,
+row and queues the customer's notification in the same transaction. Every screen,
 webhook and job moves orders through it.
 """
 
@@ -13,12 +13,24 @@ from django.db import transaction
 from django.utils import timezone
 
 from production.models import StaffMember
-from production.services import stock_set_order_needs
+from production.services import stock_consume_order, stock_set_order_needs, stock_unconsume_order
 
-from . import notifications, payments
+from . import notifications
 from .estimates import order_estimate_ready_at
+from .events import money, order_event_record
 from .exceptions import IllegalTransition, InvalidOrder, OrderNotEditable, TransitionForbidden
-from .models import CancelReason, Fulfilment, Order, OrderEvent, OrderState, Payment, PaymentMethod, PaymentState
+from .models import (
+    STATE_EVENT_TYPES,
+    CancelReason,
+    Fulfilment,
+    Order,
+    OrderEventType,
+    OrderState,
+    Payment,
+    PaymentMethod,
+    PaymentState,
+)
+from .signals import order_cancelled
 
 S = OrderState
 # A pizzaiolo may take back a tap on the kitchen screen for this long.
@@ -60,7 +72,7 @@ STAFF_MOVES = {
     "deliver": S.COMPLETED,
     "handover": S.COMPLETED,
 }
-# States in which the stock reserved at placement has not been used yet.
+# States in which an order holds its stock reserved: starting preparation consumes it.
 STOCK_HELD_STATES = {S.PENDING_PAYMENT, S.RECEIVED}
 AT_DOOR_METHODS = {PaymentMethod.CASH, PaymentMethod.CARD, PaymentMethod.MEAL_VOUCHER}
 
@@ -113,7 +125,7 @@ def _check_move(*, order: Order, target: str, role: Role | None, user) -> Role:
     if (order.state, target) == (S.PENDING_PAYMENT, S.RECEIVED) and order.payment_state != PaymentState.PAID:
         raise IllegalTransition("Le paiement de cette commande n'est pas confirmé.")
     if (order.state, target) in UNDO_TRANSITIONS:
-        last = order.events.order_by("-at", "-pk").first()
+        last = order.events.filter(type__in=STATE_EVENT_TYPES).order_by("-at", "-pk").first()
         if last is None or last.to_state != order.state or timezone.now() - last.at > UNDO_WINDOW:
             raise IllegalTransition("Trop tard pour annuler ce geste.")
     return role
@@ -145,17 +157,20 @@ def order_transition(*, order_id: int, to_state: str, by=None, note: str = "", c
         note = note or order.get_cancel_reason_display()
         if source in STOCK_HELD_STATES:
             stock_set_order_needs(pizzeria_id=order.pizzeria_id, order=order, needs={}, by=by)
-        if order.payment_method == PaymentMethod.ONLINE_CARD:
-            # Refund, or close the Stripe page, once the cancel is committed: Stripe's answer never undoes it.
-            payments.online_payment_settle_after_commit(order_id=order.pk)
+    elif (source, to_state) == (S.RECEIVED, S.PREPARING):
+        stock_consume_order(pizzeria_id=order.pizzeria_id, order=order, by=by)
+    elif (source, to_state) == (S.PREPARING, S.RECEIVED):
+        # The tap is taken back: the order holds its ingredients again, as it did in the queue.
+        stock_unconsume_order(pizzeria_id=order.pizzeria_id, order=order, by=by)
     elif to_state == S.OUT_FOR_DELIVERY and role == Role.RIDER:
         order.rider = by
-    elif (
+    collected = None
+    if (
         to_state == S.COMPLETED
         and order.payment_method in AT_DOOR_METHODS
         and order.payment_state == PaymentState.PENDING
     ):
-        Payment.objects.create(
+        collected = Payment.objects.create(
             order=order,
             method=order.payment_method,
             amount=order.total,
@@ -168,7 +183,27 @@ def order_transition(*, order_id: int, to_state: str, by=None, note: str = "", c
     if to_state in {S.RECEIVED, S.PREPARING, S.READY}:
         order.estimated_ready_at = order_estimate_ready_at(order=order)
     order.save()
-    OrderEvent.objects.create(order=order, from_state=source, to_state=to_state, by=by, note=note)
+    order_event_record(
+        order=order,
+        type=OrderEventType.STATE_MOVED,
+        by=by,
+        order_saved=True,
+        from_state=source,
+        to_state=to_state,
+        params={"cancel_reason": order.cancel_reason} if to_state == S.CANCELLED else {},
+        note=note,
+    )
+    if collected is not None:
+        order_event_record(
+            order=order,
+            type=OrderEventType.PAYMENT_SUCCEEDED,
+            by=by,
+            order_saved=True,
+            params={"payment_id": collected.pk, "method": collected.method, "amount": money(collected.amount)},
+        )
+    if to_state == S.CANCELLED:
+        # Whatever was paid is owed back: the payments record it now and ask Stripe after commit.
+        order_cancelled.send(sender=Order, order=order, by=by)
     if not is_undo:
-        notifications.order_notify_after_commit(order_id=order.pk, state=to_state)
+        notifications.order_notify_queue(order_id=order.pk, state=to_state)
     return order

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # OC Pizza watchdog (manual chapter 7.6): gunicorn under supervisord.
 #   watchdog.sh boot                   start supervisord (which starts gunicorn)
+#   watchdog.sh run                    the same in the foreground (ocpizza-supervisor.service)
 #   watchdog.sh status|start|stop|restart gunicorn
 #   watchdog.sh shutdown               stop supervisord and gunicorn
 #   watchdog.sh log                    where the gunicorn log is
@@ -9,22 +10,35 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 : "${OCPIZZA_APP:=$(cd "${HERE}/../.." && pwd)}"
 : "${OCPIZZA_VENV:=${OCPIZZA_APP}/.venv}"
+: "${ENV_FILE:=/etc/ocpizza/ocpizza.env}"   # the deploy's settings and secrets
 : "${GUNICORN_BIND:=unix:/run/gunicorn.sock}"
 : "${SUPERVISOR_RUN:=${OCPIZZA_APP}/supervision/run}"
 : "${SUPERVISOR_LOG:=${OCPIZZA_APP}/supervision/log}"
-export OCPIZZA_APP OCPIZZA_VENV GUNICORN_BIND SUPERVISOR_RUN SUPERVISOR_LOG
+export OCPIZZA_APP OCPIZZA_VENV ENV_FILE GUNICORN_BIND SUPERVISOR_RUN SUPERVISOR_LOG
 CONF="${HERE}/supervisord.conf"
 
 mkdir -p "${SUPERVISOR_RUN}" "${SUPERVISOR_LOG}"
+# gunicorn without its settings would serve a development site on an empty database.
+start_checks() {
+  if [[ ! -r ${ENV_FILE} ]]; then
+    echo "ENV_FILE ${ENV_FILE} is not readable: gunicorn would start without the site's settings" >&2
+    exit 1
+  fi
+}
 case "${1:-}" in
   boot)
+    start_checks
     exec supervisord -c "${CONF}"
+    ;;
+  run)
+    start_checks
+    exec supervisord --nodaemon -c "${CONF}"
     ;;
   log)
     echo "${SUPERVISOR_LOG}/watchdog.log"
     ;;
   "")
-    echo "usage: $0 boot|status|start|stop|restart gunicorn|shutdown|log" >&2
+    echo "usage: $0 boot|run|status|start|stop|restart gunicorn|shutdown|log" >&2
     exit 2
     ;;
   *)

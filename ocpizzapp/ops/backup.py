@@ -19,11 +19,17 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
+from dbbackup.db.sqlite import SqliteBackupConnector
 from dbbackup.signals import post_backup, pre_backup
 from dbbackup.storage import get_storage
-from django.core.management import call_command
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
 from django.db import connection, transaction
+
+from ocpizzapp.maintenance import DatabaseBackend
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +41,7 @@ class BackupError(Exception):
 @dataclass(frozen=True)
 class BackupResult:
     database_file: str
+    # Empty when there was no media folder to archive (fresh server, Heroku).
     media_file: str
     tables: int
     rows: int
@@ -138,6 +145,27 @@ def _drill_postgresql(path: Path) -> dict[str, int]:
                 cursor.execute(f"DROP DATABASE IF EXISTS {_quote(scratch)}")
 
 
+def _sqlite_counts(path: Path) -> dict[str, int]:
+    """Row counts of the SQLite file ``path``, if it is a sound database of this site."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as database:
+            cursor = database.cursor()
+            problems = [row[0] for row in cursor.execute("PRAGMA integrity_check")]
+            if problems != ["ok"]:
+                raise BackupError(f"Sauvegarde illisible ({path.name}) : base SQLite abîmée ({problems[0]})")
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+            tables = [row[0] for row in cursor.fetchall()]
+            missing = sorted({"django_migrations", get_user_model()._meta.db_table} - set(tables))
+            if missing:
+                raise BackupError(
+                    f"Sauvegarde illisible ({path.name}) : ce n'est pas une base d'OC Pizza "
+                    f"(table(s) absente(s) : {', '.join(missing)})"
+                )
+            return table_counts(cursor, tables)
+    except sqlite3.DatabaseError as error:
+        raise BackupError(f"Sauvegarde illisible ({path.name}) : {error}") from error
+
+
 def _drill_sqlite(path: Path) -> dict[str, int]:
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder) / "drill.sqlite3"
@@ -145,13 +173,37 @@ def _drill_sqlite(path: Path) -> dict[str, int]:
             opener = gzip.open if path.suffix == ".gz" else open
             with opener(path, "rb") as source, open(scratch, "wb") as target:
                 shutil.copyfileobj(source, target)
-            with contextlib.closing(sqlite3.connect(scratch)) as database:
-                cursor = database.cursor()
-                cursor.execute("PRAGMA integrity_check")
-                cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-                return table_counts(cursor, [row[0] for row in cursor.fetchall()])
-        except (OSError, EOFError, sqlite3.DatabaseError) as error:
+        except (OSError, EOFError) as error:
             raise BackupError(f"Sauvegarde illisible ({path.name}) : {error}") from error
+        return _sqlite_counts(scratch)
+
+
+class CheckedSqliteConnector(SqliteBackupConnector):
+    """dbbackup's SQLite connector, made safe for ``dbrestore`` itself.
+
+    dbbackup's own restore writes whatever it is given over the live file: a
+    wrong or truncated file destroyed the database and still exited 0. Here the
+    file is checked first (a sound SQLite database with this site's tables),
+    then copied in through SQLite's backup API, which replaces the pages in
+    one transaction under SQLite's own locks, never half a file.
+    """
+
+    def restore_dump(self, dump: IO[bytes]) -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            scratch = Path(folder) / "restore.sqlite3"
+            with open(scratch, "wb") as target:
+                shutil.copyfileobj(dump, target)
+            try:
+                _sqlite_counts(scratch)
+            except BackupError as error:
+                raise CommandError(f"{error} — restauration refusée, la base n'a pas été modifiée.") from error
+            self.connection.close()
+            live_path = self.connection.settings_dict["NAME"]
+            with (
+                contextlib.closing(sqlite3.connect(scratch)) as source,
+                contextlib.closing(sqlite3.connect(live_path)) as live,
+            ):
+                source.backup(live)
 
 
 def restore_drill(*, path: Path, expected: dict[str, int] | None = None) -> dict[str, int]:
@@ -169,20 +221,37 @@ def restore_drill(*, path: Path, expected: dict[str, int] | None = None) -> dict
     return counts
 
 
+def _media_backup() -> str:
+    """Archive MEDIA_ROOT; a server that never stored an upload has no folder, hence nothing to archive."""
+    if not Path(settings.MEDIA_ROOT).is_dir():
+        logger.info("no media backup: %s does not exist", settings.MEDIA_ROOT)
+        return ""
+    call_command("mediabackup", clean=True, compress=True, verbosity=0)
+    return get_storage().get_latest_backup(content_type="media")
+
+
 def backup_run() -> BackupResult:
     compress = connection.vendor != "postgresql"
     with _consistent_dump() as seen:
         call_command("dbbackup", clean=True, compress=compress, verbosity=0)
-    call_command("mediabackup", clean=True, compress=True, verbosity=0)
-    media_file = get_storage().get_latest_backup(content_type="media")
     counts = restore_drill(path=backup_path(seen["filename"]), expected=seen["counts"])
     logger.info("backup %s verified: %d tables, %d rows", seen["filename"], len(counts), sum(counts.values()))
+    media_file = _media_backup()
     return BackupResult(
         database_file=seen["filename"], media_file=media_file, tables=len(counts), rows=sum(counts.values())
     )
 
 
 def backup_restore(*, path: Path) -> None:
-    """Restore the live database from ``path``, after a drill proved the file sound."""
+    """Restore the live database from ``path``, after a drill proved the file sound.
+
+    The maintenance flag lives in the database, so the dump brings back the
+    state of the day it was taken (usually off) while the operator is still
+    working: the state of the moment is put back as soon as the data is in.
+    """
     restore_drill(path=path)
+    state = DatabaseBackend()
+    maintenance = state.read()
     call_command("dbrestore", input_path=str(path), uncompress=path.suffix == ".gz", interactive=False, verbosity=0)
+    if state.read() != maintenance:
+        state.set_value(maintenance)

@@ -1,6 +1,8 @@
 """The daily cyclic update (manual chapter 6.2): expire unpaid orders, write
-yesterday's report per pizzeria, alert managers about low stock, clear expired
-sessions. Running it twice gives the same reports and sends no second alert.
+yesterday's report per pizzeria, alert managers about low stock, check every
+stock line against its ledger, clear expired sessions. Running it twice gives
+the same reports and sends no second low-stock alert; a ledger drift is
+reported at every run until someone mends it.
 """
 
 import datetime
@@ -12,11 +14,13 @@ from importlib import import_module
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Count, F, Min, Q, Sum
+from django.db.models import Count, Min, Q, Sum
 from django.utils import timezone
 
 from production.models import DailyReport, Pizzeria, StaffMember, Stock
+from production.selectors import stock_low
 from ventes.models import Order, OrderEvent, OrderLine, OrderState
+from ventes.selectors import LedgerDrift, stock_check_ledger
 from ventes.services import orders_expire_unpaid
 
 logger = logging.getLogger(__name__)
@@ -29,6 +33,7 @@ class DailyUpdateResult:
     expired_orders: int
     reports: int
     alerts_sent: int
+    ledger_drifts: int = 0
 
 
 def _average_preparation_minutes(*, orders) -> Decimal | None:
@@ -66,10 +71,14 @@ def report_write(*, pizzeria: Pizzeria, day: datetime.date) -> DailyReport:
         .order_by("-quantity", "product_name")[:BEST_SELLERS]
     ]
     low_stock = [
-        {"ingredient": line.ingredient.name, "quantity": line.quantity, "threshold": line.low_threshold}
-        for line in Stock.objects.filter(pizzeria=pizzeria, quantity__lte=F("low_threshold")).select_related(
-            "ingredient"
-        )
+        {
+            "ingredient": line.ingredient.name,
+            "available": line.available,
+            "on_hand": line.on_hand,
+            "reserved": line.reserved,
+            "threshold": line.low_threshold,
+        }
+        for line in stock_low(Stock.objects.filter(pizzeria=pizzeria)).select_related("ingredient")
     ]
     report, _ = DailyReport.objects.update_or_create(
         pizzeria=pizzeria,
@@ -86,11 +95,43 @@ def report_write(*, pizzeria: Pizzeria, day: datetime.date) -> DailyReport:
     return report
 
 
-def _manager_emails(*, pizzeria: Pizzeria) -> list[str]:
+def _manager_emails(*, pizzeria: Pizzeria | None = None, pizzeria_ids: list[int] | None = None) -> list[str]:
+    """The e-mails of the chain's managers and of those of ``pizzeria`` (or of ``pizzeria_ids``)."""
+    ids = pizzeria_ids if pizzeria_ids is not None else [pizzeria.pk] if pizzeria is not None else []
     managers = StaffMember.objects.filter(role=StaffMember.MANAGER, user__is_active=True).filter(
-        Q(pizzeria__isnull=True) | Q(pizzeria=pizzeria)
+        Q(pizzeria__isnull=True) | Q(pizzeria_id__in=ids)
     )
     return sorted({email for email in managers.values_list("user__email", flat=True) if email})
+
+
+def _low_figures(item: dict) -> str:
+    if "available" not in item:  # a report written before stock had two figures
+        return str(item["quantity"])
+    return f"{item['available']} disponibles ({item['on_hand']} en stock, {item['reserved']} réservés)"
+
+
+def ledger_drift_alert(*, drifts: list[LedgerDrift]) -> bool:
+    """Tell the managers (log ERROR and e-mail) which stock lines their ledger no longer explains."""
+    if not drifts:
+        return False
+    lines = "\n".join(f"- {drift}" for drift in drifts)
+    logger.error("Stock ledger drift on %d line(s):\n%s", len(drifts), lines)
+    recipients = _manager_emails(pizzeria_ids=sorted({drift.pizzeria_id for drift in drifts}))
+    if not recipients:
+        logger.error("Stock ledger drift but no manager to alert")
+        return False
+    send_mail(
+        subject=f"[OC Pizza] Stock : {len(drifts)} ligne(s) ne correspondent plus à leur registre",
+        message=(
+            "Bonjour,\n\nLe contrôle quotidien du stock a trouvé des lignes dont les chiffres ne correspondent "
+            f"plus aux mouvements enregistrés :\n{lines}\n\n"
+            "Recomptez ces ingrédients (inventaire) et signalez l'écart à l'équipe technique : "
+            "une écriture a contourné le registre."
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=recipients,
+    )
+    return True
 
 
 def low_stock_alert(*, report: DailyReport, now: datetime.datetime) -> bool:
@@ -102,7 +143,7 @@ def low_stock_alert(*, report: DailyReport, now: datetime.datetime) -> bool:
         logger.warning("Low stock at %s but no manager to alert", report.pizzeria)
         return False
     lines = "\n".join(
-        f"- {item['ingredient']} : {item['quantity']} (seuil {item['threshold']})" for item in report.low_stock
+        f"- {item['ingredient']} : {_low_figures(item)} (seuil {item['threshold']})" for item in report.low_stock
     )
     send_mail(
         subject=f"[OC Pizza] Stocks bas — {report.pizzeria}",
@@ -124,5 +165,9 @@ def daily_update(*, now: datetime.datetime | None = None) -> DailyUpdateResult:
     with transaction.atomic():
         reports = [report_write(pizzeria=pizzeria, day=day) for pizzeria in Pizzeria.objects.order_by("pk")]
     alerts = sum(low_stock_alert(report=report, now=now) for report in reports)
+    drifts = stock_check_ledger()
+    ledger_drift_alert(drifts=drifts)
     import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
-    return DailyUpdateResult(day=day, expired_orders=expired, reports=len(reports), alerts_sent=alerts)
+    return DailyUpdateResult(
+        day=day, expired_orders=expired, reports=len(reports), alerts_sent=alerts, ledger_drifts=len(drifts)
+    )

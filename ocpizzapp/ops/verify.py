@@ -145,6 +145,20 @@ def check_deploy_settings() -> CheckResult:
     return CheckResult("Django-deploy-checks", True)
 
 
+def check_https() -> CheckResult:
+    """Production cookies are Secure: a browser never sends them back over plain HTTP."""
+    plain = [address for address in [settings.SITE_URL, *settings.CSRF_TRUSTED_ORIGINS] if address.startswith("http:")]
+    if plain:
+        return CheckResult(
+            "Https-serving",
+            False,
+            f"site annoncé en HTTP ({', '.join(plain)}) : en production les cookies de session et CSRF sont"
+            " « Secure », le navigateur ne les renvoie pas en HTTP et chaque formulaire échoue (403)."
+            " Servir le site en HTTPS (certbot) et écrire SITE_URL / CSRF_TRUSTED_ORIGINS en https://",
+        )
+    return CheckResult("Https-serving", True)
+
+
 CHECKS: dict[str, Callable[[], CheckResult]] = {
     "database": check_database,
     "migrations": check_migrations,
@@ -155,14 +169,15 @@ CHECKS: dict[str, Callable[[], CheckResult]] = {
     "cron": check_scheduled_jobs,
     "maintenance": check_maintenance,
     "deploy": check_deploy_settings,
+    "https": check_https,
 }
 
 
 def verify_deployment(*, skip: frozenset[str] = frozenset()) -> list[CheckResult]:
     names = [name for name in CHECKS if name not in skip]
     if not settings.PRODUCTION:
-        # check --deploy judges production settings only.
-        names = [name for name in names if name != "deploy"]
+        # check --deploy and the HTTPS check judge production settings only.
+        names = [name for name in names if name not in {"deploy", "https"}]
     results: list[CheckResult] = []
     for name in names:
         if name == "migrations" and results and not results[0].ok:

@@ -6,7 +6,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-OWN_VARIABLES = {"ENV_MODE", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "ENV_FILE", "STATIC_ROOT", "MEDIA_ROOT"}
+OWN_VARIABLES = {
+    "ENV_MODE",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "ENV_FILE",
+    "STATIC_ROOT",
+    "MEDIA_ROOT",
+    "SITE_URL",
+    "CSRF_TRUSTED_ORIGINS",
+    "TRUSTED_PROXY_COUNT",
+}
 
 
 def make_site_env(tmp_path: Path) -> dict[str, str]:
@@ -17,6 +28,7 @@ def make_site_env(tmp_path: Path) -> dict[str, str]:
         ENV_MODE="production",
         SECRET_KEY="test-" + "k" * 60,
         ALLOWED_HOSTS="127.0.0.1,localhost",
+        SITE_URL="https://localhost",
         DATABASE_URL=f"sqlite:///{tmp_path / 'site.sqlite3'}",
         ENV_FILE=str(tmp_path / "absent.env"),
         STATIC_ROOT=str(tmp_path / "static"),

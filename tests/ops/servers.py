@@ -62,6 +62,17 @@ def render(template: Path, replacements: dict[str, str]) -> str:
     return text
 
 
+def unit_environment(unit: Path, replacements: dict[str, str]) -> dict[str, str]:
+    """The variables a systemd unit's Environment= lines give its process."""
+    variables: dict[str, str] = {}
+    for line in render(unit, replacements).splitlines():
+        if line.startswith("Environment="):
+            for pair in shlex.split(line.removeprefix("Environment=")):
+                name, _, value = pair.partition("=")
+                variables[name] = value
+    return variables
+
+
 def gunicorn_command(replacements: dict[str, str]) -> list[str]:
     """ExecStart of the project's gunicorn.service, with this interpreter's gunicorn."""
     unit = render(DEPLOY / "conf_files" / "gunicorn.service", replacements).replace("\\\n", " ")

@@ -57,6 +57,16 @@ def test_sqlite_round_trip_backup_wipe_restore(site_env, tmp_path):
     assert _all_rows_sqlite(database) == before
 
 
+def test_maintenance_stays_on_through_a_restore(site_env):
+    """The runbook: maintenance on > restore > checks > maintenance off; the dump's own flag (off) must not win."""
+    manage("migrate", "--noinput", env=site_env, check=True)
+    manage("backup_ocpizza", env=site_env, check=True)
+    dump = next(Path(site_env["BACKUP_DIR"]).glob("*.sqlite3.gz")).name
+    manage("maintenance", "on", env=site_env, check=True)
+    manage("restore_ocpizza", dump, env=site_env, check=True)
+    assert manage("maintenance", "status", env=site_env, check=True).stdout.strip() == "maintenance : on"
+
+
 def test_old_backups_are_pruned(site_env):
     site_env["BACKUP_KEEP"] = "2"
     Path(site_env["MEDIA_ROOT"]).mkdir()
@@ -126,3 +136,40 @@ def test_drill_reports_each_table_that_differs(tmp_path):
     assert counts["production_pizzeria"] == 1
     with pytest.raises(BackupError, match="production_pizzeria : 2 attendue"):
         restore_drill(path=path, expected={**counts, "production_pizzeria": 2})
+
+
+def test_backup_without_a_media_folder_still_succeeds(site_env):
+    """A fresh server (or Heroku) has no media folder until the first upload."""
+    manage("migrate", "--noinput", env=site_env, check=True)
+    assert not Path(site_env["MEDIA_ROOT"]).exists()
+    result = manage("backup_ocpizza", env=site_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Sauvegarde vérifiée" in result.stdout and "médias : aucun" in result.stdout
+    assert [path.name for path in Path(site_env["BACKUP_DIR"]).glob("*.sqlite3.gz")]
+
+
+def test_raw_dbrestore_on_sqlite_refuses_a_bad_file_and_destroys_nothing(site_env, tmp_path):
+    """The runbook lists `manage dbrestore`: whatever it is given, the live database survives a bad file."""
+    database = tmp_path / "site.sqlite3"
+    manage("migrate", "--noinput", env=site_env, check=True)
+    manage("seed_demo", env=site_env, check=True)
+    before = _all_rows_sqlite(database)
+    garbage = tmp_path / "garbage.sqlite3"
+    garbage.write_bytes(b"this is not a database" * 100)
+    stranger = tmp_path / "stranger.sqlite3"
+    with contextlib.closing(sqlite3.connect(stranger)) as other:
+        other.execute("CREATE TABLE notes (text TEXT)")
+    truncated = tmp_path / "truncated.sqlite3"
+    truncated.write_bytes(database.read_bytes()[: database.stat().st_size // 3])
+    for bad in (garbage, stranger, truncated):
+        result = manage("dbrestore", "--noinput", f"--input-path={bad}", env=site_env)
+        assert result.returncode != 0, (bad.name, result.stdout + result.stderr)
+        assert "restauration refusée, la base n'a pas été modifiée" in result.stderr, result.stderr
+        assert _all_rows_sqlite(database) == before, bad.name
+
+    # A sound backup still goes in.
+    manage("backup_ocpizza", env=site_env, check=True)
+    dump = next(Path(site_env["BACKUP_DIR"]).glob("*.sqlite3.gz"))
+    manage("flush", "--noinput", env=site_env, check=True)
+    manage("dbrestore", "--noinput", "--uncompress", f"--input-path={dump}", env=site_env, check=True)
+    assert _all_rows_sqlite(database) == before

@@ -23,8 +23,12 @@ def _yesterday_order(pizzeria, *, state, total="20.00", lines=(), prep_minutes=N
         factories.OrderLineFactory(order=order, product=product, product_name=product.name, quantity=quantity)
     if prep_minutes is not None:
         start = timezone.now() - datetime.timedelta(days=1)
-        started = OrderEvent.objects.create(order=order, from_state="received", to_state=OrderState.PREPARING)
-        ready = OrderEvent.objects.create(order=order, from_state="preparing", to_state=OrderState.READY)
+        started = OrderEvent.objects.create(
+            order=order, type="state_moved", from_state="received", to_state=OrderState.PREPARING
+        )
+        ready = OrderEvent.objects.create(
+            order=order, type="state_moved", from_state="preparing", to_state=OrderState.READY
+        )
         OrderEvent.objects.filter(pk=started.pk).update(at=start)
         OrderEvent.objects.filter(pk=ready.pk).update(at=start + datetime.timedelta(minutes=prep_minutes))
     return order

@@ -1,18 +1,26 @@
 """The deploy engine: shellcheck clean, a complete dry run, a stop at the first error."""
 
+import os
 import re
+import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from tests.ops.servers import DEPLOY, ROOT
 
 SCRIPTS = sorted(DEPLOY.rglob("*.sh"))
-LINE = re.compile(r"^\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}-\d{3} : [A-Za-z-]+ > (CORRECT|ERROR)$")
+LINE = re.compile(r"^\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}-\d{3} : [A-Za-z-]+ > (CORRECT|ERROR|DRY-RUN)$")
 EXPECTED = {
     "# Step 1 : UBUNTU": ["Ubuntu-user-creation", "Packages-installation"],
     "# Step 2 : POSTGRESQL DataBase": ["Database-creation", "Psql-user-creation", "User-association"],
-    "# Step 3 : VIRTUAL ENVIRONMENT": ["Virtual-environment-installation", "Virtual-environment-activation"],
+    "# Step 3 : VIRTUAL ENVIRONMENT": [
+        "Python-version-check",
+        "Virtual-environment-installation",
+        "Virtual-environment-activation",
+    ],
     "# Step 4 : DJANGO PROJECT": [
         "Project-downloading",
         "Environment-file-creation",
@@ -66,7 +74,8 @@ def test_dry_run_writes_a_complete_deploy_logs_without_touching_the_system(tmp_p
             sections[heading] = []
         elif line and not line.startswith("#"):
             assert LINE.match(line), line
-            assert line.endswith("> CORRECT")
+            # Nothing ran, so nothing is claimed CORRECT.
+            assert line.endswith("> DRY-RUN")
             sections[heading].append(line.split(" : ")[1].split(" > ")[0])
     assert sections == EXPECTED
     assert sorted(path.name for path in tmp_path.iterdir()) == ["deploy_logs"]
@@ -102,3 +111,87 @@ def test_procfile_runs_the_projects_wsgi_application_and_migrates():
     assert lines["release"].split() == ["python", "manage.py", "migrate", "--noinput"]
     assert (ROOT / "ocpizzapp" / "wsgi.py").is_file()
     assert (ROOT / ".python-version").read_text().strip() == "3.11"
+
+
+as_root = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("runuser"), reason="runs as root, like the engine")
+
+
+def fake_commands(bin_dir: Path, commands: dict[str, str]) -> None:
+    """Shell scripts standing in for system commands (apt-get, systemctl, nginx) the test must not run."""
+    bin_dir.mkdir(exist_ok=True)
+    for name, body in commands.items():
+        (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+
+
+def run_step(script: str, tmp_path: Path, **settings: str) -> tuple[subprocess.CompletedProcess, str]:
+    env = {
+        "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}",
+        "HOME": str(tmp_path),
+        "DEPLOY_LOG": str(tmp_path / "deploy_logs"),
+        "OCPIZZA_USER": "root",
+        "OCPIZZA_HOME": str(tmp_path / "srv"),
+        **settings,
+    }
+    result = subprocess.run([str(DEPLOY / script)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    log = tmp_path / "deploy_logs"
+    return result, log.read_text() if log.exists() else ""
+
+
+@as_root
+def test_a_failed_pull_is_an_error_not_a_correct_line(tmp_path):
+    """The manual's git step: a branch that does not exist must stop the deployment."""
+    app = tmp_path / "srv" / "app"
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(app)], check=True, capture_output=True)
+    result, log = run_step(
+        "django-scripts.sh",
+        tmp_path,
+        OCPIZZA_APP=str(app),
+        OCPIZZA_VENV=str(Path(sys.executable).parent.parent),
+        OCPIZZA_REPO=str(ROOT),
+        OCPIZZA_BRANCH="no-such-branch",
+        ENV_FILE=str(tmp_path / "ocpizza.env"),
+    )
+    assert result.returncode == 1
+    assert "Project-downloading > ERROR" in log, log
+    assert "CORRECT" not in log
+    assert not (tmp_path / "ocpizza.env").exists()
+
+
+@as_root
+def test_a_failed_apt_get_update_is_an_error(tmp_path):
+    fake_commands(tmp_path / "bin", {"apt-get": '[ "$1" = update ] && exit 100\nexit 0'})
+    result, log = run_step("ubuntu-scripts.sh", tmp_path)
+    assert result.returncode == 1
+    assert "Ubuntu-user-creation > CORRECT" in log
+    assert "Packages-installation > ERROR" in log, log
+
+
+@as_root
+def test_a_failed_nginx_reload_is_an_error(tmp_path):
+    # The step links the site into nginx's folder: never this machine's own.
+    assert "NGINX_ENABLED" in (DEPLOY / "lib.sh").read_text(), "the folder of enabled sites must be a setting"
+    (tmp_path / "sites-enabled").mkdir()
+    fake_commands(tmp_path / "bin", {"nginx": "exit 0", "systemctl": '[ "$1" = reload ] && exit 1\nexit 0'})
+    result, log = run_step(
+        "nginx-scripts.sh",
+        tmp_path,
+        NGINX_SITE=str(tmp_path / "ocpizza"),
+        NGINX_ENABLED=str(tmp_path / "sites-enabled"),
+    )
+    assert result.returncode == 1
+    assert "Nginx-service-file-configuration > CORRECT" in log
+    assert "Nginx-service-activation > ERROR" in log, log
+    assert (tmp_path / "sites-enabled" / "ocpizza").resolve() == tmp_path / "ocpizza"
+
+
+def test_a_python_older_than_requires_python_stops_the_venv_step(tmp_path):
+    """Ubuntu 22.04's Python 3.10 cannot install the requirements: said before pip fails halfway."""
+    fake_commands(tmp_path / "bin", {"python3": "echo 3.10", "runuser": "echo runuser must not be reached; exit 1"})
+    result, log = run_step("venv-scripts.sh", tmp_path, OCPIZZA_VENV=str(tmp_path / "venv"))
+    assert result.returncode == 1
+    assert "Python-version-check > ERROR" in log
+    assert "Ubuntu 24.04" in log
+    assert "Virtual-environment-installation" not in log
+    needed = re.search(r'requires-python = ">=([0-9.]+)"', (ROOT / "pyproject.toml").read_text())
+    assert needed and "requirements need 3.11 or newer" in (tmp_path / "deploy_logs.out").read_text()

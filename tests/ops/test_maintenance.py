@@ -46,3 +46,55 @@ def test_state_is_in_the_database_for_every_server(capsys):
     call_command("maintenance", "off")
     call_command("maintenance", "status")
     assert capsys.readouterr().out.strip().endswith("maintenance : off")
+
+
+# The screens each role works on during a maintenance: the page and its htmx poll.
+SCREENS = {
+    "pizzaiolo": ["production:kitchen", "production:kitchen_board", "production:stock"],
+    "counter": ["production:counter", "production:counter_board"],
+    "rider": ["production:rider", "production:rider_board"],
+    "manager": ["production:dashboard", "production:dashboard_board"],
+}
+
+
+@pytest.mark.parametrize("role", sorted(SCREENS))
+def test_every_staff_role_keeps_working_during_maintenance(client, shop, maintenance_on, role):
+    """Members of the pizzerias' staff are not is_staff (that is the back-office): they must get in all the same."""
+    from django.urls import reverse
+
+    from production.models import StaffMember
+    from tests.factories import StaffMemberFactory, UserFactory
+    from tests.ventes.helpers import place
+
+    order = place(shop)
+    user = UserFactory(email=f"{role}@ocpizza.fr")
+    StaffMemberFactory(user=user, role=role, pizzeria=None if role == StaffMember.MANAGER else shop.pizzeria)
+    assert not user.is_staff
+
+    assert client.get(reverse("production:login")).status_code == 200
+    signed_in = client.post(reverse("production:login"), {"username": user.email, "password": "motdepasse-solide"})
+    assert signed_in.status_code == 302, signed_in.content.decode()[:500]
+    assert client.get(signed_in["Location"], follow=True).status_code == 200
+    for name in SCREENS[role]:
+        url = reverse(name) if name.startswith("production:dashboard") else reverse(name, args=[shop.pizzeria.slug])
+        assert client.get(url).status_code == 200, url
+        assert client.get(url, headers={"HX-Request": "true"}).status_code == 200, url
+    if role in {"counter", "manager"}:
+        assert client.get(reverse("ventes:staff_order")).status_code == 200
+        assert client.get(reverse("ventes:order_detail", args=[order.number])).status_code == 200
+    assert client.post(reverse("production:logout")).status_code == 302
+
+
+def test_customers_stay_out_during_maintenance(client, shop, maintenance_on):
+    from django.urls import reverse
+
+    from tests.factories import CustomerFactory
+
+    assert client.get(reverse("accounts:login")).status_code == 503
+    assert client.get(reverse("ventes:menu", args=[shop.pizzeria.slug])).status_code == 503
+    customer = CustomerFactory().user
+    client.force_login(customer)
+    for url in ["/", reverse("ventes:cart"), reverse("accounts:profile")]:
+        assert client.get(url).status_code == 503, url
+    # The staff area is open, but its gate still turns a customer away.
+    assert client.get(reverse("production:kitchen", args=[shop.pizzeria.slug])).status_code == 403

@@ -2,9 +2,11 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -128,3 +130,34 @@ def test_proxy_headers_reach_django(site):
     assert "Strict-Transport-Security" not in headers
     status, _, _ = get(_nginx(site["port"]), "/", {"Host": "intruder.example"})
     assert status == 400
+
+
+def test_a_form_posted_behind_a_non_standard_port_passes_csrf(site):
+    """nginx must pass the Host with its port: CSRF compares the Origin with it, port included."""
+    origin = f"http://{DOMAIN}:{site['port']}"
+    status, headers, body = get(_nginx(site["port"]), "/compte/connexion/", {"Host": f"{DOMAIN}:{site['port']}"})
+    assert status == 200
+    cookie = headers["Set-Cookie"].split(";", 1)[0]
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body)
+    assert token
+    connection = _nginx(site["port"])
+    form = urlencode({"csrfmiddlewaretoken": token.group(1).decode(), "username": "x@example.com", "password": "y"})
+    try:
+        connection.request(
+            "POST",
+            "/compte/connexion/",
+            body=form,
+            headers={
+                "Host": f"{DOMAIN}:{site['port']}",
+                "Origin": origin,
+                "Cookie": cookie,
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
+        response = connection.getresponse()
+        text = response.read().decode()
+    finally:
+        connection.close()
+    # The form was judged (wrong password), not refused by CSRF.
+    assert response.status == 200, text[:500]
+    assert "Formulaire expiré" not in text

@@ -18,6 +18,7 @@ SERVER_VARIABLES = (
     "ENV_MODE",
     "SECRET_KEY",
     "ALLOWED_HOSTS",
+    "SITE_URL",
     "DATABASE_URL",
     "STATIC_ROOT",
     "MEDIA_ROOT",

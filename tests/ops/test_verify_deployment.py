@@ -81,3 +81,13 @@ def test_malformed_service_key_is_named(good_site):
     status, output = _broken(good_site)
     assert status["Outside-services-keys"] == "ERROR"
     assert "GMAP_API_KEY" in output
+
+
+def test_a_production_site_announced_over_plain_http_is_named(good_site):
+    """Secure cookies never come back over HTTP: every form would fail with a 403 and no hint."""
+    good_site["SITE_URL"] = "http://ocpizza.fr"
+    good_site["CSRF_TRUSTED_ORIGINS"] = "https://ocpizza.fr,http://www.ocpizza.fr"
+    status, output = _broken(good_site)
+    assert status["Https-serving"] == "ERROR"
+    assert "http://ocpizza.fr, http://www.ocpizza.fr" in output and "chaque formulaire échoue" in output
+    assert status["Database-migrations"] == "CORRECT"

@@ -62,9 +62,11 @@ def populate(shop, team, count):
             factories.OrderLineFactory(order=order, product=shop.margherita)
             factories.OrderLineFactory(order=order, product=shop.beer)
             events += [
-                OrderEvent(order=order, from_state="", to_state=OrderState.RECEIVED),
-                OrderEvent(order=order, from_state=OrderState.RECEIVED, to_state=OrderState.PREPARING),
-                OrderEvent(order=order, from_state=OrderState.PREPARING, to_state=OrderState.READY),
+                OrderEvent(order=order, type="placed", from_state="", to_state=OrderState.RECEIVED),
+                OrderEvent(
+                    order=order, type="state_moved", from_state=OrderState.RECEIVED, to_state=OrderState.PREPARING
+                ),
+                OrderEvent(order=order, type="state_moved", from_state=OrderState.PREPARING, to_state=OrderState.READY),
             ]
     OrderEvent.objects.bulk_create(events)
     for _ in range(count):

@@ -143,7 +143,17 @@ def test_login_is_locked_after_repeated_failures_with_a_french_page(page, accoun
     assert client.session["_auth_user_id"] == str(accounts[page].pk)
 
 
+def test_a_forged_forwarded_address_cannot_dodge_the_lock_by_default(accounts, client, settings):
+    """No trusted proxy configured (gunicorn reached directly): the header is only what the client wrote."""
+    assert settings.TRUSTED_PROXY_COUNT == 0
+    email = accounts["customer"].email
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        _login(client, "customer", email, "mauvais", forwarded=f"10.0.0.{attempt}")
+    assert _login(client, "customer", email, "motdepasse-solide", forwarded="198.51.100.9").status_code == 429
+
+
 def test_the_lock_follows_the_address_nginx_saw_not_what_the_client_wrote(accounts, client, settings):
+    settings.TRUSTED_PROXY_COUNT = 1  # nginx in front
     email = accounts["customer"].email
     for attempt in range(settings.AXES_FAILURE_LIMIT):
         # The attacker writes a new address each time; nginx appends the real one.

@@ -10,6 +10,7 @@ from production.models import OpeningHours, Pizzeria, StockMovement
 from production.services import pizzeria_set_accepting_orders, stock_count_inventory
 from tests import factories
 from tests.conftest import ledger_matches_levels
+from tests.queue import run_queued_tasks
 from ventes.exceptions import InvalidOrder, PizzeriaUnavailable
 from ventes.models import Order, OrderEvent, OrderLine, OrderState
 from ventes.pricing import order_totals
@@ -244,8 +245,8 @@ def test_placing_costs_the_same_queries_whatever_the_menu_and_order_size(shop, d
     with CaptureQueriesContext(connection) as small:
         place(shop, [LineRequest(shop.margherita.pk, 1)], pizzeria=pizzeria)
     # Products, recipes, the queue ahead; the pizzeria's lock, the day's last number, the order, its lines,
-    # the stock (lock, update, ledger), its history row; the test's own savepoint.
-    assert len(small) == 13
+    # the stock (lock, update, ledger), its history row, its notification's task row; the test's own savepoint.
+    assert len(small) == 14
     added = []
     for _ in range(30):
         product = factories.ProductFactory(pizzerias=[shop.pizzeria], price=Decimal("10.00"))
@@ -272,27 +273,28 @@ def test_only_writes_wait_for_the_pizzeria_lock(shop):
     assert 'MAX("ventes_order"."daily_sequence")' in reads[0] and 'FROM "production_stock"' in reads[1]
 
 
-def test_customer_is_mailed_after_commit(shop, mailoutbox, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        order = place(shop)
+def test_customer_is_mailed_by_the_worker(shop, mailoutbox):
+    order = place(shop)
+    assert mailoutbox == []
+    run_queued_tasks()
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == ["camille@example.com"]
     assert order.number in mailoutbox[0].subject
     assert "Nous avons bien reçu" in mailoutbox[0].body
 
 
-def test_no_mail_for_an_order_awaiting_online_payment(shop, mailoutbox, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        place(shop, payment_method="online_card")
+def test_no_mail_for_an_order_awaiting_online_payment(shop, mailoutbox):
+    place(shop, payment_method="online_card")
+    run_queued_tasks()
     assert mailoutbox == []
 
 
-def test_a_failing_mail_server_does_not_undo_the_order(shop, settings, caplog, django_capture_on_commit_callbacks):
+def test_a_failing_mail_server_does_not_undo_the_order(shop, settings, caplog):
     settings.EMAIL_BACKEND = "tests.ventes.helpers.BrokenEmailBackend"
-    with (
-        caplog.at_level(logging.ERROR, logger="ventes.notifications"),
-        django_capture_on_commit_callbacks(execute=True),
-    ):
+    with caplog.at_level(logging.WARNING, logger="ventes.notifications"):
         order = place(shop)
+        run_queued_tasks()
     assert Order.objects.filter(pk=order.pk, state=OrderState.RECEIVED).exists()
-    assert f"Could not e-mail order {order.number}" in caplog.text
+    notification = order.notifications.get()
+    assert notification.status == "pending" and "ConnectionRefusedError" in notification.last_error
+    assert f"ocpizza-{order.pk}-received-email delayed" in caplog.text

@@ -180,10 +180,11 @@ def test_bad_quantities_are_refused_and_nothing_is_written(client, shop, quantit
 
 
 def test_adding_past_the_line_limit_is_refused(client, shop):
-    add(client, shop.pizzeria, shop.margherita, 50)
-    html = add(client, shop.pizzeria, shop.margherita, 1, htmx=True).content.decode()
+    unlimited = factories.ProductFactory(name="Tiramisu", category="dessert", pizzerias=[shop.pizzeria])  # no recipe
+    add(client, shop.pizzeria, unlimited, 50)
+    html = add(client, shop.pizzeria, unlimited, 1, htmx=True).content.decode()
     assert "Au plus 50 exemplaires" in html
-    assert cart_lines(client) == {str(shop.margherita.pk): 50}
+    assert cart_lines(client) == {str(unlimited.pk): 50}
 
 
 def test_unknown_or_tampered_ids_are_refused(client, shop):

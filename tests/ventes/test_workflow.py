@@ -9,6 +9,7 @@ from django.utils import timezone
 from production.models import StaffMember, StockMovement
 from tests import factories
 from tests.conftest import ledger_matches_levels
+from tests.queue import run_queued_tasks
 from ventes.exceptions import IllegalTransition, InvalidOrder, TransitionForbidden
 from ventes.models import Order, OrderEvent, OrderState, Payment, PaymentState
 from ventes.services import orders_expire_unpaid
@@ -48,7 +49,7 @@ def order_in(shop, state, *, customer, fulfilment, rider=None):
         Order.objects.filter(pk=order.pk).update(payment_state=PaymentState.PAID)
     elif state != S.RECEIVED:
         Order.objects.filter(pk=order.pk).update(state=state, rider=rider)
-        OrderEvent.objects.create(order=order, from_state=S.RECEIVED, to_state=state)
+        OrderEvent.objects.create(order=order, type="state_moved", from_state=S.RECEIVED, to_state=state)
     return Order.objects.get(pk=order.pk)
 
 
@@ -82,6 +83,7 @@ def test_transition_table(shop, source, target, kind, mailoutbox, django_capture
     order = order_in(shop, source, customer=customer, fulfilment=fulfilment, rider=actor if kind == "rider" else None)
     levels_before = {name: shop.level(name) for name in shop.stock}
     before = snapshot(order)
+    run_queued_tasks()  # the placement's own mail
     mailoutbox.clear()
 
     if not expected_legal(source, target, kind):
@@ -93,6 +95,7 @@ def test_transition_table(shop, source, target, kind, mailoutbox, django_capture
 
     with django_capture_on_commit_callbacks(execute=True):
         moved = order_transition(order_id=order.pk, to_state=target, by=actor, cancel_reason="too_busy")
+    run_queued_tasks()
     assert moved.state == target
     event = OrderEvent.objects.filter(order=order).latest("pk")
     assert (event.from_state, event.to_state, event.by) == (source, target, actor)

@@ -13,5 +13,5 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
         self.stdout.write(
             f"Sauvegarde vérifiée : {result.database_file} ({result.tables} tables, {result.rows} lignes), "
-            f"médias : {result.media_file}"
+            f"médias : {result.media_file or 'aucun (pas de dossier des médias)'}"
         )

@@ -6,6 +6,7 @@ JOBS = {
     "cyclic_update": cron.cyclic_update,
     "cyclic_backup": cron.cyclic_backup,
     "expire_payments": cron.expire_payments,
+    "retry_refunds": cron.retry_refunds,
 }
 
 
