@@ -17,7 +17,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	$(PY) manage.py runserver $(HOST)
+	$(PY) manage.py rundev $(HOST)
 
 # One pytest worker per core; tests that share the machine's crontab run on one worker (xdist_group).
 test: install

@@ -10,6 +10,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 configure() {
   render "${DEPLOY_DIR}/conf_files/gunicorn.socket" "${SYSTEMD_DIR}/gunicorn.socket"
   render "${DEPLOY_DIR}/conf_files/gunicorn.service" "${SYSTEMD_DIR}/gunicorn.service"
+  render "${DEPLOY_DIR}/conf_files/ocpizza-worker.service" "${SYSTEMD_DIR}/ocpizza-worker.service"
 }
 
 activate() {
@@ -17,6 +18,10 @@ activate() {
   systemctl enable --now gunicorn.socket
   systemctl restart gunicorn.service
   systemctl is-active --quiet gunicorn.service
+  # The task worker runs beside gunicorn, from the same code and env file.
+  systemctl enable ocpizza-worker.service
+  systemctl restart ocpizza-worker.service
+  systemctl is-active --quiet ocpizza-worker.service
 }
 
 event Gunicorn-service-file-configuration "check the rendered files in ${SYSTEMD_DIR}" configure

@@ -268,6 +268,8 @@ PIZZAS = [
 ]
 
 # name: (category, price, VAT rate, stock ingredient, description)
+# Meal vouchers do not pay for these.
+ALCOHOLIC = {"Peroni"}
 OTHER_PRODUCTS = [
     ("Coca-Cola", Product.DRINK, "3.00", "10.00", "Coca-Cola 33 cl", "Canette 33 cl."),
     ("San Pellegrino", Product.DRINK, "3.50", "10.00", "Eau pétillante San Pellegrino 50 cl", "Bouteille 50 cl."),
@@ -358,6 +360,7 @@ def seed_demo() -> list[DemoLogin]:
                 "category": category,
                 "price": Decimal(price),
                 "vat_rate": Decimal(vat_rate),
+                "contains_alcohol": name in ALCOHOLIC,
                 "description": description,
                 "position": position,
             },

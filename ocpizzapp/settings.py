@@ -8,6 +8,7 @@ without them, naming the missing variable.
 import datetime
 import os
 import shlex
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,18 @@ def required(name: str, **kwargs):
     if name not in env.ENVIRON or env.ENVIRON[name] == "":
         raise ImproperlyConfigured(f"Missing required environment variable {name} (ENV_MODE=production).")
     return env(name, **kwargs)
+
+
+def money_setting(name: str, *, default: str) -> Decimal:
+    """An amount in euros, e.g. ``25`` or ``25.00``; a typo stops the start with its name."""
+    raw = env.str(name, default=default).strip()
+    try:
+        amount = Decimal(raw)
+    except InvalidOperation:
+        amount = Decimal("NaN")
+    if not amount.is_finite() or amount < 0 or not raw.isascii():
+        raise ImproperlyConfigured(f"{name} must be an amount in euros such as 25.00, not {raw!r}")
+    return amount.quantize(Decimal("0.01"))
 
 
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
@@ -242,6 +255,8 @@ OCPIZZA = {
     "REFUND_RETRY_BASE_MINUTES": env.int("REFUND_RETRY_BASE_MINUTES", default=5),
     "REFUND_RETRY_MAX_MINUTES": env.int("REFUND_RETRY_MAX_MINUTES", default=360),
     "REFUND_ALERT_AFTER_ATTEMPTS": env.int("REFUND_ALERT_AFTER_ATTEMPTS", default=3),
+    # Most that meal vouchers may pay in a day (euros, French rule): an order pays the rest otherwise.
+    "MEAL_VOUCHER_DAILY_LIMIT": money_setting("MEAL_VOUCHER_DAILY_LIMIT", default="25.00"),
 }
 
 # Absolute links in e-mails (order tracking) start with this address.
@@ -327,7 +342,9 @@ CRONTAB_COMMAND_PREFIX = " ".join(
 CRONTAB_COMMAND_SUFFIX = env.str("CRON_LOG", default="2>&1 | logger -t ocpizza-cron")
 # One comment per checkout, so that two deployments on one host keep their own jobs.
 CRONTAB_COMMENT = f"ocpizza jobs of {BASE_DIR}"
-CRONTAB_LOCK_JOBS = True
+# django-crontab's lock file is named after the job alone, hence shared by every
+# deployment on the host: the jobs take their own per-deployment lock (ocpizzapp/jobs.py).
+CRONTAB_LOCK_JOBS = False
 
 # Maintenance state lives in the database so that every app server sees it.
 MAINTENANCE_MODE_STATE_BACKEND = "ocpizzapp.maintenance.DatabaseBackend"

@@ -164,8 +164,8 @@ class RecipeStepInline(admin.TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["name", "category", "price", "vat_rate", "is_active", "recipe_size"]
-    list_filter = ["category", "is_active", "vat_rate", "pizzerias"]
+    list_display = ["name", "category", "price", "vat_rate", "contains_alcohol", "is_active", "recipe_size"]
+    list_filter = ["category", "is_active", "contains_alcohol", "vat_rate", "pizzerias"]
     list_editable = ["is_active"]
     search_fields = ["name", "description"]
     prepopulated_fields = {"slug": ["name"]}

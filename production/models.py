@@ -230,6 +230,9 @@ class Product(models.Model):
     description = models.TextField(blank=True)
     price = models.DecimalField("prix TTC", max_digits=6, decimal_places=2, validators=POSITIVE_MONEY)
     vat_rate = models.DecimalField("taux de TVA", max_digits=4, decimal_places=2, choices=VAT_RATES)
+    contains_alcohol = models.BooleanField(
+        "contient de l'alcool", default=False, help_text="Les titres-restaurant ne paient pas l'alcool."
+    )
     image = models.ImageField(upload_to="products/", blank=True)
     is_active = models.BooleanField("en vente", default=True)
     position = models.PositiveSmallIntegerField("ordre", default=0)

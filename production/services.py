@@ -97,12 +97,14 @@ def stock_record_waste(*, stock: Stock, quantity: int, by=None, note: str = "", 
     stock = _locked(stock)
     unit = stock.ingredient.get_unit_display()
     if quantity > stock.on_hand:
-        raise NotEnoughStock(f"Impossible de jeter {quantity} {unit} : il n'y en a que {stock.on_hand} en stock.")
+        raise NotEnoughStock(
+            f"Impossible de jeter {quantity} {unit} : il n'y en a que {stock.on_hand} {unit} en stock."
+        )
     free = stock.on_hand - stock.reserved
     if quantity > free and not override:
         raise NotEnoughStock(
-            f"Impossible de jeter {quantity} {unit} : {stock.reserved} sont réservés par des commandes en cours, "
-            f"seuls {free} sont libres. Un responsable peut forcer la perte."
+            f"Impossible de jeter {quantity} {unit} : {stock.reserved} {unit} sont réservés par des commandes "
+            f"en attente, seuls {free} {unit} sont libres. Un responsable peut forcer la perte."
         )
     if quantity > free:
         _release_from_holders(stock=stock, holders=holders, shortfall=quantity - free, by=by, note=note)
@@ -167,7 +169,7 @@ def stock_count_inventory(*, stock: Stock, counted: int, by=None, note: str = ""
     if counted < stock.reserved:
         unit = stock.ingredient.get_unit_display()
         raise NotEnoughStock(
-            f"Compté {counted} {unit}, mais les commandes en attente en réservent {stock.reserved} : "
+            f"Compté {counted} {unit}, mais les commandes en attente en réservent {stock.reserved} {unit} : "
             "recomptez, ou annulez ou lancez d'abord ces commandes."
         )
     return _move(stock=stock, kind=StockMovement.INVENTORY, on_hand_delta=counted - stock.on_hand, by=by, note=note)

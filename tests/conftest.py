@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.db.models import Sum
 
-from production.models import Stock, StockMovement
+from production.models import Stock
+from production.selectors import stock_check_ledger
 from production.services import stock_line_create
 from tests import factories
 
@@ -91,7 +91,13 @@ class Shop:
     other_pizzeria: object
 
     def level(self, name: str) -> int:
-        return Stock.objects.get(pk=self.stock[name].pk).quantity
+        """What is available of an ingredient: on hand less what orders hold."""
+        return Stock.objects.get(pk=self.stock[name].pk).available
+
+    def figures(self, name: str) -> tuple[int, int]:
+        """(on hand, reserved) of an ingredient."""
+        line = Stock.objects.get(pk=self.stock[name].pk)
+        return line.on_hand, line.reserved
 
 
 @pytest.fixture
@@ -103,12 +109,17 @@ def shop(db):
     stock = {}
     for name, level in levels.items():
         ingredient = factories.IngredientFactory(name=name, unit=units.get(name, "g"))
-        stock[name] = stock_line_create(pizzeria=pizzeria, ingredient=ingredient, quantity=level, low_threshold=2)
-        stock_line_create(pizzeria=other, ingredient=ingredient, quantity=level)
+        stock[name] = stock_line_create(pizzeria=pizzeria, ingredient=ingredient, on_hand=level, low_threshold=2)
+        stock_line_create(pizzeria=other, ingredient=ingredient, on_hand=level)
 
-    def product(name, price, recipe, vat="10.00", category="pizza"):
+    def product(name, price, recipe, vat="10.00", category="pizza", alcohol=False):
         made = factories.ProductFactory(
-            name=name, price=Decimal(price), vat_rate=Decimal(vat), category=category, pizzerias=[pizzeria, other]
+            name=name,
+            price=Decimal(price),
+            vat_rate=Decimal(vat),
+            category=category,
+            contains_alcohol=alcohol,
+            pizzerias=[pizzeria, other],
         )
         for ingredient, quantity in recipe.items():
             factories.RecipeLineFactory(product=made, ingredient=stock[ingredient].ingredient, quantity=quantity)
@@ -116,10 +127,10 @@ def shop(db):
 
     margherita = product("Margherita", "9.50", {"dough": 1, "tomato": 80, "cheese": 100})
     regina = product("Regina", "12.00", {"dough": 1, "tomato": 80, "cheese": 100, "ham": 60})
-    beer = product("Peroni", "4.50", {"beer": 1}, vat="20.00", category="drink")
+    beer = product("Peroni", "4.50", {"beer": 1}, vat="20.00", category="drink", alcohol=True)
     return Shop(pizzeria=pizzeria, stock=stock, margherita=margherita, regina=regina, beer=beer, other_pizzeria=other)
 
 
 def ledger_matches_levels() -> bool:
-    sums = dict(StockMovement.objects.values_list("stock_id").annotate(total=Sum("quantity")))
-    return all(sums.get(pk, 0) == quantity for pk, quantity in Stock.objects.values_list("pk", "quantity"))
+    """Every line's on-hand is its ledger's sum, its reserved what waiting orders hold (and no other order holds)."""
+    return not stock_check_ledger()

@@ -16,6 +16,7 @@ from production.models import (
     RecipeStep,
     StaffMember,
     Stock,
+    StockMovement,
 )
 from ventes.models import Address, Customer, Order, OrderLine
 
@@ -75,8 +76,14 @@ class StockFactory(factory.django.DjangoModelFactory):
 
     pizzeria = factory.SubFactory(PizzeriaFactory)
     ingredient = factory.SubFactory(IngredientFactory)
-    quantity = 1000
+    on_hand = 1000
     low_threshold = 100
+
+    @factory.post_generation
+    def opening_count(self, create, extracted, **kwargs):
+        # The ledger explains the line from the start, as ``stock_line_create`` does.
+        if create and self.on_hand:
+            StockMovement.objects.create(stock=self, kind=StockMovement.INVENTORY, on_hand_delta=self.on_hand)
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
@@ -89,6 +96,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
     category = Product.PIZZA
     price = Decimal("12.00")
     vat_rate = Decimal("10.00")
+    contains_alcohol = False
 
     @factory.post_generation
     def pizzerias(obj, create, extracted, **kwargs):

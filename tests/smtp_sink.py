@@ -6,7 +6,7 @@ or stuck mail server would: a message it never answered 250 to is not delivered.
 
 import asyncio
 import threading
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from email.message import Message
 
 from aiosmtpd.controller import Controller
@@ -32,7 +32,7 @@ class SinkHandler:
             while self.holding.is_set():
                 await asyncio.sleep(0.05)
             return "451 4.3.0 try again later"
-        self.messages.append(message_from_bytes(envelope.content))
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 OK"
 
 

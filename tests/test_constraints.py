@@ -18,8 +18,10 @@ def rejected(make):
         make()
 
 
-def test_stock_never_negative():
-    rejected(lambda: factories.StockFactory(quantity=-1))
+def test_stock_never_negative_and_never_holds_more_than_the_shelf():
+    rejected(lambda: factories.StockFactory(on_hand=-1))
+    rejected(lambda: factories.StockFactory(on_hand=5, reserved=-1))
+    rejected(lambda: factories.StockFactory(on_hand=5, reserved=6))
 
 
 def test_one_stock_line_per_pizzeria_and_ingredient():
@@ -101,5 +103,19 @@ def test_payment_amount_positive_and_refund_bounded():
 
 def test_ledger_rows_have_a_known_kind_and_move_something():
     stock = factories.StockFactory()
-    rejected(lambda: StockMovement.objects.create(stock=stock, kind="theft", quantity=-1))
-    rejected(lambda: StockMovement.objects.create(stock=stock, kind=StockMovement.RESTOCK, quantity=0))
+    rejected(lambda: StockMovement.objects.create(stock=stock, kind="theft", on_hand_delta=-1))
+    rejected(lambda: StockMovement.objects.create(stock=stock, kind=StockMovement.RESTOCK))
+    order = factories.OrderFactory()
+    # Only orders hold stock, reservations leave the shelf as it is, consuming takes what was held.
+    rejected(lambda: StockMovement.objects.create(stock=stock, kind=StockMovement.RESERVATION, reserved_delta=1))
+    rejected(lambda: StockMovement.objects.create(stock=stock, kind=StockMovement.RESTOCK, reserved_delta=1))
+    rejected(
+        lambda: StockMovement.objects.create(
+            stock=stock, kind=StockMovement.RESERVATION, order=order, on_hand_delta=-1, reserved_delta=1
+        )
+    )
+    rejected(
+        lambda: StockMovement.objects.create(
+            stock=stock, kind=StockMovement.CONSUMPTION, order=order, on_hand_delta=-2, reserved_delta=-1
+        )
+    )

@@ -39,4 +39,6 @@ def test_demo_menu_is_complete():
         assert pizza.recipe_steps.exists(), pizza
     assert Product.objects.filter(category=Product.DRINK).exists()
     assert Product.objects.filter(category=Product.DESSERT).exists()
+    # Meal vouchers do not pay for the beer.
+    assert list(Product.objects.filter(contains_alcohol=True).values_list("name", flat=True)) == ["Peroni"]
     assert all(pizzeria.opening_hours.all() for pizzeria in pizzeria_list())

@@ -422,6 +422,10 @@ class Refund(models.Model):
         return f"ocpizza-refund-{self.key}"
 
 
+# The refunds the managers were told about: still failing after several tries, or refused by the card's bank.
+REFUND_NEEDS_MANAGER = Q(state=Refund.State.PENDING, managers_alerted_at__isnull=False) | Q(state=Refund.State.FAILED)
+
+
 class StripeEvent(models.Model):
     """A Stripe webhook event already handled: Stripe delivers at least once, this makes it at most once."""
 

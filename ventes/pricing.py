@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
+
 from production.models import Pizzeria
 
 CENT = Decimal("0.01")
@@ -23,6 +25,7 @@ class PricedLine:
     unit_price: Decimal
     quantity: int
     vat_rate: Decimal
+    contains_alcohol: bool = False
 
     @property
     def total(self) -> Decimal:
@@ -75,3 +78,36 @@ def order_totals(*, lines: Iterable[PricedLine], delivery_fee: Decimal) -> Total
         for rate, amount in sorted(by_rate.items())
     ]
     return Totals(subtotal=money(subtotal), delivery_fee=money(delivery_fee), vat_rows=vat_rows)
+
+
+@dataclass(frozen=True)
+class MealVoucherSplit:
+    """What meal vouchers may pay of an order, and the rest, to pay in cash or by card."""
+
+    voucher: Decimal
+    rest: Decimal
+
+    @property
+    def is_partial(self) -> bool:
+        return self.rest > 0
+
+
+def meal_voucher_split(
+    *, lines: Iterable[PricedLine], delivery_fee: Decimal, daily_limit: Decimal | None = None
+) -> MealVoucherSplit:
+    """Split an order between meal vouchers and cash or card.
+
+    Vouchers pay for food only (French rule): the lines without alcohol, soft
+    drinks and desserts included, up to the daily ceiling
+    (``MEAL_VOUCHER_DAILY_LIMIT`` unless given). Alcohol and the delivery
+    fee, which is a service rather than food, are always part of the rest.
+    """
+    limit = settings.OCPIZZA["MEAL_VOUCHER_DAILY_LIMIT"] if daily_limit is None else daily_limit
+    food = Decimal("0")
+    total = delivery_fee
+    for line in lines:
+        total += line.total
+        if not line.contains_alcohol:
+            food += line.total
+    voucher = money(min(food, limit))
+    return MealVoucherSplit(voucher=voucher, rest=money(total) - voucher)

@@ -2,13 +2,14 @@
 
 import datetime
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, F, Max, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -26,6 +27,7 @@ from production.selectors import (
 )
 
 from .models import (
+    REFUND_NEEDS_MANAGER,
     STATE_EVENT_TYPES,
     Address,
     Customer,
@@ -38,7 +40,7 @@ from .models import (
     PaymentState,
     Refund,
 )
-from .pricing import PricedLine, Totals, delivery_fee_for, order_totals
+from .pricing import MealVoucherSplit, PricedLine, Totals, delivery_fee_for, meal_voucher_split, order_totals
 from .tracking import order_number_from_token
 from .workflow import STOCK_HELD_STATES, UNDO_TRANSITIONS, UNDO_WINDOW, Role, actor_role_for
 
@@ -241,6 +243,40 @@ def cart_summary(
     return CartSummary(pizzeria=pizzeria, lines=lines, totals=order_totals(lines=priced, delivery_fee=fee))
 
 
+@dataclass(frozen=True)
+class CheckoutVoucherSplits:
+    """The meal-voucher split of a cart, picked up and delivered (the delivery fee is not food)."""
+
+    pickup: MealVoucherSplit
+    delivery: MealVoucherSplit
+    limit: Decimal
+
+    @property
+    def is_partial(self) -> bool:
+        return self.pickup.is_partial or self.delivery.is_partial
+
+    @property
+    def differ(self) -> bool:
+        return self.pickup != self.delivery
+
+
+def cart_meal_voucher_splits(*, cart: CartSummary) -> CheckoutVoucherSplits | None:
+    """What meal vouchers would pay of this cart and what would be left, or None for an empty cart."""
+    if cart.pizzeria is None:
+        return None
+    priced = [
+        PricedLine(line.product.price, line.quantity, line.product.vat_rate, line.product.contains_alcohol)
+        for line in cart.lines
+    ]
+    fee = delivery_fee_for(pizzeria=cart.pizzeria, delivery=True, subtotal=cart.totals.subtotal)
+    limit = settings.OCPIZZA["MEAL_VOUCHER_DAILY_LIMIT"]
+    return CheckoutVoucherSplits(
+        pickup=meal_voucher_split(lines=priced, delivery_fee=Decimal("0"), daily_limit=limit),
+        delivery=meal_voucher_split(lines=priced, delivery_fee=fee, daily_limit=limit),
+        limit=limit,
+    )
+
+
 def checkout_slots(*, pizzeria: Pizzeria, now: datetime.datetime | None = None) -> list[datetime.datetime]:
     """Times offered for a later order: every quarter hour within opening hours, today and tomorrow.
 
@@ -377,7 +413,22 @@ def _viewer_role(*, number: str, pizzeria_id: int, owner_id: int | None, user, t
 
 
 def order_lines(*, order: Order) -> list[OrderLine]:
-    return list(order.lines.all())
+    """The order's lines, each with its product (for ``order_meal_voucher_split``), in one query."""
+    return list(order.lines.select_related("product"))
+
+
+def order_meal_voucher_split(*, order: Order, lines: Iterable[OrderLine]) -> MealVoucherSplit | None:
+    """The split of an order paid by meal voucher that vouchers cannot pay in full; None for any other order.
+
+    ``lines`` come with their product (``order_lines``, the staff screens' prefetch).
+    """
+    if order.payment_method != PaymentMethod.MEAL_VOUCHER:
+        return None
+    priced = [
+        PricedLine(line.unit_price, line.quantity, line.vat_rate, line.product.contains_alcohol) for line in lines
+    ]
+    split = meal_voucher_split(lines=priced, delivery_fee=order.delivery_fee)
+    return split if split.is_partial else None
 
 
 def order_events(*, order: Order) -> list[OrderEvent]:
@@ -457,7 +508,12 @@ UNDO_TARGET = dict(UNDO_TRANSITIONS.keys())
 
 def _lines_prefetch() -> Prefetch:
     # Ordered by its own key: the model's default ordering ("order") would join every line to its order.
-    lines = OrderLine.objects.only("pk", "order_id", "product_id", "product_name", "quantity").order_by("pk")
+    # Prices and the alcohol flag: what meal vouchers may pay, on the rider's and the counter's cards.
+    lines = (
+        OrderLine.objects.select_related("product")
+        .only("pk", "order_id", "product__contains_alcohol", "product_name", "quantity", "unit_price", "vat_rate")
+        .order_by("pk")
+    )
     return Prefetch("lines", queryset=lines)
 
 
@@ -666,7 +722,16 @@ def _average_minutes(durations: list[datetime.timedelta]) -> float | None:
 def dashboard_summaries(*, now: datetime.datetime) -> list[PizzeriaSummary]:
     """Every active pizzeria's day at a glance, in a fixed number of queries."""
     today = timezone.localdate(now)
-    summaries = {p.pk: PizzeriaSummary(pizzeria=p) for p in Pizzeria.objects.filter(is_active=True)}
+    # Refunds the managers must look at, counted in the same query as the pizzerias.
+    stuck = (
+        Refund.objects.filter(REFUND_NEEDS_MANAGER, order__pizzeria=OuterRef("pk"))
+        .order_by()
+        .values("order__pizzeria")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    pizzerias = Pizzeria.objects.filter(is_active=True).annotate(stuck_refunds=Coalesce(Subquery(stuck), 0))
+    summaries = {p.pk: PizzeriaSummary(pizzeria=p) for p in pizzerias}
     active = Q(state__in=[*KITCHEN_STATES, OrderState.OUT_FOR_DELIVERY, OrderState.PENDING_PAYMENT])
     for pizzeria_id, state, count in (
         Order.objects.filter(active | Q(business_date=today), pizzeria_id__in=summaries)
@@ -746,11 +811,7 @@ def refunds_still_owed(*, refund_ids: list[int]) -> bool:
 def refunds_needing_attention() -> list[Refund]:
     """Refunds the managers were told about: still failing after several tries, or refused by the card's bank."""
     return list(
-        Refund.objects.filter(
-            Q(state=Refund.State.PENDING, managers_alerted_at__isnull=False) | Q(state=Refund.State.FAILED)
-        )
-        .select_related("order__pizzeria")
-        .order_by("created_at", "pk")
+        Refund.objects.filter(REFUND_NEEDS_MANAGER).select_related("order__pizzeria").order_by("created_at", "pk")
     )
 
 

@@ -54,6 +54,7 @@ from .geo import GeocodingUnavailable, GeoError, geocoding_enabled, nearest_pizz
 from .models import Channel, Order, OrderEventType, OrderState, RefundReason
 from .payments import checkout_session_create, refund_request
 from .selectors import (
+    cart_meal_voucher_splits,
     cart_summary,
     checkout_slots,
     customer_addresses,
@@ -382,11 +383,13 @@ def checkout(request):
                 customer_phone=customer.phone if customer else "",
             )
         form = CheckoutForm(initial=initial, **form_kwargs)
+    summary = cart_summary(pizzeria=pizzeria, quantities=cart.lines)
     context = {
         "form": form,
         "pizzeria": pizzeria,
         "is_open": pizzeria_is_open(pizzeria),
-        "cart": cart_summary(pizzeria=pizzeria, quantities=cart.lines),
+        "cart": summary,
+        "voucher": cart_meal_voucher_splits(cart=summary),
     }
     return render(request, "ventes/checkout.html", context)
 

@@ -183,6 +183,12 @@ def order_transition(*, order_id: int, to_state: str, by=None, note: str = "", c
     if to_state in {S.RECEIVED, S.PREPARING, S.READY}:
         order.estimated_ready_at = order_estimate_ready_at(order=order)
     order.save()
+    params: dict[str, object] = {}
+    if to_state == S.CANCELLED:
+        params["cancel_reason"] = order.cancel_reason
+    if collected is not None:
+        # Collected at the door by the move that completes the order: one change, one event.
+        params["payment"] = {"payment_id": collected.pk, "method": collected.method, "amount": money(collected.amount)}
     order_event_record(
         order=order,
         type=OrderEventType.STATE_MOVED,
@@ -190,17 +196,9 @@ def order_transition(*, order_id: int, to_state: str, by=None, note: str = "", c
         order_saved=True,
         from_state=source,
         to_state=to_state,
-        params={"cancel_reason": order.cancel_reason} if to_state == S.CANCELLED else {},
+        params=params,
         note=note,
     )
-    if collected is not None:
-        order_event_record(
-            order=order,
-            type=OrderEventType.PAYMENT_SUCCEEDED,
-            by=by,
-            order_saved=True,
-            params={"payment_id": collected.pk, "method": collected.method, "amount": money(collected.amount)},
-        )
     if to_state == S.CANCELLED:
         # Whatever was paid is owed back: the payments record it now and ask Stripe after commit.
         order_cancelled.send(sender=Order, order=order, by=by)

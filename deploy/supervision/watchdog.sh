@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# OC Pizza watchdog (manual chapter 7.6): gunicorn under supervisord.
-#   watchdog.sh boot                   start supervisord (which starts gunicorn)
+# OC Pizza watchdog (manual chapter 7.6): gunicorn and the task worker under supervisord.
+#   watchdog.sh boot                   start supervisord (which starts gunicorn and the worker)
 #   watchdog.sh run                    the same in the foreground (ocpizza-supervisor.service)
-#   watchdog.sh status|start|stop|restart gunicorn
-#   watchdog.sh shutdown               stop supervisord and gunicorn
-#   watchdog.sh log                    where the gunicorn log is
+#   watchdog.sh status|start|stop|restart gunicorn|worker
+#   watchdog.sh shutdown               stop supervisord, gunicorn and the worker
+#   watchdog.sh log [worker]           where the gunicorn (or worker) log is
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -35,10 +35,10 @@ case "${1:-}" in
     exec supervisord --nodaemon -c "${CONF}"
     ;;
   log)
-    echo "${SUPERVISOR_LOG}/watchdog.log"
+    if [ "${2:-}" = worker ]; then echo "${SUPERVISOR_LOG}/worker.log"; else echo "${SUPERVISOR_LOG}/watchdog.log"; fi
     ;;
   "")
-    echo "usage: $0 boot|run|status|start|stop|restart gunicorn|shutdown|log" >&2
+    echo "usage: $0 boot|run|status|start|stop|restart gunicorn|worker|shutdown|log [worker]" >&2
     exit 2
     ;;
   *)

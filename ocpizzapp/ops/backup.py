@@ -4,18 +4,21 @@ Database and media go through django-dbbackup. A PostgreSQL backup is a
 ``pg_dump --format=custom`` archive, already compressed and restorable with
 ``pg_restore`` (and by Heroku's ``pg:backups:restore``), so it is not gzipped
 again; SQLite copies and media archives are gzipped. Every backup is then
-restored into a scratch database and its row counts compared, table by table,
-with the counts taken in the very snapshot the dump was made from.
+restored into a scratch schema (PostgreSQL) or file (SQLite) and its row
+counts compared, table by table, with the counts taken in the very snapshot
+the dump was made from.
 """
 
 import contextlib
 import gzip
 import logging
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,30 +122,81 @@ def _pg_connect(dbname: str):
     return contextlib.closing(link)
 
 
+# In pg_restore's SQL every object of the dump is written ``public.name``.
+_PUBLIC_PREFIX = re.compile(rb'(?<![\w"$])public\.')
+_COPY_START = re.compile(rb"^COPY .* FROM stdin;$")
+_PUBLIC_SCHEMA_ITSELF = re.compile(rb"^(CREATE|COMMENT ON|ALTER) SCHEMA public\b")
+
+
+def _into_schema(sql: IO[bytes], schema: str, target: IO[bytes]) -> None:
+    """Copy pg_restore's SQL from ``sql`` to ``target``, every ``public.`` object moved to ``schema``.
+
+    Rows (between ``COPY … FROM stdin;`` and ``\\.``) are copied untouched: a
+    customer's note may well contain the word "public.".
+    """
+    quoted = f'"{schema}".'.encode()
+    target.write(f'CREATE SCHEMA "{schema}";\n'.encode())
+    in_rows = False
+    for line in sql:
+        if in_rows:
+            in_rows = line.rstrip(b"\r\n") != b"\\."
+        elif _PUBLIC_SCHEMA_ITSELF.match(line):
+            continue
+        else:
+            line = _PUBLIC_PREFIX.sub(quoted, line)
+            in_rows = bool(_COPY_START.match(line.rstrip(b"\r\n")))
+        target.write(line)
+
+
 def _drill_postgresql(path: Path) -> dict[str, int]:
-    # A separate connection: CREATE DATABASE cannot run inside the caller's transaction.
-    scratch = f"{connection.settings_dict['NAME']}_drill"[:63]
-    with _pg_connect("postgres") as admin:
-        with admin.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS {_quote(scratch)}")
-            cursor.execute(f"CREATE DATABASE {_quote(scratch)}")
+    """Restore ``path`` into a scratch schema of the live database, count its rows, drop it.
+
+    Why a schema and not a scratch database: the deploy engine creates the
+    application's role without CREATEDB (postgresql-scripts.sh), and managed
+    PostgreSQL (Heroku) never grants it; granting it would take a superuser
+    and give the web processes a right they do not need. The role owns its
+    database, which is all CREATE SCHEMA asks for. pg_restore reads the whole
+    archive (a damaged file fails there) and writes SQL in which every object
+    is ``public.name``; that SQL is replayed into ``ocpizza_drill_<random>``,
+    in one transaction, by psql. The name is new on every run, so two drills
+    never share a schema. The live tables are never touched; the drill needs
+    the dump's size again in free disk space for a moment.
+    """
+    schema = f"ocpizza_drill_{uuid.uuid4().hex[:16]}"
+    args, env = _pg_settings()
+    name = connection.settings_dict["NAME"]
+    with tempfile.TemporaryFile() as sql, tempfile.TemporaryFile() as errors:
+        command = ["pg_restore", "--no-owner", "--no-privileges", "--file=-", str(path)]
+        reader = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors)
+        assert reader.stdout is not None
+        with reader.stdout:
+            _into_schema(reader.stdout, schema, sql)
+        if reader.wait() != 0:
+            errors.seek(0)
+            message = errors.read().decode(errors="replace").strip()
+            raise BackupError(f"Sauvegarde illisible par pg_restore ({path.name}) : {message}")
+        sql.seek(0)
         try:
-            args, env = _pg_settings()
-            restored = subprocess.run(
-                ["pg_restore", *args, "--dbname", scratch, "--no-owner", "--exit-on-error", str(path)],
+            replayed = subprocess.run(
+                ["psql", *args, "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1", name],
+                stdin=sql,
                 env=env,
                 capture_output=True,
                 text=True,
                 check=False,
             )
-            if restored.returncode != 0:
-                raise BackupError(f"Sauvegarde illisible par pg_restore ({path.name}) : {restored.stderr.strip()}")
-            with _pg_connect(scratch) as drill, drill.cursor() as cursor:
-                cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-                return table_counts(cursor, [row[0] for row in cursor.fetchall()])
+            if replayed.returncode != 0:
+                raise BackupError(f"Sauvegarde illisible ({path.name}) : {replayed.stderr.strip()}")
+            with _pg_connect(name) as drill, drill.cursor() as cursor:
+                cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY tablename", [schema])
+                counts = {}
+                for (table,) in cursor.fetchall():
+                    cursor.execute(f"SELECT COUNT(*) FROM {_quote(schema)}.{_quote(table)}")
+                    counts[table] = cursor.fetchone()[0]
+                return counts
         finally:
-            with admin.cursor() as cursor:
-                cursor.execute(f"DROP DATABASE IF EXISTS {_quote(scratch)}")
+            with _pg_connect(name) as drill, drill.cursor() as cursor:
+                cursor.execute(f"DROP SCHEMA IF EXISTS {_quote(schema)} CASCADE")
 
 
 def _sqlite_counts(path: Path) -> dict[str, int]:
@@ -207,7 +261,7 @@ class CheckedSqliteConnector(SqliteBackupConnector):
 
 
 def restore_drill(*, path: Path, expected: dict[str, int] | None = None) -> dict[str, int]:
-    """Restore ``path`` into a scratch database; raise BackupError on any doubt."""
+    """Restore ``path`` into a scratch schema (or file) and count its rows; raise BackupError on any doubt."""
     if not path.is_file() or path.stat().st_size == 0:
         raise BackupError(f"Sauvegarde introuvable ou vide : {path}")
     counts = _drill_postgresql(path) if connection.vendor == "postgresql" else _drill_sqlite(path)

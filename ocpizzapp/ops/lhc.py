@@ -3,8 +3,15 @@ bundle to their places in the project, as ``controller.ini`` maps them.
 
 The manual's controller wrote destinations with dots (``OC_PIZZA.city_001.models.py``),
 which cannot tell a folder from an extension; ours are paths relative to the
-project. A destination outside the project is refused, every replaced file is
-kept so that ``--rollback`` puts the project back as it was.
+project, and the dotted form is refused with the path it probably meant
+(taken as a file name it would land, unused, at the project's root). A
+destination outside the project is refused, every replaced file is kept so
+that ``--rollback`` puts the project back as it was.
+
+Files are placed with the time of the update as their modification time:
+``collectstatic`` only copies a file newer than its collected copy, so a
+bundle built last week, or the older file a rollback puts back, would
+otherwise leave the previous version live.
 """
 
 import configparser
@@ -57,8 +64,10 @@ def lhc_plan(*, controller: Path, bundle: Path, project: Path) -> list[Change]:
         if not parser.has_section(section):
             continue
         for source_name, destination_name in parser.items(section):
+            destination_name = destination_name.strip()
+            _refuse_dotted_form(source_name=source_name, destination_name=destination_name)
             source = (bundle / source_name).resolve()
-            destination = (project / destination_name.strip()).resolve()
+            destination = (project / destination_name).resolve()
             if not source.is_relative_to(bundle) or not source.is_file():
                 raise UpdateError(f"{source_name} : absent du paquet de mise à jour {bundle}")
             if not destination.is_relative_to(project) or destination == project:
@@ -80,6 +89,25 @@ def lhc_plan(*, controller: Path, bundle: Path, project: Path) -> list[Change]:
     return changes
 
 
+def _refuse_dotted_form(*, source_name: str, destination_name: str) -> None:
+    """``ocpizzapp.models.py``: the manual's dotted form, where dots stand for folders."""
+    if "/" in destination_name or destination_name.count(".") < 2:
+        return
+    *folders, name, extension = destination_name.split(".")
+    meant = "/".join([*folders, f"{name}.{extension}"])
+    raise UpdateError(
+        f"{source_name} : destination {destination_name} écrite avec des points (forme du dossier d'origine),"
+        f" ambiguë entre dossier et nom de fichier : écrire le chemin avec des /, par ex. {meant}"
+        f" (ou ./{destination_name} pour un fichier de ce nom à la racine du projet)"
+    )
+
+
+def _place(source: Path, destination: Path) -> None:
+    """Copy the content and permissions, with a fresh modification time (see the module's docstring)."""
+    shutil.copyfile(source, destination)
+    shutil.copymode(source, destination)
+
+
 def lhc_apply(*, changes: list[Change], project: Path, store: Path) -> Path:
     """Copy every file; keep what it replaces in a new folder of ``store``. Returns that folder."""
     saved = store / datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S-%f")
@@ -93,7 +121,7 @@ def lhc_apply(*, changes: list[Change], project: Path, store: Path) -> Path:
                 keep.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(destination, keep)
             destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(change.source, destination)
+            _place(Path(change.source), destination)
             done.append(change)
     except OSError:
         _undo(changes=done, project=project, saved=saved)
@@ -107,7 +135,7 @@ def _undo(*, changes: list[Change], project: Path, saved: Path) -> None:
     for change in reversed(changes):
         destination = project / change.destination
         if change.action == "replace":
-            shutil.copy2(saved / "files" / change.destination, destination)
+            _place(saved / "files" / change.destination, destination)
         else:
             destination.unlink(missing_ok=True)
 

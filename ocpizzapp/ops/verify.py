@@ -136,6 +136,41 @@ def check_maintenance() -> CheckResult:
     return CheckResult("Maintenance-mode", True)
 
 
+def check_task_worker() -> CheckResult:
+    """A worker beat lately, and no task ready to run has waited longer than TASK_MAX_WAIT_SECONDS."""
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    from ocpizzapp.models import WorkerHeartbeat
+
+    now = timezone.now()
+    try:
+        last = WorkerHeartbeat.objects.order_by("-seen_at").first()
+        ready = DBTaskResult.objects.ready()
+        # A task is due from its enqueueing, or from its run_after when it was deferred (a retry).
+        due = [
+            ready.filter(run_after=get_date_max())
+            .order_by("enqueued_at")
+            .values_list("enqueued_at", flat=True)
+            .first(),
+            ready.exclude(run_after=get_date_max()).order_by("run_after").values_list("run_after", flat=True).first(),
+        ]
+        oldest = min((at for at in due if at is not None), default=None)
+    except DatabaseError as error:
+        return CheckResult("Task-worker", False, f"file des tâches illisible : {error}")
+    if last is None or (now - last.seen_at).total_seconds() > settings.WORKER_LOST_SECONDS:
+        since = f"depuis {last.seen_at:%d/%m %H:%M}" if last else "jamais vu"
+        return CheckResult("Task-worker", False, f"aucun worker de tâches actif ({since}) : manage.py run_worker")
+    if oldest is not None and (waited := (now - oldest).total_seconds()) > settings.TASK_MAX_WAIT_SECONDS:
+        return CheckResult(
+            "Task-worker", False, f"une tâche attend depuis {int(waited)} s : workers trop peu nombreux ?"
+        )
+    took = f"dernière tâche à {timezone.localtime(last.last_task_at):%H:%M:%S}" if last.last_task_at else "aucune tâche"
+    return CheckResult(
+        "Task-worker", True, f"worker {last.worker_id} vu à {timezone.localtime(last.seen_at):%H:%M:%S}, {took}"
+    )
+
+
 def check_deploy_settings() -> CheckResult:
     output = StringIO()
     try:
@@ -168,6 +203,7 @@ CHECKS: dict[str, Callable[[], CheckResult]] = {
     "backups": check_backup_storage,
     "cron": check_scheduled_jobs,
     "maintenance": check_maintenance,
+    "worker": check_task_worker,
     "deploy": check_deploy_settings,
     "https": check_https,
 }

@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from production.models import StaffMember
 from tests import factories
 from tests.ventes.helpers import place
-from ventes.models import Fulfilment, OrderState, PaymentState
+from ventes.models import STATE_EVENT_TYPES, Fulfilment, OrderState, PaymentState
 from ventes.tracking import order_tracking_url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -24,7 +24,8 @@ def log_in(browser, live_server, email):
 
 
 def states(order):
-    return list(order.events.order_by("at", "pk").values_list("to_state", flat=True))
+    moves = order.events.filter(type__in=STATE_EVENT_TYPES).order_by("at", "pk")
+    return list(moves.values_list("to_state", flat=True))
 
 
 def test_a_web_order_from_the_kitchen_display_to_the_customers_door(browser, live_server, shop):
@@ -94,3 +95,5 @@ def test_a_web_order_from_the_kitchen_display_to_the_customers_door(browser, liv
         OrderState.OUT_FOR_DELIVERY,
         OrderState.COMPLETED,
     ]
+    # The cash collected at the door is in the event of the move that collected it.
+    assert order.events.order_by("at", "pk").last().params["payment"]["amount"] == str(order.total)

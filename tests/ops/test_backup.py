@@ -173,3 +173,45 @@ def test_raw_dbrestore_on_sqlite_refuses_a_bad_file_and_destroys_nothing(site_en
     manage("flush", "--noinput", env=site_env, check=True)
     manage("dbrestore", "--noinput", "--uncompress", f"--input-path={dump}", env=site_env, check=True)
     assert _all_rows_sqlite(database) == before
+
+
+def _all_rows_of(site) -> dict[str, list]:
+    import psycopg2
+
+    with contextlib.closing(psycopg2.connect(host="127.0.0.1", user=site.name, dbname=site.name)) as link:
+        cursor = link.cursor()
+        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        rows = {}
+        # The maintenance switch is the one row the runbook changes on purpose meanwhile.
+        for (table,) in cursor.fetchall():
+            if table == "ocpizzapp_maintenancestate":
+                continue
+            cursor.execute(f'SELECT * FROM "{table}"')
+            rows[table] = sorted(map(repr, cursor.fetchall()))
+        cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'ocpizza_drill%%'")
+        rows["(drill schemas left)"] = cursor.fetchall()
+        return rows
+
+
+@pytest.mark.postgres
+def test_backup_wipe_restore_with_the_role_the_deploy_engine_creates(deployed_site):
+    """The runbook's chapter 7 as the ocpizza role runs it: no CREATEDB, no superuser."""
+    env = deployed_site.env
+    manage("migrate", "--noinput", env=env, check=True)
+    manage("seed_demo", env=env, check=True)
+    before = _all_rows_of(deployed_site)
+    assert sum(len(rows) for rows in before.values()) > 50
+
+    backed_up = manage("backup_ocpizza", env=env)
+    assert backed_up.returncode == 0, backed_up.stdout + backed_up.stderr
+    assert "Sauvegarde vérifiée" in backed_up.stdout
+    dump = next((deployed_site.folder / "backups").glob("*.psql.bin")).name
+
+    manage("flush", "--noinput", env=env, check=True)
+    assert _all_rows_of(deployed_site) != before
+    manage("maintenance", "on", env=env, check=True)
+    restored = manage("restore_ocpizza", dump, env=env)
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert manage("maintenance", "status", env=env, check=True).stdout.strip() == "maintenance : on"
+    manage("maintenance", "off", env=env, check=True)
+    assert _all_rows_of(deployed_site) == before

@@ -1,15 +1,17 @@
-"""update_ocpizza: yesterday's reports, low-stock alerts, expiry; idempotent."""
+"""update_ocpizza: yesterday's reports, low-stock alerts, stock ledger check, expiry; idempotent."""
 
 import datetime
+import logging
 from decimal import Decimal
 
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from ocpizzapp.ops.daily import daily_update
-from production.models import DailyReport, StaffMember
+from production.models import DailyReport, StaffMember, Stock
 from tests import factories
 from ventes.models import OrderEvent, OrderState
 
@@ -41,7 +43,7 @@ def test_daily_update_writes_yesterdays_report_and_is_idempotent(pizzeria):
     _yesterday_order(pizzeria, state=OrderState.CANCELLED, lines=[(regina, 5)])
     factories.OrderFactory(pizzeria=pizzeria, state=OrderState.COMPLETED)  # today: not in the report
     manager = factories.StaffMemberFactory(role=StaffMember.MANAGER, pizzeria=None)
-    factories.StockFactory(pizzeria=pizzeria, quantity=50, low_threshold=100, ingredient__name="Mozzarella")
+    factories.StockFactory(pizzeria=pizzeria, on_hand=50, low_threshold=100, ingredient__name="Mozzarella")
 
     first = daily_update()
     report = DailyReport.objects.get(pizzeria=pizzeria)
@@ -63,3 +65,23 @@ def test_daily_update_writes_yesterdays_report_and_is_idempotent(pizzeria):
 def test_update_ocpizza_command_says_what_it_did(pizzeria, capsys):
     call_command("update_ocpizza")
     assert "1 rapport(s)" in capsys.readouterr().out
+
+
+def test_daily_update_alerts_the_managers_when_a_stock_line_drifts_from_its_ledger(pizzeria, caplog):
+    chain_manager = factories.StaffMemberFactory(role=StaffMember.MANAGER, pizzeria=None)
+    here = factories.StaffMemberFactory(role=StaffMember.MANAGER, pizzeria=pizzeria)
+    factories.StaffMemberFactory(role=StaffMember.MANAGER, pizzeria=factories.PizzeriaFactory())  # not concerned
+    stock = factories.StockFactory(pizzeria=pizzeria, on_hand=500, low_threshold=0, ingredient__name="Basilic")
+    assert daily_update().ledger_drifts == 0
+    assert mail.outbox == []
+
+    # A write that went around the ledger (a hand-made SQL fix, a restore gone wrong...).
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {Stock._meta.db_table} SET on_hand = 406 WHERE id = %s", [stock.pk])
+    with caplog.at_level(logging.ERROR, logger="ocpizzapp.ops.daily"):
+        result = daily_update()
+    assert result.ledger_drifts == 1
+    (alert,) = mail.outbox
+    assert sorted(alert.to) == sorted([chain_manager.user.email, here.user.email])
+    assert "Basilic" in alert.body and "en stock 406, registre 500 (-94)" in alert.body
+    assert any(record.levelno == logging.ERROR and "Basilic" in record.getMessage() for record in caplog.records)

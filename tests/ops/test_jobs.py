@@ -13,6 +13,7 @@ from maintenance_mode.core import set_maintenance_mode
 
 from ocpizzapp.jobs import JobOutcome, run_job
 from ocpizzapp.ops.verify import cron_job_hash
+from tests.ops.conftest import manage
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -131,3 +132,129 @@ def test_cron_job_command_runs_a_job_like_cron(capsys):
 
     call_command("cron_job", "expire_payments")
     assert "Tâche expire_payments terminée." in capsys.readouterr().out
+
+
+def _two_runs_at_once(first_work):
+    """Server A runs the job with ``first_work``; while A is inside, server B tries the same job."""
+    inside, b_done = threading.Event(), threading.Event()
+    calls, outcomes = [], {}
+
+    def work_a():
+        calls.append("A")
+        first_work()
+        inside.set()
+        b_done.wait(30)
+
+    def server(label):
+        try:
+            outcomes[label] = run_job(name="cyclic_backup", work=work_a if label == "A" else lambda: calls.append("B"))
+        finally:
+            connection.close()
+
+    a = threading.Thread(target=server, args=("A",))
+    a.start()
+    assert inside.wait(30)
+    b = threading.Thread(target=server, args=("B",))
+    b.start()
+    b.join(30)
+    b_done.set()
+    a.join(30)
+    return outcomes, calls
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_lock_survives_a_job_that_closes_the_database_connection():
+    """django-dbbackup closes the connection mid-job; a lock held by that session would go with it."""
+    outcomes, calls = _two_runs_at_once(lambda: connection.close())
+    assert outcomes == {"A": JobOutcome.DONE, "B": JobOutcome.LOCKED}
+    assert calls == ["A"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_runs_once_at_a_time_on_sqlite_too():
+    if connection.vendor != "sqlite":
+        pytest.skip("the SQLite lock")
+    outcomes, calls = _two_runs_at_once(lambda: None)
+    assert outcomes == {"A": JobOutcome.DONE, "B": JobOutcome.LOCKED}
+    assert calls == ["A"]
+
+
+@pytest.mark.postgres
+def test_two_servers_starting_the_cyclic_backup_a_second_apart_back_up_once(deployed_site):
+    """The real job, twice, on the deployed role: the second server skips while the first works."""
+    env = {**deployed_site.env, "LOG_LEVEL": "INFO"}
+    manage("migrate", "--noinput", env=env, check=True)
+    manage("seed_demo", env=env, check=True)
+    command = [sys.executable, "manage.py", "cron_job", "cyclic_backup"]
+    first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert first.stderr is not None
+        for line in first.stderr:
+            if "job cyclic_backup started" in line:
+                break
+        second = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        first.communicate(timeout=300)
+    finally:
+        first.kill()
+    assert first.returncode == 0 and second.returncode == 0, second.stderr
+    assert "job cyclic_backup skipped: another server is running it" in second.stderr, second.stderr
+    assert len(list((deployed_site.folder / "backups").glob("*.psql.bin"))) == 1
+
+
+def _hash_of(function: str) -> str:
+    return cron_job_hash(next(job for job in settings.CRONJOBS if job[1] == function))
+
+
+def test_a_second_deployment_on_the_host_runs_its_job_while_the_first_runs_its_own(tmp_path):
+    """Deployments A and B on one host, same CRONJOBS: A's running job must not make B's skip."""
+    from tests.ops.conftest import make_site_env
+
+    sites = {}
+    for label in "AB":
+        (tmp_path / label).mkdir()
+        sites[label] = {**make_site_env(tmp_path / label), "LOG_LEVEL": "INFO"}
+        manage("migrate", "--noinput", env=sites[label], check=True)
+    job = _hash_of("ocpizzapp.cron.expire_payments")
+
+    def run(site):
+        return subprocess.run(
+            [sys.executable, "manage.py", "crontab", "run", job], cwd=ROOT, env=site, capture_output=True, text=True
+        )
+
+    # A is in the middle of its expire_payments: it holds what its run holds.
+    running_a = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCKS, job],
+        cwd=ROOT,
+        env=sites["A"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert running_a.stdout.readline().strip() == "holding"
+        assert "job expire_payments done" in run(sites["B"]).stderr
+        assert "job expire_payments skipped" in run(sites["A"]).stderr
+    finally:
+        running_a.communicate("stop\n", timeout=30)
+    assert "job expire_payments done" in run(sites["A"]).stderr
+
+
+# What a deployment's running job holds: django-crontab's file lock, and whatever
+# ocpizzapp.jobs takes (the lock is taken from within a real run_job).
+HOLD_LOCKS = """
+import fcntl, os, sys, tempfile
+import django
+django.setup()
+from ocpizzapp.jobs import run_job
+
+job_hash = sys.argv[1]
+crontab_lock = open(os.path.join(tempfile.gettempdir(), f"django_crontab_{job_hash}.lock"), "w")
+fcntl.flock(crontab_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+def wait():
+    print("holding", flush=True)
+    sys.stdin.readline()
+
+run_job(name="expire_payments", work=wait)
+"""

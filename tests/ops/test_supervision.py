@@ -1,4 +1,4 @@
-"""supervisord starts, stops and restarts gunicorn through watchdog.sh."""
+"""supervisord starts, stops and restarts gunicorn, and runs the task worker, through watchdog.sh."""
 
 import re
 import shutil
@@ -66,6 +66,8 @@ def test_watchdog_starts_stops_restarts_gunicorn(site_env, tmp_path):
         # Production mode from ENV_FILE: plain HTTP is sent to HTTPS (development would answer the page).
         status, headers, _ = get(UnixHTTPConnection(str(socket_path)), "/", {"Host": "localhost"})
         assert status == 301 and headers["Location"].startswith("https://"), (status, headers)
+        # The task worker runs beside it, and stays up while gunicorn is stopped and started.
+        worker = wait_until(lambda: _pid(watchdog("status", "worker").stdout), what="the task worker")
 
         assert watchdog("stop", "gunicorn").returncode == 0
         assert "STOPPED" in watchdog("status", "gunicorn").stdout
@@ -79,6 +81,8 @@ def test_watchdog_starts_stops_restarts_gunicorn(site_env, tmp_path):
         assert watchdog("restart", "gunicorn").returncode == 0
         third = wait_until(running_pid, what="gunicorn restarted")
         assert len({first, second, third}) == 3
+        assert _pid(watchdog("status", "worker").stdout) == worker
+        assert Path(watchdog("log", "worker").stdout.strip()) == tmp_path / "log" / "worker.log"
         wait_until(healthy, what="gunicorn socket")
 
         log = Path(watchdog("log").stdout.strip())

@@ -1,5 +1,9 @@
 """update_lhc: applies a bundle, rolls it back, refuses to write outside the project."""
 
+import os
+import re
+import time
+
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -71,3 +75,28 @@ def test_component_in_the_wrong_category_is_refused(update):
     with pytest.raises(CommandError, match="catégorie light_components"):
         _run(controller, project)
     assert (project / "production" / "historic.py").read_text() == "VERSION = '2.5'\n"
+
+
+def test_the_manuals_dotted_destination_is_refused_with_the_path_it_meant(update):
+    """``ocpizzapp.models.py`` must not become a stray file at the project's root."""
+    project, controller = update
+    controller.write_text("[heavy_components]\nhistoric_2.6.py = production.historic.py\n")
+    with pytest.raises(CommandError, match=re.escape("écrire le chemin avec des /, par ex. production/historic.py")):
+        _run(controller, project)
+    assert not (project / "production.historic.py").exists()
+    assert (project / "production" / "historic.py").read_text() == "VERSION = '2.5'\n"
+
+
+def test_placed_files_are_newer_than_what_collectstatic_collected(update):
+    """collectstatic skips a file older than its collected copy: an update or a rollback must never be."""
+    project, controller = update
+    bundle_file = controller.parent / "historic_2.6.py"
+    os.utime(bundle_file, (1_000_000_000, 1_000_000_000))  # a bundle built long ago
+    old = project / "production" / "historic.py"
+    os.utime(old, (1_000_000_000, 1_000_000_000))
+    before = time.time() - 1
+    _run(controller, project)
+    assert old.stat().st_mtime >= before
+    _run(controller, project, "--rollback")
+    assert old.read_text() == "VERSION = '2.5'\n"
+    assert old.stat().st_mtime >= before

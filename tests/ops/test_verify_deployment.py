@@ -1,10 +1,12 @@
 """verify_deployment: all CORRECT on a good site, names what is broken otherwise."""
 
 import re
+import sqlite3
 
 import pytest
 
 from tests.ops.conftest import manage
+from tests.ops.servers import wait_until
 
 LINE = re.compile(r"^\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}-\d{3} : [A-Za-z-]+ > (CORRECT|ERROR)$")
 
@@ -22,8 +24,15 @@ def good_site(site_env):
     return site_env
 
 
+def _worker_beat(env) -> bool:
+    with sqlite3.connect(env["DATABASE_URL"].removeprefix("sqlite:///")) as db:
+        return db.execute("SELECT count(*) FROM ocpizzapp_workerheartbeat").fetchone()[0] > 0
+
+
 @pytest.mark.xdist_group("machine-crontab")
-def test_all_correct_on_a_good_site(good_site):
+def test_all_correct_on_a_good_site(good_site, workers):
+    workers(good_site)
+    wait_until(lambda: _worker_beat(good_site), what="the task worker's heartbeat")
     manage("crontab", "add", env=good_site, check=True)
     try:
         result = manage("verify_deployment", env=good_site)
@@ -38,6 +47,7 @@ def test_all_correct_on_a_good_site(good_site):
     # Services without their key are off, and the check says which.
     off = next(line for line in result.stdout.splitlines() if "service(s) désactivé(s)" in line)
     assert "STRIPE_SECRET_KEY" in off and "SOCIAL_AUTH_GOOGLE_OAUTH2_KEY" in off
+    assert status["Task-worker"] == "CORRECT"
 
 
 def _broken(env, *skip):
@@ -91,3 +101,25 @@ def test_a_production_site_announced_over_plain_http_is_named(good_site):
     assert status["Https-serving"] == "ERROR"
     assert "http://ocpizza.fr, http://www.ocpizza.fr" in output and "chaque formulaire échoue" in output
     assert status["Database-migrations"] == "CORRECT"
+
+
+def test_a_site_without_a_task_worker_is_named(good_site):
+    status, output = _broken(good_site)
+    assert status["Task-worker"] == "ERROR"
+    assert "aucun worker de tâches actif (jamais vu) : manage.py run_worker" in output
+
+
+def test_a_task_waiting_too_long_is_named(good_site):
+    """A worker beats but the queue is not emptied (too few workers, a task that never ends...)."""
+    good_site["TASK_MAX_WAIT_SECONDS"] = "60"
+    code = (
+        "import datetime; from django.utils import timezone; from ocpizzapp.worker import worker_beat; "
+        "from ventes.notifications import order_notify; from django_tasks_db.models import DBTaskResult; "
+        "now = timezone.now(); worker_beat(worker_id='w1', started_at=now, now=now); "
+        "order_notify.enqueue(order_id=1, state='received'); "
+        "DBTaskResult.objects.update(enqueued_at=now - datetime.timedelta(minutes=10))"
+    )
+    manage("shell", "-c", code, env=good_site, check=True)
+    status, output = _broken(good_site)
+    assert status["Task-worker"] == "ERROR"
+    assert "une tâche attend depuis 6" in output

@@ -20,25 +20,25 @@ def test_admin_refuses_negative_stock(manager_client):
     ingredient = factories.IngredientFactory()
     response = manager_client.post(
         "/admin/production/stock/add/",
-        {"pizzeria": pizzeria.pk, "ingredient": ingredient.pk, "quantity": "-5", "low_threshold": "0"},
+        {"pizzeria": pizzeria.pk, "ingredient": ingredient.pk, "on_hand": "-5", "low_threshold": "0"},
     )
     assert response.status_code == 200
-    assert "quantity" in response.context["adminform"].form.errors
-    assert 'id="id_quantity_error"' in response.content.decode()
+    assert "on_hand" in response.context["adminform"].form.errors
+    assert 'id="id_on_hand_error"' in response.content.decode()
     assert not Stock.objects.exists()
 
 
 def test_admin_stock_edit_writes_the_ledger(manager_client):
-    stock = factories.StockFactory(quantity=0)
+    stock = factories.StockFactory(on_hand=0)
     response = manager_client.post(
         f"/admin/production/stock/{stock.pk}/change/",
-        {"pizzeria": stock.pizzeria_id, "ingredient": stock.ingredient_id, "quantity": "750", "low_threshold": "50"},
+        {"pizzeria": stock.pizzeria_id, "ingredient": stock.ingredient_id, "on_hand": "750", "low_threshold": "50"},
     )
     assert response.status_code == 302
     stock.refresh_from_db()
-    assert (stock.quantity, stock.low_threshold) == (750, 50)
+    assert (stock.on_hand, stock.reserved, stock.low_threshold) == (750, 0, 50)
     movement = StockMovement.objects.get(stock=stock)
-    assert (movement.kind, movement.quantity) == (StockMovement.INVENTORY, 750)
+    assert (movement.kind, movement.on_hand_delta, movement.reserved_delta) == (StockMovement.INVENTORY, 750, 0)
 
 
 def test_admin_refuses_negative_price(manager_client):

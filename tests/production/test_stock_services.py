@@ -20,7 +20,9 @@ def test_restock_waste_and_inventory_write_the_ledger(shop, django_user_model):
     stock_record_waste(stock=stock, quantity=200, by=manager, note="tombé")
     stock_count_inventory(stock=stock, counted=1450, by=manager)
     assert shop.level("cheese") == 1450
-    kinds = list(StockMovement.objects.filter(stock=stock, by=manager).values_list("kind", "quantity").order_by("pk"))
+    kinds = list(
+        StockMovement.objects.filter(stock=stock, by=manager).values_list("kind", "on_hand_delta").order_by("pk")
+    )
     assert kinds == [("restock", 500), ("waste", -200), ("inventory", -50)]
     assert ledger_matches_levels()
 
@@ -50,7 +52,7 @@ def test_negative_inventory_refused(shop):
 def test_cannot_waste_more_than_there_is(shop):
     with pytest.raises(NotEnoughStock) as error:
         stock_record_waste(stock=shop.stock["ham"], quantity=301)
-    assert "il n'en reste que 300" in error.value.message
+    assert "il n'y en a que 300 g en stock" in error.value.message
     assert shop.level("ham") == 300
     assert ledger_matches_levels()
 

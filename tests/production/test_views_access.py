@@ -41,7 +41,7 @@ URLS = [
     ("stock_ledger", "get", KITCHEN, "", None),
     ("stock_line", "get", KITCHEN, "stock", None),
     ("stock_restock", "post", KITCHEN, "stock", {"restock-quantity": "5"}),
-    ("stock_inventory", "post", KITCHEN, "stock", {"inventory-quantity": "5"}),
+    ("stock_inventory", "post", KITCHEN, "stock", {"inventory-quantity": "1150"}),
     ("stock_waste", "post", KITCHEN, "stock", {"waste-quantity": "1"}),
 ]
 URL_IDS = [name for name, *_ in URLS]

@@ -71,7 +71,7 @@ def populate(shop, team, count):
     OrderEvent.objects.bulk_create(events)
     for _ in range(count):
         ingredient = factories.IngredientFactory()
-        stock_line_create(pizzeria=shop.pizzeria, ingredient=ingredient, quantity=5, low_threshold=10)
+        stock_line_create(pizzeria=shop.pizzeria, ingredient=ingredient, on_hand=5, low_threshold=10)
         factories.RecipeLineFactory(product=shop.regina, ingredient=ingredient, quantity=1)
 
 

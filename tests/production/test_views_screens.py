@@ -277,7 +277,7 @@ def test_the_counter_hands_over_a_pickup_and_takes_payment(client, shop, team, d
 
 def test_the_stock_screen_highlights_low_lines_and_what_they_block(client, shop, team):
     stock = shop.stock["ham"]
-    type(stock).objects.filter(pk=stock.pk).update(quantity=10, low_threshold=50)
+    type(stock).objects.filter(pk=stock.pk).update(on_hand=10, low_threshold=50)
     client.force_login(team.pizzaiolo)
     html = client.get(url("stock", shop)).content.decode()
     assert f'<tr class="is-low" id="stock-{stock.pk}">' in html
@@ -295,7 +295,7 @@ def test_a_restock_writes_the_ledger(client, shop, team):
     assert response.status_code == 302
     assert shop.level("cheese") == 1700
     movement = StockMovement.objects.filter(stock=stock).first()
-    assert (movement.kind, movement.quantity, movement.by_id, movement.note) == (
+    assert (movement.kind, movement.on_hand_delta, movement.by_id, movement.note) == (
         "restock",
         500,
         team.pizzaiolo.pk,
@@ -355,7 +355,7 @@ def test_the_dashboard_sums_up_every_pizzeria(client, shop, team):
     late = place(shop)
     type(late).objects.filter(pk=late.pk).update(estimated_ready_at=timezone.now() - datetime.timedelta(minutes=3))
     place(shop, pizzeria_id=shop.other_pizzeria.pk)
-    type(shop.stock["ham"]).objects.filter(pk=shop.stock["ham"].pk).update(quantity=1, low_threshold=50)
+    type(shop.stock["ham"]).objects.filter(pk=shop.stock["ham"].pk).update(on_hand=1, low_threshold=50)
     client.force_login(team.manager)
     response = client.get(url("dashboard"))
     summaries = {s.pizzeria.pk: s for s in response.context["summaries"]}

@@ -90,7 +90,7 @@ RULES = {
     "production:stock_ledger": _rule("pizzeria", COOKS, methods=("get",)),
     "production:stock_line": _rule("stock", COOKS, methods=("get",)),
     "production:stock_restock": _rule("stock", COOKS, methods=("post",), **{"restock-quantity": "5"}),
-    "production:stock_inventory": _rule("stock", COOKS, methods=("post",), **{"inventory-quantity": "5"}),
+    "production:stock_inventory": _rule("stock", COOKS, methods=("post",), **{"inventory-quantity": "1150"}),
     "production:stock_waste": _rule("stock", COOKS, methods=("post",), **{"waste-quantity": "1"}),
 }
 

@@ -99,7 +99,7 @@ def test_a_change_no_version_sees_lasts_at_most_menu_cache_seconds(client, shop,
     settings.OCPIZZA = {**settings.OCPIZZA, "MENU_CACHE_SECONDS": 5}
     menu_html(client, shop)
     # A raw update bypasses the services and the signals, as a manual SQL fix would.
-    Stock.objects.filter(pk=shop.stock["dough"].pk).update(quantity=0)
+    Stock.objects.filter(pk=shop.stock["dough"].pk).update(on_hand=0)
     assert "épuisé" not in menu_html(client, shop)
     now = time.time()
     monkeypatch.setattr(locmem.time, "time", lambda: now + 6)

@@ -375,7 +375,12 @@ def test_a_door_payment_is_refunded_in_cash_by_the_manager(shop, manager):
     order.refresh_from_db()
     assert order.payment_state == PaymentState.REFUNDED
     assert types(order)[-1] == T.REFUND_SUCCEEDED
-    assert T.PAYMENT_SUCCEEDED in types(order)
+    completed = order.events.get(to_state=S.COMPLETED)
+    assert completed.params["payment"] == {
+        "payment_id": refund.payment_id,
+        "method": "cash",
+        "amount": str(order.total),
+    }
 
 
 def test_only_a_manager_refunds(shop, manager):

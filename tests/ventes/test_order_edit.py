@@ -36,7 +36,7 @@ def test_edit_reserves_and_releases_only_the_difference(shop, customer, order):
     assert sorted(edited.lines.values_list("product_name", "quantity")) == [("Margherita", 1), ("Regina", 1)]
     # dough and tomato and cheese: same need (2 pizzas) → no movement; ham: +60 reserved.
     edit_moves = StockMovement.objects.filter(order=order).order_by("pk")[3:]
-    assert [(m.stock.ingredient.name, m.kind, m.quantity) for m in edit_moves] == [("ham", "reservation", -60)]
+    assert [(m.stock.ingredient.name, m.kind, m.reserved_delta) for m in edit_moves] == [("ham", "reservation", 60)]
     assert (shop.level("dough"), shop.level("ham")) == (8, 240)
     assert edited.events.latest("pk").note == "commande modifiée"
     assert ledger_matches_levels()

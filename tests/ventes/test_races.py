@@ -7,7 +7,6 @@ import pytest
 from django.db import connection, transaction
 
 from production.exceptions import SoldOut
-from production.models import Stock
 from production.services import stock_count_inventory
 from tests.conftest import ledger_matches_levels
 from tests.ops.servers import wait_until
@@ -48,7 +47,7 @@ def test_thirty_two_orders_for_the_last_five_pizzas(shop):
     stock_count_inventory(stock=shop.stock["ham"], counted=300)  # exactly 5 Regina
     outcomes = race(32, lambda i: place(shop, [LineRequest(shop.regina.pk, 1)], customer_name=f"Client {i}"))
     assert outcomes == Counter({"ok": 5, "sold_out": 27})
-    assert Stock.objects.get(pk=shop.stock["ham"].pk).quantity == 0
+    assert shop.figures("ham") == (300, 300)
     assert Order.objects.filter(state=OrderState.RECEIVED).count() == 5
     assert ledger_matches_levels()
 
@@ -66,8 +65,8 @@ def test_racing_orders_over_shared_ingredients_never_deadlock(shop):
         ),
     )
     assert set(outcomes) <= {"ok", "sold_out"}, outcomes
-    dough = Stock.objects.get(pk=shop.stock["dough"].pk).quantity
-    assert dough >= 0 and Stock.objects.filter(quantity__lt=0).count() == 0
+    dough = shop.level("dough")
+    assert shop.figures("dough")[0] == 10
     pizzas = sum(
         line.quantity
         for order in Order.objects.prefetch_related("lines")
@@ -123,10 +122,8 @@ def test_customer_cancel_racing_the_kitchen_start(shop):
         assert "Impossible" in outcomes[loser]
         assert final.events.count() == 2
         held = final.state == OrderState.PREPARING
-        assert (
-            Stock.objects.get(pk=shop.stock["dough"].pk).quantity
-            == 10 - Order.objects.filter(state=OrderState.PREPARING).count()
-        )
+        # An order in the oven has consumed its dough; a cancelled one gave it back.
+        assert shop.figures("dough") == (10 - Order.objects.filter(state=OrderState.PREPARING).count(), 0)
         assert held or final.cancel_reason == "customer"
     assert ledger_matches_levels()
 

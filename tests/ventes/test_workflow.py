@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from production.models import StaffMember, StockMovement
+from production.services import stock_consume_order
 from tests import factories
 from tests.conftest import ledger_matches_levels
 from tests.queue import run_queued_tasks
@@ -48,6 +49,8 @@ def order_in(shop, state, *, customer, fulfilment, rider=None):
     if state == S.PENDING_PAYMENT:
         Order.objects.filter(pk=order.pk).update(payment_state=PaymentState.PAID)
     elif state != S.RECEIVED:
+        # Past the queue, the oven has consumed what the order held.
+        stock_consume_order(pizzeria_id=order.pizzeria_id, order=order)
         Order.objects.filter(pk=order.pk).update(state=state, rider=rider)
         OrderEvent.objects.create(order=order, type="state_moved", from_state=S.RECEIVED, to_state=state)
     return Order.objects.get(pk=order.pk)
