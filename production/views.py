@@ -1,9 +1,10 @@
 """The staff screens: kitchen display, recipe memo, rider and counter pages,
 stock screens and the managers' dashboard.
 
-Access goes through ``staff_only`` (role, then pizzeria), reads through the
-scoped selectors, order moves through ``ventes.workflow.order_transition``
-and stock changes through the stock services: nothing is written here.
+Access goes through ``staff_only`` (role, then pizzeria); orders are read
+through ``ventes.selectors`` (scoped to the pizzeria) and moved through
+``ventes.workflow.order_transition``; stock is read through the production
+selectors and changed through the stock services: nothing is written here.
 """
 
 import datetime

@@ -1,6 +1,6 @@
 """Forms of the shop. They check the shape of what is posted; the order
-services check the rest (menu, stock, opening hours) and their typed errors are
-shown beside the matching field."""
+services check the rest (menu, stock, opening hours, delivery zone) and their
+typed errors are shown beside the matching field."""
 
 import datetime
 import re

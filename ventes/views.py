@@ -1,5 +1,6 @@
-"""Screens of the shop. Thin: they read through ``selectors``, write through
-``services`` / ``workflow`` and turn their typed errors into French messages."""
+"""Screens of the shop. Thin: they read through ``selectors`` and write through
+``services`` / ``workflow``; the typed errors they let through are answered by
+``ocpizzapp.errors``, and those that belong beside a form field are shown there."""
 
 from decimal import Decimal
 
