@@ -46,7 +46,7 @@ def test_order_place_keeps_the_coordinates_google_found(shop, settings):
     pizzeria = PizzeriaFactory(latitude=HOME[0], longitude=HOME[1], delivery_radius_km=3)
     pizzeria.products.set(shop.pizzeria.products.all())
     for stock in shop.pizzeria.stock_lines.all():
-        pizzeria.stock_lines.create(ingredient=stock.ingredient, quantity=stock.quantity)
+        pizzeria.stock_lines.create(ingredient=stock.ingredient, on_hand=stock.on_hand)
     with responses.RequestsMock() as google:
         google.get(GEOCODE_URL, json=found())
         order = place(
