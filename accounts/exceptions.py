@@ -1,5 +1,7 @@
 """Typed errors of the customer accounts, each with a French message a page may show as it is."""
 
+from http import HTTPStatus
+
 from ocpizzapp.exceptions import BusinessError
 
 
@@ -9,13 +11,7 @@ class AccountError(BusinessError):
 
 class EmailAlreadyUsed(AccountError):
     code = "email_in_use"
+    status = HTTPStatus.CONFLICT
     default_message = (
         "Un compte existe déjà avec cette adresse e-mail : connectez-vous, ou réinitialisez votre mot de passe."
     )
-
-
-class UnknownAddress(AccountError):
-    """The address does not exist or belongs to another customer: both look the same from outside."""
-
-    code = "unknown_address"
-    default_message = "Adresse inconnue."

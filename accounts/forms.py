@@ -85,8 +85,8 @@ class SignupForm(forms.Form):
             raise forms.ValidationError(EmailAlreadyUsed.default_message, code=EmailAlreadyUsed.code)
         return email
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or self.cleaned_data
         password1, password2 = cleaned.get("password1"), cleaned.get("password2")
         if password1 and password2 and password1 != password2:
             self.add_error("password2", forms.ValidationError("Les deux mots de passe ne correspondent pas."))

@@ -1,9 +1,11 @@
+from typing import ClassVar
+
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def _create_user(self, email, password, **extra_fields):
@@ -31,13 +33,16 @@ class UserManager(BaseUserManager):
 class User(AbstractUser):
     """Everyone who signs in: customers and staff alike, identified by e-mail."""
 
-    username = None
+    # No user name: e-mail is the login. The stubs type the inherited field as always present.
+    username = None  # type: ignore[assignment]
     email = models.EmailField("adresse e-mail", unique=True)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []
 
-    objects = UserManager()
+    # The manager of an e-mail login, as Django documents for custom users; the stubs expect
+    # contrib.auth's UserManager here, whose create_user asks for a user name.
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
 
     class Meta:
         verbose_name = "utilisateur"

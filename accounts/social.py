@@ -21,8 +21,8 @@ from social_core.exceptions import AuthAssociationError, AuthResponseError, Soci
 from social_core.pipeline.partial import partial
 from social_django.middleware import SocialAuthExceptionMiddleware
 
-from accounts.services import customer_complete_profile
-from ventes.models import Customer
+from ventes.selectors import customer_has_phone
+from ventes.services import customer_complete_profile
 
 # Session key where the phone form hands the validated number to the pipeline.
 PHONE_SESSION_KEY = "social_profile_phone"
@@ -106,10 +106,6 @@ def associate_by_verified_email(backend, details, response, user=None, *args, **
     return {"user": existing, "is_new": False}
 
 
-def _has_phone(user) -> bool:
-    return Customer.objects.filter(user=user).exclude(phone="").exists()
-
-
 @partial
 def complete_customer_profile(strategy, backend, user=None, *args, **kwargs):
     """Partial pipeline step: a customer profile with a phone number, asked once.
@@ -118,7 +114,7 @@ def complete_customer_profile(strategy, backend, user=None, *args, **kwargs):
     (``accounts_social:complete_profile``), which stores the validated number
     in the session and sends the browser back to ``social:complete``.
     """
-    if user is None or _has_phone(user):
+    if user is None or customer_has_phone(user=user):
         return None
     phone = strategy.session_pop(PHONE_SESSION_KEY)
     if phone:
@@ -138,8 +134,9 @@ DEFAULT_FRENCH_MESSAGE = "La connexion n'a pas abouti : réessayez, ou connectez
 
 
 def french_message(exception: SocialAuthBaseException) -> str:
-    if getattr(exception, "french_message", None):
-        return exception.french_message
+    message = getattr(exception, "french_message", None)
+    if message:
+        return str(message)
     if isinstance(exception, AuthResponseError) and exception.claim == "email_verified":
         return "Google n'a pas confirmé votre adresse e-mail : connectez-vous avec votre e-mail et votre mot de passe."
     return FRENCH_MESSAGES_BY_RECOVERY.get(exception.recovery, DEFAULT_FRENCH_MESSAGE)

@@ -17,7 +17,8 @@ from accounts.social import PHONE_SESSION_KEY
 def complete_profile(request):
     """Shown while a Google/Facebook sign-in is paused on ``complete_customer_profile``."""
     token = request.session.get(PARTIAL_TOKEN_SESSION_NAME)
-    pending = Partial.objects.filter(token=token).first() if token else None
+    # The same manager as ``Partial.objects``, which social-auth types as a manager of any model.
+    pending = Partial._default_manager.filter(token=token).first() if token else None
     if pending is None:
         messages.error(request, "Votre connexion a expiré : recommencez.")
         return redirect("ventes:home")

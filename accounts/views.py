@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from accounts.exceptions import EmailAlreadyUsed, UnknownAddress
+from accounts.exceptions import EmailAlreadyUsed
 from accounts.forms import (
     AddressForm,
     EmailAuthenticationForm,
@@ -23,7 +23,7 @@ from accounts.forms import (
     ProfileForm,
     SignupForm,
 )
-from accounts.selectors import customer_order_history, user_is_staff_member
+from accounts.selectors import user_is_staff_member
 from accounts.services import (
     AddressData,
     address_create,
@@ -33,7 +33,7 @@ from accounts.services import (
     customer_update_profile,
 )
 from ventes.geo import GeoError
-from ventes.selectors import customer_addresses, customer_for
+from ventes.selectors import customer_addresses, customer_for, customer_order_history
 
 # The staff screens' entry (another app); staff land there when it exists.
 STAFF_HOME_PATH = "/equipe/"
@@ -158,8 +158,6 @@ def address_edit(request, address_id: int):
     if request.method == "POST" and form.is_valid():
         try:
             address_update(user=request.user, address_id=address.pk, data=_address_data(form))
-        except UnknownAddress as error:
-            raise Http404(error.message) from error
         except GeoError as error:
             form.add_error("line1", error.message)
         else:
@@ -173,10 +171,7 @@ def address_edit(request, address_id: int):
 def address_delete_view(request, address_id: int):
     address = _owned_address_or_404(request, address_id)
     if request.method == "POST":
-        try:
-            address_delete(user=request.user, address_id=address.pk)
-        except UnknownAddress as error:
-            raise Http404(error.message) from error
+        address_delete(user=request.user, address_id=address.pk)
         messages.success(request, "Adresse supprimée.")
         return redirect("accounts:addresses")
     return render(request, "accounts/address_confirm_delete.html", {"address": address})

@@ -21,7 +21,7 @@ from production.models import (
 )
 from production.services import role_groups_sync, staff_member_upsert
 from ventes.models import Channel, Fulfilment, PaymentMethod
-from ventes.services import LineRequest, order_place
+from ventes.services import LineRequest, OrderRequest, order_place
 
 INGREDIENTS = 40
 RECIPE_SIZE = 5
@@ -108,17 +108,19 @@ def catalogue_create(*, size: Dataset) -> None:
 
 def open_orders_create(*, size: Dataset) -> list[str]:
     """Orders waiting in the first pizzeria's kitchen, placed through the real service."""
-    pizzeria = Pizzeria.objects.order_by("pk").first()
+    pizzeria = Pizzeria.objects.order_by("pk")[0]
     products = list(Product.objects.order_by("pk").values_list("pk", flat=True)[:3])
     return [
         order_place(
-            pizzeria=pizzeria,
-            lines=[LineRequest(products[i % 3], 1 + i % 2)],
-            channel=Channel.WEB,
-            fulfilment=Fulfilment.PICKUP,
-            payment_method=PaymentMethod.CASH,
-            customer_name=f"Client {i}",
-            customer_phone="06 12 34 56 78",
+            request=OrderRequest(
+                pizzeria=pizzeria,
+                lines=[LineRequest(products[i % 3], 1 + i % 2)],
+                channel=Channel.WEB,
+                fulfilment=Fulfilment.PICKUP,
+                payment_method=PaymentMethod.CASH,
+                customer_name=f"Client {i}",
+                customer_phone="06 12 34 56 78",
+            )
         ).number
         for i in range(size.open_orders)
     ]

@@ -18,9 +18,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import Resolver404, resolve, reverse
 
 from production.models import Pizzeria, RecipeLine, StaffMember, Stock
-from production.selectors import stock_check_ledger
 from production.services import stock_count_inventory
 from ventes.models import Order, OrderLine, OrderState
+from ventes.selectors import stock_check_ledger
 from ventes.tracking import order_tracking_url
 
 from . import load
@@ -62,7 +62,7 @@ def _scarce_setup(pizzeria: Pizzeria, portions: int) -> tuple[int, list[int]]:
     """A pizza whose first ingredient runs low, and the pizzas that do not use it."""
     menu = list(pizzeria.products.order_by("pk").values_list("pk", flat=True))
     scarce_product = menu[0]
-    line = RecipeLine.objects.filter(product_id=scarce_product).order_by("pk").first()
+    line = RecipeLine.objects.filter(product_id=scarce_product).order_by("pk")[0]
     stock = Stock.objects.get(pizzeria=pizzeria, ingredient_id=line.ingredient_id)
     # What orders still hold stays on the shelf: exactly ``portions`` more can be sold.
     counted = line.quantity * portions + stock.reserved
@@ -78,7 +78,7 @@ def prepare(*, large: bool, reuse: bool, quick: bool = False) -> Fixture:
         dataset_create(size=size)
     call_command("collectstatic", verbosity=0, interactive=False)
     pizzeria, race_pizzeria = Pizzeria.objects.order_by("pk")[:2]
-    order = Order.objects.filter(pizzeria=pizzeria, state=OrderState.RECEIVED).order_by("pk").first()
+    order = Order.objects.filter(pizzeria=pizzeria, state=OrderState.RECEIVED).order_by("pk")[0]
     # The htmx partial the order page polls, with the guest's signed link.
     signed = order_tracking_url(number=order.number).split("?", 1)[1]
     tracking = f"{reverse('ventes:order_status', kwargs={'number': order.number})}?{signed}"
@@ -140,10 +140,11 @@ def query_counts(fixture: Fixture) -> dict[str, int]:
         ),
         "checkout_form": lambda: browser.get("/commander/"),
     }
-    if fixture.kitchen_path:
-        pages["kitchen"] = lambda: kitchen.get(fixture.kitchen_path)
-        kitchen_etag = kitchen.get(fixture.kitchen_path).headers.get("ETag", "")
-        pages["kitchen_unchanged"] = lambda: kitchen.get(fixture.kitchen_path, HTTP_IF_NONE_MATCH=kitchen_etag)
+    kitchen_path = fixture.kitchen_path
+    if kitchen_path:
+        pages["kitchen"] = lambda: kitchen.get(kitchen_path)
+        kitchen_etag = kitchen.get(kitchen_path).headers.get("ETag", "")
+        pages["kitchen_unchanged"] = lambda: kitchen.get(kitchen_path, HTTP_IF_NONE_MATCH=kitchen_etag)
     counts = {}
     for name, request in pages.items():
         request()  # warm: first-request work (sessions, caches) is not what a page costs
@@ -152,7 +153,7 @@ def query_counts(fixture: Fixture) -> dict[str, int]:
         counts[name] = len(queries)
     for _ in range(2):  # the first order warms up, the second is counted
         pages["add_to_cart"]()
-        token = re.search(r'name="token" value="([^"]+)"', browser.get("/commander/").content.decode()).group(1)
+        token = _found(r'name="token" value="([^"]+)"', browser.get("/commander/").content.decode())
         with CaptureQueriesContext(connection) as queries:
             response = browser.post("/commander/", {**CHECKOUT_FIELDS, "token": token})
         assert response.status_code == 302, response.status_code
@@ -166,6 +167,14 @@ WRK_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s|m)\s*$", re.M)
 UNIT_MS = {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}
 
 
+def _found(pattern: str, text: str) -> str:
+    """The first group of ``pattern`` in ``text``; a missing figure stops the run and shows the text."""
+    match = re.search(pattern, text)
+    if match is None:
+        raise RuntimeError(f"{pattern!r} not found in:\n{text}")
+    return match.group(1)
+
+
 def wrk(url: str, *, seconds: float, connections: int, headers: dict[str, str]) -> dict:
     threads = min(2, connections)
     duration = f"-d{max(1, round(seconds))}s"
@@ -174,13 +183,13 @@ def wrk(url: str, *, seconds: float, connections: int, headers: dict[str, str]) 
         command += ["-H", f"{name}: {value}"]
     output = subprocess.run([*command, url], capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
     latency = {p: float(v) * UNIT_MS[u] for p, v, u in WRK_LATENCY.findall(output)}
-    requests = int(re.search(r"(\d+) requests in", output).group(1))
+    requests = int(_found(r"(\d+) requests in", output))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     errors = (int(bad.group(1)) if bad else 0) + (sum(int(g) for g in socket.groups()) if socket else 0)
     return {
         "requests": requests,
-        "throughput": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "throughput": float(_found(r"Requests/sec:\s+([\d.]+)", output)),
         "p50_ms": latency.get("50"),
         "p99_ms": latency.get("99"),
         "errors": errors,
@@ -302,9 +311,13 @@ def run_all(*, base: str, fixture: Fixture, seconds: float, connections: int) ->
     notes = []
     if not fixture.kitchen_path:
         notes.append("kitchen display not measured: /equipe/<slug>/cuisine/direct/ does not exist in this build")
-    beside = _baseline(base, seconds, connections)
+    orders_baseline = _baseline(base, seconds, connections)
     race = orders_race(base, fixture, seconds=seconds, customers=connections)
-    scenarios["orders"] = {"path": "/panier/ajouter/ + /commander/ (GET, POST)", **race, "baseline_beside": beside}
+    scenarios["orders"] = {
+        "path": "/panier/ajouter/ + /commander/ (GET, POST)",
+        **race,
+        "baseline_beside": orders_baseline,
+    }
     print(f"  orders: {race['throughput']:.0f} orders/s", flush=True)
     checks = race["checks"]
     if checks["negative_stock_lines"] or checks["scarce_oversold"]:

@@ -25,7 +25,8 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 import sentry_sdk
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabaseWrapper
 from maintenance_mode.core import get_maintenance_mode
 
 logger = logging.getLogger("ocpizzapp.jobs")
@@ -66,7 +67,8 @@ def _advisory_lock(name: str) -> Iterator[bool]:
 def job_lock_file(name: str) -> Path:
     """The lock file of job ``name`` for this deployment's SQLite database."""
     database = str(connection.settings_dict["NAME"])
-    if connection.is_in_memory_db():
+    wrapper = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: ``connection`` is a proxy to it
+    if isinstance(wrapper, SQLiteDatabaseWrapper) and wrapper.is_in_memory_db():
         # A memory database lives and dies with its process: so does its lock.
         database = f"{database} of process {os.getpid()}"
     digest = hashlib.sha256(database.encode()).hexdigest()[:16]

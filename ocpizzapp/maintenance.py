@@ -15,6 +15,7 @@ a signed-in member through everywhere else (order pages, receipts).
 
 import logging
 import time
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -29,7 +30,7 @@ from .models import MaintenanceState
 
 logger = logging.getLogger(__name__)
 STATE_PK = 1
-_remembered: dict[str, object] = {}
+_remembered: dict[str, Any] = {}
 
 
 def remember_state(value, *, ttl: float | None = None) -> None:

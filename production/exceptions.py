@@ -1,4 +1,5 @@
 from dataclasses import dataclass
+from http import HTTPStatus
 
 from ocpizzapp.exceptions import BusinessError
 
@@ -14,6 +15,7 @@ class InvalidStockQuantity(StockError):
 
 class NotEnoughStock(StockError):
     code = "not_enough_stock"
+    status = HTTPStatus.CONFLICT
     default_message = "Stock insuffisant."
 
 
@@ -38,6 +40,7 @@ class SoldOut(StockError):
     """Some products of an order cannot be made in the asked quantities."""
 
     code = "sold_out"
+    status = HTTPStatus.CONFLICT
 
     def __init__(self, shortages: list[Shortage]):
         self.shortages = shortages

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.http import QueryDict
 
 from ocpizzapp.forms import AsciiIntegerField
 
@@ -9,7 +10,7 @@ from .models import StockMovement
 from .selectors import staff_member_for
 
 
-class AccessibleErrorsMixin:
+class AccessibleErrorsMixin(forms.BaseForm):
     """Point each invalid input at its error message (rendered with id ``<field id>_error``)."""
 
     def full_clean(self):
@@ -53,8 +54,8 @@ class StockMoveForm(AccessibleErrorsMixin, forms.Form):
     note = forms.CharField(label="Remarque", max_length=200, required=False)
     field_order = ["quantity", "note"]
 
-    def __init__(self, *args, kind: str, can_override: bool = False, **kwargs):
-        super().__init__(*args, prefix=kind, **kwargs)
+    def __init__(self, data: QueryDict | None = None, *, kind: str, can_override: bool = False):
+        super().__init__(data, prefix=kind)
         self.kind = kind
         # An empty shelf is a valid count; a delivery or a waste of nothing is not.
         self.fields["quantity"] = AsciiIntegerField(

@@ -290,16 +290,16 @@ class RecipeStep(models.Model):
         return f"{self.position}. {self.text}"
 
 
-class StaffMemberManager(models.Manager):
+class StaffMemberManager(models.Manager["StaffMember"]):
     def of_user(self, user) -> "StaffMember | None":
         """The membership of ``user``, or None: the one read along with the user when the
         sign-in backend did (``accounts.backends``), else one query."""
-        if self.model.user.field.remote_field.is_cached(user):
+        if StaffMember.user.field.remote_field.is_cached(user):
             return getattr(user, "staff_member", None)
         try:
             # One member per user: ``get`` spares the ordering (by pizzeria, a join) that ``first`` would add.
             return self.select_related("pizzeria").get(user_id=user.pk)
-        except self.model.DoesNotExist:
+        except StaffMember.DoesNotExist:
             return None
 
 

@@ -27,14 +27,14 @@ held by the order again. Counts and waste act on the shelf only.
 So each line's ``on_hand`` is the sum of its rows' ``on_hand_delta``, its
 ``reserved`` the sum of their ``reserved_delta``, and what one order holds on
 it is the sum of that order's ``reserved_delta`` (reservations − releases −
-consumptions): ``production.selectors.stock_check_ledger`` checks both.
+consumptions): ``ventes.selectors.stock_check_ledger`` checks both.
 
 Rows are always locked in primary-key order (orders before stock lines) so
 that two transactions touching the same ingredients queue up instead of
 deadlocking.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
@@ -344,6 +344,7 @@ def role_groups_sync() -> dict[str, Group]:
     groups = {}
     for role, group_name in ROLE_GROUP_NAMES.items():
         group, _ = Group.objects.get_or_create(name=group_name)
+        permissions: Iterable[Permission]
         if role == StaffMember.MANAGER:
             permissions = Permission.objects.filter(content_type__app_label__in=["production", "ventes"])
         else:

@@ -1,9 +1,10 @@
 """The staff screens: kitchen display, recipe memo, rider and counter pages,
 stock screens and the managers' dashboard.
 
-Access goes through ``staff_only`` (role, then pizzeria), reads through the
-scoped selectors, order moves through ``ventes.workflow.order_transition``
-and stock changes through the stock services: nothing is written here.
+Access goes through ``staff_only`` (role, then pizzeria); orders are read
+through ``ventes.selectors`` (scoped to the pizzeria) and moved through
+``ventes.workflow.order_transition``; stock is read through the production
+selectors and changed through the stock services: nothing is written here.
 """
 
 import datetime
@@ -14,15 +15,14 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.urls import reverse, reverse_lazy
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.views.decorators.http import condition, require_GET, require_POST
 
 from ocpizzapp.exceptions import BusinessError
-from ventes.models import OrderState
-from ventes.selectors import refunds_needing_attention
-from ventes.workflow import UNDO_TRANSITIONS, order_transition
+from ventes import selectors as orders
+from ventes.workflow import STAFF_MOVES, order_transition
 
 from . import selectors
 from .cache import board_html
@@ -55,7 +55,7 @@ class StaffLoginView(auth_views.LoginView):
 
 
 class StaffLogoutView(auth_views.LogoutView):
-    next_page = reverse_lazy("production:login")
+    next_page = "production:login"  # a URL name: resolved by resolve_url
 
 
 @staff_only([PIZZAIOLO, RIDER, COUNTER, MANAGER])
@@ -88,7 +88,7 @@ def _move(request, *, order_id: int, to_state: str) -> None:
 
 def _scoped_order_id(*, pizzeria, pk: int) -> int:
     """404 unless the order belongs to this pizzeria."""
-    if not selectors.pizzeria_orders(pizzeria=pizzeria).filter(pk=pk).exists():
+    if not orders.pizzeria_has_order(pizzeria=pizzeria, order_id=pk):
         raise Http404("Commande inconnue.")
     return pk
 
@@ -98,7 +98,7 @@ def _scoped_order_id(*, pizzeria, pk: int) -> int:
 
 def _kitchen_fingerprint(pizzeria) -> tuple[datetime.datetime, str]:
     now = timezone.now()
-    return now, selectors.kitchen_fingerprint(pizzeria_id=pizzeria.pk, now=now)
+    return now, orders.kitchen_fingerprint(pizzeria_id=pizzeria.pk, now=now)
 
 
 def _kitchen_context(pizzeria, *, now: datetime.datetime, etag: str) -> dict:
@@ -109,11 +109,7 @@ def _kitchen_context(pizzeria, *, now: datetime.datetime, etag: str) -> dict:
     """
 
     def render_cards():
-        columns = selectors.kitchen_columns(pizzeria=pizzeria, now=now)
-        context = {
-            "pizzeria": pizzeria,
-            "columns": [(state, OrderState(state).label, columns[state]) for state in selectors.KITCHEN_STATES],
-        }
+        context = {"pizzeria": pizzeria, "columns": orders.kitchen_columns(pizzeria=pizzeria, now=now)}
         return render_to_string("production/_kitchen_cards.html", context)
 
     cards = board_html(kind="kitchen", pizzeria=pizzeria, fingerprint=etag, render=render_cards)
@@ -140,19 +136,12 @@ def kitchen_board(request, pizzeria):
     return response
 
 
-KITCHEN_MOVES = {"start": OrderState.PREPARING, "finish": OrderState.READY}
-UNDO_TARGET = dict(UNDO_TRANSITIONS.keys())
-
-
 @require_POST
 @staff_only(KITCHEN_ROLES)
 def kitchen_move(request, pizzeria, pk: int, action: str):
     order_id = _scoped_order_id(pizzeria=pizzeria, pk=pk)
-    if action == "undo":
-        state = selectors.pizzeria_orders(pizzeria=pizzeria).values_list("state", flat=True).get(pk=order_id)
-        target = UNDO_TARGET.get(state, state)
-    else:
-        target = KITCHEN_MOVES[action]
+    undo = action == "undo"
+    target = orders.order_undo_target(pizzeria=pizzeria, order_id=order_id) if undo else STAFF_MOVES[action]
     _move(request, order_id=order_id, to_state=target)
     if _is_partial(request):
         now, etag = _kitchen_fingerprint(pizzeria)
@@ -182,11 +171,10 @@ def recipe_detail(request, pizzeria, product_id: int):
 @require_GET
 @staff_only(TICKET_ROLES)
 def order_ticket(request, pizzeria, pk: int):
-    order = selectors.pizzeria_orders(pizzeria=pizzeria).filter(pk=pk).first()
-    if order is None:
+    ticket = orders.order_ticket(pizzeria=pizzeria, order_id=pk)
+    if ticket is None:
         raise Http404("Commande inconnue.")
-    order.due_at = selectors.order_due_at(order)
-    return render(request, "production/ticket.html", {"pizzeria": pizzeria, "order": order})
+    return render(request, "production/ticket.html", {"pizzeria": pizzeria, "order": ticket.order, "ticket": ticket})
 
 
 # --- Rider and counter -----------------------------------------------------------
@@ -194,11 +182,11 @@ def order_ticket(request, pizzeria, pk: int):
 
 def _pizzeria_etag(request, *args, pizzeria, **kwargs):
     # Per user: a rider's page lists his own deliveries.
-    return selectors.orders_fingerprint(pizzeria_id=pizzeria.pk, extra=str(request.user.pk))
+    return orders.orders_fingerprint(pizzeria_id=pizzeria.pk, extra=str(request.user.pk))
 
 
 def _rider_context(request, pizzeria):
-    return {"pizzeria": pizzeria, "lists": selectors.rider_orders(pizzeria=pizzeria, member=request.staff)}
+    return {"pizzeria": pizzeria, "lists": orders.rider_orders(pizzeria=pizzeria, member=request.staff)}
 
 
 @require_GET
@@ -215,20 +203,17 @@ def rider_board(request, pizzeria):
     return _live(render(request, "production/_rider_board.html", _rider_context(request, pizzeria)))
 
 
-RIDER_MOVES = {"take": OrderState.OUT_FOR_DELIVERY, "deliver": OrderState.COMPLETED}
-
-
 @require_POST
 @staff_only(RIDER_ROLES)
 def rider_move(request, pizzeria, pk: int, action: str):
-    _move(request, order_id=_scoped_order_id(pizzeria=pizzeria, pk=pk), to_state=RIDER_MOVES[action])
+    _move(request, order_id=_scoped_order_id(pizzeria=pizzeria, pk=pk), to_state=STAFF_MOVES[action])
     if _is_partial(request):
         return render(request, "production/_rider_board.html", _rider_context(request, pizzeria))
     return redirect("production:rider", slug=pizzeria.slug)
 
 
 def _counter_context(pizzeria):
-    return {"pizzeria": pizzeria, "orders": selectors.counter_orders(pizzeria=pizzeria)}
+    return {"pizzeria": pizzeria, "orders": orders.counter_orders(pizzeria=pizzeria)}
 
 
 @require_GET
@@ -248,7 +233,7 @@ def counter_board(request, pizzeria):
 @require_POST
 @staff_only(COUNTER_ROLES)
 def counter_handover(request, pizzeria, pk: int):
-    _move(request, order_id=_scoped_order_id(pizzeria=pizzeria, pk=pk), to_state=OrderState.COMPLETED)
+    _move(request, order_id=_scoped_order_id(pizzeria=pizzeria, pk=pk), to_state=STAFF_MOVES["handover"])
     if _is_partial(request):
         return render(request, "production/_counter_board.html", _counter_context(pizzeria))
     return redirect("production:counter", slug=pizzeria.slug)
@@ -343,11 +328,11 @@ def stock_ledger(request, pizzeria):
 
 def _dashboard_context():
     now = timezone.now()
-    return {"now": now, "summaries": selectors.dashboard_summaries(now=now)}
+    return {"now": now, "summaries": orders.dashboard_summaries(now=now)}
 
 
 def _dashboard_etag(request):
-    return selectors.dashboard_fingerprint(now=timezone.now())
+    return orders.dashboard_fingerprint(now=timezone.now())
 
 
 @require_GET
@@ -357,7 +342,7 @@ def dashboard(request):
     context = _dashboard_context()
     # The list behind the counts on the board: read only when there is something to list.
     if any(summary.pizzeria.stuck_refunds for summary in context["summaries"]):
-        context["stuck_refunds"] = refunds_needing_attention()
+        context["stuck_refunds"] = orders.refunds_needing_attention()
     return render(request, "production/dashboard.html", {"etag": etag, **context})
 
 

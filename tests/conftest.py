@@ -7,9 +7,9 @@ import pytest
 from django.db import connection
 
 from production.models import Stock
-from production.selectors import stock_check_ledger
 from production.services import stock_line_create
 from tests import factories
+from ventes.selectors import stock_check_ledger
 
 # A Redis database index of its own: the tests that use it flush it.
 TEST_REDIS_URL = "redis://127.0.0.1:6379/13"

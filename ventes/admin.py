@@ -45,20 +45,17 @@ class ReadOnlyInline(admin.TabularInline):
 
 class OrderLineInline(ReadOnlyInline):
     model = OrderLine
-    fields = ["product_name", "quantity", "unit_price", "vat_rate"]
-    readonly_fields = fields
+    fields = readonly_fields = ("product_name", "quantity", "unit_price", "vat_rate")
 
 
 class OrderEventInline(ReadOnlyInline):
     model = OrderEvent
-    fields = ["at", "type", "from_state", "to_state", "params", "by", "note"]
-    readonly_fields = fields
+    fields = readonly_fields = ("at", "type", "from_state", "to_state", "params", "by", "note")
 
 
 class PaymentInline(ReadOnlyInline):
     model = Payment
-    fields = ["method", "amount", "state", "provider_reference", "refunded_amount", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("method", "amount", "state", "provider_reference", "refunded_amount", "created_at")
 
 
 class RefundInline(ReadOnlyInline):

@@ -6,8 +6,6 @@ VAT are computed by the server from the catalogue each time it is shown
 when it changes the session key, so the cart survives logging in.
 """
 
-from django.conf import settings
-
 from .services import LineRequest
 
 SESSION_KEY = "cart"
@@ -65,10 +63,6 @@ class Cart:
     def clear(self) -> None:
         self.lines = {}
         self.save()
-
-    def is_full_for(self, product_id: int) -> bool:
-        """A new product would exceed the number of lines an order may have."""
-        return product_id not in self.lines and len(self.lines) >= settings.OCPIZZA["MAX_ORDER_LINES"]
 
     def line_requests(self) -> list[LineRequest]:
         return [LineRequest(product_id, quantity) for product_id, quantity in self.lines.items()]

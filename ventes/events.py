@@ -10,11 +10,12 @@ at its next poll.
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any
-
-from django.contrib.auth.base_user import AbstractBaseUser
+from typing import TYPE_CHECKING, Any
 
 from .models import STATE_EVENT_TYPES, Order, OrderEvent, OrderEventType
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 def money(amount: Decimal) -> str:
@@ -26,7 +27,7 @@ def order_event_record(
     *,
     order: Order,
     type: OrderEventType,
-    by: AbstractBaseUser | None = None,
+    by: "User | None" = None,
     fields: Sequence[str] = (),
     order_saved: bool = False,
     from_state: str = "",

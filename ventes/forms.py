@@ -1,12 +1,12 @@
 """Forms of the shop. They check the shape of what is posted; the order
-services check the rest (menu, stock, opening hours) and their typed errors are
-shown beside the matching field."""
+services check the rest (menu, stock, opening hours, delivery zone) and their
+typed errors are shown beside the matching field."""
 
 import datetime
 import re
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -16,11 +16,11 @@ from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from ocpizzapp.exceptions import BusinessError
 from ocpizzapp.forms import AsciiIntegerField, ascii_digits
 from production.models import Pizzeria
 
 from . import sms
-from .geo import GeoError, delivery_zone_check
 from .models import STAFF_REFUND_REASONS, CancelReason, Channel, Fulfilment, OrderLine, PaymentMethod
 from .services import DeliveryAddress
 
@@ -140,7 +140,6 @@ class OrderDetailsForm(forms.Form):
         self.fields["slot"].widget.slots = slots
         for name, bound in self.fields.items():
             bound.widget.attrs.setdefault("aria-describedby", f"id_{name}_error")
-        self.zone = None
 
     def clean_slot(self):
         value = self.cleaned_data.get("slot", "")
@@ -154,8 +153,9 @@ class OrderDetailsForm(forms.Form):
     def saved_address(self):
         return None
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        """The shape of the answers; whether the pizzeria delivers there is ``order_place``'s to say."""
+        cleaned = super().clean() or self.cleaned_data
         if cleaned.get("when") == "slot" and not cleaned.get("slot") and "slot" not in self.errors:
             self.add_error("slot", "Choisissez un créneau.")
         if cleaned.get("fulfilment") == Fulfilment.DELIVERY and not self.saved_address():
@@ -164,18 +164,7 @@ class OrderDetailsForm(forms.Form):
                 self.add_error("address_line", "Indiquez l'adresse de livraison.")
             if not (ascii_digits(postcode) and len(postcode) == 5):
                 self.add_error("address_postcode", "Le code postal compte 5 chiffres.")
-            if line and "address_postcode" not in self.errors:
-                self._check_zone(line=line, postcode=postcode)
-        elif cleaned.get("fulfilment") == Fulfilment.DELIVERY:
-            address = self.saved_address()
-            self._check_zone(line=address.line1, postcode=address.postcode)
         return cleaned
-
-    def _check_zone(self, *, line: str, postcode: str) -> None:
-        try:
-            self.zone = delivery_zone_check(pizzeria=self.pizzeria, address=line, postcode=postcode)
-        except GeoError as error:
-            self.add_error("address_line", error.message)
 
     def requested_for(self) -> datetime.datetime | None:
         return self.cleaned_data["slot"] if self.cleaned_data["when"] == "slot" else None
@@ -183,31 +172,28 @@ class OrderDetailsForm(forms.Form):
     def delivery_address(self) -> DeliveryAddress | None:
         if self.cleaned_data["fulfilment"] != Fulfilment.DELIVERY:
             return None
-        location = self.zone.location if self.zone else None
-        coordinates = {"latitude": location.latitude, "longitude": location.longitude} if location else {}
         address = self.saved_address()
         if address is not None:
-            if not coordinates and address.latitude is not None:
-                coordinates = {"latitude": address.latitude, "longitude": address.longitude}
             line = f"{address.line1}, {address.line2}" if address.line2 else address.line1
             return DeliveryAddress(
                 line=line,
                 postcode=address.postcode,
                 city=address.city,
                 instructions=self.cleaned_data["address_instructions"] or address.instructions,
-                **coordinates,
+                latitude=address.latitude,
+                longitude=address.longitude,
             )
         return DeliveryAddress(
             line=self.cleaned_data["address_line"].strip(),
             postcode=self.cleaned_data["address_postcode"].strip(),
             city=self.cleaned_data["address_city"].strip() or "Paris",
             instructions=self.cleaned_data["address_instructions"].strip(),
-            **coordinates,
         )
 
-    def add_service_error(self, error) -> None:
+    def add_service_error(self, error: BusinessError) -> None:
         """Show an order-service error beside its field, or at the top of the form."""
-        self.add_error(SERVICE_FIELDS.get(getattr(error, "field", None)), error.message)
+        field = getattr(error, "field", None)
+        self.add_error(SERVICE_FIELDS.get(field) if field else None, error.message)
 
 
 class CheckoutForm(OrderDetailsForm):
@@ -233,10 +219,10 @@ class CheckoutForm(OrderDetailsForm):
         if not sms.sms_enabled():
             del self.fields["notify_by"]
         if online_payment:
-            self.fields["payment_method"].choices = [ONLINE_CHOICE, *AT_DOOR_CHOICES]
+            cast(forms.ChoiceField, self.fields["payment_method"]).choices = [ONLINE_CHOICE, *AT_DOOR_CHOICES]
         self.addresses = {address.pk: address for address in addresses}
         if self.addresses:
-            self.fields["saved_address_id"].choices = [("", "Une autre adresse")] + [
+            cast(forms.ChoiceField, self.fields["saved_address_id"]).choices = [("", "Une autre adresse")] + [
                 (pk, f"{address.label} — {address}") for pk, address in self.addresses.items()
             ]
             self.fields["saved_address_id"].error_messages["invalid_choice"] = (
@@ -246,7 +232,8 @@ class CheckoutForm(OrderDetailsForm):
             del self.fields["saved_address_id"]
 
     def saved_address(self):
-        return self.addresses.get(self.cleaned_data.get("saved_address_id"))
+        saved_id = self.cleaned_data.get("saved_address_id")
+        return None if saved_id is None else self.addresses.get(saved_id)
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -395,7 +382,7 @@ class RefundForm(forms.Form):
         return Decimal(raw.replace(",", "."))
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or self.cleaned_data
         scope = data.get("scope")
         if scope == "amount" and not data.get("amount"):
             self.add_error("amount", "Indiquez le montant à rembourser.")

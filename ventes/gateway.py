@@ -15,10 +15,10 @@ import functools
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 import stripe
 from django.conf import settings
+from stripe.params.checkout import SessionCreateParams
 
 from .exceptions import (
     OnlinePaymentDisabled,
@@ -72,7 +72,7 @@ def _stripe_client() -> stripe.StripeClient:
     return _client(settings.STRIPE_SECRET_KEY, settings.STRIPE_TIMEOUT_SECONDS, settings.STRIPE_MAX_NETWORK_RETRIES)
 
 
-def checkout_session_open(*, params: dict[str, Any], idempotency_key: str) -> CheckoutSession:
+def checkout_session_open(*, params: SessionCreateParams, idempotency_key: str) -> CheckoutSession:
     """Create a Checkout Session; the same key gives the same session back."""
     client = _stripe_client()
     try:

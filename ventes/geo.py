@@ -30,6 +30,7 @@ import logging
 import math
 from dataclasses import dataclass
 from decimal import Decimal
+from http import HTTPStatus
 
 import googlemaps
 from django.conf import settings
@@ -63,6 +64,7 @@ class GeocodingUnavailable(GeoError):
     """No key, or Google did not answer in time / refused: use the postcode fallback."""
 
     code = "geocoding_unavailable"
+    status = HTTPStatus.SERVICE_UNAVAILABLE
     default_message = "La localisation des adresses est indisponible pour le moment : choisissez votre pizzeria."
 
 

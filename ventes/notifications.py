@@ -109,7 +109,11 @@ def _notification_claim(*, notification_id: int, now: datetime.datetime) -> Noti
     notification = Notification.objects.select_for_update().get(pk=notification_id)
     if notification.status in {Status.SENT, Status.FAILED}:
         return None
-    if notification.status == Status.SENDING and notification.lease_until and notification.lease_until > now:
+    if (
+        notification.status == Status.SENDING
+        and notification.lease_until is not None
+        and notification.lease_until > now
+    ):
         # Another worker is sending it; if that worker dies, this task takes it over when its lease lapses.
         notification_send.using(run_after=notification.lease_until).enqueue(notification_id=notification_id)
         return None
@@ -187,7 +191,7 @@ def _send_email(*, notification: Notification, order: Order) -> str:
     # The key as Message-ID: should a message go out twice after all, mail clients show it once.
     message_id = f"<{notification.idempotency_key}@ocpizza>"
     message = EmailMessage(
-        subject=SUBJECTS[state].format(number=order.number),
+        subject=SUBJECTS[OrderState(state)].format(number=order.number),
         body=render_to_string("ventes/email/order_state.txt", context),
         to=[notification.recipient],
         headers={"Message-ID": message_id},
@@ -206,7 +210,7 @@ def _send_email(*, notification: Notification, order: Order) -> str:
 
 
 def sms_text(*, order: Order, state: str) -> str:
-    text = SMS_TEXTS[state]
+    text = SMS_TEXTS[OrderState(state)]
     if state == OrderState.READY and order.fulfilment == Fulfilment.DELIVERY:
         text = SMS_READY_FOR_DELIVERY
     return text.format(url=order_tracking_url(number=order.number, absolute=True))

@@ -33,10 +33,9 @@ import functools
 import logging
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Sum
@@ -48,6 +47,7 @@ from production.models import StaffMember
 from . import gateway, workflow
 from .events import money, order_event_record
 from .exceptions import IllegalTransition, PaymentError, PaymentNotExpected, RefundFailed, RefundNotAllowed
+from .gateway import SessionCreateParams, SessionCreateParamsLineItem
 from .models import (
     CancelReason,
     Order,
@@ -62,6 +62,9 @@ from .models import (
     StripeEvent,
 )
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 logger = logging.getLogger(__name__)
 
 PROVIDER = "stripe"
@@ -73,8 +76,8 @@ EXPIRY_MARGIN = datetime.timedelta(minutes=1)
 CENT = Decimal("0.01")
 
 
-def _checkout_params(*, order: Order, success_url: str, cancel_url: str, now: datetime.datetime) -> dict[str, Any]:
-    line_items: list[dict[str, Any]] = [
+def _checkout_params(*, order: Order, success_url: str, cancel_url: str, now: datetime.datetime) -> SessionCreateParams:
+    line_items: list[SessionCreateParamsLineItem] = [
         {
             "quantity": line.quantity,
             "price_data": {
@@ -104,7 +107,7 @@ def _checkout_params(*, order: Order, success_url: str, cancel_url: str, now: da
         now + STRIPE_MAX_EXPIRY,
     )
     metadata = {"order_id": str(order.pk), "order_number": order.number}
-    params: dict[str, Any] = {
+    params: SessionCreateParams = {
         "mode": "payment",
         "line_items": line_items,
         "success_url": success_url,
@@ -152,6 +155,8 @@ def checkout_session_create(*, order: Order, success_url: str, cancel_url: str) 
         provider_reference=session.id,
         defaults={"method": PaymentMethod.ONLINE_CARD, "amount": order.total, "state": Payment.State.PENDING},
     )
+    # Only embedded Checkout pages come without an address, and this one is hosted.
+    assert session.url is not None
     return session.url
 
 
@@ -218,7 +223,7 @@ def _refund_open(
     payment: Payment,
     amount: Decimal,
     reason: str,
-    by: AbstractBaseUser | None,
+    by: "User | None",
     note: str = "",
     params: Mapping[str, Any] | None = None,
     event_type: OrderEventType = OrderEventType.REFUND_REQUESTED,
@@ -277,7 +282,7 @@ def refund_request(
     *,
     order_id: int,
     reason: str,
-    by: AbstractBaseUser,
+    by: "User",
     amount: Decimal | None = None,
     lines: Mapping[int, int] | None = None,
     note: str = "",
@@ -476,7 +481,7 @@ def refunds_retry_due(*, now: datetime.datetime) -> int:
 # Settling a cancelled order, asked by the workflow through ventes.signals.order_cancelled.
 
 
-def _refund_rest(*, order: Order, reason: str, by: AbstractBaseUser | None) -> None:
+def _refund_rest(*, order: Order, reason: str, by: "User | None") -> None:
     for payment in _paid_payments(order=order):
         if payment.method != PaymentMethod.ONLINE_CARD:
             continue
@@ -485,7 +490,7 @@ def _refund_rest(*, order: Order, reason: str, by: AbstractBaseUser | None) -> N
             _refund_open(order=order, payment=payment, amount=rest, reason=reason, by=by)
 
 
-def order_cancelled_settle(*, sender: type[Order], order: Order, by: AbstractBaseUser | None, **kwargs: object) -> None:
+def order_cancelled_settle(*, sender: type[Order], order: Order, by: "User | None", **kwargs: object) -> None:
     """Receiver of ``order_cancelled``: what an online order paid is owed back; an open Stripe page is closed.
 
     Runs inside the cancel's transaction, so the refund owed is recorded with
@@ -520,6 +525,8 @@ def _checkout_sessions_expire(*, order_id: int) -> None:
 
 def _order_id_of(session: Mapping[str, Any]) -> int | None:
     reference = session.get("client_reference_id") or (session.get("metadata") or {}).get("order_id")
+    if reference is None:
+        return None
     try:
         return int(reference)
     except (TypeError, ValueError):

@@ -9,28 +9,40 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from production.cache import catalogue_version, menu_version
 from production.exceptions import Shortage, SoldOut
-from production.models import Allergen, OpeningHours, Pizzeria, Product
-from production.selectors import Availability, availability_of, pizzeria_hours_on, product_availability
+from production.models import Allergen, OpeningHours, Pizzeria, Product, StaffMember, Stock
+from production.selectors import (
+    Availability,
+    availability_of,
+    pizzeria_hours_on,
+    pizzerias_accepting_flags,
+    product_availability,
+    stock_last_movement_at,
+    stock_low_lines,
+)
 
 from .models import (
     REFUND_NEEDS_MANAGER,
+    STATE_EVENT_TYPES,
     Address,
     Customer,
+    Fulfilment,
     Order,
     OrderEvent,
     OrderLine,
     OrderState,
     PaymentMethod,
+    PaymentState,
     Refund,
 )
 from .pricing import MealVoucherSplit, PricedLine, Totals, delivery_fee_for, meal_voucher_split, order_totals
 from .tracking import order_number_from_token
-from .workflow import Role, actor_role_for
+from .workflow import STOCK_HELD_STATES, UNDO_TRANSITIONS, UNDO_WINDOW, Role, actor_role_for
 
 SLOT_MINUTES = 15
 # The earliest slot leaves the kitchen this long to make the order.
@@ -295,6 +307,20 @@ def customer_for(*, user) -> Customer | None:
     return Customer.objects.filter(user_id=user.pk).first() if user.is_authenticated else None
 
 
+def customer_has_phone(*, user) -> bool:
+    return Customer.objects.filter(user=user).exclude(phone="").exists()
+
+
+def customer_address(*, user, address_id: int) -> Address | None:
+    """One address of the user's book, or None (someone else's looks the same)."""
+    return Address.objects.filter(customer__user=user, pk=address_id).first()
+
+
+def customer_order_history(*, user) -> QuerySet[Order]:
+    """The user's orders, newest first, each with its pizzeria (no query per order)."""
+    return Order.objects.filter(customer__user=user).select_related("pizzeria").order_by("-created_at", "-pk")
+
+
 def order_is_owned_by(*, number: str, user) -> bool:
     """Whether the order of that number is one of ``user``'s own (a guest's order is nobody's)."""
     return user.is_authenticated and Order.objects.filter(number=number, customer__user_id=user.pk).exists()
@@ -329,7 +355,7 @@ def order_for_viewer(*, number: str, user, token: str = "") -> OrderView | None:
     order = Order.objects.select_related("pizzeria", "customer").filter(number=number).first()
     if order is None:
         return None
-    owner_id = order.customer.user_id if order.customer_id is not None else None
+    owner_id = order.customer.user_id if order.customer is not None else None
     allowed, role = _viewer_role(
         number=number, pizzeria_id=order.pizzeria_id, owner_id=owner_id, user=user, token=token
     )
@@ -420,6 +446,36 @@ def order_history_lines(*, order: Order) -> dict[int, int]:
     return dict(order.lines.values_list("product_id", "quantity"))
 
 
+@dataclass(frozen=True)
+class Reorder:
+    """What a past order can fill a cart with now.
+
+    ``lines``: {product id: quantity}, each cut down to what can be made;
+    ``missing``: in French, the products that cannot be had in full.
+    """
+
+    lines: dict[int, int]
+    missing: list[str]
+
+
+def order_reorder(*, order: Order, pizzeria: Pizzeria) -> Reorder:
+    """A past order as it can be ordered again at ``pizzeria`` now: its products still on the menu, within stock."""
+    wanted = order_lines(order=order)
+    on_menu = {product.pk for product in menu_products(pizzeria=pizzeria)}
+    availabilities = product_availability(pizzeria_id=pizzeria.pk, product_ids=[line.product_id for line in wanted])
+    lines: dict[int, int] = {}
+    missing: list[str] = []
+    for line in wanted:
+        can_make = availability_of(availabilities, line.product_id).can_make if line.product_id in on_menu else 0
+        if can_make is not None and can_make < line.quantity:
+            missing.append(
+                f"{line.product_name} (plus que {can_make})" if can_make else f"{line.product_name} (épuisé)"
+            )
+        if can_make is None or can_make > 0:
+            lines[line.product_id] = line.quantity if can_make is None else min(line.quantity, can_make)
+    return Reorder(lines=lines, missing=missing)
+
+
 def pizzeria_queue(*, pizzeria: Pizzeria) -> list[Order]:
     """Orders waiting in or going through the kitchen, oldest first."""
     return list(
@@ -438,6 +494,315 @@ def order_awaiting_payment(*, number: str) -> Order | None:
     )
 
 
+# --- Staff screens ---------------------------------------------------------------
+# The orders of the kitchen, rider, counter and managers' screens. Every read is
+# scoped to a pizzeria here, so that a view cannot list or fetch another
+# pizzeria's orders by mistake; the screens themselves live in ``production``.
+
+KITCHEN_STATES = [OrderState.RECEIVED, OrderState.PREPARING, OrderState.READY]
+COOKING_STATES = [OrderState.RECEIVED, OrderState.PREPARING]
+# A card turns amber this long before its due time, and red once it is past.
+LATE_WARNING = datetime.timedelta(minutes=5)
+UNDO_TARGET = dict(UNDO_TRANSITIONS.keys())
+
+
+def _lines_prefetch() -> Prefetch:
+    # Ordered by its own key: the model's default ordering ("order") would join every line to its order.
+    # Prices and the alcohol flag: what meal vouchers may pay, on the rider's and the counter's cards.
+    lines = (
+        OrderLine.objects.select_related("product")
+        .only("pk", "order_id", "product__contains_alcohol", "product_name", "quantity", "unit_price", "vat_rate")
+        .order_by("pk")
+    )
+    return Prefetch("lines", queryset=lines)
+
+
+def pizzeria_orders(*, pizzeria: Pizzeria) -> QuerySet[Order]:
+    """Every order of one pizzeria, lines prefetched: the base of the staff screens."""
+    return Order.objects.filter(pizzeria=pizzeria).prefetch_related(_lines_prefetch())
+
+
+def pizzeria_has_order(*, pizzeria: Pizzeria, order_id: int) -> bool:
+    return Order.objects.filter(pizzeria=pizzeria, pk=order_id).exists()
+
+
+def order_undo_target(*, pizzeria: Pizzeria, order_id: int) -> str:
+    """The state a kitchen tap on this order would go back to (its own state when there is none)."""
+    state = Order.objects.filter(pizzeria=pizzeria).values_list("state", flat=True).get(pk=order_id)
+    return UNDO_TARGET.get(state, state)
+
+
+def order_due_at(order: Order) -> datetime.datetime | None:
+    return order.estimated_ready_at or order.requested_for
+
+
+def order_lateness(order: Order, *, now: datetime.datetime) -> str:
+    """How late an order still in the kitchen runs: "late", "soon" or ""."""
+    due = order_due_at(order)
+    if order.state not in COOKING_STATES or due is None:
+        return ""
+    if now > due:
+        return "late"
+    return "soon" if now >= due - LATE_WARNING else ""
+
+
+@dataclass(frozen=True)
+class OrderTicket:
+    """An order of the pizzeria as its printed ticket shows it."""
+
+    order: Order
+    due_at: datetime.datetime | None
+
+
+def order_ticket(*, pizzeria: Pizzeria, order_id: int) -> OrderTicket | None:
+    order = pizzeria_orders(pizzeria=pizzeria).filter(pk=order_id).first()
+    return None if order is None else OrderTicket(order=order, due_at=order_due_at(order))
+
+
+@dataclass(frozen=True)
+class KitchenCard:
+    """An order on the kitchen display.
+
+    ``undo_to``: the state its last tap came from, while that tap may still be
+    taken back (until ``undo_until``); "" otherwise.
+    """
+
+    order: Order
+    due_at: datetime.datetime | None
+    lateness: str
+    undo_to: str = ""
+    undo_until: datetime.datetime | None = None
+
+
+@dataclass(frozen=True)
+class KitchenColumn:
+    state: str
+    label: str
+    cards: list[KitchenCard]
+
+
+def kitchen_columns(*, pizzeria: Pizzeria, now: datetime.datetime) -> list[KitchenColumn]:
+    """The kitchen display: its three columns, oldest order first, in two queries."""
+    recent = (
+        # A payment or refund event leaves the last kitchen tap undoable: only state moves count here.
+        OrderEvent.objects.filter(at__gte=now - UNDO_WINDOW, type__in=STATE_EVENT_TYPES)
+        .order_by("at", "pk")
+        .only("pk", "order_id", "from_state", "to_state", "at")
+    )
+    orders = (
+        pizzeria_orders(pizzeria=pizzeria)
+        .filter(state__in=KITCHEN_STATES)
+        .prefetch_related(Prefetch("events", queryset=recent, to_attr="recent_events"))
+        .order_by("created_at", "pk")
+    )
+    cards: dict[str, list[KitchenCard]] = {state: [] for state in KITCHEN_STATES}
+    for order in orders:
+        last = order.recent_events[-1] if order.recent_events else None
+        undo = last is not None and last.to_state == order.state and (order.state, last.from_state) in UNDO_TRANSITIONS
+        cards[order.state].append(
+            KitchenCard(
+                order=order,
+                due_at=order_due_at(order),
+                lateness=order_lateness(order, now=now),
+                undo_to=last.from_state if undo and last else "",
+                undo_until=last.at + UNDO_WINDOW if undo and last else None,
+            )
+        )
+    return [KitchenColumn(state=state, label=OrderState(state).label, cards=cards[state]) for state in KITCHEN_STATES]
+
+
+# In SQL: every kitchen screen asks for it every 4 s, and the ORM takes ten
+# times longer to build this query than the database takes to answer it.
+_COOKING = ", ".join(["%s"] * len(COOKING_STATES))
+_KITCHEN_FINGERPRINT_SQL = f"""
+    SELECT COUNT(DISTINCT o.id), MAX(o.updated_at), SUM(e.id),
+        COUNT(DISTINCT CASE WHEN o.state IN ({_COOKING}) AND COALESCE(o.estimated_ready_at, o.requested_for) <= %s
+                            THEN o.id END),
+        COUNT(DISTINCT CASE WHEN o.state IN ({_COOKING}) AND COALESCE(o.estimated_ready_at, o.requested_for) < %s
+                            THEN o.id END),
+        COUNT(CASE WHEN e.at >= %s THEN e.id END)
+    FROM {Order._meta.db_table} o
+    LEFT JOIN {OrderEvent._meta.db_table} e ON e.order_id = o.id
+    WHERE o.pizzeria_id = %s AND o.state IN ({", ".join(["%s"] * len(KITCHEN_STATES))})
+"""
+
+
+def kitchen_fingerprint(*, pizzeria_id: int, now: datetime.datetime) -> str:
+    """The ETag of the kitchen display at ``now``, in one query.
+
+    Its orders: each one placed, moved or edited writes a history row, whose
+    number the database gives, so their sum moves with every change, whatever
+    the order in which transactions commit and whatever the clocks of the
+    servers that made them; an order leaving the kitchen lowers the count, and
+    any other save of an order moves the latest ``updated_at``.
+    The clock: cards turn amber then red (``order_lateness``) and undo buttons
+    expire (``kitchen_columns``). Without a change to the orders each of these
+    only goes one way, so counting the cards past each threshold and the taps
+    still undoable is enough.
+    """
+    at = connection.ops.adapt_datetimefield_value
+    params = [
+        *COOKING_STATES,
+        at(now + LATE_WARNING),
+        *COOKING_STATES,
+        at(now),
+        at(now - UNDO_WINDOW),
+        pizzeria_id,
+        *KITCHEN_STATES,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_KITCHEN_FINGERPRINT_SQL, params)
+        count, last, history, soon, late, undoable = cursor.fetchone()
+    stamp = str(last).replace(" ", "T")  # a datetime, or SQLite's text of one: never a space in an ETag
+    return f'"kitchen-{pizzeria_id}-{count}-{stamp}-{history}-{soon}-{late}-{undoable}"'
+
+
+def rider_orders(*, pizzeria: Pizzeria, member: StaffMember) -> dict[str, list]:
+    """Ready deliveries anyone may take, and the ones on the road (a rider sees only his own)."""
+    on_road = Q(state=OrderState.OUT_FOR_DELIVERY)
+    if member.role != StaffMember.MANAGER:
+        on_road &= Q(rider_id=member.user_id)
+    orders = (
+        pizzeria_orders(pizzeria=pizzeria)
+        .filter(Q(state=OrderState.READY) | on_road, fulfilment=Fulfilment.DELIVERY)
+        .select_related("rider")
+        .order_by("estimated_ready_at", "created_at", "pk")
+    )
+    lists: dict[str, list] = {"ready": [], "out_for_delivery": []}
+    for order in orders:
+        lists[order.state].append(order)
+    return lists
+
+
+def counter_orders(*, pizzeria: Pizzeria) -> list:
+    return list(
+        pizzeria_orders(pizzeria=pizzeria)
+        .filter(state=OrderState.READY, fulfilment=Fulfilment.PICKUP)
+        .order_by("estimated_ready_at", "created_at", "pk")
+    )
+
+
+def orders_fingerprint(*, pizzeria_id: int | None = None, extra: str = "") -> str:
+    """The ETag of a live screen, in one query.
+
+    Every state change saves its order (``updated_at``) and every new order adds
+    a row, so the latest change and the count of recent orders move whenever
+    a screen would change; ``extra`` carries what else the screen shows.
+    """
+    orders = Order.objects.filter(updated_at__gte=timezone.now() - datetime.timedelta(days=1))
+    if pizzeria_id is not None:
+        orders = orders.filter(pizzeria_id=pizzeria_id)
+    summary = orders.aggregate(last=Max("updated_at"), count=Count("pk"))
+    stamp = summary["last"].timestamp() if summary["last"] else 0
+    return f'"{pizzeria_id or "all"}-{stamp}-{summary["count"]}-{extra}"'
+
+
+@dataclass
+class PizzeriaSummary:
+    pizzeria: Pizzeria
+    by_state: dict[str, int] = field(default_factory=dict)
+    late: list[Order] = field(default_factory=list)
+    today_count: int = 0
+    today_takings: Decimal = Decimal("0")
+    kitchen_minutes: float | None = None
+    oven_minutes: float | None = None
+    low_stock: list[Stock] = field(default_factory=list)
+
+    @property
+    def state_counts(self) -> list[tuple[str, int]]:
+        return [(label, self.by_state[value]) for value, label in OrderState.choices if value in self.by_state]
+
+
+def _average_minutes(durations: list[datetime.timedelta]) -> float | None:
+    if not durations:
+        return None
+    return round(sum(d.total_seconds() for d in durations) / len(durations) / 60, 1)
+
+
+def dashboard_summaries(*, now: datetime.datetime) -> list[PizzeriaSummary]:
+    """Every active pizzeria's day at a glance, in a fixed number of queries."""
+    today = timezone.localdate(now)
+    # Refunds the managers must look at, counted in the same query as the pizzerias.
+    stuck = (
+        Refund.objects.filter(REFUND_NEEDS_MANAGER, order__pizzeria=OuterRef("pk"))
+        .order_by()
+        .values("order__pizzeria")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    pizzerias = Pizzeria.objects.filter(is_active=True).annotate(stuck_refunds=Coalesce(Subquery(stuck), 0))
+    summaries = {p.pk: PizzeriaSummary(pizzeria=p) for p in pizzerias}
+    active = Q(state__in=[*KITCHEN_STATES, OrderState.OUT_FOR_DELIVERY, OrderState.PENDING_PAYMENT])
+    for pizzeria_id, state, count in (
+        Order.objects.filter(active | Q(business_date=today), pizzeria_id__in=summaries)
+        .values_list("pizzeria_id", "state")
+        .annotate(count=Count("pk"))
+        .order_by()
+    ):
+        summaries[pizzeria_id].by_state[state] = count
+    late = (
+        _late_orders(now=now)
+        .filter(pizzeria_id__in=summaries)
+        .order_by(Coalesce("estimated_ready_at", "requested_for"))
+        .only("pk", "pizzeria_id", "number", "daily_sequence", "state", "estimated_ready_at", "requested_for")
+    )
+    for order in late:
+        summaries[order.pizzeria_id].late.append(order)
+    for pizzeria_id, count, takings in (
+        Order.objects.filter(pizzeria_id__in=summaries, business_date=today)
+        .exclude(state__in=[OrderState.CANCELLED, OrderState.PENDING_PAYMENT])
+        .values_list("pizzeria_id")
+        .annotate(count=Count("pk"), takings=Sum("total", filter=Q(payment_state=PaymentState.PAID)))
+        .order_by()
+    ):
+        summaries[pizzeria_id].today_count = count
+        summaries[pizzeria_id].today_takings = takings or Decimal("0")
+    times: dict[int, dict[str, datetime.datetime]] = {}
+    pizzeria_of: dict[int, int] = {}
+    for pizzeria_id, order_id, state, at in (
+        OrderEvent.objects.filter(
+            order__pizzeria_id__in=summaries, order__business_date=today, to_state__in=KITCHEN_STATES
+        )
+        .order_by("at", "pk")
+        .values_list("order__pizzeria_id", "order_id", "to_state", "at")
+    ):
+        times.setdefault(order_id, {})[state] = at
+        pizzeria_of[order_id] = pizzeria_id
+    kitchen: dict[int, list] = {}
+    oven: dict[int, list] = {}
+    for order_id, stamps in times.items():
+        if "ready" in stamps and "preparing" in stamps:
+            oven.setdefault(pizzeria_of[order_id], []).append(stamps["ready"] - stamps["preparing"])
+            if "received" in stamps:
+                kitchen.setdefault(pizzeria_of[order_id], []).append(stamps["ready"] - stamps["received"])
+    for pizzeria_id, summary in summaries.items():
+        summary.kitchen_minutes = _average_minutes(kitchen.get(pizzeria_id, []))
+        summary.oven_minutes = _average_minutes(oven.get(pizzeria_id, []))
+    for line in stock_low_lines(pizzeria_ids=summaries):
+        summaries[line.pizzeria_id].low_stock.append(line)
+    return list(summaries.values())
+
+
+def _late_orders(*, now: datetime.datetime) -> QuerySet[Order]:
+    return (
+        Order.objects.filter(state__in=COOKING_STATES, pizzeria__is_active=True)
+        .annotate(due=Coalesce("estimated_ready_at", "requested_for"))
+        .filter(due__lt=now)
+    )
+
+
+def dashboard_fingerprint(*, now: datetime.datetime) -> str:
+    """What the dashboard shows changes with orders, stock, pauses, and the clock.
+
+    The clock only matters through orders turning late: without any change to
+    them, the number of late orders can only grow, so it is enough to count them.
+    """
+    last_move = stock_last_movement_at()
+    flags = pizzerias_accepting_flags()
+    late = _late_orders(now=now).count()
+    return orders_fingerprint(extra=f"{last_move.timestamp() if last_move else 0}-{flags}-{late}")
+
+
 def refunds_still_owed(*, refund_ids: list[int]) -> bool:
     """Whether any of these refunds is still waiting for Stripe."""
     return Refund.objects.filter(pk__in=refund_ids, state=Refund.State.PENDING).exists()
@@ -448,3 +813,72 @@ def refunds_needing_attention() -> list[Refund]:
     return list(
         Refund.objects.filter(REFUND_NEEDS_MANAGER).select_related("order__pizzeria").order_by("created_at", "pk")
     )
+
+
+# --- Stock held by orders ------------------------------------------------------------
+# Here rather than with the stock: which orders still hold their stock is the order workflow's to say.
+
+
+@dataclass(frozen=True)
+class LedgerDrift:
+    """A stock line whose figures its ledger does not explain."""
+
+    stock_id: int
+    pizzeria_id: int
+    pizzeria: str
+    ingredient: str
+    on_hand: int
+    ledger_on_hand: int
+    reserved: int
+    open_reservations: int
+    held_by_closed_orders: int
+
+    def __str__(self) -> str:
+        parts = []
+        if self.on_hand != self.ledger_on_hand:
+            parts.append(
+                f"en stock {self.on_hand}, registre {self.ledger_on_hand} ({self.on_hand - self.ledger_on_hand:+d})"
+            )
+        if self.reserved != self.open_reservations:
+            parts.append(
+                f"réservé {self.reserved}, commandes en attente {self.open_reservations} "
+                f"({self.reserved - self.open_reservations:+d})"
+            )
+        if self.held_by_closed_orders:
+            parts.append(f"{self.held_by_closed_orders} encore tenus par des commandes lancées ou annulées")
+        return f"{self.pizzeria} — {self.ingredient} (ligne {self.stock_id}) : " + " ; ".join(parts)
+
+
+def stock_check_ledger(*, pizzeria_id: int | None = None) -> list[LedgerDrift]:
+    """Every stock line whose figures drift from its ledger, in one query.
+
+    On hand must be the sum of the line's movements' on-hand deltas; reserved
+    the sum of what the orders still waiting (awaiting payment or received)
+    hold, i.e. their reservations less their releases and consumptions; and
+    an order in the oven, past it or cancelled holds nothing.
+    """
+    waiting = Q(movements__order__state__in=STOCK_HELD_STATES)
+    moved_on = Q(movements__order__state__in=[state for state in OrderState.values if state not in STOCK_HELD_STATES])
+    lines = (
+        Stock.objects.annotate(
+            ledger_on_hand=Coalesce(Sum("movements__on_hand_delta"), 0),
+            open_reservations=Coalesce(Sum("movements__reserved_delta", filter=waiting), 0),
+            held_by_closed=Coalesce(Sum("movements__reserved_delta", filter=moved_on), 0),
+        )
+        .filter(~Q(on_hand=F("ledger_on_hand")) | ~Q(reserved=F("open_reservations")) | ~Q(held_by_closed=0))
+        .values_list(
+            "pk",
+            "pizzeria_id",
+            "pizzeria__name",
+            "ingredient__name",
+            "on_hand",
+            "ledger_on_hand",
+            "reserved",
+            "open_reservations",
+            "held_by_closed",
+        )
+        .order_by("pizzeria__name", "ingredient__name")
+    )
+    if pizzeria_id is not None:
+        lines = lines.filter(pizzeria_id=pizzeria_id)
+    return [LedgerDrift(*row) for row in lines]

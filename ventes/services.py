@@ -5,10 +5,12 @@ move through ``ventes.workflow.order_transition``.
 """
 
 import datetime
+import secrets
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -23,8 +25,18 @@ from production.services import stock_reserved_for_order, stock_set_order_needs
 from . import notifications, sms
 from .estimates import order_estimate_ready_at
 from .events import money, order_event_record
-from .exceptions import IllegalTransition, InvalidOrder, OrderNotEditable, PizzeriaUnavailable, TransitionForbidden
+from .exceptions import (
+    CartLimitReached,
+    IllegalTransition,
+    InvalidOrder,
+    OrderNotEditable,
+    PizzeriaUnavailable,
+    TransitionForbidden,
+    UnknownAddress,
+)
+from .geo import GeoError, delivery_zone_check
 from .models import (
+    Address,
     CancelReason,
     Channel,
     Customer,
@@ -76,6 +88,16 @@ def _clean_lines(lines: Sequence[LineRequest]) -> dict[int, int]:
     if any(quantity > limits["MAX_LINE_QUANTITY"] for quantity in quantities.values()):
         raise InvalidOrder(f"Au plus {limits['MAX_LINE_QUANTITY']} exemplaires d'un même produit.", field="lines")
     return dict(quantities)
+
+
+def cart_check_add(*, lines: Mapping[int, int], product_id: int, quantity: int) -> None:
+    """``CartLimitReached`` unless a cart holding ``lines`` ({product id: quantity}) may take
+    ``quantity`` more of a product: the limits of one order, said when adding rather than at checkout."""
+    limits = settings.OCPIZZA
+    if lines.get(product_id, 0) + quantity > limits["MAX_LINE_QUANTITY"]:
+        raise CartLimitReached(f"Au plus {limits['MAX_LINE_QUANTITY']} exemplaires d'un même produit.", field="lines")
+    if product_id not in lines and len(lines) >= limits["MAX_ORDER_LINES"]:
+        raise CartLimitReached(field="lines")
 
 
 def _menu_products(*, pizzeria: Pizzeria, quantities: Mapping[int, int]) -> list[Product]:
@@ -188,62 +210,120 @@ def _placed_with(idempotency_key: str) -> Order | None:
     return Order.objects.filter(idempotency_key=idempotency_key).first()
 
 
-def order_place(
-    *,
-    pizzeria: Pizzeria,
-    lines: Sequence[LineRequest],
-    channel: str,
-    fulfilment: str,
-    payment_method: str,
-    customer_name: str,
-    customer_phone: str,
-    customer_email: str = "",
-    customer: Customer | None = None,
-    delivery_address: DeliveryAddress | None = None,
-    requested_for: datetime.datetime | None = None,
-    note: str = "",
-    by=None,
-    idempotency_key: str | None = None,
-    notify_email: bool = True,
-    sms_phone: str = "",
-) -> Order:
+# One submit, one order: each order form carries a one-use token, remembered in the
+# visitor's session ({token: number of the order it placed, "" while unused}).
+KEPT_TOKENS = 20
+
+
+def form_token_issue(*, tokens: MutableMapping[str, Any], key: str) -> str:
+    """A new token for an order form; the oldest ones are forgotten beyond ``KEPT_TOKENS``."""
+    kept = dict(list(tokens.get(key, {}).items())[-(KEPT_TOKENS - 1) :])
+    token = secrets.token_urlsafe(16)
+    kept[token] = ""
+    tokens[key] = kept
+    return token
+
+
+def form_token_state(*, tokens: Mapping[str, Any], key: str, token: str) -> str | None:
+    """The order number a token already made, "" when unused, None when unknown or expired."""
+    return tokens.get(key, {}).get(token)
+
+
+def form_token_spend(*, tokens: MutableMapping[str, Any], key: str, token: str, number: str) -> None:
+    kept = tokens.get(key, {})
+    kept[token] = number
+    tokens[key] = kept
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """An order as asked, by the shop's checkout or the counter's form.
+
+    ``pizzeria`` as ``pizzeria_get`` reads it, with its opening hours;
+    ``customer`` for a signed-in customer; ``by`` the user who asks (None for a
+    guest); ``idempotency_key`` the form's one-use token.
+    """
+
+    pizzeria: Pizzeria
+    lines: Sequence[LineRequest]
+    channel: str
+    fulfilment: str
+    payment_method: str
+    customer_name: str
+    customer_phone: str
+    customer_email: str = ""
+    customer: Customer | None = None
+    delivery_address: DeliveryAddress | None = None
+    requested_for: datetime.datetime | None = None
+    note: str = ""
+    by: Any = None
+    idempotency_key: str | None = None
+    notify_email: bool = True
+    sms_phone: str = ""
+
+
+def _delivery_checked(*, pizzeria: Pizzeria, address: DeliveryAddress) -> DeliveryAddress:
+    """The address if ``pizzeria`` delivers it, with its coordinates when geocoding found them;
+    ``InvalidOrder`` on the address otherwise, whoever the caller."""
+    try:
+        zone = delivery_zone_check(pizzeria=pizzeria, address=address.line.strip(), postcode=address.postcode)
+    except GeoError as error:
+        raise InvalidOrder(error.message, field="delivery_address") from None
+    if zone.location is None:
+        return address
+    return replace(address, latitude=zone.location.latitude, longitude=zone.location.longitude)
+
+
+def order_place(*, request: OrderRequest) -> Order:
     """Take an order: check it, price it on the server, reserve its stock, and queue it.
 
-    ``pizzeria`` as ``pizzeria_get`` reads it, with its opening hours.
+    A delivery address must be in the pizzeria's zone (``ventes.geo``).
     Every write happens in one transaction: when any product is short, nothing
     is written and ``SoldOut`` says which products and how many are left.
     An ``idempotency_key`` that already placed an order returns that order and
     places nothing, even when both calls run at once on different servers.
-    ``sms_phone``: the customer asked, now, to follow the order by SMS at that number.
+    ``request.sms_phone``: the customer asked, now, to follow the order by SMS at that number.
 
     The orders of a pizzeria queue up on its row lock (for their daily
     numbers): it is taken once the order is checked, priced and estimated, so
     that only the writes wait for it.
     """
-    quantities = _clean_lines(lines)
+    pizzeria, channel, fulfilment, payment_method = (
+        request.pizzeria,
+        request.channel,
+        request.fulfilment,
+        request.payment_method,
+    )
+    customer, requested_for, idempotency_key = request.customer, request.requested_for, request.idempotency_key
+    quantities = _clean_lines(request.lines)
     if channel not in Channel.values or fulfilment not in Fulfilment.values:
         raise InvalidOrder("Mode de commande inconnu.")
     if payment_method not in PaymentMethod.values:
         raise InvalidOrder("Moyen de paiement inconnu.", field="payment_method")
     if payment_method == PaymentMethod.ONLINE_CARD and channel != Channel.WEB:
         raise InvalidOrder("Le paiement en ligne n'existe que pour les commandes sur le site.", field="payment_method")
-    customer_name, customer_phone = customer_name.strip(), customer_phone.strip()
+    customer_name, customer_phone = request.customer_name.strip(), request.customer_phone.strip()
     if not customer_name:
         raise InvalidOrder("Indiquez le nom du client.", field="customer_name")
     if not customer_phone:
         raise InvalidOrder("Indiquez un numéro de téléphone.", field="customer_phone")
-    delivering = fulfilment == Fulfilment.DELIVERY
-    if delivering and (delivery_address is None or not delivery_address.line.strip() or not delivery_address.postcode):
+    delivery_address = request.delivery_address if fulfilment == Fulfilment.DELIVERY else None
+    if fulfilment == Fulfilment.DELIVERY and (
+        delivery_address is None or not delivery_address.line.strip() or not delivery_address.postcode
+    ):
         raise InvalidOrder("Indiquez l'adresse de livraison.", field="delivery_address")
     if not pizzeria.is_active:
         raise InvalidOrder("Pizzeria inconnue.", field="pizzeria")
     now = timezone.now()
+    sms_phone = request.sms_phone
     if sms_phone:
         try:
             sms_phone = sms.sms_number(sms_phone)
         except sms.InvalidMobile as error:
             raise InvalidOrder(error.message, field="customer_phone") from error
     _check_timing(pizzeria=pizzeria, requested_for=requested_for, now=now)
+    if delivery_address is not None:
+        delivery_address = _delivery_checked(pizzeria=pizzeria, address=delivery_address)
     products = _menu_products(pizzeria=pizzeria, quantities=quantities)
     state = OrderState.PENDING_PAYMENT if payment_method == PaymentMethod.ONLINE_CARD else OrderState.RECEIVED
     order = Order(
@@ -252,20 +332,20 @@ def order_place(
         customer=customer,
         customer_name=customer_name,
         customer_phone=customer_phone,
-        customer_email=customer_email.strip() or (customer.user.email if customer else ""),
+        customer_email=request.customer_email.strip() or (customer.user.email if customer else ""),
         channel=channel,
         fulfilment=fulfilment,
         requested_for=requested_for,
-        note=note.strip(),
+        note=request.note.strip(),
         state=state,
         payment_method=payment_method,
         payment_state=PaymentState.PENDING,
         idempotency_key=idempotency_key or None,
-        notify_email=notify_email,
+        notify_email=request.notify_email,
         sms_phone=sms_phone,
         sms_consent_at=now if sms_phone else None,
     )
-    if delivering:
+    if delivery_address is not None:
         order.delivery_address = delivery_address.line.strip()
         order.delivery_postcode = delivery_address.postcode
         order.delivery_city = delivery_address.city
@@ -277,7 +357,7 @@ def order_place(
     # Before the lock: an order of this pizzeria committed in between is not counted, a few pizzas at most.
     order.estimated_ready_at = order_estimate_ready_at(order=order, now=now, unsaved_lines=order_lines)
     try:
-        return _order_write(order=order, lines=order_lines, products=products, quantities=quantities, by=by)
+        return _order_write(order=order, lines=order_lines, products=products, quantities=quantities, by=request.by)
     except IntegrityError:
         # A twin call for another pizzeria (the cart changed between the two) committed first.
         if idempotency_key and (placed := _placed_with(idempotency_key)):
@@ -400,3 +480,75 @@ def customer_set_notifications(*, customer: Customer, notify_email: bool, sms_up
             customer.sms_phone, customer.sms_consent_at = number, timezone.now()
     customer.save(update_fields=["notify_email", "sms_phone", "sms_consent_at"])
     return customer
+
+
+# Customers and their address book (the accounts app asks for these writes).
+
+
+@transaction.atomic
+def customer_complete_profile(*, user, phone: str) -> Customer:
+    """Create the user's customer profile, or fill in its phone number."""
+    customer, _ = Customer.objects.select_for_update().get_or_create(user=user, defaults={"phone": phone})
+    if customer.phone != phone:
+        customer.phone = phone
+        customer.save(update_fields=["phone"])
+    return customer
+
+
+def customer_create(*, user, phone: str) -> Customer:
+    """The customer profile of a user who has none yet (sign-up, in its transaction)."""
+    return Customer.objects.create(user=user, phone=phone)
+
+
+@dataclass(frozen=True)
+class AddressData:
+    label: str
+    line1: str
+    postcode: str
+    city: str
+    line2: str = ""
+    instructions: str = ""
+
+
+Coordinates = tuple[Decimal | None, Decimal | None]
+
+
+def customer_address_create(*, user, data: AddressData, coordinates: Coordinates) -> Address:
+    latitude, longitude = coordinates
+    with transaction.atomic():
+        customer, _ = Customer.objects.get_or_create(user=user)
+        return Address.objects.create(
+            customer=customer,
+            label=data.label,
+            line1=data.line1,
+            line2=data.line2,
+            postcode=data.postcode,
+            city=data.city,
+            instructions=data.instructions,
+            latitude=latitude,
+            longitude=longitude,
+        )
+
+
+@transaction.atomic
+def customer_address_update(*, user, address_id: int, data: AddressData, coordinates: Coordinates) -> Address:
+    """Change one of the user's addresses; ``UnknownAddress`` for anyone else's."""
+    address = Address.objects.select_for_update().filter(customer__user=user, pk=address_id).first()
+    if address is None:
+        raise UnknownAddress()
+    address.label, address.line1, address.line2 = data.label, data.line1, data.line2
+    address.postcode, address.city, address.instructions = data.postcode, data.city, data.instructions
+    address.latitude, address.longitude = coordinates
+    address.save()
+    return address
+
+
+@transaction.atomic
+def customer_address_delete(*, user, address_id: int) -> None:
+    """Remove one of the user's addresses; ``UnknownAddress`` for anyone else's.
+
+    Past orders keep their own copy of the delivery address.
+    """
+    deleted, _ = Address.objects.filter(customer__user=user, pk=address_id).delete()
+    if not deleted:
+        raise UnknownAddress()

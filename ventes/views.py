@@ -1,12 +1,11 @@
-"""Screens of the shop. Thin: they read through ``selectors``, write through
-``services`` / ``workflow`` and turn their typed errors into French messages."""
+"""Screens of the shop. Thin: they read through ``selectors`` and write through
+``services`` / ``workflow``; the typed errors they let through are answered by
+``ocpizzapp.errors``, and those that belong beside a form field are shown there."""
 
-import secrets
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.http import Http404
 from django.middleware.csrf import get_token
@@ -19,8 +18,9 @@ from django.utils.formats import number_format
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import condition, require_http_methods, require_POST, require_safe
 
-from accounts.services import customer_complete_profile
+from ocpizzapp.errors import errors_go_back_to
 from production.cache import menu_version
+from production.decorators import staff_only
 from production.exceptions import SoldOut
 from production.models import Pizzeria, StaffMember
 from production.selectors import (
@@ -29,19 +29,17 @@ from production.selectors import (
     pizzeria_is_open,
     pizzeria_list,
     product_availability,
-    staff_member_for,
 )
 
 from .cart import Cart
 from .estimates import order_expected_range
 from .exceptions import (
-    IllegalTransition,
+    CartLimitReached,
     InvalidOrder,
     OrderNotEditable,
     PaymentError,
     PizzeriaUnavailable,
     RefundNotAllowed,
-    TransitionForbidden,
 )
 from .forms import (
     AddressSearchForm,
@@ -74,6 +72,7 @@ from .selectors import (
     order_history_lines,
     order_is_owned_by,
     order_lines,
+    order_reorder,
     order_totals_of,
     order_version_for_viewer,
     order_view_at,
@@ -82,13 +81,23 @@ from .selectors import (
     pizzeria_queue,
     refunds_still_owed,
 )
-from .services import EDITOR_ROLES, LineRequest, order_edit_lines, order_place
+from .services import (
+    EDITOR_ROLES,
+    LineRequest,
+    OrderRequest,
+    cart_check_add,
+    customer_complete_profile,
+    form_token_issue,
+    form_token_spend,
+    form_token_state,
+    order_edit_lines,
+    order_place,
+)
 from .tracking import order_tracking_url
 from .workflow import Role, order_transition
 
 CHECKOUT_TOKENS = "checkout_tokens"
 STAFF_TOKENS = "staff_order_tokens"
-KEPT_TOKENS = 20
 ORDER_ERRORS = (InvalidOrder, SoldOut, PizzeriaUnavailable)
 TOO_LATE = OrderNotEditable.default_message
 POLL_SECONDS = 5
@@ -203,7 +212,7 @@ def cart_add(request):
     cart = Cart(request.session)
     form = CartAddForm(request.POST)
     if not form.is_valid():
-        return _cart_answer(request, cart, error=next(iter(form.errors.values()))[0])
+        return _cart_answer(request, cart, error=str(next(iter(form.errors.values()))[0]))
     pizzeria = pizzeria_get(pk=form.cleaned_data["pizzeria"], with_hours=False)
     if pizzeria is None:
         return _cart_answer(request, cart, error="Pizzeria inconnue.")
@@ -224,11 +233,10 @@ def cart_add(request):
         template = "ventes/_cart_switch.html" if request.htmx else "ventes/cart_switch.html"
         return render(request, template, context)
     if not cart.belongs_elsewhere(pizzeria.pk):
-        maximum = form.fields["quantity"].max_value
-        if cart.quantity_after_adding(product.pk, quantity) > maximum:
-            return _cart_answer(request, cart, error=f"Au plus {maximum} exemplaires d'un même produit.", back=back)
-        if cart.is_full_for(product.pk):
-            return _cart_answer(request, cart, error="Votre panier a atteint le nombre maximum de produits.", back=back)
+        try:
+            cart_check_add(lines=cart.lines, product_id=product.pk, quantity=quantity)
+        except CartLimitReached as error:
+            return _cart_answer(request, cart, error=error.message, back=back)
     cart.add(pizzeria_id=pizzeria.pk, product_id=product.pk, quantity=quantity)
     return _cart_answer(request, cart, pizzeria=pizzeria, notice=f"{product.name} ajouté au panier.", back=back)
 
@@ -240,7 +248,7 @@ def cart_update(request, product_id):
         return _cart_answer(request, cart, error="Ce produit n'est pas dans votre panier.")
     form = CartQuantityForm(request.POST)
     if not form.is_valid():
-        return _cart_answer(request, cart, error=form.errors["quantity"][0])
+        return _cart_answer(request, cart, error=str(form.errors["quantity"][0]))
     cart.set_quantity(product_id=product_id, quantity=form.cleaned_data["quantity"])
     return _cart_answer(request, cart, notice="Quantité mise à jour.")
 
@@ -257,25 +265,6 @@ def cart_remove(request, product_id):
 # One submit, one order
 
 
-def _token_issue(session, key: str) -> str:
-    tokens = dict(list(session.get(key, {}).items())[-(KEPT_TOKENS - 1) :])
-    token = secrets.token_urlsafe(16)
-    tokens[token] = ""
-    session[key] = tokens
-    return token
-
-
-def _token_state(session, key: str, token: str) -> str | None:
-    """The order number a token already made, "" when unused, None when unknown or expired."""
-    return session.get(key, {}).get(token)
-
-
-def _token_spend(session, key: str, token: str, number: str) -> None:
-    tokens = session.get(key, {})
-    tokens[token] = number
-    session[key] = tokens
-
-
 def _submit_once(request, key: str, form, place):
     """Place at most one order per form token; returns the order number or None (errors on the form).
 
@@ -284,13 +273,13 @@ def _submit_once(request, key: str, form, place):
     the token, as the order's idempotency key, makes the second one find the first.
     """
     token = form.data.get("token", "")
-    state = _token_state(request.session, key, token)
+    state = form_token_state(tokens=request.session, key=key, token=token)
     if state:
         return state
     form_ok = form.is_valid()
     if state is None:
         form.data = form.data.copy()
-        form.data["token"] = _token_issue(request.session, key)
+        form.data["token"] = form_token_issue(tokens=request.session, key=key)
         form.add_error(None, "Ce formulaire a expiré : vérifiez votre commande et validez à nouveau.")
         return None
     if not form_ok:
@@ -300,7 +289,7 @@ def _submit_once(request, key: str, form, place):
     except ORDER_ERRORS as error:
         form.add_service_error(error)
         return None
-    _token_spend(request.session, key, token, order.number)
+    form_token_spend(tokens=request.session, key=key, token=token, number=order.number)
     return order.number
 
 
@@ -327,7 +316,7 @@ def _checkout_done(request, *, number: str, owner: bool, placed: Order | None = 
 @require_http_methods(["GET", "POST"])
 def checkout(request):
     if request.method == "POST" and (
-        number := _token_state(request.session, CHECKOUT_TOKENS, request.POST.get("token", ""))
+        number := form_token_state(tokens=request.session, key=CHECKOUT_TOKENS, token=request.POST.get("token", ""))
     ):
         # A second click on the same form: go where the first one went, place nothing. Whoever
         # is signed in now, a guest's order is followed by its signed link, not the owner's page.
@@ -356,22 +345,24 @@ def checkout(request):
                 customer = customer_complete_profile(user=user, phone=form.cleaned_data["customer_phone"])
             try:
                 placed = order_place(
-                    pizzeria=pizzeria,
-                    lines=cart.line_requests(),
-                    channel=Channel.WEB,
-                    fulfilment=form.cleaned_data["fulfilment"],
-                    payment_method=form.cleaned_data["payment_method"],
-                    customer_name=form.cleaned_data["customer_name"],
-                    customer_phone=form.cleaned_data["customer_phone"],
-                    customer_email=form.cleaned_data["customer_email"],
-                    customer=customer,
-                    delivery_address=form.delivery_address(),
-                    requested_for=form.requested_for(),
-                    note=form.cleaned_data["note"],
-                    by=user if user.is_authenticated else None,
-                    idempotency_key=idempotency_key,
-                    notify_email=form.notify_email(),
-                    sms_phone=form.sms_phone(),
+                    request=OrderRequest(
+                        pizzeria=pizzeria,
+                        lines=cart.line_requests(),
+                        channel=Channel.WEB,
+                        fulfilment=form.cleaned_data["fulfilment"],
+                        payment_method=form.cleaned_data["payment_method"],
+                        customer_name=form.cleaned_data["customer_name"],
+                        customer_phone=form.cleaned_data["customer_phone"],
+                        customer_email=form.cleaned_data["customer_email"],
+                        customer=customer,
+                        delivery_address=form.delivery_address(),
+                        requested_for=form.requested_for(),
+                        note=form.cleaned_data["note"],
+                        by=user if user.is_authenticated else None,
+                        idempotency_key=idempotency_key,
+                        notify_email=form.notify_email(),
+                        sms_phone=form.sms_phone(),
+                    )
                 )
             except InvalidOrder as error:
                 if error.field == "lines":
@@ -386,7 +377,7 @@ def checkout(request):
     else:
         search = request.session.get("delivery_search") or {}
         initial = {
-            "token": _token_issue(request.session, CHECKOUT_TOKENS),
+            "token": form_token_issue(tokens=request.session, key=CHECKOUT_TOKENS),
             "address_line": search.get("line", ""),
             "address_postcode": search.get("postcode", ""),
         }
@@ -520,10 +511,14 @@ def receipt(request, number):
     return _private(render(request, "ventes/receipt.html", _order_context(request, view)))
 
 
-def _back_to_order(request, view):
-    url = reverse("ventes:order_detail", kwargs={"number": view.order.number})
+def _order_page(request, number: str) -> str:
+    url = reverse("ventes:order_detail", kwargs={"number": number})
     token = request.GET.get("t", "")
-    return redirect(f"{url}?t={token}" if token else url)
+    return f"{url}?t={token}" if token else url
+
+
+def _back_to_order(request, view):
+    return redirect(_order_page(request, view.order.number))
 
 
 def _editor_view_or_404(request, number):
@@ -535,6 +530,7 @@ def _editor_view_or_404(request, number):
 
 
 @require_http_methods(["GET", "POST"])
+@errors_go_back_to(_order_page)
 def order_edit(request, number):
     view = _editor_view_or_404(request, number)
     order = view.order
@@ -548,11 +544,6 @@ def order_edit(request, number):
         lines = [LineRequest(product_id, quantity) for product_id, quantity in form.quantities().items()]
         try:
             order_edit_lines(order_id=order.pk, lines=lines, by=request.user)
-        except (OrderNotEditable, IllegalTransition):
-            messages.error(request, TOO_LATE)
-            return _back_to_order(request, view)
-        except TransitionForbidden:
-            raise Http404("Commande introuvable.") from None
         except ORDER_ERRORS as error:
             form.add_error(None, error.message)
         else:
@@ -564,6 +555,7 @@ def order_edit(request, number):
 
 
 @require_http_methods(["GET", "POST"])
+@errors_go_back_to(_order_page)
 def order_cancel(request, number):
     view = _editor_view_or_404(request, number)
     order = view.order
@@ -583,11 +575,6 @@ def order_cancel(request, number):
                 note=form.cleaned_data["reason"],
                 cancel_reason=form.cleaned_data.get("cancel_reason", ""),
             )
-        except (IllegalTransition, OrderNotEditable):
-            messages.error(request, TOO_LATE)
-            return _back_to_order(request, view)
-        except TransitionForbidden:
-            raise Http404("Commande introuvable.") from None
         except InvalidOrder as error:
             form.add_error("cancel_reason" if staff else "reason", error.message)
         else:
@@ -640,22 +627,11 @@ def reorder(request, number):
     if pizzeria is None:
         messages.error(request, "Cette pizzeria ne prend plus de commandes.")
         return redirect("ventes:home")
-    wanted = order_lines(order=view.order)
-    on_menu = {product.pk for product in menu_products(pizzeria=pizzeria)}
-    availabilities = product_availability(pizzeria_id=pizzeria.pk, product_ids=[line.product_id for line in wanted])
-    lines, missing = {}, []
-    for line in wanted:
-        can_make = availability_of(availabilities, line.product_id).can_make if line.product_id in on_menu else 0
-        if can_make is not None and can_make < line.quantity:
-            missing.append(
-                f"{line.product_name} (plus que {can_make})" if can_make else f"{line.product_name} (épuisé)"
-            )
-        if can_make is None or can_make > 0:
-            lines[line.product_id] = line.quantity if can_make is None else min(line.quantity, can_make)
-    Cart(request.session).replace(pizzeria_id=pizzeria.pk, lines=lines)
-    if missing:
-        messages.warning(request, "Pas disponible en ce moment : " + ", ".join(missing) + ".")
-    if lines:
+    again = order_reorder(order=view.order, pizzeria=pizzeria)
+    Cart(request.session).replace(pizzeria_id=pizzeria.pk, lines=again.lines)
+    if again.missing:
+        messages.warning(request, "Pas disponible en ce moment : " + ", ".join(again.missing) + ".")
+    if again.lines:
         messages.success(request, f"Votre panier reprend la commande {view.order.number}.")
     return redirect("ventes:cart")
 
@@ -671,13 +647,10 @@ def _staff_pizzeria(request, member, is_manager):
 
 
 @require_http_methods(["GET", "POST"])
+@staff_only([StaffMember.COUNTER, StaffMember.MANAGER], refused="ventes/staff_forbidden.html")
 def staff_order(request):
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path(), reverse("production:login"))
-    member = staff_member_for(user=request.user)
-    is_manager = member is not None and member.role == StaffMember.MANAGER
-    if not is_manager and (member is None or member.role != StaffMember.COUNTER):
-        return render(request, "ventes/staff_forbidden.html", status=403)
+    member = request.staff
+    is_manager = member.role == StaffMember.MANAGER
     pizzeria = _staff_pizzeria(request, member, is_manager)
     if pizzeria is None:
         return render(request, "ventes/staff_choose.html", {"pizzerias": pizzeria_list()})
@@ -688,18 +661,20 @@ def staff_order(request):
 
         def place(idempotency_key):
             return order_place(
-                pizzeria=pizzeria,
-                lines=[LineRequest(pk, quantity) for pk, quantity in form.quantities().items()],
-                channel=form.cleaned_data["channel"],
-                fulfilment=form.cleaned_data["fulfilment"],
-                payment_method=form.cleaned_data["payment_method"],
-                customer_name=form.cleaned_data["customer_name"],
-                customer_phone=form.cleaned_data["customer_phone"],
-                delivery_address=form.delivery_address(),
-                requested_for=form.requested_for(),
-                note=form.cleaned_data["note"],
-                by=request.user,
-                idempotency_key=idempotency_key,
+                request=OrderRequest(
+                    pizzeria=pizzeria,
+                    lines=[LineRequest(pk, quantity) for pk, quantity in form.quantities().items()],
+                    channel=form.cleaned_data["channel"],
+                    fulfilment=form.cleaned_data["fulfilment"],
+                    payment_method=form.cleaned_data["payment_method"],
+                    customer_name=form.cleaned_data["customer_name"],
+                    customer_phone=form.cleaned_data["customer_phone"],
+                    delivery_address=form.delivery_address(),
+                    requested_for=form.requested_for(),
+                    note=form.cleaned_data["note"],
+                    by=request.user,
+                    idempotency_key=idempotency_key,
+                )
             )
 
         number = _submit_once(request, STAFF_TOKENS, form, place)
@@ -708,7 +683,9 @@ def staff_order(request):
             url = reverse("ventes:staff_order")
             return redirect(f"{url}?pizzeria={pizzeria.slug}" if is_manager else url)
     else:
-        form = StaffOrderForm(initial={"token": _token_issue(request.session, STAFF_TOKENS)}, **form_kwargs)
+        form = StaffOrderForm(
+            initial={"token": form_token_issue(tokens=request.session, key=STAFF_TOKENS)}, **form_kwargs
+        )
     availabilities = product_availability(pizzeria_id=pizzeria.pk)
     rows = [(form[f"qty_{product.pk}"], product, availability_of(availabilities, product.pk)) for product in products]
     context = {

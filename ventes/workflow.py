@@ -18,7 +18,7 @@ from production.services import stock_consume_order, stock_set_order_needs, stoc
 from . import notifications
 from .estimates import order_estimate_ready_at
 from .events import money, order_event_record
-from .exceptions import IllegalTransition, InvalidOrder, TransitionForbidden
+from .exceptions import IllegalTransition, InvalidOrder, OrderNotEditable, TransitionForbidden
 from .models import (
     STATE_EVENT_TYPES,
     CancelReason,
@@ -64,6 +64,14 @@ UNDO_TRANSITIONS: dict[tuple[str, str], frozenset[Role]] = {
     (S.PREPARING, S.RECEIVED): frozenset({Role.PIZZAIOLO, Role.MANAGER}),
     (S.READY, S.PREPARING): frozenset({Role.PIZZAIOLO, Role.MANAGER}),
 }
+# What each tap of the staff screens asks for (kitchen, rider, counter); their views go through order_transition.
+STAFF_MOVES = {
+    "start": S.PREPARING,
+    "finish": S.READY,
+    "take": S.OUT_FOR_DELIVERY,
+    "deliver": S.COMPLETED,
+    "handover": S.COMPLETED,
+}
 # States in which an order holds its stock reserved: starting preparation consumes it.
 STOCK_HELD_STATES = {S.PENDING_PAYMENT, S.RECEIVED}
 AT_DOOR_METHODS = {PaymentMethod.CASH, PaymentMethod.CARD, PaymentMethod.MEAL_VOUCHER}
@@ -71,7 +79,7 @@ AT_DOOR_METHODS = {PaymentMethod.CASH, PaymentMethod.CARD, PaymentMethod.MEAL_VO
 
 def actor_role(*, order: Order, user) -> Role | None:
     """The part ``user`` plays for this order, or None when they have nothing to do with it."""
-    owner_id = order.customer.user_id if order.customer_id is not None else None
+    owner_id = order.customer.user_id if order.customer is not None else None
     return actor_role_for(pizzeria_id=order.pizzeria_id, owner_id=owner_id, user=user)
 
 
@@ -99,8 +107,11 @@ def order_lock(*, order_id: int) -> Order:
     return Order.objects.select_for_update(of=("self",)).select_related("pizzeria", "customer").get(pk=order_id)
 
 
-def _check_move(*, order: Order, target: str, role: Role | None, user) -> None:
+def _check_move(*, order: Order, target: str, role: Role | None, user) -> Role:
+    """The role that may make this move, or the typed error that says why not."""
     roles = allowed_roles(source=order.state, target=target)
+    if not roles and target == S.CANCELLED and order.state == S.PREPARING:
+        raise OrderNotEditable()
     if not roles:
         raise IllegalTransition(f"Impossible : la commande {order.number} est « {order.get_state_display()} ».")
     if role is None or role not in roles:
@@ -117,6 +128,7 @@ def _check_move(*, order: Order, target: str, role: Role | None, user) -> None:
         last = order.events.filter(type__in=STATE_EVENT_TYPES).order_by("-at", "-pk").first()
         if last is None or last.to_state != order.state or timezone.now() - last.at > UNDO_WINDOW:
             raise IllegalTransition("Trop tard pour annuler ce geste.")
+    return role
 
 
 def _cancel_reason(*, role: Role, reason: str) -> str:
@@ -136,8 +148,7 @@ def order_transition(*, order_id: int, to_state: str, by=None, note: str = "", c
     not this person's to make; in both cases nothing changes.
     """
     order = order_lock(order_id=order_id)
-    role = actor_role(order=order, user=by)
-    _check_move(order=order, target=to_state, role=role, user=by)
+    role = _check_move(order=order, target=to_state, role=actor_role(order=order, user=by), user=by)
     source = order.state
     is_undo = (source, to_state) in UNDO_TRANSITIONS
 

@@ -18,8 +18,9 @@ from django.db.models import Count, Min, Q, Sum
 from django.utils import timezone
 
 from production.models import DailyReport, Pizzeria, StaffMember, Stock
-from production.selectors import LedgerDrift, stock_check_ledger, stock_low
+from production.selectors import stock_low
 from ventes.models import Order, OrderEvent, OrderLine, OrderState
+from ventes.selectors import LedgerDrift, stock_check_ledger
 from ventes.services import orders_expire_unpaid
 
 logger = logging.getLogger(__name__)

@@ -41,9 +41,15 @@ class Change:
     action: str  # "create" or "replace"
 
 
+class _CaseKeepingParser(configparser.ConfigParser):
+    """File names keep their case (ConfigParser lowers option names)."""
+
+    def optionxform(self, optionstr: str) -> str:
+        return optionstr
+
+
 def lhc_plan(*, controller: Path, bundle: Path, project: Path) -> list[Change]:
-    parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
-    parser.optionxform = str  # file names keep their case
+    parser = _CaseKeepingParser(interpolation=None, delimiters=("=",))
     try:
         if not parser.read(controller, encoding="utf-8"):
             raise UpdateError(f"Fichier de contrôle introuvable : {controller}")

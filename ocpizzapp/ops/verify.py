@@ -296,7 +296,7 @@ def verify_deployment(*, skip: frozenset[str] = frozenset()) -> list[CheckResult
     if not settings.PRODUCTION:
         # check --deploy and the HTTPS check judge production settings only.
         names = [name for name in names if name not in {"deploy", "https"}]
-    results = []
+    results: list[CheckResult] = []
     for name in names:
         if name == "migrations" and results and not results[0].ok:
             results.append(CheckResult("Database-migrations", False, "base injoignable"))

@@ -4,10 +4,10 @@ from decimal import Decimal
 
 import pytest
 
-from accounts.exceptions import UnknownAddress
 from accounts.services import AddressData, address_update
 from tests.accounts.helpers import describes
 from tests.factories import AddressFactory, CustomerFactory, StaffMemberFactory
+from ventes.exceptions import UnknownAddress
 from ventes.geo import Location
 from ventes.models import Address, Customer
 

@@ -73,7 +73,7 @@ def test_a_web_order_from_the_kitchen_display_to_the_customers_door(browser, liv
     delivery = phone.locator(f"#order-{order.pk}")
     expect(delivery).to_contain_text("8 rue Keller")
     expect(delivery.get_by_role("link", name="Itinéraire")).to_have_attribute(
-        "href", "https://www.google.com/maps/search/?api=1&query=8%20rue%20Keller%2C%2075011%20Paris"
+        "href", "https://www.google.com/maps/search/?api=1&query=8%20rue%20Keller%2C%2075001%20Paris"
     )
     delivery.get_by_role("button", name=f"Je prends {order.short_number}").click()
     expect(phone.get_by_role("button", name=f"Livrée et encaissée {order.short_number}")).to_be_visible()

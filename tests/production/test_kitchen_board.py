@@ -9,8 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from production import selectors
 from tests.ventes.helpers import place
+from ventes import selectors
 from ventes.models import Order, OrderEvent, OrderState
 from ventes.services import LineRequest, order_edit_lines
 from ventes.workflow import order_transition
@@ -128,7 +128,7 @@ def test_the_fingerprint_moves_whenever_the_clock_changes_a_card(shop, team):
     for seconds in range(0, 14 * 60, 15):
         at = now + datetime.timedelta(seconds=seconds)
         columns = selectors.kitchen_columns(pizzeria=shop.pizzeria, now=at)
-        shown = sorted((order.pk, order.lateness, order.undo_to) for column in columns.values() for order in column)
+        shown = sorted((card.order.pk, card.lateness, card.undo_to) for column in columns for card in column.cards)
         fingerprint = selectors.kitchen_fingerprint(pizzeria_id=shop.pizzeria.pk, now=at)
         assert boards.setdefault(fingerprint, shown) == shown, at
     # The first card amber and its tap undoable; the undo gone; then five turns, amber or red, one card at a time.

@@ -5,9 +5,9 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from production.models import Stock, StockMovement
-from production.selectors import stock_check_ledger
 from tests import factories
 from ventes.models import OrderState
+from ventes.selectors import stock_check_ledger
 
 pytestmark = pytest.mark.django_db(transaction=True)
 BEFORE = [("production", "0004_dailyreport")]

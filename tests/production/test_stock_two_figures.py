@@ -11,10 +11,11 @@ from django.urls import reverse
 
 from production.exceptions import NotEnoughStock, StockOverrideForbidden
 from production.models import Stock, StockMovement
-from production.selectors import product_availability, stock_check_ledger
+from production.selectors import product_availability
 from production.services import stock_count_inventory, stock_record_waste, stock_restock
 from tests.conftest import ledger_matches_levels
 from ventes.models import OrderState
+from ventes.selectors import stock_check_ledger
 from ventes.services import LineRequest, order_edit_lines
 from ventes.workflow import order_transition
 

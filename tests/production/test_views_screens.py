@@ -232,7 +232,7 @@ def test_the_rider_takes_a_ready_delivery_and_delivers_it_collecting_the_cash(cl
     html = client.get(url("rider", shop)).content.decode()
     assert f'id="order-{delivery.pk}"' in html
     assert f'id="order-{pickup.pk}"' not in html
-    assert "https://www.google.com/maps/search/?api=1&amp;query=8%20rue%20Keller%2C%2075011%20Paris" in html
+    assert "https://www.google.com/maps/search/?api=1&amp;query=8%20rue%20Keller%2C%2075001%20Paris" in html
     assert 'href="tel:0612345678"' in html
     assert f"À encaisser : {delivery.total:.2f} €".replace(".", ",") in html
 

@@ -19,7 +19,6 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.core.management import call_command
 
 from production.models import StaffMember
-from production.selectors import stock_check_ledger
 from production.services import stock_count_inventory
 from tests import factories
 from tests.conftest import TEST_REDIS_URL, ledger_matches_levels
@@ -27,6 +26,7 @@ from tests.ops.servers import wait_until
 from tests.security.conftest import checkout_token, fill_cart
 from tests.ventes.helpers import GUEST
 from ventes.models import Order, OrderState
+from ventes.selectors import stock_check_ledger
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 PASSWORD = "four-a-bois-2026"

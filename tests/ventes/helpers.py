@@ -2,7 +2,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 
 from production.models import Pizzeria
 from ventes.models import Fulfilment, PaymentMethod
-from ventes.services import DeliveryAddress, LineRequest, order_place
+from ventes.services import DeliveryAddress, LineRequest, OrderRequest, order_place
 
 # What a guest types into the checkout form.
 GUEST = {
@@ -32,8 +32,8 @@ def place(shop, lines=None, *, pizzeria_id=None, **overrides):
     }
     kwargs.update(overrides)
     if kwargs["fulfilment"] == Fulfilment.DELIVERY and "delivery_address" not in overrides:
-        kwargs["delivery_address"] = DeliveryAddress(line="8 rue Keller", postcode="75011")
-    return order_place(**kwargs)
+        kwargs["delivery_address"] = DeliveryAddress(line="8 rue Keller", postcode="75001")
+    return order_place(request=OrderRequest(**kwargs))
 
 
 class BrokenEmailBackend(BaseEmailBackend):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from production.selectors import stock_check_ledger
+from ventes.selectors import stock_check_ledger
 
 
 class Command(BaseCommand):
