@@ -18,7 +18,10 @@ from decimal import Decimal
 
 import stripe
 from django.conf import settings
-from stripe.params.checkout import SessionCreateParams
+
+# The payments module types its Checkout parameters with these, without importing stripe itself.
+from stripe.params.checkout import SessionCreateParams as SessionCreateParams
+from stripe.params.checkout import SessionCreateParamsLineItem as SessionCreateParamsLineItem
 
 from .exceptions import (
     OnlinePaymentDisabled,

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("production", "0004_dailyreport"),
+        ("production", "0006_stock_drop_quantity"),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("ventes", "0004_order_idempotency_key"),
+        ("ventes", "0006_refund"),
     ]
 
     operations = [
