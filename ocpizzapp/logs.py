@@ -13,7 +13,12 @@ import time
 
 
 class UtcFormatter(logging.Formatter):
-    converter = time.gmtime
+    """Every log line in UTC, whatever the server's or the site's time zone."""
+
+    @staticmethod
+    def converter(seconds: float | None = None, /) -> time.struct_time:
+        return time.gmtime(seconds)
+
     default_time_format = "%Y-%m-%dT%H:%M:%S"
     default_msec_format = "%s.%03dZ"
 

@@ -63,16 +63,33 @@ class RefundInline(ReadOnlyInline):
 
     model = Refund
     fk_name = "order"
-    fields = ["created_at", "amount", "method", "reason", "state", "attempts", "next_attempt_at", "last_error", "by"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "created_at",
+        "amount",
+        "method",
+        "reason",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "by",
+    )
 
 
 class NotificationInline(ReadOnlyInline):
     """What the customer was told, by which channel, and what went wrong."""
 
     model = Notification
-    fields = ["state", "channel", "recipient", "status", "attempts", "last_error", "next_attempt_at", "sent_at"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "state",
+        "channel",
+        "recipient",
+        "status",
+        "attempts",
+        "last_error",
+        "next_attempt_at",
+        "sent_at",
+    )
 
 
 @admin.register(Notification)
