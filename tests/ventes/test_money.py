@@ -302,12 +302,35 @@ def test_a_failing_refund_is_retried_with_backoff_and_managers_are_told(
     assert "Remboursements bloqués" not in client.get("/equipe/tableau-de-bord/").content.decode()
 
 
-def test_the_retry_job_is_scheduled_and_runs_the_service(settings, shop, stripe_api, client, capsys):
+def test_the_retry_job_queues_the_work_and_the_worker_makes_the_refund_once(
+    settings, shop, stripe_api, client, manager, django_capture_on_commit_callbacks
+):
     from django.core.management import call_command
+    from django_tasks_db.models import DBTaskResult
+
+    from tests.queue import run_queued_tasks
 
     assert ("*/5 * * * *", "ocpizzapp.cron.retry_refunds") in settings.CRONJOBS
+    order = paid_order(shop, stripe_api, client)
+    stripe_api.post(REFUNDS_URL, body=requests.ConnectionError("Stripe down"))
+    with django_capture_on_commit_callbacks(execute=True):
+        order_transition(order_id=order.pk, to_state=S.CANCELLED, by=manager, cancel_reason="sold_out")
+    refund = Refund.objects.get(order=order)
+    Refund.objects.filter(pk=refund.pk).update(next_attempt_at=refund.next_attempt_at - datetime.timedelta(hours=1))
+    stripe_api.remove("POST", REFUNDS_URL)
+    refund_made(stripe_api, 950)
+
+    DBTaskResult.objects.all().delete()  # the cancel's own notifications are not this test's
     call_command("cron_job", "retry_refunds")
-    assert "Tâche retry_refunds terminée." in capsys.readouterr().out
+    call_command("cron_job", "retry_refunds")  # two servers' cron, or a late one: the refund is still made once
+    assert Refund.objects.get(pk=refund.pk).state == Refund.State.PENDING  # cron only queued it
+    assert set(DBTaskResult.objects.values_list("task_path", flat=True)) == {"ocpizzapp.tasks.refunds_retry"}
+    with django_capture_on_commit_callbacks(execute=True):
+        run_queued_tasks()
+    assert Refund.objects.get(pk=refund.pk).state == Refund.State.SUCCEEDED
+    assert sorted(DBTaskResult.objects.values_list("return_value", flat=True)) == [0, 1]
+    refund_calls = [call for call in stripe_api.calls if call.request.url == REFUNDS_URL]
+    assert len({call.request.headers["Idempotency-Key"] for call in refund_calls}) == 1
 
 
 def test_no_message_promises_a_retry_that_no_job_makes():
