@@ -82,7 +82,7 @@ def test_watchdog_starts_stops_restarts_gunicorn(site_env, tmp_path):
         third = wait_until(running_pid, what="gunicorn restarted")
         assert len({first, second, third}) == 3
         assert _pid(watchdog("status", "worker").stdout) == worker
-        assert Path(watchdog("log", "worker").stdout.strip()) == tmp_path / "log" / "worker.log"
+        assert Path(watchdog("log", "worker").stdout.strip()) == tmp_path / "supervision" / "worker.log"
         wait_until(healthy, what="gunicorn socket")
 
         log = Path(watchdog("log").stdout.strip())

@@ -170,6 +170,7 @@ def test_a_rollback_puts_the_previous_static_files_back_live(server):
         "Components-rollback > CORRECT",
         "Static-collection > CORRECT",
         "Gunicorn-reload > CORRECT",
+        "Worker-restart > CORRECT",
         "Deployment-verification > CORRECT",
         "Maintenance-off > CORRECT",
     ]
