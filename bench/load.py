@@ -70,7 +70,7 @@ class Customer:
 
 def order_once(customer: Customer, plan: Plan, product_id: int) -> tuple[str, str]:
     """One order from a fresh cart: ("ok", number), ("sold_out", "") or ("error", why)."""
-    status, _, _ = customer.request(
+    status, _, page = customer.request(
         "POST",
         "/panier/ajouter/",
         {"pizzeria": plan.pizzeria_id, "product": product_id, "quantity": 1},
@@ -78,6 +78,8 @@ def order_once(customer: Customer, plan: Plan, product_id: int) -> tuple[str, st
     )
     if status != 200:
         return "error", f"add to cart: HTTP {status}"
+    if "Stock insuffisant" in page:  # the cart refuses, when it is added, what the pizzeria can no longer make
+        return "sold_out", ""
     status, _, page = customer.request("GET", "/commander/")
     token = TOKEN.search(page)
     if status != 200 or token is None:

@@ -54,9 +54,7 @@ class OrderNotEditable(IllegalTransition):
     """The kitchen has started the order: no more edits, no cancel by its customer or the counter."""
 
     code = "order_not_editable"
-    default_message = (
-        "La cuisine a commencé votre commande, elle est en préparation : elle ne peut plus être modifiée ni annulée."
-    )
+    default_message = "La cuisine a commencé votre commande : elle ne peut plus être modifiée ni annulée."
 
 
 class CustomerError(BusinessError):

@@ -111,7 +111,10 @@ def _check_move(*, order: Order, target: str, role: Role | None, user) -> Role:
     """The role that may make this move, or the typed error that says why not."""
     roles = allowed_roles(source=order.state, target=target)
     if not roles and target == S.CANCELLED and order.state == S.PREPARING:
-        raise OrderNotEditable()
+        state = order.get_state_display()
+        raise OrderNotEditable(
+            f"Impossible : la commande {order.number} est « {state} ». {OrderNotEditable.default_message}"
+        )
     if not roles:
         raise IllegalTransition(f"Impossible : la commande {order.number} est « {order.get_state_display()} ».")
     if role is None or role not in roles:

@@ -187,18 +187,39 @@ def test_two_servers_starting_the_cyclic_backup_a_second_apart_back_up_once(depl
     manage("migrate", "--noinput", env=env, check=True)
     manage("seed_demo", env=env, check=True)
     command = [sys.executable, "manage.py", "cron_job", "cyclic_backup"]
+    # The second server is started first and waits, set up, for the signal: how long a Python process takes
+    # to start must not decide whether the first one's job (a few seconds on this small database) has ended.
+    go = deployed_site.folder / "go"
+    waiting_server = (
+        "import os, pathlib, sys, time; sys.argv = ['manage.py', 'cron_job', 'cyclic_backup']; "
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'ocpizzapp.settings'); "
+        "import django; django.setup(); from django.core.management import execute_from_command_line; "
+        f"go = pathlib.Path({str(go)!r})\n"
+        "while not go.exists(): time.sleep(0.02)\n"
+        "execute_from_command_line(sys.argv)"
+    )
+    second = subprocess.Popen(
+        [sys.executable, "-c", waiting_server],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert first.stderr is not None
         for line in first.stderr:
             if "job cyclic_backup started" in line:
                 break
-        second = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        go.touch()
+        _, second_err = second.communicate(timeout=300)
         first.communicate(timeout=300)
     finally:
         first.kill()
-    assert first.returncode == 0 and second.returncode == 0, second.stderr
-    assert "job cyclic_backup skipped: another server is running it" in second.stderr, second.stderr
+        second.kill()
+    assert first.returncode == 0 and second.returncode == 0, second_err
+    assert "job cyclic_backup skipped: another server is running it" in second_err, second_err
     assert len(list((deployed_site.folder / "backups").glob("*.psql.bin"))) == 1
 
 
