@@ -257,8 +257,8 @@ OCPIZZA = {
     "PAUSE_LEAD_MINUTES": env.int("PAUSE_LEAD_MINUTES", default=60),
     # A refund Stripe could not make is tried again after this many minutes, doubling up to the cap;
     # after this many failed tries the managers are told (the tries go on).
-    "REFUND_RETRY_BASE_MINUTES": env.int("REFUND_RETRY_BASE_MINUTES", default=5),
-    "REFUND_RETRY_MAX_MINUTES": env.int("REFUND_RETRY_MAX_MINUTES", default=360),
+    "REFUND_RETRY_BASE_MINUTES": env.float("REFUND_RETRY_BASE_MINUTES", default=5),
+    "REFUND_RETRY_MAX_MINUTES": env.float("REFUND_RETRY_MAX_MINUTES", default=360),
     "REFUND_ALERT_AFTER_ATTEMPTS": env.int("REFUND_ALERT_AFTER_ATTEMPTS", default=3),
     # Most that meal vouchers may pay in a day (euros, French rule): an order pays the rest otherwise.
     "MEAL_VOUCHER_DAILY_LIMIT": money_setting("MEAL_VOUCHER_DAILY_LIMIT", default="25.00"),
@@ -279,6 +279,8 @@ STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", d
 # A customer waits on these calls: fail fast and let them choose another way to pay.
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=5.0)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=1)
+# Where Stripe's API answers: another address only for a stand-in such as stripe-mock on a staging server.
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com").rstrip("/")
 
 # Google and Facebook sign-in (accounts/social.py): each provider is on only when its key and secret are set.
 INSTALLED_APPS += ["social_django"]

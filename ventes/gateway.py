@@ -60,11 +60,12 @@ def cents(amount: Decimal) -> int:
 
 
 @functools.cache
-def _client(secret_key: str, timeout: float, max_network_retries: int) -> stripe.StripeClient:
+def _client(secret_key: str, timeout: float, max_network_retries: int, api_base: str) -> stripe.StripeClient:
     return stripe.StripeClient(
         secret_key,
         http_client=stripe.RequestsClient(timeout=timeout),
         max_network_retries=max_network_retries,
+        base_addresses={"api": api_base},
     )
 
 
@@ -72,7 +73,12 @@ def _stripe_client() -> stripe.StripeClient:
     """One client per process (and per key), with short timeouts and few retries."""
     if not online_payment_enabled():
         raise OnlinePaymentDisabled()
-    return _client(settings.STRIPE_SECRET_KEY, settings.STRIPE_TIMEOUT_SECONDS, settings.STRIPE_MAX_NETWORK_RETRIES)
+    return _client(
+        settings.STRIPE_SECRET_KEY,
+        settings.STRIPE_TIMEOUT_SECONDS,
+        settings.STRIPE_MAX_NETWORK_RETRIES,
+        settings.STRIPE_API_BASE,
+    )
 
 
 def checkout_session_open(*, params: SessionCreateParams, idempotency_key: str) -> CheckoutSession:

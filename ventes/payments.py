@@ -19,18 +19,19 @@ The order then waits in ``pending_payment`` until the signed webhook
 
 Refunds are rows first, money second: every refund (a cancelled order paid
 online, a second payment of an order already paid, a manager's refund) is a
-``Refund`` recorded in the transaction that decides it; Stripe is asked after
-commit (``refund_attempt``), and a refund Stripe could not make is tried
-again with a growing delay by ``refunds_retry_due``, which the
-``retry_refunds`` job runs every few minutes. After
-``REFUND_ALERT_AFTER_ATTEMPTS`` failures the managers are told by e-mail and
-on their dashboard; the tries go on.
+``Refund`` recorded in the transaction that decides it, with the task that
+asks Stripe for it (``refund_send``): the request that decided it never waits
+on Stripe, and a rolled-back decision queues nothing. A refund Stripe could
+not make queues its next try with a growing delay; the ``retry_refunds`` job
+(``refunds_retry_due``) takes up any refund that is due and whose task was
+lost. After ``REFUND_ALERT_AFTER_ATTEMPTS`` failures the managers are told by
+e-mail and on their dashboard; the tries go on.
 """
 
 import contextlib
 import datetime
-import functools
 import logging
+import smtplib
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.formats import number_format
+from django_tasks import task
 
 from production.models import StaffMember
 
@@ -228,7 +230,7 @@ def _refund_open(
     params: Mapping[str, Any] | None = None,
     event_type: OrderEventType = OrderEventType.REFUND_REQUESTED,
 ) -> Refund:
-    """Record a refund owed on a (locked) payment; an online one is asked of Stripe after commit."""
+    """Record a refund owed on a (locked) payment; an online one is asked of Stripe by the worker."""
     online = payment.method == PaymentMethod.ONLINE_CARD
     now = timezone.now()
     refund = Refund.objects.create(
@@ -246,7 +248,7 @@ def _refund_open(
         order_event_record(
             order=order, type=event_type, by=by, params=_refund_params(refund, **(params or {})), note=note
         )
-        transaction.on_commit(functools.partial(_refund_attempt_logged, refund_id=refund.pk))
+        refund_send.enqueue(refund_id=refund.pk)
     else:
         # Cash or card at the pizzeria: the staff member gives it back there and then.
         _payment_refunded(payment=payment, amount=amount)
@@ -335,12 +337,10 @@ def refund_request(
     return refunds
 
 
-def _refund_attempt_logged(*, refund_id: int) -> None:
-    try:
-        refund_attempt(refund_id=refund_id)
-    except Exception:
-        # The refund row stays owed: refunds_retry_due takes it up again.
-        logger.exception("Could not attempt refund %s", refund_id)
+@task()
+def refund_send(*, refund_id: int) -> str:
+    """The worker's try of one refund; returns its state afterwards."""
+    return refund_attempt(refund_id=refund_id).state
 
 
 def refund_attempt(*, refund_id: int, now: datetime.datetime | None = None) -> Refund:
@@ -411,6 +411,8 @@ def _refund_failed(*, refund_id: int, error: str, now: datetime.datetime) -> Ref
     order, refund = _refund_locked(refund_id=refund_id)
     if refund.state != Refund.State.PENDING:
         return refund  # made meanwhile by another try
+    if refund.next_attempt_at is not None and refund.next_attempt_at > now:
+        return refund  # a try due at the same time (its task and the retry job) already counted this failure
     refund.attempts += 1
     refund.last_error = error[:300]
     refund.next_attempt_at = now + refund_retry_delay(attempts=refund.attempts)
@@ -429,12 +431,18 @@ def _refund_failed(*, refund_id: int, error: str, now: datetime.datetime) -> Ref
         ),
     )
     logger.warning("Refund %s of order %s failed (try %s): %s", refund.pk, order.number, refund.attempts, error)
+    refund_send.using(run_after=refund.next_attempt_at).enqueue(refund_id=refund.pk)
     if alert:
-        transaction.on_commit(functools.partial(_managers_alert, refund_id=refund.pk))
+        refund_managers_alert.enqueue(refund_id=refund.pk)
     return refund
 
 
-def _managers_alert(*, refund_id: int) -> None:
+@task()
+def refund_managers_alert(*, refund_id: int, attempt: int = 1) -> None:
+    """E-mail the managers that a refund keeps failing (queued once per refund: ``managers_alerted_at``).
+
+    A mail server that is down only delays the alert, as it delays the customers' messages.
+    """
     refund = Refund.objects.select_related("order__pizzeria").get(pk=refund_id)
     recipients = sorted(
         {
@@ -460,14 +468,20 @@ def _managers_alert(*, refund_id: int) -> None:
             settings.DEFAULT_FROM_EMAIL,
             recipients,
         )
-    except Exception:
-        logger.exception("Could not tell the managers about refund %s", refund.pk)
+    except (OSError, smtplib.SMTPException) as error:
+        if attempt >= settings.NOTIFY_MAX_ATTEMPTS:
+            logger.error("Managers never told about refund %s: %s", refund.pk, error)
+            return
+        later = timezone.now() + datetime.timedelta(seconds=settings.NOTIFY_RETRY_MAX_SECONDS)
+        logger.warning("Managers' alert about refund %s delayed until %s: %s", refund.pk, later, error)
+        refund_managers_alert.using(run_after=later).enqueue(refund_id=refund.pk, attempt=attempt + 1)
 
 
 def refunds_retry_due(*, now: datetime.datetime) -> int:
     """Try again every refund owed whose next try is due; return how many were made.
 
-    A plain function so that a scheduler (cron today, a task queue later) only wraps it.
+    Each failed try queues the next one; this takes up those whose task was
+    lost (a queue emptied by hand, a refund older than the queue).
     """
     due = Refund.objects.filter(
         state=Refund.State.PENDING, method=PaymentMethod.ONLINE_CARD, next_attempt_at__lte=now
@@ -494,7 +508,7 @@ def order_cancelled_settle(*, sender: type[Order], order: Order, by: "User | Non
     """Receiver of ``order_cancelled``: what an online order paid is owed back; an open Stripe page is closed.
 
     Runs inside the cancel's transaction, so the refund owed is recorded with
-    the cancel or not at all; Stripe is asked only after commit, and its answer
+    the cancel or not at all, with the task that asks Stripe; Stripe's answer
     never undoes the cancel.
     """
     if order.payment_method != PaymentMethod.ONLINE_CARD:
@@ -502,10 +516,11 @@ def order_cancelled_settle(*, sender: type[Order], order: Order, by: "User | Non
     if order.payment_state == PaymentState.PAID:
         _refund_rest(order=order, reason=RefundReason.ORDER_CANCELLED, by=by)
     elif gateway.online_payment_enabled():
-        transaction.on_commit(functools.partial(_checkout_sessions_expire, order_id=order.pk))
+        checkout_sessions_expire.enqueue(order_id=order.pk)
 
 
-def _checkout_sessions_expire(*, order_id: int) -> None:
+@task()
+def checkout_sessions_expire(*, order_id: int) -> None:
     """Close the Stripe pages still open for a cancelled order; Stripe's refusal changes nothing here."""
     pending = Payment.objects.filter(order_id=order_id, provider=PROVIDER, state=Payment.State.PENDING)
     for session_id in list(pending.values_list("provider_reference", flat=True)):
@@ -700,7 +715,7 @@ def _refund_updated(*, refund: Mapping[str, Any]) -> Order | None:
             fields=["payment_state"],
             params=_refund_params(failed, error=failed.last_error),
         )
-        transaction.on_commit(functools.partial(_managers_alert, refund_id=failed.pk))
+        refund_managers_alert.enqueue(refund_id=failed.pk)
     return order
 
 

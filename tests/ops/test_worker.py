@@ -17,8 +17,11 @@ from tests import factories
 from tests.ops.servers import wait_until
 from tests.security.conftest import database_url
 from tests.smtp_sink import SmtpSink
+from tests.stripe_fake import StripeFake
+from tests.ventes.conftest import CANCEL_URL, SUCCESS_URL, WEBHOOK_SECRET, session_event
 from tests.ventes.helpers import place
-from ventes.models import Notification, Order, OrderState
+from ventes.models import CancelReason, Notification, Order, OrderState, PaymentState, Refund
+from ventes.payments import checkout_session_create, stripe_event_handle
 from ventes.workflow import order_transition
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -113,3 +116,45 @@ def test_two_workers_send_each_message_once(shop, sink, worker_env, workers):
     wait_until(lambda: Notification.objects.filter(status="sent").count() == 8, what="eight sent", limit=30)
     assert sorted(message["To"] for message in sink.messages) == sorted(order.customer_email for order in orders)
     assert len({message["Message-ID"] for message in sink.messages}) == 8
+
+
+@pytest.fixture
+def stripe_server():
+    server = StripeFake(refund_failures=2).start()
+    yield server
+    server.stop()
+
+
+def test_a_refund_stripe_refuses_is_retried_by_the_worker_until_made(
+    shop, settings, stripe_server, worker_env, workers
+):
+    stripe = {
+        "STRIPE_SECRET_KEY": "sk_test_not_real",
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_not_real",
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "STRIPE_API_BASE": stripe_server.url,
+    }
+    for name, value in stripe.items():
+        setattr(settings, name, value)
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    # Tries 0.6 s then 1.2 s apart rather than minutes.
+    worker_env.update(
+        stripe, STRIPE_MAX_NETWORK_RETRIES="0", REFUND_RETRY_BASE_MINUTES="0.01", REFUND_RETRY_MAX_MINUTES="0.02"
+    )
+    order = place(shop, payment_method="online_card")
+    checkout_session_create(order=order, success_url=SUCCESS_URL, cancel_url=CANCEL_URL)
+    stripe_event_handle(event=session_event(order))
+    manager = factories.StaffMemberFactory(role=StaffMember.MANAGER, pizzeria=None).user
+
+    order_transition(order_id=order.pk, to_state=OrderState.CANCELLED, by=manager, cancel_reason=CancelReason.SOLD_OUT)
+    assert not stripe_server.refund_calls()  # the cancel asked the worker, not Stripe
+    workers(worker_env)
+
+    wait_until(lambda: Refund.objects.get(order=order).state == "succeeded", what="the refund made", limit=90)
+    refund = Refund.objects.get(order=order)
+    assert refund.attempts == 3
+    calls = stripe_server.refund_calls()
+    assert len(calls) == 3  # refused twice, then made; nothing more
+    assert {call.headers["Idempotency-Key"] for call in calls} == {refund.idempotency_key}
+    assert calls[-1].form["amount"] == str(int(order.total * 100))
+    assert Order.objects.get(pk=order.pk).payment_state == PaymentState.REFUNDED

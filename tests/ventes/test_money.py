@@ -15,6 +15,7 @@ import requests
 from django.core import mail
 
 from tests import factories
+from tests.queue import run_queued_tasks
 from ventes.exceptions import RefundNotAllowed
 from ventes.models import (
     OrderEventType,
@@ -159,24 +160,22 @@ def test_lines_edited_keeps_before_and_after(shop, client):
 # Point 5: no double charge, and no webhook from the future.
 
 
-def test_a_second_paid_session_is_refunded_automatically_once(
-    shop, stripe_api, client, django_capture_on_commit_callbacks
-):
+def test_a_second_paid_session_is_refunded_automatically_once(shop, stripe_api, client):
     order = paid_order(shop, stripe_api, client)
     refund_made(stripe_api, 950)
     second = session_event(order, event_id="evt_second", id=SECOND_SESSION, payment_intent=SECOND_INTENT)
 
-    with django_capture_on_commit_callbacks(execute=True):
-        for _ in range(3):  # Stripe delivers at least once
-            assert post_event(client, second).status_code == 200
-        async_twin = session_event(
-            order,
-            "checkout.session.async_payment_succeeded",
-            event_id="evt_second_async",
-            id=SECOND_SESSION,
-            payment_intent=SECOND_INTENT,
-        )
-        assert post_event(client, async_twin).status_code == 200
+    for _ in range(3):  # Stripe delivers at least once
+        assert post_event(client, second).status_code == 200
+    async_twin = session_event(
+        order,
+        "checkout.session.async_payment_succeeded",
+        event_id="evt_second_async",
+        id=SECOND_SESSION,
+        payment_intent=SECOND_INTENT,
+    )
+    assert post_event(client, async_twin).status_code == 200
+    run_queued_tasks()
 
     refund_calls = [call for call in stripe_api.calls if call.request.url == REFUNDS_URL]
     assert len(refund_calls) == 1
@@ -197,9 +196,7 @@ def test_a_second_paid_session_is_refunded_automatically_once(
     assert (first.state, duplicate.state) == (Payment.State.SUCCEEDED, Payment.State.REFUNDED)
 
 
-def test_sessions_completing_out_of_order_still_charge_once(
-    shop, stripe_api, client, django_capture_on_commit_callbacks
-):
+def test_sessions_completing_out_of_order_still_charge_once(shop, stripe_api, client):
     order = checkout(shop, stripe_api)
     session_created(stripe_api, session_id=SECOND_SESSION)
     refund_made(stripe_api, 950)
@@ -207,9 +204,9 @@ def test_sessions_completing_out_of_order_still_charge_once(
     expired_first = session_event(order, "checkout.session.expired", event_id="evt_first_expired")
     first = session_event(order, event_id="evt_first")
 
-    with django_capture_on_commit_callbacks(execute=True):
-        for payload in [second, expired_first, first, second]:
-            assert post_event(client, payload).status_code == 200
+    for payload in [second, expired_first, first, second]:
+        assert post_event(client, payload).status_code == 200
+    run_queued_tasks()
 
     order.refresh_from_db()
     assert (order.state, order.payment_state) == (S.RECEIVED, PaymentState.PAID)
@@ -253,9 +250,7 @@ def test_a_signature_a_little_ahead_is_still_taken(shop, stripe_api, client):
 # Point 4: refunds that happen.
 
 
-def test_a_failing_refund_is_retried_with_backoff_and_managers_are_told(
-    shop, stripe_api, client, manager, settings, django_capture_on_commit_callbacks
-):
+def test_a_failing_refund_is_retried_with_backoff_and_managers_are_told(shop, stripe_api, client, manager, settings):
     settings.OCPIZZA = {
         **settings.OCPIZZA,
         "REFUND_RETRY_BASE_MINUTES": 5,
@@ -267,17 +262,18 @@ def test_a_failing_refund_is_retried_with_backoff_and_managers_are_told(
     order = paid_order(shop, stripe_api, client)
     stripe_api.post(REFUNDS_URL, body=requests.ConnectionError("Stripe down"))
 
-    with django_capture_on_commit_callbacks(execute=True):
-        order_transition(order_id=order.pk, to_state=S.CANCELLED, by=manager, cancel_reason="sold_out")
+    order_transition(order_id=order.pk, to_state=S.CANCELLED, by=manager, cancel_reason="sold_out")
+    run_queued_tasks()  # the first try fails and queues the next one for later
     refund = Refund.objects.get(order=order)
     delays = []
-    with django_capture_on_commit_callbacks(execute=True):
-        for _ in range(3):
-            before = refund.next_attempt_at
-            assert refunds_retry_due(now=before - datetime.timedelta(seconds=1)) == 0  # not due yet
-            assert refunds_retry_due(now=before) == 0
-            refund.refresh_from_db()
-            delays.append(refund.next_attempt_at - before)
+    for _ in range(3):
+        before = refund.next_attempt_at
+        assert refunds_retry_due(now=before - datetime.timedelta(seconds=1)) == 0  # not due yet
+        assert refunds_retry_due(now=before) == 0
+        refund.refresh_from_db()
+        delays.append(refund.next_attempt_at - before)
+    assert not [m for m in mail.outbox if m.subject.startswith("Remboursement bloqué")]  # the worker sends it
+    run_queued_tasks()
 
     assert refund.attempts == 4
     assert delays == [datetime.timedelta(minutes=m) for m in (10, 15, 15)]  # doubling, capped
@@ -293,8 +289,7 @@ def test_a_failing_refund_is_retried_with_backoff_and_managers_are_told(
 
     stripe_api.remove("POST", REFUNDS_URL)
     refund_made(stripe_api, 950)
-    with django_capture_on_commit_callbacks(execute=True):
-        assert refunds_retry_due(now=refund.next_attempt_at) == 1
+    assert refunds_retry_due(now=refund.next_attempt_at) == 1
     order.refresh_from_db()
     assert order.payment_state == PaymentState.REFUNDED
     keys = {call.request.headers["Idempotency-Key"] for call in stripe_api.calls if call.request.url == REFUNDS_URL}
@@ -303,34 +298,71 @@ def test_a_failing_refund_is_retried_with_backoff_and_managers_are_told(
 
 
 def test_the_retry_job_queues_the_work_and_the_worker_makes_the_refund_once(
-    settings, shop, stripe_api, client, manager, django_capture_on_commit_callbacks
+    settings, shop, stripe_api, client, manager
 ):
     from django.core.management import call_command
     from django_tasks_db.models import DBTaskResult
 
-    from tests.queue import run_queued_tasks
-
     assert ("*/5 * * * *", "ocpizzapp.cron.retry_refunds") in settings.CRONJOBS
     order = paid_order(shop, stripe_api, client)
     stripe_api.post(REFUNDS_URL, body=requests.ConnectionError("Stripe down"))
-    with django_capture_on_commit_callbacks(execute=True):
-        order_transition(order_id=order.pk, to_state=S.CANCELLED, by=manager, cancel_reason="sold_out")
+    order_transition(order_id=order.pk, to_state=S.CANCELLED, by=manager, cancel_reason="sold_out")
+    run_queued_tasks()
     refund = Refund.objects.get(order=order)
     Refund.objects.filter(pk=refund.pk).update(next_attempt_at=refund.next_attempt_at - datetime.timedelta(hours=1))
     stripe_api.remove("POST", REFUNDS_URL)
     refund_made(stripe_api, 950)
 
-    DBTaskResult.objects.all().delete()  # the cancel's own notifications are not this test's
+    DBTaskResult.objects.all().delete()  # as if the retry the failed try queued were lost
     call_command("cron_job", "retry_refunds")
     call_command("cron_job", "retry_refunds")  # two servers' cron, or a late one: the refund is still made once
     assert Refund.objects.get(pk=refund.pk).state == Refund.State.PENDING  # cron only queued it
     assert set(DBTaskResult.objects.values_list("task_path", flat=True)) == {"ocpizzapp.tasks.refunds_retry"}
-    with django_capture_on_commit_callbacks(execute=True):
-        run_queued_tasks()
+    run_queued_tasks()
     assert Refund.objects.get(pk=refund.pk).state == Refund.State.SUCCEEDED
     assert sorted(DBTaskResult.objects.values_list("return_value", flat=True)) == [0, 1]
     refund_calls = [call for call in stripe_api.calls if call.request.url == REFUNDS_URL]
     assert len({call.request.headers["Idempotency-Key"] for call in refund_calls}) == 1
+
+
+def test_a_try_due_from_its_task_and_from_the_job_counts_one_failure(shop, stripe_api, client, manager):
+    from ventes.payments import refund_attempt
+
+    order = paid_order(shop, stripe_api, client)
+    stripe_api.post(REFUNDS_URL, body=requests.ConnectionError("Stripe down"))
+    order_transition(order_id=order.pk, to_state=S.CANCELLED, by=manager, cancel_reason="sold_out")
+    run_queued_tasks()
+    due = Refund.objects.get(order=order).next_attempt_at
+
+    refund_attempt(refund_id=Refund.objects.get(order=order).pk, now=due)  # the queued try
+    assert refunds_retry_due(now=due) == 0  # and the job, at the same moment
+
+    refund = Refund.objects.get(order=order)
+    assert refund.attempts == 2
+    assert types(order).count(T.REFUND_FAILED) == 2
+
+
+def test_the_managers_alert_waits_for_a_mail_server_that_is_down(shop, stripe_api, client, manager, settings):
+    from django_tasks_db.models import DBTaskResult
+
+    from ventes.payments import refund_managers_alert
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens there
+    manager.email = "chef@ocpizza.test"
+    manager.save()
+    order = paid_order(shop, stripe_api, client)
+    stripe_api.post(REFUNDS_URL, body=requests.ConnectionError("Stripe down"))
+    order_transition(order_id=order.pk, to_state=S.CANCELLED, by=manager, cancel_reason="sold_out")
+    refund = Refund.objects.get(order=order)
+    DBTaskResult.objects.all().delete()
+
+    refund_managers_alert.enqueue(refund_id=refund.pk)
+    assert run_queued_tasks() == 1
+    (later,) = DBTaskResult.objects.filter(status="READY")
+    assert later.task_path == "ventes.payments.refund_managers_alert"
+    assert later.args_kwargs["kwargs"] == {"refund_id": refund.pk, "attempt": 2}
+    assert later.run_after is not None
 
 
 def test_no_message_promises_a_retry_that_no_job_makes():
@@ -346,14 +378,12 @@ def test_no_message_promises_a_retry_that_no_job_makes():
 # Point 3: refunds a manager makes.
 
 
-def test_a_manager_refunds_part_of_an_online_order_through_stripe(
-    shop, stripe_api, client, manager, django_capture_on_commit_callbacks
-):
+def test_a_manager_refunds_part_of_an_online_order_through_stripe(shop, stripe_api, client, manager):
     order = paid_order(shop, stripe_api, client)
     refund_made(stripe_api, 250)
 
-    with django_capture_on_commit_callbacks(execute=True):
-        (refund,) = refund_request(order_id=order.pk, reason=RefundReason.QUALITY, by=manager, amount=Decimal("2.50"))
+    (refund,) = refund_request(order_id=order.pk, reason=RefundReason.QUALITY, by=manager, amount=Decimal("2.50"))
+    run_queued_tasks()
 
     refund.refresh_from_db()
     assert (refund.state, refund.amount, refund.by) == (Refund.State.SUCCEEDED, Decimal("2.50"), manager)
@@ -365,11 +395,11 @@ def test_a_manager_refunds_part_of_an_online_order_through_stripe(
     assert types(order)[-2:] == [T.REFUND_REQUESTED, T.REFUND_SUCCEEDED]
 
 
-def test_never_more_than_was_paid(shop, stripe_api, client, manager, django_capture_on_commit_callbacks):
+def test_never_more_than_was_paid(shop, stripe_api, client, manager):
     order = paid_order(shop, stripe_api, client)
     refund_made(stripe_api, 900)
-    with django_capture_on_commit_callbacks(execute=True):
-        refund_request(order_id=order.pk, reason=RefundReason.LATE, by=manager, amount=Decimal("9.00"))
+    refund_request(order_id=order.pk, reason=RefundReason.LATE, by=manager, amount=Decimal("9.00"))
+    run_queued_tasks()
     before = (Refund.objects.count(), order.events.count(), len(stripe_api.calls))
 
     with pytest.raises(RefundNotAllowed) as refused:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from production.models import StockMovement
 from tests import factories
 from tests.conftest import ledger_matches_levels
+from tests.queue import run_queued_tasks
 from ventes import services
 from ventes.exceptions import (
     OnlinePaymentDisabled,
@@ -214,14 +215,15 @@ def test_only_an_order_waiting_for_its_online_payment_gets_a_session(shop, strip
     assert not stripe_api.calls
 
 
-def test_customer_cancel_of_a_prepaid_order_refunds_it(shop, stripe_api, client, django_capture_on_commit_callbacks):
+def test_customer_cancel_of_a_prepaid_order_refunds_it(shop, stripe_api, client):
     customer = factories.CustomerFactory()
     order = paid_order(shop, stripe_api, client, customer=customer)
     dough = shop.level("dough")
     refund_made(stripe_api, int(order.total * 100))
 
-    with django_capture_on_commit_callbacks(execute=True):
-        order_transition(order_id=order.pk, to_state=S.CANCELLED, by=customer.user)
+    order_transition(order_id=order.pk, to_state=S.CANCELLED, by=customer.user)
+    assert stripe_api.calls[-1].request.url != REFUNDS_URL  # the cancel asks the worker, not Stripe
+    run_queued_tasks()
 
     refund_call = stripe_api.calls[-1]
     assert refund_call.request.url == REFUNDS_URL
@@ -245,23 +247,21 @@ def test_customer_cancel_of_a_prepaid_order_refunds_it(shop, stripe_api, client,
     assert len(stripe_api.calls) == calls
 
 
-def test_cancelling_an_order_paid_at_the_door_asks_stripe_nothing(shop, stripe_api, django_capture_on_commit_callbacks):
+def test_cancelling_an_order_paid_at_the_door_asks_stripe_nothing(shop, stripe_api):
     manager = factories.StaffMemberFactory(role="manager", pizzeria=None).user
     order = place(shop)
-    with django_capture_on_commit_callbacks(execute=True):
-        order_transition(order_id=order.pk, to_state=S.CANCELLED, by=manager, cancel_reason=CancelReason.TOO_BUSY)
+    order_transition(order_id=order.pk, to_state=S.CANCELLED, by=manager, cancel_reason=CancelReason.TOO_BUSY)
+    run_queued_tasks()
     assert not stripe_api.calls
 
 
-def test_a_failed_refund_keeps_the_cancel_and_is_retried(
-    shop, stripe_api, client, django_capture_on_commit_callbacks, caplog
-):
+def test_a_failed_refund_keeps_the_cancel_and_is_retried(shop, stripe_api, client, caplog):
     manager = factories.StaffMemberFactory(role="manager", pizzeria=None).user
     order = paid_order(shop, stripe_api, client)
     stripe_api.post(REFUNDS_URL, body=requests.ConnectionError("Stripe down"))
 
-    with django_capture_on_commit_callbacks(execute=True):
-        order_transition(order_id=order.pk, to_state=S.CANCELLED, by=manager, cancel_reason=CancelReason.SOLD_OUT)
+    order_transition(order_id=order.pk, to_state=S.CANCELLED, by=manager, cancel_reason=CancelReason.SOLD_OUT)
+    run_queued_tasks()  # the first try fails and queues the next one for later
 
     order.refresh_from_db()
     assert (order.state, order.payment_state) == (S.CANCELLED, PaymentState.PAID)
@@ -283,7 +283,7 @@ def test_a_failed_refund_keeps_the_cancel_and_is_retried(
     assert refunds_retry_due(now=timezone.now() + datetime.timedelta(days=1)) == 0
 
 
-def test_a_charge_stripe_already_refunded_is_recorded(shop, stripe_api, client, django_capture_on_commit_callbacks):
+def test_a_charge_stripe_already_refunded_is_recorded(shop, stripe_api, client):
     manager = factories.StaffMemberFactory(role="manager", pizzeria=None).user
     order = paid_order(shop, stripe_api, client)
     stripe_api.post(
@@ -297,22 +297,20 @@ def test_a_charge_stripe_already_refunded_is_recorded(shop, stripe_api, client, 
             }
         },
     )
-    with django_capture_on_commit_callbacks(execute=True):
-        order_transition(order_id=order.pk, to_state=S.CANCELLED, by=manager, cancel_reason=CancelReason.TOO_BUSY)
+    order_transition(order_id=order.pk, to_state=S.CANCELLED, by=manager, cancel_reason=CancelReason.TOO_BUSY)
+    run_queued_tasks()
     assert Order.objects.get(pk=order.pk).payment_state == PaymentState.REFUNDED
 
 
-def test_unpaid_order_expires_its_stock_goes_back_and_its_stripe_page_closes(
-    shop, stripe_api, django_capture_on_commit_callbacks
-):
+def test_unpaid_order_expires_its_stock_goes_back_and_its_stripe_page_closes(shop, stripe_api):
     dough = shop.level("dough")
     order = checkout(shop, stripe_api)
     stripe_api.post(EXPIRE_URL, json={"id": SESSION_ID, "object": "checkout.session", "status": "expired"})
     later = order.created_at + datetime.timedelta(minutes=31)
 
-    with django_capture_on_commit_callbacks(execute=True):
-        assert orders_expire_unpaid(now=order.created_at + datetime.timedelta(minutes=29)) == 0
-        assert orders_expire_unpaid(now=later) == 1
+    assert orders_expire_unpaid(now=order.created_at + datetime.timedelta(minutes=29)) == 0
+    assert orders_expire_unpaid(now=later) == 1
+    assert run_queued_tasks() == 2  # the page closed, the customer told
 
     order.refresh_from_db()
     assert (order.state, order.cancel_reason) == (S.CANCELLED, CancelReason.PAYMENT_EXPIRED)
@@ -322,29 +320,27 @@ def test_unpaid_order_expires_its_stock_goes_back_and_its_stripe_page_closes(
     assert Payment.objects.get(order=order).state == Payment.State.FAILED
 
 
-def test_expiry_cancels_even_when_stripe_fails(shop, stripe_api, django_capture_on_commit_callbacks, caplog):
+def test_expiry_cancels_even_when_stripe_fails(shop, stripe_api, caplog):
     order = checkout(shop, stripe_api)
     stripe_api.post(EXPIRE_URL, status=503, body=json.dumps({"error": {"type": "api_error", "message": "down"}}))
 
-    with django_capture_on_commit_callbacks(execute=True):
-        assert orders_expire_unpaid(now=order.created_at + datetime.timedelta(minutes=31)) == 1
+    assert orders_expire_unpaid(now=order.created_at + datetime.timedelta(minutes=31)) == 1
+    run_queued_tasks()
 
     assert Order.objects.get(pk=order.pk).state == S.CANCELLED
     assert Payment.objects.get(order=order).state == Payment.State.PENDING
     assert "Could not expire Stripe session" in caplog.text
 
 
-def test_cancel_after_a_partial_refund_on_stripe_refunds_the_rest(
-    shop, stripe_api, client, django_capture_on_commit_callbacks
-):
+def test_cancel_after_a_partial_refund_on_stripe_refunds_the_rest(shop, stripe_api, client):
     manager = factories.StaffMemberFactory(role="manager", pizzeria=None).user
     order = paid_order(shop, stripe_api, client)
     charge = {"id": "ch_1", "object": "charge", "amount": 950, "amount_refunded": 300, "payment_intent": PAYMENT_INTENT}
     assert post_event(client, event("charge.refunded", charge, event_id="evt_partial")).status_code == 200
     refund_made(stripe_api, 650)
 
-    with django_capture_on_commit_callbacks(execute=True):
-        order_transition(order_id=order.pk, to_state=S.CANCELLED, by=manager, cancel_reason=CancelReason.SOLD_OUT)
+    order_transition(order_id=order.pk, to_state=S.CANCELLED, by=manager, cancel_reason=CancelReason.SOLD_OUT)
+    run_queued_tasks()
 
     refund_call = stripe_api.calls[-1]
     assert form(refund_call)["amount"] == "650"

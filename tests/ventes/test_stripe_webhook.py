@@ -7,6 +7,7 @@ import pytest
 import stripe
 
 from tests.conftest import ledger_matches_levels
+from tests.queue import run_queued_tasks
 from ventes import payments
 from ventes.models import CancelReason, Order, OrderEvent, OrderState, Payment, PaymentState, StripeEvent
 
@@ -224,17 +225,17 @@ def test_expired_after_completed_is_ignored(shop, stripe_api, client):
     assert StripeEvent.objects.count() == 2
 
 
-def test_payment_after_the_order_expired_is_refunded(shop, stripe_api, client, django_capture_on_commit_callbacks):
+def test_payment_after_the_order_expired_is_refunded(shop, stripe_api, client):
     order = checkout(shop, stripe_api)
     post_event(client, session_event(order, "checkout.session.expired", payment_status="unpaid", event_id="evt_1"))
     stripe_api.post(
         f"{STRIPE_API}/v1/refunds", json={"id": "re_1", "object": "refund", "amount": 950, "status": "succeeded"}
     )
 
-    with django_capture_on_commit_callbacks(execute=True):
-        response = post_event(client, session_event(order, event_id="evt_2"))
-
+    response = post_event(client, session_event(order, event_id="evt_2"))
     assert response.status_code == 200
+    run_queued_tasks()
+
     assert stripe_api.calls[-1].request.url == f"{STRIPE_API}/v1/refunds"
     order.refresh_from_db()
     assert (order.state, order.payment_state) == (S.CANCELLED, PaymentState.REFUNDED)
