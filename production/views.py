@@ -343,6 +343,8 @@ def dashboard(request):
     # The list behind the counts on the board: read only when there is something to list.
     if any(summary.pizzeria.stuck_refunds for summary in context["summaries"]):
         context["stuck_refunds"] = orders.refunds_needing_attention()
+    if any(summary.pizzeria.failed_notifications for summary in context["summaries"]):
+        context["failed_notifications"] = orders.notifications_failed(now=context["now"])
     return render(request, "production/dashboard.html", {"etag": etag, **context})
 
 

@@ -32,6 +32,7 @@ from .models import (
     Address,
     Customer,
     Fulfilment,
+    Notification,
     Order,
     OrderEvent,
     OrderLine,
@@ -347,6 +348,10 @@ class OrderView:
     @property
     def is_owner(self) -> bool:
         return self.role == Role.OWNER
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
 
 
 def order_for_viewer(*, number: str, user, token: str = "") -> OrderView | None:
@@ -730,7 +735,21 @@ def dashboard_summaries(*, now: datetime.datetime) -> list[PizzeriaSummary]:
         .annotate(count=Count("pk"))
         .values("count")
     )
-    pizzerias = Pizzeria.objects.filter(is_active=True).annotate(stuck_refunds=Coalesce(Subquery(stuck), 0))
+    # And the customers' messages given up lately: someone should phone those customers.
+    failed = (
+        Notification.objects.filter(
+            status=Notification.Status.FAILED,
+            created_at__gte=now - FAILED_NOTIFICATIONS_SHOWN,
+            order__pizzeria=OuterRef("pk"),
+        )
+        .order_by()
+        .values("order__pizzeria")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    pizzerias = Pizzeria.objects.filter(is_active=True).annotate(
+        stuck_refunds=Coalesce(Subquery(stuck), 0), failed_notifications=Coalesce(Subquery(failed), 0)
+    )
     summaries = {p.pk: PizzeriaSummary(pizzeria=p) for p in pizzerias}
     active = Q(state__in=[*KITCHEN_STATES, OrderState.OUT_FOR_DELIVERY, OrderState.PENDING_PAYMENT])
     for pizzeria_id, state, count in (
@@ -813,6 +832,60 @@ def refunds_needing_attention() -> list[Refund]:
     return list(
         Refund.objects.filter(REFUND_NEEDS_MANAGER).select_related("order__pizzeria").order_by("created_at", "pk")
     )
+
+
+# --- Customer notifications ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NotificationLine:
+    """One message to a customer as the staff see it: what it announced, how, and how it went."""
+
+    order_number: str
+    pizzeria: str
+    state: str
+    channel: str
+    recipient: str
+    status: str
+    attempts: int
+    last_error: str
+    at: datetime.datetime
+    sent: bool
+    failed: bool
+
+
+def _notification_line(notification: Notification) -> NotificationLine:
+    return NotificationLine(
+        order_number=notification.order.number,
+        pizzeria=notification.order.pizzeria.name,
+        state=notification.get_state_display(),
+        channel=notification.get_channel_display(),
+        recipient=notification.recipient,
+        status=notification.get_status_display(),
+        attempts=notification.attempts,
+        last_error=notification.last_error,
+        at=notification.sent_at or notification.created_at,
+        sent=notification.status == Notification.Status.SENT,
+        failed=notification.status == Notification.Status.FAILED,
+    )
+
+
+def order_notification_log(*, order: Order) -> list[NotificationLine]:
+    """The messages sent, waiting or failed about this order, oldest first, in one query."""
+    notifications = Notification.objects.filter(order=order).select_related("order__pizzeria")
+    return [_notification_line(notification) for notification in notifications.order_by("created_at", "pk")]
+
+
+# Failed customer messages stay on the managers' dashboard this long: past it, calling the customer is too late.
+FAILED_NOTIFICATIONS_SHOWN = datetime.timedelta(days=2)
+
+
+def notifications_failed(*, now: datetime.datetime, limit: int = 50) -> list[NotificationLine]:
+    """Messages given up lately, newest first, every pizzeria: the customers the managers should call."""
+    failed = Notification.objects.filter(
+        status=Notification.Status.FAILED, created_at__gte=now - FAILED_NOTIFICATIONS_SHOWN
+    )
+    return [_notification_line(n) for n in failed.select_related("order__pizzeria").order_by("-created_at")[:limit]]
 
 
 # --- Stock held by orders ------------------------------------------------------------

@@ -72,6 +72,7 @@ from .selectors import (
     order_history_lines,
     order_is_owned_by,
     order_lines,
+    order_notification_log,
     order_reorder,
     order_totals_of,
     order_version_for_viewer,
@@ -492,7 +493,10 @@ def _private(response):
 @require_safe
 def order_detail(request, number):
     view = _order_view_or_404(request, number)
-    return _private(render(request, "ventes/order_detail.html", _order_context(request, view)))
+    context = _order_context(request, view)
+    # The staff see what the customer was told; the page's live part (order_status) does not read it again.
+    context["notifications"] = order_notification_log(order=view.order) if view.is_staff else []
+    return _private(render(request, "ventes/order_detail.html", context))
 
 
 @require_safe

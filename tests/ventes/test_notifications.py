@@ -216,3 +216,24 @@ def test_the_order_page_shows_its_log_and_managers_list_the_failed_ones(client, 
     assert "Notifications" in page and "échec" in page and "5.1.1 no such user" in page
     failures = client.get("/admin/ventes/notification/?status__exact=failed").content.decode()
     assert failed.number in failures and sent.number not in failures
+
+    # The staff's own screens: the order page shows its log, the managers' dashboard the failures.
+    manager = factories.StaffMemberFactory(role="manager", pizzeria=None).user
+    client.force_login(manager)
+    order_page = client.get(f"/commande/{failed.number}/").content.decode()
+    assert "Messages au client" in order_page and "5.1.1 no such user" in order_page and "échec" in order_page
+    dashboard = client.get("/equipe/tableau-de-bord/").content.decode()
+    assert "Messages clients en échec" in dashboard
+    assert failed.number in dashboard and sent.number not in dashboard
+    sent_page = client.get(f"/commande/{sent.number}/").content.decode()
+    assert "Messages au client" in sent_page and "envoyée" in sent_page and "5.1.1" not in sent_page
+
+
+def test_the_customer_does_not_see_the_staff_log(client, shop):
+    customer = factories.CustomerFactory()
+    order = place(shop, customer=customer)
+    run_queued_tasks()
+    client.force_login(customer.user)
+    page = client.get(f"/commande/{order.number}/")
+    assert page.status_code == 200
+    assert "Messages au client" not in page.content.decode()
