@@ -22,6 +22,8 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from bench.mail import SlowMailServer
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS_DIR = BASE_DIR / "bench" / "results"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/ocpizza_bench"
@@ -35,6 +37,12 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true", help="CI run: small data, 2 s per scenario, few connections")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections / customers")
     parser.add_argument("--reuse-db", action="store_true", help="keep the database of the previous run (no rebuild)")
+    parser.add_argument(
+        "--mail-delay",
+        type=int,
+        metavar="MS",
+        help="a real SMTP server answering each message after MS ms, and a task worker delivering to it",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.large = False
@@ -127,13 +135,34 @@ class Server:
         raise RuntimeError(f"gunicorn did not answer /healthz in {timeout} s: see {self.log}")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        process_group_stop(self.process)
+
+
+def process_group_stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+class Worker:
+    """The task worker beside gunicorn, as deployed: it sends the customers' e-mails."""
+
+    def __init__(self, env: dict[str, str], log: Path):
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "run_worker"],
+            cwd=BASE_DIR,
+            env={**os.environ, **env},
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def stop(self) -> None:
+        process_group_stop(self.process)
 
 
 def main(argv=None) -> int:
@@ -161,6 +190,11 @@ def main(argv=None) -> int:
     started = time.monotonic()
     fixture = scenarios.prepare(large=args.large, reuse=args.reuse_db, quick=args.quick)
     print(f"Data set {label} ready in {time.monotonic() - started:.0f} s", flush=True)
+    mail = worker = None
+    if args.mail_delay is not None:
+        mail = SlowMailServer(delay_ms=args.mail_delay).start()
+        env["EMAIL_URL"] = mail.url
+        worker = Worker(env, Path(tempfile.gettempdir()) / f"ocpizza-bench-worker-{os.getpid()}.log")
     server = Server(env, free_port(), Path(tempfile.gettempdir()) / f"ocpizza-bench-gunicorn-{os.getpid()}.log")
     try:
         server.wait_ready()
@@ -169,10 +203,19 @@ def main(argv=None) -> int:
         )
     finally:
         server.stop()
+        if worker is not None:
+            worker.stop()
+        if mail is not None:
+            mail.stop()
         shutil.rmtree(static_root, ignore_errors=True)
     report["dataset"] = label
     report["machine"] = scenarios.machine()
-    report["settings"] = {"seconds": args.seconds, "connections": args.connections}
+    report["settings"] = {"seconds": args.seconds, "connections": args.connections, "mail_delay_ms": args.mail_delay}
+    if mail is not None:
+        report["notes"].append(
+            f"Mail server answering each message after {args.mail_delay} ms; "
+            f"{mail.received} messages delivered by the task worker during the run."
+        )
     stamp = time.strftime("%Y%m%d-%H%M%S")
     json_path = RESULTS_DIR / f"bench-{label}-{stamp}.json"
     md_path = RESULTS_DIR / f"bench-{label}-{stamp}.md"

@@ -2,7 +2,7 @@
 
 One answer for every screen: the error's French message, its HTTP status
 (``BusinessError.status``), and the shape the request expects. An htmx request
-gets a small partial with the message; a page gets the message in the messages
+gets a small partial with the message, written in the page's alert region; a page gets the message in the messages
 framework and goes back where it came from, or an error page when there is no
 such place. A "not found" error is answered by the project's 404 page.
 
@@ -37,7 +37,12 @@ def business_error_response(request: HttpRequest, error: BusinessError, *, back:
     if error.status == HTTPStatus.NOT_FOUND:
         raise Http404(error.message) from error
     if getattr(request, "htmx", False):
-        return render(request, "_business_error.html", {"error": error}, status=error.status)
+        response = render(request, "_business_error.html", {"error": error}, status=error.status)
+        # Into the page's alert region, not the action's target; static/js/errors.js has htmx swap it.
+        response["HX-Retarget"] = "#htmx-errors"
+        response["HX-Reswap"] = "innerHTML"
+        response["OC-Business-Error"] = error.code
+        return response
     target = back or _referer(request)
     if target is None:
         return render(request, "business_error.html", {"error": error}, status=error.status)

@@ -63,6 +63,9 @@ def test_htmx_gets_the_message_as_a_partial_with_the_status(client):
     assert response.status_code == 409
     html = response.content.decode()
     assert 'role="alert"' in html and MESSAGE in html and "<html" not in html
+    # Shown in the page's alert region whatever the action's target (htmx swaps it: static/js/errors.js).
+    assert (response["HX-Retarget"], response["HX-Reswap"]) == ("#htmx-errors", "innerHTML")
+    assert response["OC-Business-Error"] == "illegal_transition"
 
 
 def test_a_not_found_error_is_the_404_page(client):
