@@ -15,6 +15,7 @@ from .models import (
     StaffMember,
     Stock,
     StockMovement,
+    StockTransfer,
 )
 from .services import pizzeria_set_accepting_orders, stock_count_inventory
 
@@ -201,4 +202,24 @@ class DailyReportAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StockTransfer)
+class StockTransferAdmin(admin.ModelAdmin):
+    """The transfers between pizzerias, read only: they are made from the stock screens."""
+
+    list_display = ["at", "ingredient", "quantity", "source", "destination", "by"]
+    list_filter = ["source", "destination"]
+    list_select_related = ["ingredient", "source", "destination", "by"]
+    search_fields = ["ingredient__name", "note"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -26,6 +26,17 @@ class StockOverrideForbidden(StockError):
     default_message = "Seul un responsable peut forcer une perte sur du stock réservé par des commandes."
 
 
+class InvalidTransfer(StockError):
+    code = "invalid_transfer"
+    default_message = "Ce transfert n'est pas possible."
+
+
+class TransferForbidden(StockError):
+    code = "transfer_forbidden"
+    status = HTTPStatus.FORBIDDEN
+    default_message = "Seul un responsable peut transférer du stock d'une pizzeria à une autre."
+
+
 @dataclass(frozen=True)
 class Shortage:
     """A product the order wants more of than the stock allows."""

@@ -6,8 +6,8 @@ from django.http import QueryDict
 
 from ocpizzapp.forms import AsciiIntegerField
 
-from .models import StockMovement
-from .selectors import staff_member_for
+from .models import Pizzeria, StockMovement
+from .selectors import pizzeria_list, staff_member_for
 
 
 class AccessibleErrorsMixin(forms.BaseForm):
@@ -67,6 +67,23 @@ class StockMoveForm(AccessibleErrorsMixin, forms.Form):
                 label="Forcer : jeter aussi du stock réservé par des commandes", required=False
             )
         self.order_fields(self.field_order)
+
+
+class StockTransferForm(AccessibleErrorsMixin, forms.Form):
+    """Stock of one line sent to another pizzeria (managers)."""
+
+    destination = forms.ModelChoiceField(
+        label="Vers",
+        queryset=Pizzeria.objects.none(),
+        empty_label="Choisir une pizzeria",
+        error_messages={"invalid_choice": "Choisissez une pizzeria de la liste."},
+    )
+    quantity = AsciiIntegerField(label="Quantité envoyée", min_value=1, max_value=1_000_000)
+    note = forms.CharField(label="Remarque", max_length=200, required=False)
+
+    def __init__(self, data: QueryDict | None = None, *, source: Pizzeria):
+        super().__init__(data, prefix="transfer")
+        self.fields["destination"].queryset = pizzeria_list().exclude(pk=source.pk)  # type: ignore[attr-defined]
 
 
 class PauseForm(forms.Form):

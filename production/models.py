@@ -165,11 +165,38 @@ class Stock(models.Model):
         return self.available <= self.low_threshold
 
 
+class StockTransfer(models.Model):
+    """Goods sent by one pizzeria to another: one row, and a ledger row on each side."""
+
+    ingredient = models.ForeignKey(Ingredient, on_delete=models.PROTECT, related_name="transfers")
+    source = models.ForeignKey(Pizzeria, on_delete=models.PROTECT, related_name="transfers_out", verbose_name="de")
+    destination = models.ForeignKey(
+        Pizzeria, on_delete=models.PROTECT, related_name="transfers_in", verbose_name="vers"
+    )
+    quantity = models.PositiveIntegerField("quantité")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, verbose_name="par")
+    note = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField("le", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "transfert de stock"
+        verbose_name_plural = "transferts de stock"
+        ordering = ["-at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(source=F("destination")), name="transfer_between_two_pizzerias"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="transfer_quantity_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} {self.ingredient} : {self.source} → {self.destination}"
+
+
 class StockMovement(models.Model):
     """One change of a stock line: how much it moved its on-hand and its reserved figures."""
 
     RESERVATION, RELEASE, CONSUMPTION, UNCONSUMED = "reservation", "release", "consumption", "unconsumed"
     RESTOCK, INVENTORY, WASTE = "restock", "inventory", "waste"
+    TRANSFER_OUT, TRANSFER_IN = "transfer_out", "transfer_in"
     KINDS = [
         (RESERVATION, "réservation"),
         (RELEASE, "libération"),
@@ -178,15 +205,20 @@ class StockMovement(models.Model):
         (RESTOCK, "réapprovisionnement"),
         (INVENTORY, "inventaire"),
         (WASTE, "perte"),
+        (TRANSFER_OUT, "transfert sortant"),
+        (TRANSFER_IN, "transfert entrant"),
     ]
     ORDER_KINDS = [RESERVATION, RELEASE, CONSUMPTION, UNCONSUMED]
-    SHELF_KINDS = [RESTOCK, INVENTORY, WASTE]
+    SHELF_KINDS = [RESTOCK, INVENTORY, WASTE, TRANSFER_OUT, TRANSFER_IN]
     stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="movements")
     kind = models.CharField("type", max_length=12, choices=KINDS)
     on_hand_delta = models.IntegerField("en stock", default=0, help_text="Signé : négatif quand l'étagère se vide.")
     reserved_delta = models.IntegerField("réservé", default=0, help_text="Signé : négatif quand une commande rend.")
     order = models.ForeignKey(
         "ventes.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="stock_movements"
+    )
+    transfer = models.ForeignKey(
+        StockTransfer, on_delete=models.PROTECT, null=True, blank=True, related_name="movements"
     )
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name="par"
@@ -201,8 +233,14 @@ class StockMovement(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind__in=["reservation", "release", "consumption", "unconsumed"], order__isnull=False)
-                | Q(kind__in=["restock", "inventory", "waste"], reserved_delta=0),
+                | Q(kind__in=["restock", "inventory", "waste", "transfer_out", "transfer_in"], reserved_delta=0),
                 name="movement_kind_valid",
+            ),
+            # A transfer's two rows name it; no other row does.
+            models.CheckConstraint(
+                condition=Q(kind__in=["transfer_out", "transfer_in"], transfer__isnull=False)
+                | (~Q(kind__in=["transfer_out", "transfer_in"]) & Q(transfer__isnull=True)),
+                name="movement_transfer_named",
             ),
             models.CheckConstraint(condition=~Q(on_hand_delta=0, reserved_delta=0), name="movement_moves_something"),
             # Reserving and releasing leave the shelf as it is; consuming takes from the shelf what was held.

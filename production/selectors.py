@@ -169,7 +169,7 @@ def stock_line_of(*, pizzeria: Pizzeria, stock_id: int) -> Stock | None:
 
 def stock_ledger(*, pizzeria: Pizzeria, stock_id: int | None = None) -> QuerySet[StockMovement]:
     movements = StockMovement.objects.filter(stock__pizzeria=pizzeria).select_related(
-        "stock__ingredient", "by", "order"
+        "stock__ingredient", "by", "order", "transfer__source", "transfer__destination"
     )
     return movements.filter(stock_id=stock_id) if stock_id is not None else movements
 

@@ -16,13 +16,17 @@ unconsumed        +q               +q                yes
 restock           +q               0                 no
 inventory         ± the gap        0                 no
 waste             −q               0                 no
+transfer_out      −q               0                 no
+transfer_in       +q               0                 no
 ================  ===============  ================  =========
 
 Placing an order reserves what it needs, editing it reserves or releases the
 difference, cancelling it before the oven releases what it holds; starting
 preparation consumes what it holds (the goods leave the shelf and the order no
 longer holds anything), and taking that tap back puts them back on the shelf,
-held by the order again. Counts and waste act on the shelf only.
+held by the order again. Counts, waste and transfers between pizzerias act
+on the shelf only; a transfer writes its two rows (out of one pizzeria's line,
+into the other's) in one transaction.
 
 So each line's ``on_hand`` is the sum of its rows' ``on_hand_delta``, its
 ``reserved`` the sum of their ``reserved_delta``, and what one order holds on
@@ -43,21 +47,31 @@ from django.db import transaction
 from django.db.models import Case, F, IntegerField, QuerySet, Sum, Value, When
 
 from .cache import catalogue_changed, stock_changed
-from .exceptions import InvalidStockQuantity, NotEnoughStock, StockOverrideForbidden
-from .models import Pizzeria, StaffMember, Stock, StockMovement
+from .exceptions import (
+    InvalidStockQuantity,
+    InvalidTransfer,
+    NotEnoughStock,
+    StockOverrideForbidden,
+    TransferForbidden,
+)
+from .models import Pizzeria, StaffMember, Stock, StockMovement, StockTransfer
 
 
 def _locked(stock: Stock) -> Stock:
     return Stock.objects.select_for_update(of=("self",)).select_related("ingredient").get(pk=stock.pk)
 
 
-def _move(*, stock: Stock, kind: str, on_hand_delta: int, by=None, note: str = "") -> Stock:
-    """Change the shelf of one locked line (restock, count, waste) and write its ledger row."""
+def _move(
+    *, stock: Stock, kind: str, on_hand_delta: int, by=None, note: str = "", transfer: StockTransfer | None = None
+) -> Stock:
+    """Change the shelf of one locked line (restock, count, waste, transfer) and write its ledger row."""
     if on_hand_delta == 0:
         return stock
     Stock.objects.filter(pk=stock.pk).update(on_hand=F("on_hand") + on_hand_delta)
     stock_changed(pizzeria_id=stock.pizzeria_id)
-    StockMovement.objects.create(stock=stock, kind=kind, on_hand_delta=on_hand_delta, by=by, note=note)
+    StockMovement.objects.create(
+        stock=stock, kind=kind, on_hand_delta=on_hand_delta, by=by, note=note, transfer=transfer
+    )
     stock.refresh_from_db(fields=["on_hand", "reserved"])
     return stock
 
@@ -110,6 +124,54 @@ def stock_record_waste(*, stock: Stock, quantity: int, by=None, note: str = "", 
     if quantity > free:
         _release_from_holders(stock=stock, holders=holders, shortfall=quantity - free, by=by, note=note)
     return _move(stock=stock, kind=StockMovement.WASTE, on_hand_delta=-quantity, by=by, note=note)
+
+
+@transaction.atomic
+def stock_transfer(*, stock: Stock, destination: Pizzeria, quantity: int, by, note: str = "") -> StockTransfer:
+    """Send ``quantity`` of a line's free stock to another pizzeria, which gets a line for it if it had none.
+
+    Locks as placing an order does, pizzerias before stock lines: both
+    pizzerias' rows (the transfer's row refers to them), then both lines, each
+    pair in primary-key order. Transfers crossing each other and orders placed
+    meanwhile queue up instead of deadlocking; what orders hold is never sent away.
+    """
+    quantity = _positive(quantity)
+    if not _is_manager(by):
+        raise TransferForbidden()
+    if destination.pk == stock.pizzeria_id:
+        raise InvalidTransfer("Choisissez une autre pizzeria que celle d'où part le stock.", field="destination")
+    if not destination.is_active:
+        raise InvalidTransfer(f"{destination.name} est fermée définitivement.", field="destination")
+    target, _ = Stock.objects.get_or_create(pizzeria=destination, ingredient_id=stock.ingredient_id)
+    list(Pizzeria.objects.select_for_update().filter(pk__in=[stock.pizzeria_id, destination.pk]).order_by("pk"))
+    locked = {
+        line.pk: line
+        for line in Stock.objects.select_for_update(of=("self",))
+        .select_related("ingredient", "pizzeria")
+        .filter(pk__in=[stock.pk, target.pk])
+        .order_by("pk")
+    }
+    source, target = locked[stock.pk], locked[target.pk]
+    unit = source.ingredient.get_unit_display()
+    free = source.on_hand - source.reserved
+    if quantity > free:
+        held = f" ({source.reserved} {unit} sont réservés par des commandes en attente)" if source.reserved else ""
+        raise NotEnoughStock(
+            f"Impossible d'envoyer {quantity} {unit} : "
+            f"{source.pizzeria.name} n'en a que {free} {unit} de libres{held}.",
+            field="quantity",
+        )
+    transfer = StockTransfer.objects.create(
+        ingredient_id=source.ingredient_id,
+        source_id=source.pizzeria_id,
+        destination=destination,
+        quantity=quantity,
+        by=by,
+        note=note,
+    )
+    _move(stock=source, kind=StockMovement.TRANSFER_OUT, on_hand_delta=-quantity, by=by, note=note, transfer=transfer)
+    _move(stock=target, kind=StockMovement.TRANSFER_IN, on_hand_delta=quantity, by=by, note=note, transfer=transfer)
+    return transfer
 
 
 def _held_on(*, stock: Stock) -> QuerySet:

@@ -32,4 +32,5 @@ urlpatterns = [
     path("<slug:slug>/stock/<int:pk>/reapprovisionner/", views.stock_move, {"kind": "restock"}, name="stock_restock"),
     path("<slug:slug>/stock/<int:pk>/inventaire/", views.stock_move, {"kind": "inventory"}, name="stock_inventory"),
     path("<slug:slug>/stock/<int:pk>/perte/", views.stock_move, {"kind": "waste"}, name="stock_waste"),
+    path("<slug:slug>/stock/<int:pk>/transfert/", views.stock_transfer_send, name="stock_transfer"),
 ]

@@ -27,9 +27,15 @@ from ventes.workflow import STAFF_MOVES, order_transition
 from . import selectors
 from .cache import board_html
 from .decorators import staff_only
-from .forms import PauseForm, StaffLoginForm, StockMoveForm
+from .forms import PauseForm, StaffLoginForm, StockMoveForm, StockTransferForm
 from .models import StaffMember, StockMovement
-from .services import pizzeria_set_accepting_orders, stock_count_inventory, stock_record_waste, stock_restock
+from .services import (
+    pizzeria_set_accepting_orders,
+    stock_count_inventory,
+    stock_record_waste,
+    stock_restock,
+    stock_transfer,
+)
 
 PIZZAIOLO, RIDER, COUNTER, MANAGER = (
     StaffMember.PIZZAIOLO,
@@ -272,9 +278,17 @@ def _stock_forms(request, *, posted=None) -> list[StockMoveForm]:
     ]
 
 
-def _stock_line_page(request, pizzeria, line, forms, status=200):
+def _stock_line_page(request, pizzeria, line, forms, status=200, transfer_form=None):
     movements = selectors.stock_ledger(pizzeria=pizzeria, stock_id=line.pk)[:20]
-    context = {"pizzeria": pizzeria, "line": line, "forms": forms, "movements": movements}
+    if transfer_form is None and request.staff.role == MANAGER:
+        transfer_form = StockTransferForm(source=pizzeria)
+    context = {
+        "pizzeria": pizzeria,
+        "line": line,
+        "forms": forms,
+        "transfer_form": transfer_form,
+        "movements": movements,
+    }
     return render(request, "production/stock_line.html", context, status=status)
 
 
@@ -314,6 +328,31 @@ def stock_move(request, pizzeria, pk: int, kind: str):
             messages.success(request, f"{line.ingredient} : stock enregistré.")
             return redirect("production:stock_line", slug=pizzeria.slug, pk=line.pk)
     return _stock_line_page(request, pizzeria, line, _stock_forms(request, posted=form), status=400)
+
+
+@require_POST
+@staff_only([MANAGER])
+def stock_transfer_send(request, pizzeria, pk: int):
+    line = _stock_line_or_404(pizzeria, pk)
+    form = StockTransferForm(request.POST, source=pizzeria)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            transfer = stock_transfer(
+                stock=line,
+                destination=data["destination"],
+                quantity=data["quantity"],
+                by=request.user,
+                note=data["note"],
+            )
+        except BusinessError as error:
+            form.add_error(error.details.get("field", "quantity"), error.message)
+        else:
+            unit = line.ingredient.get_unit_display()
+            sent = f"{transfer.quantity} {unit} de {line.ingredient}"
+            messages.success(request, f"{sent} envoyés à {transfer.destination}.")
+            return redirect("production:stock_line", slug=pizzeria.slug, pk=line.pk)
+    return _stock_line_page(request, pizzeria, line, _stock_forms(request), status=400, transfer_form=form)
 
 
 @require_GET

@@ -17,7 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from production.models import StaffMember
+from production.models import Pizzeria, StaffMember
 from tests import factories
 from tests.ventes.helpers import place
 from ventes.models import Fulfilment
@@ -37,10 +37,10 @@ class Rule:
     obj: str  # what the parameter names: order, address, stock, product, pizzeria, reset
     allowed: frozenset  # actors who may act; PUBLIC / TOKEN for the special cases
     methods: frozenset = frozenset({"get", "post"})
-    data: tuple = ()  # POST fields for the allowed actor
+    data: tuple = ()  # POST fields for the allowed actor; a callable is read when posting (a row's id)
 
     def post_data(self):
-        return dict(self.data)
+        return {key: value() if callable(value) else value for key, value in self.data}
 
 
 def _rule(obj, allowed, methods=("get", "post"), **data):
@@ -93,6 +93,12 @@ RULES = {
     "production:stock_restock": _rule("stock", COOKS, methods=("post",), **{"restock-quantity": "5"}),
     "production:stock_inventory": _rule("stock", COOKS, methods=("post",), **{"inventory-quantity": "1150"}),
     "production:stock_waste": _rule("stock", COOKS, methods=("post",), **{"waste-quantity": "1"}),
+    "production:stock_transfer": _rule(
+        "stock",
+        MANAGER,
+        methods=("post",),
+        **{"transfer-destination": lambda: Pizzeria.objects.get(code="MON").pk, "transfer-quantity": "1"},
+    ),
 }
 
 DENIED = {403, 404, 405}
