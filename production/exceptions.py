@@ -26,6 +26,11 @@ class StockOverrideForbidden(StockError):
     default_message = "Seul un responsable peut forcer une perte sur du stock réservé par des commandes."
 
 
+class InvalidCost(BusinessError):
+    code = "invalid_cost"
+    default_message = "Le prix doit être un montant positif, par exemple 12,50."
+
+
 class InvalidTransfer(StockError):
     code = "invalid_transfer"
     default_message = "Ce transfert n'est pas possible."

@@ -6,7 +6,7 @@ from django.http import QueryDict
 
 from ocpizzapp.forms import AsciiIntegerField
 
-from .models import Pizzeria, StockMovement
+from .models import Ingredient, Pizzeria, StockMovement
 from .selectors import pizzeria_list, staff_member_for
 
 
@@ -84,6 +84,33 @@ class StockTransferForm(AccessibleErrorsMixin, forms.Form):
     def __init__(self, data: QueryDict | None = None, *, source: Pizzeria):
         super().__init__(data, prefix="transfer")
         self.fields["destination"].queryset = pizzeria_list().exclude(pk=source.pk)  # type: ignore[attr-defined]
+
+
+class IngredientCostForm(AccessibleErrorsMixin, forms.Form):
+    """An ingredient's price from a day on, per kilo, litre or piece as suppliers quote it (managers)."""
+
+    ingredient = forms.ModelChoiceField(
+        label="Ingrédient",
+        queryset=Ingredient.objects.order_by("name"),
+        empty_label="Choisir un ingrédient",
+        error_messages={"invalid_choice": "Choisissez un ingrédient de la liste."},
+    )
+    price = forms.DecimalField(
+        label="Prix HT (au kg, au litre ou à la pièce)",
+        min_value=0,
+        max_digits=10,
+        decimal_places=4,
+        localize=True,
+        error_messages={"invalid": "Saisissez un montant, par exemple 12,50."},
+    )
+    valid_from = forms.DateField(
+        label="À partir du",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": "Saisissez une date, par exemple 2026-12-01."},
+    )
+
+    def __init__(self, data: QueryDict | None = None, *, today):
+        super().__init__(data, initial={"valid_from": today}, prefix="cost")
 
 
 class PauseForm(forms.Form):

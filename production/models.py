@@ -115,6 +115,9 @@ class Ingredient(models.Model):
     GRAM, MILLILITRE, PIECE = "g", "ml", "piece"
     UNITS = [(GRAM, "g"), (MILLILITRE, "ml"), (PIECE, "pièce")]
 
+    # Prices are quoted per kilo, per litre or per piece: (that unit's name, how many of ours it holds).
+    PRICE_UNITS = {GRAM: ("kg", 1000), MILLILITRE: ("L", 1000), PIECE: ("pièce", 1)}
+
     name = models.CharField("nom", max_length=100, unique=True)
     unit = models.CharField("unité", max_length=5, choices=UNITS, default=GRAM)
     allergens = models.ManyToManyField(Allergen, blank=True, verbose_name="allergènes")
@@ -124,6 +127,29 @@ class Ingredient(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class IngredientCost(models.Model):
+    """What an ingredient costs, excluding VAT, from a day on: each figure holds until the next one."""
+
+    ingredient = models.ForeignKey(Ingredient, on_delete=models.CASCADE, related_name="costs")
+    # Euros per unit of the ingredient (per gram, millilitre or piece): prices per kilo are divided on entry.
+    unit_cost = models.DecimalField("coût unitaire HT", max_digits=12, decimal_places=6)
+    valid_from = models.DateField("à partir du")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    at = models.DateTimeField("saisi le", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "coût d'ingrédient"
+        verbose_name_plural = "coûts des ingrédients"
+        ordering = ["ingredient", "-valid_from"]
+        constraints = [
+            models.CheckConstraint(condition=Q(unit_cost__gte=0), name="ingredient_cost_not_negative"),
+            models.UniqueConstraint(fields=["ingredient", "valid_from"], name="ingredient_cost_one_per_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.ingredient} : {self.unit_cost} €/{self.ingredient.get_unit_display()} dès le {self.valid_from}"
 
 
 class Stock(models.Model):

@@ -1,13 +1,24 @@
 """Reads of the production side: pizzerias, opening hours, live availability."""
 
 import datetime
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import F, FilteredRelation, Max, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from .models import OpeningHours, Pizzeria, Product, RecipeLine, StaffMember, Stock, StockMovement
+from .models import (
+    IngredientCost,
+    OpeningHours,
+    Pizzeria,
+    Product,
+    RecipeLine,
+    StaffMember,
+    Stock,
+    StockMovement,
+)
 
 
 def pizzeria_list(*, active_only: bool = True) -> QuerySet[Pizzeria]:
@@ -191,3 +202,100 @@ def pizzerias_accepting_flags() -> str:
     """One character per active pizzeria, "1" when it takes orders now: what a pause changes."""
     accepting = Pizzeria.objects.filter(is_active=True).order_by("pk").values_list("accepting_orders", flat=True)
     return "".join("1" if flag else "0" for flag in accepting)
+
+
+# --- Food cost ---------------------------------------------------------------------
+# Each ingredient's cost has a history (IngredientCost); a figure holds from its day until the next.
+
+
+class CostHistory:
+    """Every ingredient's costs, read once: the cost on any day without a query."""
+
+    def __init__(self, rows: Iterable[tuple[int, datetime.date, Decimal]]):
+        self._by_ingredient: dict[int, list[tuple[datetime.date, Decimal]]] = defaultdict(list)
+        for ingredient_id, valid_from, unit_cost in sorted(rows, key=lambda row: (row[0], row[1])):
+            self._by_ingredient[ingredient_id].append((valid_from, unit_cost))
+
+    def on(self, ingredient_id: int, day: datetime.date) -> Decimal | None:
+        """The unit cost valid on ``day``, None when none was set by then."""
+        cost = None
+        for valid_from, unit_cost in self._by_ingredient.get(ingredient_id, []):
+            if valid_from > day:
+                break
+            cost = unit_cost
+        return cost
+
+
+def cost_history() -> CostHistory:
+    return CostHistory(IngredientCost.objects.values_list("ingredient_id", "valid_from", "unit_cost"))
+
+
+@dataclass(frozen=True)
+class ProductMargin:
+    """What one product earns on a day: its price without VAT, the cost of its recipe, the difference."""
+
+    product: Product
+    price_excl_vat: Decimal
+    recipe_cost: Decimal
+    missing: tuple[str, ...]  # ingredients of the recipe with no cost yet: the cost is then too low
+
+    @property
+    def margin(self) -> Decimal:
+        return self.price_excl_vat - self.recipe_cost
+
+    @property
+    def food_cost_rate(self) -> Decimal | None:
+        """The recipe's cost as a share of the price without VAT (the trade's « ratio matière »)."""
+        return self.recipe_cost / self.price_excl_vat if self.price_excl_vat else None
+
+
+CENT = Decimal("0.01")
+
+
+def product_margins(*, day: datetime.date) -> list[ProductMargin]:
+    """Every active product's margin on ``day``, pizzas first, in three queries."""
+    history = cost_history()
+    products = Product.objects.filter(is_active=True).prefetch_related(
+        Prefetch("recipe_lines", queryset=RecipeLine.objects.select_related("ingredient"))
+    )
+    # Pizzas first, then drinks and desserts: the order of Product.CATEGORIES, not the alphabet.
+    rank = {category: index for index, (category, _label) in enumerate(Product.CATEGORIES)}
+    margins = []
+    for product in sorted(products, key=lambda product: (rank[product.category], product.name)):
+        cost, missing = Decimal("0"), []
+        for line in product.recipe_lines.all():
+            unit_cost = history.on(line.ingredient_id, day)
+            if unit_cost is None:
+                missing.append(line.ingredient.name)
+            else:
+                cost += unit_cost * line.quantity
+        price = (product.price / (1 + product.vat_rate / 100)).quantize(CENT)
+        margins.append(ProductMargin(product, price, cost.quantize(CENT), tuple(missing)))
+    return margins
+
+
+@dataclass(frozen=True)
+class WasteCost:
+    pizzeria: Pizzeria
+    cost: Decimal
+    uncosted: int  # waste rows of ingredients that had no cost on their day
+
+
+def waste_costs(*, since: datetime.date, until: datetime.date) -> list[WasteCost]:
+    """What each active pizzeria threw away between the two days (included), valued at the cost of each day."""
+    history = cost_history()
+    totals: dict[int, Decimal] = defaultdict(Decimal)
+    uncosted: dict[int, int] = defaultdict(int)
+    wastes = StockMovement.objects.filter(
+        kind=StockMovement.WASTE, at__date__gte=since, at__date__lte=until
+    ).values_list("stock__pizzeria_id", "stock__ingredient_id", "on_hand_delta", "at")
+    for pizzeria_id, ingredient_id, delta, at in wastes:
+        unit_cost = history.on(ingredient_id, timezone.localdate(at))
+        if unit_cost is None:
+            uncosted[pizzeria_id] += 1
+        else:
+            totals[pizzeria_id] += unit_cost * -delta
+    return [
+        WasteCost(pizzeria, totals[pizzeria.pk].quantize(CENT), uncosted[pizzeria.pk])
+        for pizzeria in Pizzeria.objects.filter(is_active=True).order_by("name")
+    ]

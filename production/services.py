@@ -38,7 +38,9 @@ that two transactions touching the same ingredients queue up instead of
 deadlocking.
 """
 
+import datetime
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
@@ -48,13 +50,14 @@ from django.db.models import Case, F, IntegerField, QuerySet, Sum, Value, When
 
 from .cache import catalogue_changed, stock_changed
 from .exceptions import (
+    InvalidCost,
     InvalidStockQuantity,
     InvalidTransfer,
     NotEnoughStock,
     StockOverrideForbidden,
     TransferForbidden,
 )
-from .models import Pizzeria, StaffMember, Stock, StockMovement, StockTransfer
+from .models import Ingredient, IngredientCost, Pizzeria, StaffMember, Stock, StockMovement, StockTransfer
 
 
 def _locked(stock: Stock) -> Stock:
@@ -444,3 +447,20 @@ def pizzeria_set_accepting_orders(*, pizzeria: Pizzeria, accepting: bool) -> Piz
     catalogue_changed()  # the menu tells customers the pizzeria is too busy
     pizzeria.accepting_orders = accepting
     return pizzeria
+
+
+@transaction.atomic
+def ingredient_cost_set(
+    *, ingredient: Ingredient, price: Decimal, valid_from: datetime.date, by=None
+) -> IngredientCost:
+    """What ``ingredient`` costs from ``valid_from`` on, ``price`` being per kilo, litre or piece (excluding VAT).
+
+    A second price for the same day replaces the first; earlier ones stay, for the days they covered.
+    """
+    if not isinstance(price, Decimal) or not price.is_finite() or price < 0:
+        raise InvalidCost()
+    _name, per = Ingredient.PRICE_UNITS[ingredient.unit]
+    cost, _ = IngredientCost.objects.update_or_create(
+        ingredient=ingredient, valid_from=valid_from, defaults={"unit_cost": price / per, "by": by}
+    )
+    return cost

@@ -27,9 +27,10 @@ from ventes.workflow import STAFF_MOVES, order_transition
 from . import selectors
 from .cache import board_html
 from .decorators import staff_only
-from .forms import PauseForm, StaffLoginForm, StockMoveForm, StockTransferForm
+from .forms import IngredientCostForm, PauseForm, StaffLoginForm, StockMoveForm, StockTransferForm
 from .models import StaffMember, StockMovement
 from .services import (
+    ingredient_cost_set,
     pizzeria_set_accepting_orders,
     stock_count_inventory,
     stock_record_waste,
@@ -360,6 +361,49 @@ def stock_transfer_send(request, pizzeria, pk: int):
 def stock_ledger(request, pizzeria):
     page = Paginator(selectors.stock_ledger(pizzeria=pizzeria), LEDGER_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "production/stock_ledger.html", {"pizzeria": pizzeria, "page": page})
+
+
+# --- Food cost -------------------------------------------------------------------
+
+# Waste is valued over this many days up to today on the food cost screen.
+WASTE_DAYS = 30
+
+
+def _food_cost_page(request, form, status=200):
+    today = timezone.localdate()
+    context = {
+        "form": form,
+        "margins": selectors.product_margins(day=today),
+        "wastes": selectors.waste_costs(since=today - datetime.timedelta(days=WASTE_DAYS - 1), until=today),
+        "waste_days": WASTE_DAYS,
+    }
+    return render(request, "production/food_cost.html", context, status=status)
+
+
+@require_GET
+@staff_only([MANAGER])
+def food_cost(request):
+    return _food_cost_page(request, IngredientCostForm(today=timezone.localdate()))
+
+
+@require_POST
+@staff_only([MANAGER])
+def ingredient_cost(request):
+    form = IngredientCostForm(request.POST, today=timezone.localdate())
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            ingredient_cost_set(
+                ingredient=data["ingredient"], price=data["price"], valid_from=data["valid_from"], by=request.user
+            )
+        except BusinessError as error:
+            form.add_error("price", error.message)
+        else:
+            messages.success(
+                request, f"{data['ingredient']} : prix enregistré à partir du {data['valid_from']:%d/%m/%Y}."
+            )
+            return redirect("production:food_cost")
+    return _food_cost_page(request, form, status=400)
 
 
 # --- Managers' dashboard ---------------------------------------------------------
