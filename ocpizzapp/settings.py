@@ -49,6 +49,17 @@ def money_setting(name: str, *, default: str) -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
+def time_setting(name: str, *, default: str) -> datetime.time:
+    """A time of day, ``HH:MM``; a typo stops the start with its name."""
+    raw = env.str(name, default=default).strip()
+    try:
+        if not (raw.isascii() and len(raw) == 5):
+            raise ValueError(raw)
+        return datetime.time.fromisoformat(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a time of day such as 04:00, not {raw!r}") from None
+
+
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
 if PRODUCTION:
     SECRET_KEY = required("SECRET_KEY")
@@ -262,6 +273,9 @@ OCPIZZA = {
     "REFUND_ALERT_AFTER_ATTEMPTS": env.int("REFUND_ALERT_AFTER_ATTEMPTS", default=3),
     # Most that meal vouchers may pay in a day (euros, French rule): an order pays the rest otherwise.
     "MEAL_VOUCHER_DAILY_LIMIT": money_setting("MEAL_VOUCHER_DAILY_LIMIT", default="25.00"),
+    # A service that runs past midnight belongs to the evening it started: the till's day (sales journal,
+    # daily closing Z) ends at this local time, and the day's Z is made then.
+    "TILL_DAY_ENDS_AT": time_setting("TILL_DAY_ENDS_AT", default="04:00"),
 }
 
 # Absolute links in e-mails (order tracking) start with this address.

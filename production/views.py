@@ -22,6 +22,7 @@ from django.views.decorators.http import condition, require_GET, require_POST
 
 from ocpizzapp.exceptions import BusinessError
 from ventes import selectors as orders
+from ventes.journal import journal_verify_all
 from ventes.workflow import STAFF_MOVES, order_transition
 
 from . import selectors
@@ -351,6 +352,13 @@ def dashboard(request):
 @condition(etag_func=_dashboard_etag)
 def dashboard_board(request):
     return _live(render(request, "production/_dashboard_board.html", _dashboard_context()))
+
+
+@require_GET
+@staff_only([MANAGER])
+def sales_journal(request):
+    """Each pizzeria's sales journal, recomputed now: intact, or the first row that does not hold."""
+    return render(request, "production/sales_journal.html", {"checks": journal_verify_all()})
 
 
 @require_POST
