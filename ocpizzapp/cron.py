@@ -50,3 +50,7 @@ def expire_payments() -> None:
 
 def retry_refunds() -> None:
     _run_or_exit(name="retry_refunds", work=lambda: tasks.refunds_retry.enqueue(at=timezone.now().isoformat()))
+
+
+def close_periods() -> None:
+    _run_or_exit(name="close_periods", work=lambda: tasks.periods_close.enqueue(at=timezone.now().isoformat()))

@@ -352,6 +352,8 @@ CRONJOBS = [
     ("0 6 1 * *", "ocpizzapp.cron.cyclic_backup"),
     ("*/5 * * * *", "ocpizzapp.cron.expire_payments"),
     ("*/5 * * * *", "ocpizzapp.cron.retry_refunds"),
+    # The day's closing (Z) within a quarter of an hour of TILL_DAY_ENDS_AT, and the month's and year's with it.
+    ("*/15 * * * *", "ocpizzapp.cron.close_periods"),
 ]
 CRONTAB_COMMAND_PREFIX = " ".join(
     f"{name}={shlex.quote(os.environ[name])}"

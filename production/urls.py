@@ -11,6 +11,7 @@ urlpatterns = [
     path("tableau-de-bord/", views.dashboard, name="dashboard"),
     path("tableau-de-bord/direct/", views.dashboard_board, name="dashboard_board"),
     path("journal-des-ventes/", views.sales_journal, name="sales_journal"),
+    path("<slug:slug>/journal-des-ventes/cloturer/", views.sales_journal_close, name="sales_journal_close"),
     path("<slug:slug>/pause/", views.pizzeria_pause, name="pizzeria_pause"),
     path("<slug:slug>/cuisine/", views.kitchen, name="kitchen"),
     path("<slug:slug>/cuisine/direct/", views.kitchen_board, name="kitchen_board"),

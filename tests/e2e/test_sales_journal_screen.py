@@ -1,15 +1,18 @@
 """The managers' sales journal screen in a real browser: intact chains, then one altered by SQL."""
 
+import datetime
 import os
 from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from production.models import StaffMember
 from tests import factories
 from tests.ventes.journal_helpers import completed
+from ventes.closings import closings_make
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PASSWORD = "motdepasse-solide"
@@ -27,6 +30,8 @@ def test_a_manager_sees_which_chain_holds_and_where_one_breaks(browser, live_ser
     for _ in range(2):
         completed(shop, manager)
     completed(shop, manager, pizzeria_id=shop.other_pizzeria.pk)
+    # Today's till day as if it had ended: its Z is on the screen.
+    closings_make(pizzeria_id=shop.pizzeria.pk, now=timezone.now() + datetime.timedelta(days=1))
     page = browser.new_page(viewport={"width": 390, "height": 844})
     page.goto(f"{live_server.url}/equipe/connexion/")
     page.get_by_label("E-mail").fill(manager.email)
@@ -37,7 +42,13 @@ def test_a_manager_sees_which_chain_holds_and_where_one_breaks(browser, live_ser
     bastille = page.get_by_role("region", name="OC Pizza Bastille")
     expect(bastille).to_contain_text("Chaîne intacte")
     expect(bastille).to_contain_text("4 écritures")
+    expect(bastille).to_contain_text("Ventes (2)19,00 € TTC")
     shoot(page, "sales-journal-390")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    shoot(page, "sales-journal-desktop")
+    page.set_viewport_size({"width": 390, "height": 844})
+    bastille.get_by_role("button", name="Clôturer les journées terminées").click()
+    expect(page.get_by_role("status")).to_contain_text("rien à clôturer")
 
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":

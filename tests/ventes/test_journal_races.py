@@ -1,15 +1,18 @@
 """Many orders of one pizzeria completed at once, on a real PostgreSQL: the journal's chain never forks."""
 
+import datetime
 import itertools
 import threading
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from production.services import stock_restock
 from tests import factories
+from ventes.closings import closings_make, closings_verify
 from ventes.journal import journal_verify
-from ventes.models import JournalEntry, OrderState
+from ventes.models import Closing, JournalEntry, OrderState
 from ventes.workflow import order_transition
 
 from .helpers import place
@@ -51,3 +54,35 @@ def test_racing_completions_append_one_unbroken_chain(shop):
     assert all(later.previous_hash == earlier.hash for earlier, later in itertools.pairwise(entries))
     assert sorted(entry.order_id for entry in entries if entry.kind == "sale") == sorted(order.pk for order in orders)
     assert journal_verify(pizzeria=shop.pizzeria).is_intact
+
+
+def test_racing_closings_close_each_day_once(shop):
+    manager = factories.StaffMemberFactory(role="manager", pizzeria=None).user
+    for _ in range(3):
+        order = place(shop)
+        for state in (OrderState.PREPARING, OrderState.READY, OrderState.COMPLETED):
+            order_transition(order_id=order.pk, to_state=state, by=manager)
+    tomorrow = timezone.now() + datetime.timedelta(days=2)
+    barrier = threading.Barrier(6)
+    made, errors = [], []
+
+    def close():
+        try:
+            barrier.wait()
+            made.append(len(closings_make(pizzeria_id=shop.pizzeria.pk, now=tomorrow)))
+        except Exception as error:  # any failure is what this test exists to catch
+            errors.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=close) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert errors == []
+    # One run closed the days that ended (today's till day, and the next one), the others found them closed.
+    assert sorted(made) == [0, 0, 0, 0, 0, max(made)] and max(made) >= 1
+    assert Closing.objects.filter(pizzeria=shop.pizzeria).count() == max(made)
+    assert closings_verify(pizzeria=shop.pizzeria).broken_sequence is None

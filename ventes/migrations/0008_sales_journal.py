@@ -8,7 +8,7 @@ from django.db import migrations, models
 JOURNAL_TRIGGER = """
 CREATE FUNCTION ventes_journal_refuse_change() RETURNS trigger AS $$
 BEGIN
-    RAISE EXCEPTION 'ventes_journalentry is append-only: % refused', TG_OP
+    RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
         USING ERRCODE = 'insufficient_privilege';
 END;
 $$ LANGUAGE plpgsql;
