@@ -276,6 +276,8 @@ OCPIZZA = {
     # A service that runs past midnight belongs to the evening it started: the till's day (sales journal,
     # daily closing Z) ends at this local time, and the day's Z is made then.
     "TILL_DAY_ENDS_AT": time_setting("TILL_DAY_ENDS_AT", default="04:00"),
+    # A guest's name, phone, e-mail and address are taken out of their orders this many months after them.
+    "GUEST_DATA_MONTHS": env.int("GUEST_DATA_MONTHS", default=12),
 }
 
 # Absolute links in e-mails (order tracking) start with this address.
@@ -354,6 +356,7 @@ CRONJOBS = [
     ("*/5 * * * *", "ocpizzapp.cron.retry_refunds"),
     # The day's closing (Z) within a quarter of an hour of TILL_DAY_ENDS_AT, and the month's and year's with it.
     ("*/15 * * * *", "ocpizzapp.cron.close_periods"),
+    ("30 4 * * *", "ocpizzapp.cron.purge_guest_data"),
 ]
 CRONTAB_COMMAND_PREFIX = " ".join(
     f"{name}={shlex.quote(os.environ[name])}"

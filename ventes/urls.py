@@ -20,5 +20,6 @@ urlpatterns = [
     path("commande/<str:number>/rembourser/", views.order_refund, name="order_refund"),
     path("commande/<str:number>/recommander/", views.reorder, name="reorder"),
     path("equipe/commande/", views.staff_order, name="staff_order"),
+    path("confidentialite/", views.privacy, name="privacy"),
     path("paiement/stripe/webhook/", webhooks.stripe_webhook, name="stripe_webhook"),
 ]

@@ -696,3 +696,9 @@ def staff_order(request):
         "is_manager": is_manager,
     }
     return render(request, "ventes/staff_order.html", context)
+
+
+@require_safe
+def privacy(request):
+    """What is kept about customers, why, for how long, and how to get it or have it erased."""
+    return render(request, "ventes/privacy.html", {"guest_months": settings.OCPIZZA["GUEST_DATA_MONTHS"]})

@@ -8,6 +8,7 @@ JOBS = {
     "expire_payments": cron.expire_payments,
     "retry_refunds": cron.retry_refunds,
     "close_periods": cron.close_periods,
+    "purge_guest_data": cron.purge_guest_data,
 }
 
 
