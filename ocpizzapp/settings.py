@@ -280,6 +280,17 @@ OCPIZZA = {
     "GUEST_DATA_MONTHS": env.int("GUEST_DATA_MONTHS", default=12),
 }
 
+# Seals the sales journal's archives (ventes/archives.py); kept apart from them: whoever checks an archive needs it.
+ARCHIVE_SIGNING_KEY = env.str("ARCHIVE_SIGNING_KEY", default="")
+
+# The seller's legal mentions on every receipt (French receipts: name, address, SIRET, VAT number).
+COMPANY = {
+    "NAME": env.str("COMPANY_NAME", default="OC Pizza"),
+    "ADDRESS": env.str("COMPANY_ADDRESS", default=""),
+    "SIRET": env.str("COMPANY_SIRET", default=""),
+    "VAT_NUMBER": env.str("COMPANY_VAT_NUMBER", default=""),
+}
+
 # Absolute links in e-mails (order tracking) start with this address.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 

@@ -15,6 +15,7 @@ behind the application's back (SQL, a restored dump) no longer matches its
 hash: ``journal_verify`` names the first such row.
 """
 
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -29,6 +30,7 @@ from django.utils import timezone
 
 from production.models import Pizzeria
 
+from .exceptions import ReceiptNotIssued
 from .models import (
     GENESIS_HASH,
     JournalChain,
@@ -74,6 +76,7 @@ def entry_content(entry: JournalEntry) -> dict[str, Any]:
         "payment_method": entry.payment_method,
         "vat": entry.vat,
         "operator": entry.operator,
+        "receipt": entry.receipt_number,
         "previous_hash": entry.previous_hash,
     }
 
@@ -102,9 +105,16 @@ def journal_append(
     payment_method: str = "",
     vat: Iterable[Mapping[str, str]] = (),
     by: "User | None" = None,
+    receipt_number: int | None = None,
 ) -> JournalEntry:
-    """Write the next row of the order's pizzeria's journal, chained to the last one."""
+    """Write the next row of the order's pizzeria's journal, chained to the last one.
+
+    A sale takes the pizzeria's next receipt number; a duplicate names the receipt it copies.
+    """
     head = chain_lock(pizzeria_id=order.pizzeria_id)
+    if kind == Kind.SALE:
+        head.last_receipt_number += 1
+        receipt_number = head.last_receipt_number
     at = timezone.now()  # taken behind the lock: the rows' times follow their numbers
     entry = JournalEntry(
         pizzeria_id=order.pizzeria_id,
@@ -118,13 +128,50 @@ def journal_append(
         payment_method=payment_method,
         vat=[dict(row) for row in vat],
         operator=str(by.pk) if by is not None else "",
+        receipt_number=receipt_number,
         previous_hash=head.last_hash,
     )
     entry.hash = entry_hash(entry)
     entry.save()
     head.last_sequence, head.last_hash = entry.sequence, entry.hash
-    head.save(update_fields=["last_sequence", "last_hash"])
+    head.save(update_fields=["last_sequence", "last_hash", "last_receipt_number"])
     return entry
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The receipt of a completed order: its number and time are those of its sale in the journal."""
+
+    number: int
+    label: str
+    at: datetime.datetime
+    duplicate: int | None = None  # the duplicate's rank, when this is a reprint
+
+
+def order_receipt(*, order: Order) -> Receipt | None:
+    """The order's receipt, or None while it is not a sale (not completed)."""
+    sale = JournalEntry.objects.filter(order=order, kind=Kind.SALE).values_list("receipt_number", "at").first()
+    if sale is None or sale[0] is None:
+        return None
+    return Receipt(number=sale[0], label=f"{order.pizzeria.code}-{sale[0]:06d}", at=sale[1])
+
+
+@transaction.atomic
+def receipt_duplicate(*, order: Order, by: "User | None") -> Receipt:
+    """Reprint a receipt: the journal records the duplicate (which receipt, by whom, when) before it is shown."""
+    receipt = order_receipt(order=order)
+    if receipt is None:
+        raise ReceiptNotIssued()
+    journal_append(
+        order=order,
+        kind=Kind.DUPLICATE,
+        amount=order.total,
+        payment_method=order.payment_method,
+        by=by,
+        receipt_number=receipt.number,
+    )
+    rank = JournalEntry.objects.filter(order=order, kind=Kind.DUPLICATE).count()
+    return dataclasses.replace(receipt, duplicate=rank)
 
 
 def order_vat(order: Order) -> list[dict[str, str]]:

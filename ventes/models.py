@@ -492,6 +492,8 @@ class JournalEntry(models.Model):
     payment_method = models.CharField("moyen", max_length=15, choices=PaymentMethod.choices, blank=True)
     # Sales only: [{"rate": "10.00", "incl": "19.00", "vat": "1.73"}, ...], per VAT rate.
     vat = models.JSONField("TVA", default=list, blank=True)
+    # Sales only: the receipt's number, from 1 per pizzeria without a gap (a duplicate names the one it copies).
+    receipt_number = models.PositiveIntegerField("n° de ticket", null=True, blank=True)
     # Who made the change, by user number (never a name: the journal outlives an erased account); blank: the platform.
     operator = models.CharField("opérateur", max_length=20, blank=True)
     previous_hash = models.CharField("empreinte précédente", max_length=64)
@@ -530,6 +532,7 @@ class JournalChain(models.Model):
     pizzeria = models.OneToOneField(Pizzeria, on_delete=models.PROTECT, related_name="journal_chain")
     last_sequence = models.PositiveIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    last_receipt_number = models.PositiveIntegerField(default=0)
     # The closings' own chain, appended behind the same lock.
     last_closing_sequence = models.PositiveIntegerField(default=0)
     last_closing_hash = models.CharField(max_length=64, default=GENESIS_HASH)

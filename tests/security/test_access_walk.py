@@ -67,6 +67,7 @@ RULES = {
     "ventes:order_detail": _rule("order", ORDER_READERS, methods=("get",)),
     "ventes:order_status": _rule("order", ORDER_READERS, methods=("get",)),
     "ventes:receipt": _rule("order", ORDER_READERS, methods=("get",)),
+    "ventes:receipt_reprint": _rule("order", ORDER_READERS, methods=("post",)),
     "ventes:order_edit": _rule("order", ORDER_EDITORS),
     "ventes:order_cancel": _rule("order", ORDER_EDITORS, reason="Plus faim"),
     "ventes:reorder": _rule("order", "owner", methods=("post",)),

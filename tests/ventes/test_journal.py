@@ -57,7 +57,7 @@ def test_a_completed_order_paid_at_the_counter_is_a_sale_then_its_payment(shop, 
         Decimal("28.50"),
         "cash",
     )
-    assert sale.operator == str(manager.pk)
+    assert (sale.operator, sale.receipt_number) == (str(manager.pk), 1)
     # Each row's hash: SHA-256 of its canonical content, which holds the previous row's hash.
     assert sale.previous_hash == GENESIS_HASH and payment.previous_hash == sale.hash
     content = {
@@ -71,6 +71,7 @@ def test_a_completed_order_paid_at_the_counter_is_a_sale_then_its_payment(shop, 
         "payment_method": "cash",
         "vat": [],
         "operator": str(manager.pk),
+        "receipt": None,  # a sale's row holds its receipt number; a payment none
         "previous_hash": sale.hash,
     }
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

@@ -53,6 +53,8 @@ def test_racing_completions_append_one_unbroken_chain(shop):
     assert len({entry.previous_hash for entry in entries}) == 48
     assert all(later.previous_hash == earlier.hash for earlier, later in itertools.pairwise(entries))
     assert sorted(entry.order_id for entry in entries if entry.kind == "sale") == sorted(order.pk for order in orders)
+    # Receipts are numbered with the sales, behind the same lock: 1 to 24, none twice, none missed.
+    assert sorted(entry.receipt_number for entry in entries if entry.kind == "sale") == list(range(1, 25))
     assert journal_verify(pizzeria=shop.pizzeria).is_intact
 
 
