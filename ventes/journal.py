@@ -42,6 +42,7 @@ from .models import (
     OrderState,
     Payment,
     PaymentState,
+    Refund,
 )
 from .pricing import PricedLine, order_totals
 
@@ -217,6 +218,15 @@ def journal_record_event(*, order: Order, event: OrderEvent) -> None:
             amount=-Decimal(params["amount"]),
             payment_method=_refund_method(params),
             by=by,
+        )
+    elif (
+        event.type == OrderEventType.REFUND_FAILED
+        and Refund.objects.filter(pk=params.get("refund_id"), state=Refund.State.FAILED).exists()
+    ):
+        # A refund journalled as made that the customer's bank then refused: the money is back with us, so a
+        # refund row of the opposite sign (a retry's failure leaves its refund pending, and nothing was journalled).
+        journal_append(
+            order=order, kind=Kind.REFUND, amount=Decimal(params["amount"]), payment_method=params["method"], by=by
         )
     elif (
         event.type == OrderEventType.STATE_MOVED

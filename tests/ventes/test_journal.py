@@ -5,17 +5,18 @@ import json
 from decimal import Decimal
 
 import pytest
+import requests
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
 from tests import factories
 from ventes.journal import entry_hash, journal_verify
-from ventes.models import GENESIS_HASH, JournalEntry, JournalImmutable, OrderState
+from ventes.models import GENESIS_HASH, JournalEntry, JournalImmutable, OrderState, Refund
 from ventes.services import LineRequest
 from ventes.workflow import order_transition
 
-from .conftest import post_event, session_event
+from .conftest import PAYMENT_INTENT, event, post_event, session_event
 from .helpers import place
 from .journal_helpers import completed, refunded
 from .test_payments import checkout, refund_made
@@ -118,6 +119,45 @@ def test_online_payment_then_cancellation_then_refund(shop, stripe_api, client, 
         ("refund", Decimal("-9.50"), "online_card"),
     ]
     assert journal_verify(pizzeria=shop.pizzeria).is_intact
+
+
+def test_a_refund_the_bank_refuses_after_the_fact_is_reversed_in_the_journal(
+    shop, stripe_api, client, manager, django_capture_on_commit_callbacks
+):
+    order = checkout(shop, stripe_api)
+    post_event(client, session_event(order))
+    refund_made(stripe_api, 950)
+    with django_capture_on_commit_callbacks(execute=True):
+        order_transition(order_id=order.pk, to_state=OrderState.CANCELLED, by=manager, cancel_reason="sold_out")
+    refused = {
+        "id": "re_test_1",
+        "object": "refund",
+        "amount": 950,
+        "status": "failed",
+        "payment_intent": PAYMENT_INTENT,
+    }
+
+    assert post_event(client, event("refund.updated", refused, event_id="evt_refused")).status_code == 200
+
+    assert [(entry.kind, entry.amount) for entry in rows(shop.pizzeria)] == [
+        ("payment", Decimal("9.50")),
+        ("cancellation", Decimal("9.50")),
+        ("refund", Decimal("-9.50")),
+        ("refund", Decimal("9.50")),  # the bank sent it back: owed again to the customer, ours meanwhile
+    ]
+    assert journal_verify(pizzeria=shop.pizzeria).is_intact
+
+
+def test_a_refund_stripe_could_not_make_yet_journals_nothing(
+    shop, stripe_api, client, manager, django_capture_on_commit_callbacks
+):
+    order = checkout(shop, stripe_api)
+    post_event(client, session_event(order))
+    stripe_api.post("https://api.stripe.com/v1/refunds", body=requests.ConnectionError("Stripe down"))
+    with django_capture_on_commit_callbacks(execute=True):
+        order_transition(order_id=order.pk, to_state=OrderState.CANCELLED, by=manager, cancel_reason="sold_out")
+    assert Refund.objects.get(order=order).state == Refund.State.PENDING  # retried later by the job
+    assert [entry.kind for entry in rows(shop.pizzeria)] == ["payment", "cancellation"]
 
 
 def test_cancelling_an_unpaid_order_writes_nothing(shop, manager):
