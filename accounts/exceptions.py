@@ -15,3 +15,11 @@ class EmailAlreadyUsed(AccountError):
     default_message = (
         "Un compte existe déjà avec cette adresse e-mail : connectez-vous, ou réinitialisez votre mot de passe."
     )
+
+
+class StaffAccountNotErasable(AccountError):
+    code = "staff_account_not_erasable"
+    status = HTTPStatus.CONFLICT
+    default_message = (
+        "Un compte de l'équipe ne s'efface pas depuis l'espace client : demandez-le au responsable des comptes."
+    )

@@ -157,6 +157,36 @@ class ProfileForm(forms.Form):
         return cleaned
 
 
+class EraseAccountForm(forms.Form):
+    """The customer says twice that they mean it: the word, and their password when they have one."""
+
+    WORD = "EFFACER"
+    confirm = forms.CharField(
+        label=f"Pour confirmer, tapez {WORD}",
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+    )
+    password = forms.CharField(
+        label="Votre mot de passe", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+    def __init__(self, *args: Any, user, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        if not user.has_usable_password():
+            del self.fields["password"]  # signed in with Google or Facebook: the word is enough
+
+    def clean_confirm(self) -> str:
+        if self.cleaned_data["confirm"].strip() != self.WORD:
+            raise forms.ValidationError(f"Tapez {self.WORD} en majuscules pour confirmer.", code="confirm")
+        return self.WORD
+
+    def clean_password(self) -> str:
+        if not self.user.check_password(self.cleaned_data["password"]):
+            raise forms.ValidationError("Mot de passe incorrect.", code="password")
+        return ""
+
+
 class AddressForm(forms.Form):
     label = forms.CharField(label="Nom de l'adresse", max_length=50, help_text="Par exemple : Maison, Bureau.")
     line1 = forms.CharField(

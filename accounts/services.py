@@ -6,12 +6,15 @@ The user is this app's; the customer profile and its addresses belong to
 
 from typing import TYPE_CHECKING
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
-from accounts.exceptions import EmailAlreadyUsed
+from accounts.exceptions import EmailAlreadyUsed, StaffAccountNotErasable
+from accounts.selectors import user_is_staff_member
 from ventes.exceptions import UnknownAddress
 from ventes.geo import AddressNotFound, GeocodingUnavailable, geocode_address
+from ventes.privacy import customer_forget
 from ventes.selectors import customer_address
 from ventes.services import (
     AddressData,
@@ -92,3 +95,19 @@ def address_update(*, user, address_id: int, data: AddressData) -> "Address":
 def address_delete(*, user, address_id: int) -> None:
     """Remove one of the user's addresses; ``UnknownAddress`` for anyone else's."""
     customer_address_delete(user=user, address_id=address_id)
+
+
+@transaction.atomic
+def account_erase(*, user) -> int:
+    """Erase a customer's account (GDPR art. 17): their orders kept without personal data, everything else deleted.
+
+    The login attempts recorded under their e-mail go too. A staff member's account is not the shop's to
+    erase (``StaffAccountNotErasable``). Returns the number of orders kept for the accounts.
+    """
+    if user.is_staff or user_is_staff_member(user=user):
+        raise StaffAccountNotErasable()
+    kept = customer_forget(user=user)
+    for model in (AccessAttempt, AccessLog, AccessFailureLog):
+        model.objects.filter(username__iexact=user.email).delete()
+    user.delete()
+    return kept

@@ -20,4 +20,8 @@ urlpatterns = [
     path("adresses/<int:address_id>/modifier/", views.address_edit, name="address_edit"),
     path("adresses/<int:address_id>/supprimer/", views.address_delete_view, name="address_delete"),
     path("commandes/", views.order_history, name="orders"),
+    path("mes-donnees/", views.my_data, name="my_data"),
+    path("mes-donnees/export.json", views.my_data_export, {"fmt": "json"}, name="my_data_json"),
+    path("mes-donnees/export.csv", views.my_data_export, {"fmt": "csv"}, name="my_data_csv"),
+    path("mes-donnees/effacer/", views.my_data_erase, name="my_data_erase"),
 ]

@@ -2,22 +2,24 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render, resolve_url
-from django.urls import Resolver404, resolve, reverse_lazy
+from django.urls import Resolver404, resolve, reverse, reverse_lazy
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.exceptions import EmailAlreadyUsed
 from accounts.forms import (
     AddressForm,
     EmailAuthenticationForm,
+    EraseAccountForm,
     FrenchPasswordResetForm,
     FrenchSetPasswordForm,
     ProfileForm,
@@ -26,13 +28,16 @@ from accounts.forms import (
 from accounts.selectors import user_is_staff_member
 from accounts.services import (
     AddressData,
+    account_erase,
     address_create,
     address_delete,
     address_update,
     customer_sign_up,
     customer_update_profile,
 )
+from ocpizzapp.errors import errors_go_back_to
 from ventes.geo import GeoError
+from ventes.privacy import customer_data_csv, customer_data_export
 from ventes.selectors import customer_addresses, customer_for, customer_order_history
 
 # The staff screens' entry (another app); staff land there when it exists.
@@ -181,6 +186,43 @@ def address_delete_view(request, address_id: int):
 def order_history(request):
     page = Paginator(customer_order_history(user=request.user), ORDERS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "accounts/order_history.html", {"page": page, "orders": page.object_list})
+
+
+@login_required
+@require_GET
+def my_data(request):
+    return render(request, "accounts/my_data.html", {"form": EraseAccountForm(user=request.user)})
+
+
+@login_required
+@require_GET
+def my_data_export(request, fmt: str):
+    """Everything kept about the signed-in customer, as a file (GDPR articles 15 and 20)."""
+    data = customer_data_export(user=request.user)
+    if fmt == "json":
+        response: HttpResponse = JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 2})
+    else:
+        response = HttpResponse(customer_data_csv(data), content_type="text/csv; charset=utf-8")
+    filename = f"ocpizza-mes-donnees-{timezone.localdate():%Y-%m-%d}.{fmt}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_POST
+@errors_go_back_to(lambda request: reverse("accounts:my_data"))
+def my_data_erase(request):
+    form = EraseAccountForm(request.POST, user=request.user)
+    if not form.is_valid():
+        return render(request, "accounts/my_data.html", {"form": form})
+    account_erase(user=request.user)
+    logout(request)
+    messages.success(
+        request,
+        "Votre compte et vos données personnelles sont effacés. Vos commandes restent, anonymes, dans nos comptes.",
+    )
+    return redirect("ventes:home")
 
 
 password_reset = auth_views.PasswordResetView.as_view(

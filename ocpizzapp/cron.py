@@ -50,3 +50,11 @@ def expire_payments() -> None:
 
 def retry_refunds() -> None:
     _run_or_exit(name="retry_refunds", work=lambda: tasks.refunds_retry.enqueue(at=timezone.now().isoformat()))
+
+
+def close_periods() -> None:
+    _run_or_exit(name="close_periods", work=lambda: tasks.periods_close.enqueue(at=timezone.now().isoformat()))
+
+
+def purge_guest_data() -> None:
+    _run_or_exit(name="purge_guest_data", work=lambda: tasks.guest_data_purge.enqueue(at=timezone.now().isoformat()))

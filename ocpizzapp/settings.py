@@ -49,6 +49,17 @@ def money_setting(name: str, *, default: str) -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
+def time_setting(name: str, *, default: str) -> datetime.time:
+    """A time of day, ``HH:MM``; a typo stops the start with its name."""
+    raw = env.str(name, default=default).strip()
+    try:
+        if not (raw.isascii() and len(raw) == 5):
+            raise ValueError(raw)
+        return datetime.time.fromisoformat(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a time of day such as 04:00, not {raw!r}") from None
+
+
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
 if PRODUCTION:
     SECRET_KEY = required("SECRET_KEY")
@@ -262,6 +273,22 @@ OCPIZZA = {
     "REFUND_ALERT_AFTER_ATTEMPTS": env.int("REFUND_ALERT_AFTER_ATTEMPTS", default=3),
     # Most that meal vouchers may pay in a day (euros, French rule): an order pays the rest otherwise.
     "MEAL_VOUCHER_DAILY_LIMIT": money_setting("MEAL_VOUCHER_DAILY_LIMIT", default="25.00"),
+    # A service that runs past midnight belongs to the evening it started: the till's day (sales journal,
+    # daily closing Z) ends at this local time, and the day's Z is made then.
+    "TILL_DAY_ENDS_AT": time_setting("TILL_DAY_ENDS_AT", default="04:00"),
+    # A guest's name, phone, e-mail and address are taken out of their orders this many months after them.
+    "GUEST_DATA_MONTHS": env.int("GUEST_DATA_MONTHS", default=12),
+}
+
+# Seals the sales journal's archives (ventes/archives.py); kept apart from them: whoever checks an archive needs it.
+ARCHIVE_SIGNING_KEY = env.str("ARCHIVE_SIGNING_KEY", default="")
+
+# The seller's legal mentions on every receipt (French receipts: name, address, SIRET, VAT number).
+COMPANY = {
+    "NAME": env.str("COMPANY_NAME", default="OC Pizza"),
+    "ADDRESS": env.str("COMPANY_ADDRESS", default=""),
+    "SIRET": env.str("COMPANY_SIRET", default=""),
+    "VAT_NUMBER": env.str("COMPANY_VAT_NUMBER", default=""),
 }
 
 # Absolute links in e-mails (order tracking) start with this address.
@@ -340,6 +367,9 @@ CRONJOBS = [
     ("0 6 1 * *", "ocpizzapp.cron.cyclic_backup"),
     ("*/5 * * * *", "ocpizzapp.cron.expire_payments"),
     ("*/5 * * * *", "ocpizzapp.cron.retry_refunds"),
+    # The day's closing (Z) within a quarter of an hour of TILL_DAY_ENDS_AT, and the month's and year's with it.
+    ("*/15 * * * *", "ocpizzapp.cron.close_periods"),
+    ("30 4 * * *", "ocpizzapp.cron.purge_guest_data"),
 ]
 CRONTAB_COMMAND_PREFIX = " ".join(
     f"{name}={shlex.quote(os.environ[name])}"

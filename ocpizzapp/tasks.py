@@ -8,7 +8,9 @@ import datetime
 
 from django_tasks import task
 
+from ventes.closings import closings_make_all
 from ventes.payments import refunds_retry_due
+from ventes.privacy import guests_forget
 from ventes.services import orders_expire_unpaid
 
 from .ops.daily import daily_update
@@ -30,3 +32,15 @@ def daily_update_run(*, at: str) -> dict[str, object]:
 def refunds_retry(*, at: str) -> int:
     """Refunds whose next try is due at ``at``; a refund made is never asked twice (its idempotency key)."""
     return refunds_retry_due(now=datetime.datetime.fromisoformat(at))
+
+
+@task()
+def periods_close(*, at: str) -> int:
+    """Closings (Z, month, year) of every period ended at ``at``; a period already closed is left as it is."""
+    return closings_make_all(now=datetime.datetime.fromisoformat(at))
+
+
+@task()
+def guest_data_purge(*, at: str) -> int:
+    """Guests' details out of their orders GUEST_DATA_MONTHS after them; an order already purged is left alone."""
+    return guests_forget(now=datetime.datetime.fromisoformat(at))

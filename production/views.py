@@ -22,6 +22,8 @@ from django.views.decorators.http import condition, require_GET, require_POST
 
 from ocpizzapp.exceptions import BusinessError
 from ventes import selectors as orders
+from ventes.closings import closings_latest, closings_make, closings_verify
+from ventes.journal import journal_verify_all
 from ventes.workflow import STAFF_MOVES, order_transition
 
 from . import selectors
@@ -436,6 +438,36 @@ def dashboard(request):
 @condition(etag_func=_dashboard_etag)
 def dashboard_board(request):
     return _live(render(request, "production/_dashboard_board.html", _dashboard_context()))
+
+
+@require_GET
+@staff_only([MANAGER])
+def sales_journal(request):
+    """Each pizzeria's sales journal and closings, recomputed now: intact, or the first row that does not hold."""
+    checks = journal_verify_all()
+    latest = closings_latest(pizzeria_ids=[check.pizzeria.pk for check in checks])
+    chains = [
+        {
+            "journal": check,
+            "closings": closings_verify(pizzeria=check.pizzeria),
+            "day": latest[check.pizzeria.pk].get("day"),
+            "month": latest[check.pizzeria.pk].get("month"),
+        }
+        for check in checks
+    ]
+    return render(request, "production/sales_journal.html", {"chains": chains})
+
+
+@require_POST
+@staff_only([MANAGER])
+def sales_journal_close(request, pizzeria):
+    """Close now what has ended and is not closed yet (the job does it every quarter of an hour)."""
+    made = closings_make(pizzeria_id=pizzeria.pk)
+    if made:
+        messages.success(request, f"{pizzeria} : clôtures faites ({len(made)}).")
+    else:
+        messages.info(request, f"{pizzeria} : rien à clôturer, chaque journée terminée l'est déjà.")
+    return redirect("production:sales_journal")
 
 
 @require_POST

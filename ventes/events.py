@@ -3,7 +3,8 @@
 Every change of an order or of its payment goes through ``order_event_record``:
 it saves the order's changed fields together with its last-modified time (the
 ETag and Last-Modified of the customer's live page), then writes one typed
-event. A change that does not touch the order's own columns (a partial
+event, and hands it to the sales journal (``ventes.journal``), which keeps the
+ones that move money. A change that does not touch the order's own columns (a partial
 refund, a second payment) still moves that time, so every live page shows it
 at its next poll.
 """
@@ -12,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from .journal import journal_record_event
 from .models import STATE_EVENT_TYPES, Order, OrderEvent, OrderEventType
 
 if TYPE_CHECKING:
@@ -44,7 +46,7 @@ def order_event_record(
         raise ValueError(f"An event of type {type} does not move the order's state.")
     if not order_saved:
         order.save(update_fields=[*fields, "updated_at"])
-    return OrderEvent.objects.create(
+    event = OrderEvent.objects.create(
         order=order,
         type=type,
         from_state=from_state,
@@ -53,3 +55,6 @@ def order_event_record(
         params=dict(params or {}),
         note=note[:300],
     )
+    # Money moved by this change goes to the sales journal in the same transaction (ventes.journal).
+    journal_record_event(order=order, event=event)
+    return event

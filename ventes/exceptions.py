@@ -129,3 +129,11 @@ class WebhookRefused(PaymentError):
 
     code = "webhook_refused"
     default_message = "Événement refusé."
+
+
+class ReceiptNotIssued(OrderError):
+    """A duplicate asked of an order that has no receipt yet: it is issued when the order is completed."""
+
+    code = "receipt_not_issued"
+    status = HTTPStatus.CONFLICT
+    default_message = "Le ticket de caisse est émis quand la commande est terminée : pas de duplicata avant."

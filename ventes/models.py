@@ -443,3 +443,172 @@ class StripeEvent(models.Model):
 
     def __str__(self):
         return f"{self.type} {self.event_id}"
+
+
+GENESIS_HASH = "0" * 64
+
+
+class JournalImmutable(Exception):
+    """Raised on any attempt to change or remove a row of the sales journal or a closing (programming error)."""
+
+    def __init__(self, message: str = "Le journal des ventes ne se modifie ni ne s'efface.") -> None:
+        super().__init__(message)
+
+
+class JournalQuerySet(models.QuerySet):
+    """Journal rows are written once: a bulk update or delete is refused before it reaches the database."""
+
+    def update(self, **kwargs):
+        raise JournalImmutable()
+
+    def delete(self):
+        raise JournalImmutable()
+
+
+class JournalKind(models.TextChoices):
+    SALE = "sale", "vente (commande terminée)"
+    PAYMENT = "payment", "encaissement"
+    REFUND = "refund", "remboursement"
+    CANCELLATION = "cancellation", "annulation après paiement"
+    DUPLICATE = "duplicate", "duplicata de reçu"
+
+
+class JournalEntry(models.Model):
+    """One row of a pizzeria's sales journal (NF525 principles): written once, chained by SHA-256.
+
+    ``hash`` is the SHA-256 of the row's canonical content with ``previous_hash``
+    (``ventes.journal.entry_content``); ``sequence`` counts a pizzeria's rows from 1, without a gap.
+    Amounts are signed: a refund is negative. The row names its order by number only: no personal data.
+    """
+
+    pizzeria = models.ForeignKey(Pizzeria, on_delete=models.PROTECT, related_name="journal_entries")
+    sequence = models.PositiveIntegerField("n°")
+    kind = models.CharField("nature", max_length=15, choices=JournalKind.choices)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="journal_entries")
+    order_number = models.CharField("commande", max_length=20)
+    at = models.DateTimeField("le")
+    business_date = models.DateField("journée")
+    amount = models.DecimalField("montant TTC", max_digits=9, decimal_places=2)
+    payment_method = models.CharField("moyen", max_length=15, choices=PaymentMethod.choices, blank=True)
+    # Sales only: [{"rate": "10.00", "incl": "19.00", "vat": "1.73"}, ...], per VAT rate.
+    vat = models.JSONField("TVA", default=list, blank=True)
+    # Sales only: the receipt's number, from 1 per pizzeria without a gap (a duplicate names the one it copies).
+    receipt_number = models.PositiveIntegerField("n° de ticket", null=True, blank=True)
+    # Who made the change, by user number (never a name: the journal outlives an erased account); blank: the platform.
+    operator = models.CharField("opérateur", max_length=20, blank=True)
+    previous_hash = models.CharField("empreinte précédente", max_length=64)
+    hash = models.CharField("empreinte", max_length=64)
+
+    objects = JournalQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "écriture du journal des ventes"
+        verbose_name_plural = "journal des ventes"
+        ordering = ["pizzeria", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["pizzeria", "sequence"], name="journal_unique_sequence"),
+            models.CheckConstraint(condition=Q(kind__in=JournalKind.values), name="journal_kind_valid"),
+        ]
+        indexes = [models.Index(fields=["pizzeria", "business_date"], name="journal_day_idx")]
+
+    def __str__(self):
+        return f"{self.pizzeria_id} n° {self.sequence} {self.kind} {self.order_number}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None or not self._state.adding:
+            raise JournalImmutable()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise JournalImmutable()
+
+
+class JournalChain(models.Model):
+    """The head of a pizzeria's chains: the row locked while one appends, so that a chain never forks.
+
+    It only repeats the last row's number and hash (checked by ``journal_verify``): the journal is the record.
+    """
+
+    pizzeria = models.OneToOneField(Pizzeria, on_delete=models.PROTECT, related_name="journal_chain")
+    last_sequence = models.PositiveIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    last_receipt_number = models.PositiveIntegerField(default=0)
+    # The closings' own chain, appended behind the same lock.
+    last_closing_sequence = models.PositiveIntegerField(default=0)
+    last_closing_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+
+    class Meta:
+        verbose_name = "tête de chaîne du journal"
+
+    def __str__(self):
+        return f"{self.pizzeria_id} n° {self.last_sequence}"
+
+
+class ClosingKind(models.TextChoices):
+    DAY = "day", "clôture journalière (Z)"
+    MONTH = "month", "clôture mensuelle"
+    YEAR = "year", "clôture annuelle"
+
+
+class Closing(models.Model):
+    """A period of a pizzeria's sales journal, totalled and sealed (NF525 principles): never changed.
+
+    A day sums its journal rows; a month sums its days, a year its months. ``grand_total`` is the
+    perpetual grand total: every sale of the pizzeria up to the period's end. Closings form a chain
+    of their own per pizzeria (``sequence``, ``previous_hash``, ``hash``), and each names the hash
+    of the last journal row it covers (``journal_hash``), which ties it to the journal.
+    """
+
+    pizzeria = models.ForeignKey(Pizzeria, on_delete=models.PROTECT, related_name="closings")
+    sequence = models.PositiveIntegerField("n°")
+    kind = models.CharField("nature", max_length=5, choices=ClosingKind.choices)
+    period_start = models.DateField("du")
+    period_end = models.DateField("au")
+    closed_at = models.DateTimeField("clôturée le")
+    first_entry = models.PositiveIntegerField("première écriture", null=True, blank=True)
+    last_entry = models.PositiveIntegerField("dernière écriture", null=True, blank=True)
+    entries = models.PositiveIntegerField("écritures")
+    sales_count = models.PositiveIntegerField("ventes")
+    sales_total = models.DecimalField("ventes TTC", max_digits=12, decimal_places=2)
+    refunds_total = models.DecimalField("remboursements", max_digits=12, decimal_places=2)
+    # {"cash": "123.40", "card": ...}: collected less given back, per payment method.
+    payments = models.JSONField("encaissements par moyen", default=dict, blank=True)
+    # [{"rate": "10.00", "incl": "...", "vat": "..."}]: the sales per VAT rate.
+    vat = models.JSONField("TVA par taux", default=list, blank=True)
+    cancellations = models.PositiveIntegerField("annulations après paiement")
+    duplicates = models.PositiveIntegerField("duplicatas")
+    grand_total = models.DecimalField("grand total perpétuel", max_digits=14, decimal_places=2)
+    journal_hash = models.CharField("empreinte de la dernière écriture", max_length=64)
+    previous_hash = models.CharField("empreinte précédente", max_length=64)
+    hash = models.CharField("empreinte", max_length=64)
+
+    objects = JournalQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "clôture"
+        ordering = ["pizzeria", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["pizzeria", "sequence"], name="closing_unique_sequence"),
+            models.UniqueConstraint(fields=["pizzeria", "kind", "period_start"], name="closing_unique_period"),
+            models.CheckConstraint(condition=Q(kind__in=ClosingKind.values), name="closing_kind_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.pizzeria_id} {self.kind} {self.period_start}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None or not self._state.adding:
+            raise JournalImmutable("Une clôture ne se modifie pas.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise JournalImmutable("Une clôture ne s'efface pas.")
+
+    @property
+    def collected_total(self) -> Decimal:
+        return sum((Decimal(amount) for amount in self.payments.values()), Decimal("0"))
+
+    @property
+    def payment_rows(self) -> list[tuple[str, Decimal]]:
+        """(label, net amount) per payment method, as the screen shows them."""
+        return [(PaymentMethod(method).label, Decimal(amount)) for method, amount in self.payments.items()]

@@ -17,8 +17,10 @@ urlpatterns = [
     path("commande/<str:number>/modifier/", views.order_edit, name="order_edit"),
     path("commande/<str:number>/annuler/", views.order_cancel, name="order_cancel"),
     path("commande/<str:number>/recu/", views.receipt, name="receipt"),
+    path("commande/<str:number>/recu/duplicata/", views.receipt_reprint, name="receipt_reprint"),
     path("commande/<str:number>/rembourser/", views.order_refund, name="order_refund"),
     path("commande/<str:number>/recommander/", views.reorder, name="reorder"),
     path("equipe/commande/", views.staff_order, name="staff_order"),
+    path("confidentialite/", views.privacy, name="privacy"),
     path("paiement/stripe/webhook/", webhooks.stripe_webhook, name="stripe_webhook"),
 ]

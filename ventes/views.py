@@ -53,6 +53,7 @@ from .forms import (
 )
 from .gateway import online_payment_enabled
 from .geo import GeocodingUnavailable, GeoError, geocoding_enabled, nearest_pizzeria_for, pizzerias_delivering_to
+from .journal import order_receipt, receipt_duplicate
 from .models import Channel, Order, OrderEventType, OrderState, RefundReason
 from .notifications import customer_notify_choice
 from .payments import checkout_session_create, refund_request
@@ -509,10 +510,25 @@ def order_status(request, number):
     return _private(render(request, "ventes/_order_status.html", _order_context(request, view)))
 
 
+def _receipt_context(request, view, receipt) -> dict:
+    return {**_order_context(request, view), "receipt": receipt, "company": settings.COMPANY}
+
+
 @require_safe
 def receipt(request, number):
     view = _order_view_or_404(request, number)
-    return _private(render(request, "ventes/receipt.html", _order_context(request, view)))
+    context = _receipt_context(request, view, order_receipt(order=view.order))
+    return _private(render(request, "ventes/receipt.html", context))
+
+
+@require_POST
+@errors_go_back_to(lambda request, number: reverse("ventes:receipt", kwargs={"number": number}))
+def receipt_reprint(request, number):
+    """A receipt printed again: marked « DUPLICATA » and written to the sales journal first."""
+    view = _order_view_or_404(request, number)
+    by = request.user if request.user.is_authenticated else None
+    context = _receipt_context(request, view, receipt_duplicate(order=view.order, by=by))
+    return _private(render(request, "ventes/receipt.html", context))
 
 
 def _order_page(request, number: str) -> str:
@@ -700,3 +716,9 @@ def staff_order(request):
         "is_manager": is_manager,
     }
     return render(request, "ventes/staff_order.html", context)
+
+
+@require_safe
+def privacy(request):
+    """What is kept about customers, why, for how long, and how to get it or have it erased."""
+    return render(request, "ventes/privacy.html", {"guest_months": settings.OCPIZZA["GUEST_DATA_MONTHS"]})

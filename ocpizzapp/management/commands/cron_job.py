@@ -7,6 +7,8 @@ JOBS = {
     "cyclic_backup": cron.cyclic_backup,
     "expire_payments": cron.expire_payments,
     "retry_refunds": cron.retry_refunds,
+    "close_periods": cron.close_periods,
+    "purge_guest_data": cron.purge_guest_data,
 }
 
 
