@@ -187,6 +187,7 @@ def _url(name: str, params: frozenset, obj, pizzeria) -> str:
         "number": getattr(obj, "number", None),
         "pk": obj.pk,
         "product_id": obj.pk,
+        "key": f"{obj.pk}::",  # a cart line: the product as it comes
         "address_id": obj.pk,
         # A forged link: a real user's id with a token that was never issued.
         "uidb64": urlsafe_base64_encode(force_bytes(obj.pk)),
