@@ -13,6 +13,7 @@ from django.utils import timezone
 from .exceptions import InvalidConfiguration
 from .models import (
     Allergen,
+    Ingredient,
     MenuOverride,
     OpeningHours,
     Option,
@@ -471,3 +472,30 @@ def allergens_by_ingredient(*, ingredient_ids: Iterable[int]) -> dict[int, list[
 def recipe_allergens(recipe: Iterable[int], allergens: Mapping[int, list[str]]) -> list[str]:
     """The allergens of a recipe's ingredients (a removed ingredient is no longer in it), by name."""
     return sorted({name for ingredient_id in recipe for name in allergens.get(ingredient_id, [])})
+
+
+@dataclass(frozen=True)
+class MemoRow:
+    """One ingredient of a configured pizza on the memo: what goes on it, and how that differs from the recipe."""
+
+    name: str
+    unit: str
+    quantity: int
+    usual: int
+    change: str  # "" as usual, "retiré", "supplément", "ajusté" (a size, or an extra on an ingredient already there)
+
+
+def recipe_memo_rows(*, product: Product, recipe: Mapping[int, int]) -> list[MemoRow]:
+    """The memo of one configured line (``recipe``: {ingredient id: quantity} of one unit) against the recipe
+    of ``product`` (its lines prefetched with their ingredients, as ``recipe_of`` reads it): one query for
+    the ingredients only an extra brings."""
+    usual = {line.ingredient_id: line for line in product.recipe_lines.all()}
+    added = {ingredient.pk: ingredient for ingredient in Ingredient.objects.filter(pk__in=set(recipe) - set(usual))}
+    rows = []
+    for ingredient_id, line in usual.items():
+        quantity = recipe.get(ingredient_id, 0)
+        change = "retiré" if not quantity else "" if quantity == line.quantity else "ajusté"
+        rows.append(MemoRow(line.ingredient.name, line.ingredient.get_unit_display(), quantity, line.quantity, change))
+    for ingredient_id, ingredient in added.items():
+        rows.append(MemoRow(ingredient.name, ingredient.get_unit_display(), recipe[ingredient_id], 0, "supplément"))
+    return rows

@@ -61,6 +61,28 @@ def _quantity_field(*, min_value: int = 1, required: bool = True) -> AsciiIntege
     )
 
 
+def _option_ids(data) -> tuple[int, ...]:
+    """The options posted (``option``, repeated), or ValidationError: ids only, and not more than any product has."""
+    options = data.getlist("option") if hasattr(data, "getlist") else []
+    if len(options) > MAX_OPTIONS or not all(option.isascii() and option.isdigit() for option in options):
+        raise forms.ValidationError("Option inconnue.")
+    return tuple(int(option) for option in options)
+
+
+class ConfigureForm(forms.Form):
+    """The configurator: a size and options, a quantity when it adds to the cart; ``replace`` empties a cart
+    of another pizzeria first."""
+
+    size = AsciiIntegerField(required=False, error_messages={"invalid": "Taille inconnue."})
+    quantity = _quantity_field()
+    replace = forms.BooleanField(required=False, label="Vider mon panier de l'autre pizzeria et commencer ici")
+
+    def clean(self):
+        cleaned = cast(dict[str, Any], super().clean())
+        cleaned["options"] = _option_ids(self.data)
+        return cleaned
+
+
 class CartAddForm(forms.Form):
     """A product as the menu's add button or its configurator sends it: a size, options (``option``, repeated)."""
 
@@ -72,10 +94,7 @@ class CartAddForm(forms.Form):
 
     def clean(self):
         cleaned = cast(dict[str, Any], super().clean())
-        options = self.data.getlist("option") if hasattr(self.data, "getlist") else []
-        if len(options) > MAX_OPTIONS or not all(option.isascii() and option.isdigit() for option in options):
-            raise forms.ValidationError("Option inconnue.")
-        cleaned["options"] = tuple(int(option) for option in options)
+        cleaned["options"] = _option_ids(self.data)
         return cleaned
 
 

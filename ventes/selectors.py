@@ -366,6 +366,81 @@ def menu_line(
     return line, line.can_make(menu.levels)
 
 
+@dataclass(frozen=True)
+class Configurator:
+    """The configurator of one product as the customer has set it so far.
+
+    Sizes and options are offered for the size chosen: an option is disabled
+    when the stock cannot make one more pizza of this configuration with it
+    (a removal never is). ``line`` is None and ``error`` says why in French
+    when the choice as it stands cannot be ordered (too many options, a
+    withdrawn size...).
+    """
+
+    item: MenuItem
+    size_id: int | None
+    option_ids: tuple[int, ...]
+    sizes: list[SizeChoice]
+    groups: list[GroupChoice]
+    line: ConfiguredLine | None
+    can_make: int | None
+    allergens: list[str]
+    error: str = ""
+
+    @property
+    def sold_out(self) -> bool:
+        return self.can_make == 0
+
+    @property
+    def low(self) -> bool:
+        return self.can_make is not None and 0 < self.can_make <= settings.OCPIZZA["LOW_AVAILABILITY"]
+
+
+def menu_configurator(
+    *, pizzeria: Pizzeria, product_id: int, size_id: int | None = None, option_ids: Iterable[int] | None = None
+) -> Configurator | None:
+    """The configurator of a product of the pizzeria's menu (None when it is not on it), from the cached menu:
+    no query when the menu is cached. Without options chosen, the product comes as the menu shows it."""
+    menu = menu_for(pizzeria=pizzeria)
+    item = menu.items.get(product_id)
+    if item is None:
+        return None
+    catalogue, levels, product = menu.catalogue, menu.levels, item.product
+    chosen = tuple(option_ids) if option_ids is not None else tuple(catalogue.default_options(product))
+    sizes = catalogue.sizes(product)
+    size = next((s for s in sizes if s.pk == size_id), sizes[0] if sizes else None)
+    line, error = None, ""
+    try:
+        line = catalogue.configure(product_id=product_id, size_id=size.pk if size else None, option_ids=chosen)
+    except InvalidConfiguration as refused:
+        error = refused.message
+    offered = catalogue.groups(product)
+    every_option = [option for _group, options in offered for option in options]
+    groups = []
+    for group, options in offered:
+        choices = []
+        for option in options:
+            with_it = [o for o in every_option if o.pk in chosen or o.pk == option.pk]
+            recipe = catalogue.recipe(product, size, with_it)
+            available = group.kind == OptionGroup.REMOVE or all(
+                levels.get(i, 0) >= quantity for i, quantity in recipe.items()
+            )
+            allergens = tuple(menu.allergens.get(option.ingredient_id, [])) if option.ingredient_id else ()
+            choices.append(OptionChoice(option, catalogue.option_price(option), available, allergens))
+        groups.append(GroupChoice(group=group, options=choices))
+    return Configurator(
+        item=item,
+        size_id=size.pk if size else None,
+        option_ids=chosen,
+        sizes=item.sizes,
+        groups=groups,
+        line=line,
+        can_make=line.can_make(levels) if line is not None else None,
+        allergens=recipe_allergens(line.recipe, menu.allergens) if line is not None else item.allergens,
+        error=error,
+    )
+
+
 def menu_line_allergens(*, pizzeria: Pizzeria, line: ConfiguredLine) -> list[str]:
     """The allergens of a configured line: its recipe's, a removed ingredient's gone, an extra's added."""
     return recipe_allergens(line.recipe, menu_for(pizzeria=pizzeria).allergens)
@@ -726,6 +801,11 @@ def order_undo_target(*, pizzeria: Pizzeria, order_id: int) -> str:
     """The state a kitchen tap on this order would go back to (its own state when there is none)."""
     state = Order.objects.filter(pizzeria=pizzeria).values_list("state", flat=True).get(pk=order_id)
     return UNDO_TARGET.get(state, state)
+
+
+def order_line_of(*, pizzeria: Pizzeria, line_id: int) -> OrderLine | None:
+    """One line of an order of this pizzeria (its recipe memo), or None."""
+    return OrderLine.objects.filter(order__pizzeria=pizzeria, pk=line_id).select_related("order").first()
 
 
 def order_due_at(order: Order) -> datetime.datetime | None:

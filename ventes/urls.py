@@ -7,6 +7,7 @@ app_name = "ventes"
 urlpatterns = [
     path("", views.home, name="home"),
     path("pizzeria/<slug:slug>/", views.menu, name="menu"),
+    path("pizzeria/<slug:slug>/produit/<int:product_id>/", views.product_configure, name="product_configure"),
     path("panier/", views.cart_page, name="cart"),
     path("panier/ajouter/", views.cart_add, name="cart_add"),
     path("panier/<str:key>/", views.cart_update, name="cart_update"),

@@ -3,6 +3,7 @@
 ``ocpizzapp.errors``, and those that belong beside a form field are shown there."""
 
 from decimal import Decimal
+from http import HTTPStatus
 
 from django.conf import settings
 from django.contrib import messages
@@ -49,6 +50,7 @@ from .forms import (
     CartAddForm,
     CartQuantityForm,
     CheckoutForm,
+    ConfigureForm,
     EditLinesForm,
     RefundForm,
     StaffOrderForm,
@@ -65,6 +67,7 @@ from .selectors import (
     customer_addresses,
     customer_for,
     line_check_available,
+    menu_configurator,
     menu_for,
     menu_line,
     menu_products,
@@ -247,6 +250,94 @@ def cart_add(request):
             return _cart_answer(request, cart, error=error.message, back=back)
     cart.add(pizzeria_id=pizzeria.pk, key=key, quantity=quantity)
     return _cart_answer(request, cart, pizzeria=pizzeria, notice=f"{line.label} ajouté au panier.", back=back)
+
+
+def _configure_choice(request) -> tuple[int | None, tuple[int, ...] | None]:
+    """The size and options of a configurator's refresh (GET), or (None, None): the product as the menu shows it."""
+    if "size" not in request.GET and "option" not in request.GET:
+        return None, None
+    data = request.GET.copy()
+    data["quantity"] = "1"
+    form = ConfigureForm(data)
+    if not form.is_valid():
+        return None, None
+    return form.cleaned_data["size"], form.cleaned_data["options"]
+
+
+@require_http_methods(["GET", "POST"])
+def product_configure(request, slug, product_id):
+    """The configurator of one product: sizes, extras and toppings to take off, priced by the server as they change.
+
+    GET shows it (htmx asks it again at every change, for the price, the allergens and what the stock
+    still allows); POST puts the line in the cart, or shows beside the form why it cannot, writing nothing.
+    """
+    pizzeria = pizzeria_for_menu(slug=slug)
+    if pizzeria is None:
+        raise Http404("Pizzeria inconnue.")
+    cart = Cart(request.session)
+    form = ConfigureForm(request.POST if request.method == "POST" else None)
+    error, quantity = "", 1
+    size_id, option_ids = _configure_choice(request) if request.method == "GET" else (None, None)
+    if request.method == "POST" and not form.is_valid():
+        error = str(next(iter(form.errors.values()))[0])
+    elif request.method == "POST":
+        size_id, option_ids = form.cleaned_data["size"], form.cleaned_data["options"]
+        quantity = form.cleaned_data["quantity"]
+        label, error = _cart_put(
+            cart,
+            pizzeria=pizzeria,
+            product_id=product_id,
+            size_id=size_id,
+            option_ids=option_ids,
+            quantity=quantity,
+            replace=form.cleaned_data["replace"],
+        )
+        if not error:
+            messages.success(request, f"{label} ajouté au panier.")
+            return redirect(f"{pizzeria.get_absolute_url()}#produit-{product_id}")
+    configurator = menu_configurator(pizzeria=pizzeria, product_id=product_id, size_id=size_id, option_ids=option_ids)
+    if configurator is None:
+        raise Http404("Ce produit n'est pas à la carte.")
+    context = {
+        "pizzeria": pizzeria,
+        "configurator": configurator,
+        "error": error,
+        "quantity": quantity,
+        "other_cart": cart.belongs_elsewhere(pizzeria.pk),
+    }
+    template = "ventes/_configurator.html" if request.htmx else "ventes/configure.html"
+    return render(request, template, context, status=HTTPStatus.BAD_REQUEST if error else HTTPStatus.OK)
+
+
+def _cart_put(
+    cart: Cart,
+    *,
+    pizzeria: Pizzeria,
+    product_id: int,
+    size_id: int | None,
+    option_ids: tuple[int, ...],
+    quantity: int,
+    replace: bool,
+) -> tuple[str, str]:
+    """Put a configured line in the cart: (its label, "") once it is there, ("", the French reason) otherwise."""
+    try:
+        line, can_make = menu_line(pizzeria=pizzeria, product_id=product_id, size_id=size_id, option_ids=option_ids)
+    except InvalidConfiguration as error:
+        return "", error.message
+    elsewhere = cart.belongs_elsewhere(pizzeria.pk)
+    if elsewhere and not replace:
+        return "", "Votre panier contient des produits d'une autre pizzeria : cochez la case pour le vider."
+    key = line.key
+    try:
+        line_check_available(
+            line=line, can_make=can_make, quantity=quantity if elsewhere else cart.quantity_after_adding(key, quantity)
+        )
+        if not elsewhere:
+            cart_check_add(lines=cart.lines, key=key, quantity=quantity)
+    except (SoldOut, CartLimitReached) as error:
+        return "", error.message
+    cart.add(pizzeria_id=pizzeria.pk, key=key, quantity=quantity)
+    return line.label, ""
 
 
 def _cart_key(key: str) -> str:

@@ -62,6 +62,7 @@ RULES = {
     "accounts:address_edit": _rule("address", "owner", line1="1 rue de Rivoli", postcode="75001"),
     "accounts:address_delete": _rule("address", "owner"),
     "ventes:menu": _rule("pizzeria", PUBLIC, methods=("get",)),
+    "ventes:product_configure": _rule("product", PUBLIC, quantity="1"),
     "ventes:cart_update": _rule("product", PUBLIC, methods=("post",), quantity="2"),
     "ventes:cart_remove": _rule("product", PUBLIC, methods=("post",)),
     "ventes:order_detail": _rule("order", ORDER_READERS, methods=("get",)),
