@@ -476,26 +476,26 @@ def recipe_allergens(recipe: Iterable[int], allergens: Mapping[int, list[str]]) 
 
 @dataclass(frozen=True)
 class MemoRow:
-    """One ingredient of a configured pizza on the memo: what goes on it, and how that differs from the recipe."""
+    """One ingredient of a configured pizza on the memo: what goes on it, against the recipe at its size."""
 
     name: str
     unit: str
     quantity: int
     usual: int
-    change: str  # "" as usual, "retiré", "supplément", "ajusté" (a size, or an extra on an ingredient already there)
+    change: str  # "" as the recipe says for the size, "retiré", or "supplément" (more than the recipe, or not in it)
 
 
-def recipe_memo_rows(*, product: Product, recipe: Mapping[int, int]) -> list[MemoRow]:
+def recipe_memo_rows(*, product: Product, recipe: Mapping[int, int], factor: Decimal) -> list[MemoRow]:
     """The memo of one configured line (``recipe``: {ingredient id: quantity} of one unit) against the recipe
-    of ``product`` (its lines prefetched with their ingredients, as ``recipe_of`` reads it): one query for
-    the ingredients only an extra brings."""
+    of ``product`` scaled to its size (``factor``), the product's lines prefetched with their ingredients as
+    ``recipe_of`` reads it: one query, for the ingredients only an extra brings."""
     usual = {line.ingredient_id: line for line in product.recipe_lines.all()}
     added = {ingredient.pk: ingredient for ingredient in Ingredient.objects.filter(pk__in=set(recipe) - set(usual))}
     rows = []
     for ingredient_id, line in usual.items():
-        quantity = recipe.get(ingredient_id, 0)
-        change = "retiré" if not quantity else "" if quantity == line.quantity else "ajusté"
-        rows.append(MemoRow(line.ingredient.name, line.ingredient.get_unit_display(), quantity, line.quantity, change))
+        quantity, sized = recipe.get(ingredient_id, 0), scaled(line.quantity, factor)
+        change = "retiré" if not quantity else "supplément" if quantity > sized else ""
+        rows.append(MemoRow(line.ingredient.name, line.ingredient.get_unit_display(), quantity, sized, change))
     for ingredient_id, ingredient in added.items():
         rows.append(MemoRow(ingredient.name, ingredient.get_unit_display(), recipe[ingredient_id], 0, "supplément"))
     return rows

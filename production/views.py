@@ -8,6 +8,7 @@ selectors and changed through the stock services: nothing is written here.
 """
 
 import datetime
+from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -173,7 +174,8 @@ def recipe_detail(request, pizzeria, product_id: int):
         if line is None or line.product_id != product.pk:
             raise Http404("Ligne inconnue.")
         recipe = {int(ingredient_id): quantity for ingredient_id, quantity in line.recipe.items()}
-        context |= {"line": line, "memo": selectors.recipe_memo_rows(product=product, recipe=recipe)}
+        factor = line.size.recipe_factor if line.size is not None else Decimal(1)
+        context |= {"line": line, "memo": selectors.recipe_memo_rows(product=product, recipe=recipe, factor=factor)}
     return render(request, "production/recipe_detail.html", context)
 
 

@@ -805,7 +805,7 @@ def order_undo_target(*, pizzeria: Pizzeria, order_id: int) -> str:
 
 def order_line_of(*, pizzeria: Pizzeria, line_id: int) -> OrderLine | None:
     """One line of an order of this pizzeria (its recipe memo), or None."""
-    return OrderLine.objects.filter(order__pizzeria=pizzeria, pk=line_id).select_related("order").first()
+    return OrderLine.objects.filter(order__pizzeria=pizzeria, pk=line_id).select_related("order", "size").first()
 
 
 def order_due_at(order: Order) -> datetime.datetime | None:

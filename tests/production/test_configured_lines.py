@@ -66,8 +66,9 @@ def test_the_memo_of_a_line_shows_its_quantities_against_the_recipe(client, conf
         name: html[html.index(f"<td>{name}") :].split("</tr>")[0]
         for name in ("pâte", "mozzarella", "champignons", "jambon")
     }
-    assert "ajusté" in rows["pâte"] and "<td>375 g</td><td>250 g</td>" in rows["pâte"]
-    assert "ajusté" in rows["mozzarella"] and "<td>225 g</td><td>100 g</td>" in rows["mozzarella"]
+    # Against the recipe at its size (a Grande: × 1.5): the dough as usual, the extra mozzarella on top.
+    assert "memo-change" not in rows["pâte"] and "<td>375 g</td><td>375 g</td>" in rows["pâte"]
+    assert "supplément" in rows["mozzarella"] and "<td>225 g</td><td>150 g</td>" in rows["mozzarella"]
     assert "retiré" in rows["champignons"] and "<s>sans</s>" in rows["champignons"]
     assert "Grande, sans champignons, + mozzarella — commande 001" in html
     # A line of another product, or of no order of this pizzeria, has no memo here.
