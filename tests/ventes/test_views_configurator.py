@@ -111,3 +111,38 @@ def test_the_configurator_and_the_menu_read_a_fixed_number_of_queries(client, op
         client.get(f"/pizzeria/{shop.pizzeria.slug}/")
     with django_assert_num_queries(0):  # the configurator reads the cached pizzeria and menu
         client.get(url(shop), {"size": shop.sizes["Grande"].pk}, headers={"HX-Request": "true"})
+
+
+def test_the_order_edit_page_keeps_each_lines_options_and_reorder_brings_them_back(client, options_shop):
+    shop = options_shop
+    customer = factories.CustomerFactory()
+    client.force_login(customer.user)
+    client.post(url(shop), {"size": shop.sizes["Grande"].pk, "option": [shop.extras["Jambon"].pk], "quantity": 1})
+    page = client.get("/commander/")
+    token = page.content.decode().split('name="token" value="')[1].split('"')[0]
+    client.post(
+        "/commander/",
+        {
+            "customer_name": "Camille Martin",
+            "customer_phone": "06 12 34 56 78",
+            "customer_email": "camille@example.com",
+            "fulfilment": "pickup",
+            "when": "asap",
+            "payment_method": "cash",
+            "token": token,
+        },
+    )
+    order = customer.orders.get()
+    key = f"{shop.regina.pk}:{shop.sizes['Grande'].pk}:{shop.extras['Jambon'].pk}"
+    field = "qty_" + key.replace(":", "-")
+    edit = unescape(client.get(f"/commande/{order.number}/modifier/").content.decode())
+    assert "Regina (Grande, + jambon) — 16,50 €" in edit and f'name="{field}"' in edit
+    client.post(f"/commande/{order.number}/modifier/", {field: 2, f"qty_{shop.tiramisu.pk}--": 1})
+    assert sorted(order.lines.values_list("description", "quantity")) == [("", 1), ("Grande, + jambon", 2)]
+    assert shop.figures("jambon") == (1_000, 2 * (90 + 60))
+    # Today's price for the same configuration, when the order is placed again.
+    MenuOverride.objects.create(pizzeria=shop.pizzeria, product=shop.regina, option=shop.extras["Jambon"], price="2.50")
+    client.post(f"/commande/{order.number}/recommander/")
+    assert cart_lines(client) == {key: 2, f"{shop.tiramisu.pk}::": 1}
+    cart = unescape(client.get("/panier/").content.decode())
+    assert "Grande, + jambon" in cart and "34,00 €" in cart  # 2 × (14.50 + 2.50)
