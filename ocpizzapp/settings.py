@@ -262,7 +262,11 @@ OCPIZZA = {
     "REFUND_ALERT_AFTER_ATTEMPTS": env.int("REFUND_ALERT_AFTER_ATTEMPTS", default=3),
     # Most that meal vouchers may pay in a day (euros, French rule): an order pays the rest otherwise.
     "MEAL_VOUCHER_DAILY_LIMIT": money_setting("MEAL_VOUCHER_DAILY_LIMIT", default="25.00"),
+    # A half-and-half pizza costs its dearer half's price ("dearer") or the average of its halves ("average").
+    "HALF_AND_HALF_PRICE": env.str("HALF_AND_HALF_PRICE", default="dearer"),
 }
+if OCPIZZA["HALF_AND_HALF_PRICE"] not in ("dearer", "average"):
+    raise ImproperlyConfigured("HALF_AND_HALF_PRICE must be dearer or average.")
 
 # Absolute links in e-mails (order tracking) start with this address.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")

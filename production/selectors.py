@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 
+from django.conf import settings
 from django.db.models import F, FilteredRelation, Max, Prefetch, Q, QuerySet
 from django.utils import timezone
 
@@ -239,15 +240,23 @@ class ConfiguredLine:
     recipe: Mapping[int, int]
     option_prices: tuple[Decimal, ...] = ()  # each option's price here, in the order of ``options``
     sized: bool = False  # the product comes in several sizes: the description names the one chosen
+    half: Product | None = None  # the pizza of the second half, for a half-and-half
 
     @property
     def key(self) -> str:
-        return line_key(self.product.pk, self.size.pk if self.size else None, [o.pk for o in self.options])
+        return line_key(
+            self.product.pk,
+            self.size.pk if self.size else None,
+            [o.pk for o in self.options],
+            self.half.pk if self.half else None,
+        )
 
     @property
     def description(self) -> str:
         """« Grande, sans champignons, + mozzarella »: what the cart, the ticket and the kitchen card say."""
         parts = [self.size.name] if self.size is not None and self.sized else []
+        if self.half is not None:
+            parts.append(f"moitié {self.product.name} / moitié {self.half.name}")
         for option in self.options:
             kind = option.group.kind
             if kind == OptionGroup.REMOVE:
@@ -269,26 +278,33 @@ class ConfiguredLine:
         return min(max(levels.get(ingredient_id, 0), 0) // quantity for ingredient_id, quantity in self.recipe.items())
 
 
-def line_key(product_id: int, size_id: int | None, option_ids: Iterable[int]) -> str:
+def line_key(product_id: int, size_id: int | None, option_ids: Iterable[int], half_id: int | None = None) -> str:
     """One string per configuration: equal lines of a cart or an order merge under it."""
     options = ",".join(str(option_id) for option_id in sorted(set(option_ids)))
-    return f"{product_id}:{size_id or ''}:{options}"
+    return f"{product_id}:{size_id or ''}:{options}" + (f":{half_id}" if half_id else "")
 
 
-def parse_line_key(key: str) -> tuple[int, int | None, tuple[int, ...]] | None:
-    """(product id, size id, option ids) of a ``line_key``, or None when it is not one.
+def parse_line_key(key: str) -> tuple[int, int | None, tuple[int, ...], int | None] | None:
+    """(product id, size id, option ids, second half's product id) of a ``line_key``, or None when it is not one.
 
     A bare product id (a cart from before sizes and options) is that product as it comes.
     """
     parts = key.split(":")
     if len(parts) == 1:
         parts += ["", ""]
-    if len(parts) != 3 or not parts[0].isdigit() or not (parts[1] == "" or parts[1].isdigit()):
+    if len(parts) == 3:
+        parts.append("")
+    if len(parts) != 4 or not parts[0].isdigit() or len(key) > 200:
         return None
-    options = parts[2].split(",") if parts[2] else []
-    if not all(option.isdigit() for option in options) or len(key) > 200:
+    size, options, half = parts[1], parts[2].split(",") if parts[2] else [], parts[3]
+    if not all(part == "" or part.isdigit() for part in (size, half)) or not all(o.isdigit() for o in options):
         return None
-    return int(parts[0]), int(parts[1]) if parts[1] else None, tuple(int(option) for option in options)
+    return (
+        int(parts[0]),
+        int(size) if size else None,
+        tuple(int(option) for option in options),
+        int(half) if half else None,
+    )
 
 
 @dataclass
@@ -341,10 +357,20 @@ class Catalogue:
     def option_price(self, option: Option) -> Decimal:
         return self._price("option", option.pk, option.price)
 
-    def recipe(self, product: Product, size: ProductSize | None, options: Sequence[Option]) -> dict[int, int]:
-        """The product's recipe scaled to ``size``, without its removed ingredients, with its extras."""
+    def recipe(
+        self, product: Product, size: ProductSize | None, options: Sequence[Option], half: Product | None = None
+    ) -> dict[int, int]:
+        """The product's recipe scaled to ``size`` (half of it and half of ``half``'s for a half-and-half),
+        without its removed ingredients, with its extras."""
         factor = size.recipe_factor if size is not None else Decimal(1)
-        recipe = {line.ingredient_id: scaled(line.quantity, factor) for line in product.recipe_lines.all()}
+        recipe: dict[int, int] = defaultdict(int)
+        if half is None:
+            for line in product.recipe_lines.all():
+                recipe[line.ingredient_id] += scaled(line.quantity, factor)
+        else:
+            for line in [*product.recipe_lines.all(), *half.recipe_lines.all()]:
+                recipe[line.ingredient_id] += scaled(line.quantity, factor / 2)
+        recipe = dict(recipe)
         for option in options:
             if option.ingredient_id is None:
                 continue
@@ -355,11 +381,17 @@ class Catalogue:
         return recipe
 
     def configure(
-        self, *, product_id: int, size_id: int | None = None, option_ids: Iterable[int] = ()
+        self,
+        *,
+        product_id: int,
+        size_id: int | None = None,
+        option_ids: Iterable[int] = (),
+        half_id: int | None = None,
     ) -> ConfiguredLine:
         """The line as asked, checked against this pizzeria's menu; ``InvalidConfiguration`` in French otherwise.
 
-        Without a size, a product sold in sizes comes in its first one here.
+        Without a size, a product sold in sizes comes in its first one here. ``half_id``: the pizza of
+        the second half, in the same size; the options apply to the whole pizza.
         """
         where = self.pizzeria.name
         product = self.products.get(product_id)
@@ -407,15 +439,41 @@ class Catalogue:
         position = {option.pk: index for index, option in enumerate(by_id.values())}
         chosen.sort(key=lambda option: (KIND_ORDER[option.group.kind], position[option.pk]))
         base = self.size_price(size) if size is not None else self._price("product", product.pk, product.price)
+        half = None
+        if half_id is not None:
+            half, base = self._half(product=product, size=size, half_id=half_id, base=base)
         return ConfiguredLine(
             product=product,
             size=size,
             options=tuple(chosen),
             unit_price=base + sum((self.option_price(option) for option in chosen), Decimal("0")),
-            recipe=self.recipe(product, size, chosen),
+            recipe=self.recipe(product, size, chosen, half),
             option_prices=tuple(self.option_price(option) for option in chosen),
             sized=len(all_sizes) > 1,
+            half=half,
         )
+
+    def _half(
+        self, *, product: Product, size: ProductSize | None, half_id: int, base: Decimal
+    ) -> tuple[Product, Decimal]:
+        """The second half's pizza, in the size of the first, and the price of the whole (HALF_AND_HALF_PRICE)."""
+        half = self.products.get(half_id)
+        if half is None or self.withdrawn("product", half_id):
+            raise InvalidConfiguration(f"La seconde moitié n'est pas à la carte de {self.pizzeria.name} en ce moment.")
+        if product.category != Product.PIZZA or half.category != Product.PIZZA:
+            raise InvalidConfiguration("Seules deux pizzas se partagent en deux moitiés.")
+        if half.pk == product.pk:
+            raise InvalidConfiguration(f"Une moitié-moitié associe deux pizzas différentes, pas deux {product.name}.")
+        if size is None:
+            half_price = self._price("product", half.pk, half.price)
+        else:
+            twin = next((s for s in self.sizes(half) if s.name == size.name), None)
+            if twin is None:
+                raise InvalidConfiguration(f"{half.name} n'est pas proposée en {size.name} à {self.pizzeria.name}.")
+            half_price = self.size_price(twin)
+        if settings.OCPIZZA["HALF_AND_HALF_PRICE"] == "average":
+            return half, ((base + half_price) / 2).quantize(Decimal("0.01"), rounding=ROUND_CEILING)
+        return half, max(base, half_price)
 
 
 def catalogue_for(*, pizzeria: Pizzeria, product_ids: Iterable[int] | None = None) -> Catalogue:
@@ -485,17 +543,25 @@ class MemoRow:
     change: str  # "" as the recipe says for the size, "retiré", or "supplément" (more than the recipe, or not in it)
 
 
-def recipe_memo_rows(*, product: Product, recipe: Mapping[int, int], factor: Decimal) -> list[MemoRow]:
+def recipe_memo_rows(
+    *, product: Product, recipe: Mapping[int, int], factor: Decimal, half: Product | None = None
+) -> list[MemoRow]:
     """The memo of one configured line (``recipe``: {ingredient id: quantity} of one unit) against the recipe
-    of ``product`` scaled to its size (``factor``), the product's lines prefetched with their ingredients as
-    ``recipe_of`` reads it: one query, for the ingredients only an extra brings."""
-    usual = {line.ingredient_id: line for line in product.recipe_lines.all()}
+    of ``product`` scaled to its size (``factor``) — for a half-and-half, half of each pizza's — the products'
+    lines prefetched with their ingredients as ``recipe_of`` reads them: one query, for the ingredients only
+    an extra brings."""
+    lines = [*product.recipe_lines.all(), *(half.recipe_lines.all() if half is not None else [])]
+    share = factor / 2 if half is not None else factor
+    usual: dict[int, tuple[Ingredient, int]] = {}
+    for line in lines:
+        _ingredient, sized = usual.get(line.ingredient_id, (line.ingredient, 0))
+        usual[line.ingredient_id] = (line.ingredient, sized + scaled(line.quantity, share))
     added = {ingredient.pk: ingredient for ingredient in Ingredient.objects.filter(pk__in=set(recipe) - set(usual))}
     rows = []
-    for ingredient_id, line in usual.items():
-        quantity, sized = recipe.get(ingredient_id, 0), scaled(line.quantity, factor)
+    for ingredient_id, (ingredient, sized) in usual.items():
+        quantity = recipe.get(ingredient_id, 0)
         change = "retiré" if not quantity else "supplément" if quantity > sized else ""
-        rows.append(MemoRow(line.ingredient.name, line.ingredient.get_unit_display(), quantity, sized, change))
+        rows.append(MemoRow(ingredient.name, ingredient.get_unit_display(), quantity, sized, change))
     for ingredient_id, ingredient in added.items():
         rows.append(MemoRow(ingredient.name, ingredient.get_unit_display(), recipe[ingredient_id], 0, "supplément"))
     return rows

@@ -175,7 +175,9 @@ def recipe_detail(request, pizzeria, product_id: int):
             raise Http404("Ligne inconnue.")
         recipe = {int(ingredient_id): quantity for ingredient_id, quantity in line.recipe.items()}
         factor = line.size.recipe_factor if line.size is not None else Decimal(1)
-        context |= {"line": line, "memo": selectors.recipe_memo_rows(product=product, recipe=recipe, factor=factor)}
+        half = selectors.recipe_of(pizzeria=pizzeria, product_id=line.half_product_id) if line.half_product_id else None
+        memo = selectors.recipe_memo_rows(product=product, recipe=recipe, factor=factor, half=half)
+        context |= {"line": line, "memo": memo}
     return render(request, "production/recipe_detail.html", context)
 
 

@@ -147,6 +147,7 @@ class OptionsShop:
     other_pizzeria: object
     stock: dict
     regina: object
+    napoletana: object
     tiramisu: object
     sizes: dict
     extras: dict
@@ -217,6 +218,15 @@ def options_shop(db):
             group=base_group, name="Base crème", price=Decimal("0.50"), ingredient=ingredients["crème"], quantity=60
         )
     }
+    napoletana = factories.ProductFactory(
+        name="Napoletana", price=Decimal("10.00"), vat_rate=Decimal("10.00"), pizzerias=[pizzeria, other], position=1
+    )
+    for name, quantity in {"pâte": 250, "tomate": 100, "mozzarella": 80}.items():
+        factories.RecipeLineFactory(product=napoletana, ingredient=ingredients[name], quantity=quantity)
+    for i, (name, price, factor) in enumerate([("Moyenne", "10.00", "1.00"), ("Grande", "13.00", "1.50")]):
+        ProductSize.objects.create(
+            product=napoletana, name=name, price=Decimal(price), recipe_factor=Decimal(factor), position=i
+        )
     tiramisu = factories.ProductFactory(
         name="Tiramisu", price=Decimal("5.00"), vat_rate=Decimal("5.50"), category="dessert", pizzerias=[pizzeria]
     )
@@ -226,6 +236,7 @@ def options_shop(db):
         other_pizzeria=other,
         stock=stock,
         regina=regina,
+        napoletana=napoletana,
         tiramisu=tiramisu,
         sizes=sizes,
         extras=extras,

@@ -69,6 +69,8 @@ class Cart:
         for key, quantity in self.lines.items():
             parsed = parse_line_key(key)
             if parsed is not None:
-                product_id, size_id, option_ids = parsed
-                requests.append(LineRequest(product_id, quantity, size_id=size_id, option_ids=option_ids))
+                product_id, size_id, option_ids, half_id = parsed
+                requests.append(
+                    LineRequest(product_id, quantity, size_id=size_id, option_ids=option_ids, half_id=half_id)
+                )
         return requests

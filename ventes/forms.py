@@ -74,6 +74,7 @@ class ConfigureForm(forms.Form):
     of another pizzeria first."""
 
     size = AsciiIntegerField(required=False, error_messages={"invalid": "Taille inconnue."})
+    half = AsciiIntegerField(required=False, error_messages={"invalid": "Pizza inconnue."})
     quantity = _quantity_field()
     replace = forms.BooleanField(required=False, label="Vider mon panier de l'autre pizzeria et commencer ici")
 
@@ -89,6 +90,7 @@ class CartAddForm(forms.Form):
     pizzeria = AsciiIntegerField(widget=forms.HiddenInput, error_messages={"invalid": "Pizzeria inconnue."})
     product = AsciiIntegerField(widget=forms.HiddenInput, error_messages={"invalid": "Produit inconnu."})
     size = AsciiIntegerField(required=False, error_messages={"invalid": "Taille inconnue."})
+    half = AsciiIntegerField(required=False, error_messages={"invalid": "Pizza inconnue."})
     quantity = _quantity_field()
     replace = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
@@ -344,8 +346,10 @@ class EditLinesForm(forms.Form):
             quantity = self.cleaned_data.get(self.field_name(row.key))
             parsed = parse_line_key(row.key)
             if quantity and parsed is not None:
-                product_id, size_id, option_ids = parsed
-                requests.append(LineRequest(product_id, quantity, size_id=size_id, option_ids=option_ids))
+                product_id, size_id, option_ids, half_id = parsed
+                requests.append(
+                    LineRequest(product_id, quantity, size_id=size_id, option_ids=option_ids, half_id=half_id)
+                )
         return requests
 
 

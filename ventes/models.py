@@ -192,6 +192,14 @@ class OrderLine(models.Model):
     size = models.ForeignKey(
         ProductSize, on_delete=models.SET_NULL, null=True, blank=True, related_name="order_lines", verbose_name="taille"
     )
+    half_product = models.ForeignKey(
+        Product,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="half_order_lines",
+        verbose_name="seconde moitié",
+    )
     options = models.JSONField("options", default=list, blank=True)
     description = models.CharField("précisions", max_length=300, blank=True)
     recipe = models.JSONField("recette", default=dict, blank=True)

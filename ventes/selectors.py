@@ -310,7 +310,13 @@ class CartSummary:
 
 
 def _line_product_ids(lines: Iterable[str]) -> set[int]:
-    return {parsed[0] for key in lines if (parsed := parse_line_key(key)) is not None}
+    return {
+        product_id
+        for key in lines
+        if (parsed := parse_line_key(key)) is not None
+        for product_id in (parsed[0], parsed[3])
+        if product_id is not None
+    }
 
 
 def cart_summary(
@@ -340,9 +346,11 @@ def cart_summary(
         parsed = parse_line_key(key)
         if parsed is None:
             continue
-        product_id, size_id, option_ids = parsed
+        product_id, size_id, option_ids, half_id = parsed
         try:
-            configured = catalogue.configure(product_id=product_id, size_id=size_id, option_ids=option_ids)
+            configured = catalogue.configure(
+                product_id=product_id, size_id=size_id, option_ids=option_ids, half_id=half_id
+            )
         except InvalidConfiguration:
             continue
         cart_lines.append(CartLine(key, configured, quantity, Availability(can_make=configured.can_make(levels))))
@@ -355,12 +363,12 @@ def cart_summary(
 
 
 def menu_line(
-    *, pizzeria: Pizzeria, product_id: int, size_id: int | None, option_ids
+    *, pizzeria: Pizzeria, product_id: int, size_id: int | None, option_ids, half_id: int | None = None
 ) -> tuple[ConfiguredLine, int | None]:
     """A line as the configurator or the add button asks it, checked and priced against the menu, and
     how many of it the stock allows now (None: no recipe). Raises ``InvalidConfiguration``."""
     menu = menu_for(pizzeria=pizzeria)
-    line = menu.catalogue.configure(product_id=product_id, size_id=size_id, option_ids=option_ids)
+    line = menu.catalogue.configure(product_id=product_id, size_id=size_id, option_ids=option_ids, half_id=half_id)
     if product_id not in menu.items:  # on the catalogue but not sellable here (all its sizes withdrawn)
         raise InvalidConfiguration(f"Ce produit n'est pas à la carte de {pizzeria.name}.")
     return line, line.can_make(menu.levels)
@@ -378,6 +386,8 @@ class Configurator:
     """
 
     item: MenuItem
+    halves: list[Product]  # the pizzas the second half may be
+    half_id: int | None
     size_id: int | None
     option_ids: tuple[int, ...]
     sizes: list[SizeChoice]
@@ -397,7 +407,12 @@ class Configurator:
 
 
 def menu_configurator(
-    *, pizzeria: Pizzeria, product_id: int, size_id: int | None = None, option_ids: Iterable[int] | None = None
+    *,
+    pizzeria: Pizzeria,
+    product_id: int,
+    size_id: int | None = None,
+    option_ids: Iterable[int] | None = None,
+    half_id: int | None = None,
 ) -> Configurator | None:
     """The configurator of a product of the pizzeria's menu (None when it is not on it), from the cached menu:
     no query when the menu is cached. Without options chosen, the product comes as the menu shows it."""
@@ -411,7 +426,9 @@ def menu_configurator(
     size = next((s for s in sizes if s.pk == size_id), sizes[0] if sizes else None)
     line, error = None, ""
     try:
-        line = catalogue.configure(product_id=product_id, size_id=size.pk if size else None, option_ids=chosen)
+        line = catalogue.configure(
+            product_id=product_id, size_id=size.pk if size else None, option_ids=chosen, half_id=half_id
+        )
     except InvalidConfiguration as refused:
         error = refused.message
     offered = catalogue.groups(product)
@@ -421,15 +438,26 @@ def menu_configurator(
         choices = []
         for option in options:
             with_it = [o for o in every_option if o.pk in chosen or o.pk == option.pk]
-            recipe = catalogue.recipe(product, size, with_it)
+            recipe = catalogue.recipe(product, size, with_it, line.half if line is not None else None)
             available = group.kind == OptionGroup.REMOVE or all(
                 levels.get(i, 0) >= quantity for i, quantity in recipe.items()
             )
             allergens = tuple(menu.allergens.get(option.ingredient_id, [])) if option.ingredient_id else ()
             choices.append(OptionChoice(option, catalogue.option_price(option), available, allergens))
         groups.append(GroupChoice(group=group, options=choices))
+    halves = (
+        [
+            other.product
+            for other in menu.items.values()
+            if other.product.category == Product.PIZZA and other is not item
+        ]
+        if product.category == Product.PIZZA
+        else []
+    )
     return Configurator(
         item=item,
+        halves=halves,
+        half_id=half_id,
         size_id=size.pk if size else None,
         option_ids=chosen,
         sizes=item.sizes,
@@ -682,7 +710,10 @@ def order_edit_rows(*, order: Order) -> list[EditRow]:
         key = order_line_key(line)
         try:
             configured = menu.catalogue.configure(
-                product_id=line.product_id, size_id=line.size_id, option_ids=line.option_ids
+                product_id=line.product_id,
+                size_id=line.size_id,
+                option_ids=line.option_ids,
+                half_id=line.half_product_id,
             )
         except InvalidConfiguration:
             rows.append(EditRow(key, f"{line.label} — plus proposée ainsi", line.unit_price, 0, line.quantity))
@@ -717,14 +748,20 @@ def order_reorder(*, order: Order, pizzeria: Pizzeria) -> Reorder:
     the pizzeria still sells them so (product, size and options not withdrawn), within stock.
     The cart prices them at today's prices."""
     wanted = order_lines(order=order)
-    catalogue = catalogue_for(pizzeria=pizzeria, product_ids={line.product_id for line in wanted})
+    catalogue = catalogue_for(
+        pizzeria=pizzeria,
+        product_ids={i for line in wanted for i in (line.product_id, line.half_product_id) if i is not None},
+    )
     levels = stock_levels(pizzeria_id=pizzeria.pk)
     lines: dict[str, int] = {}
     missing: list[str] = []
     for line in wanted:
         try:
             configured = catalogue.configure(
-                product_id=line.product_id, size_id=line.size_id, option_ids=line.option_ids
+                product_id=line.product_id,
+                size_id=line.size_id,
+                option_ids=line.option_ids,
+                half_id=line.half_product_id,
             )
         except InvalidConfiguration:
             missing.append(f"{line.label} (plus proposée ainsi)")

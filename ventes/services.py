@@ -64,10 +64,11 @@ class LineRequest:
     # Keyword-only: nothing else, a price least of all, may slip in by position.
     size_id: int | None = field(default=None, kw_only=True)
     option_ids: tuple[int, ...] = field(default=(), kw_only=True)
+    half_id: int | None = field(default=None, kw_only=True)  # the second half's pizza, for a half-and-half
 
     @property
     def key(self) -> str:
-        return line_key(self.product_id, self.size_id, self.option_ids)
+        return line_key(self.product_id, self.size_id, self.option_ids, self.half_id)
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,9 @@ def _clean_lines(lines: Sequence[LineRequest]) -> list[LineRequest]:
     for line in lines:
         if not _is_id(line.product_id):
             raise InvalidOrder("Produit inconnu.", field="lines")
-        if (line.size_id is not None and not _is_id(line.size_id)) or not all(_is_id(o) for o in line.option_ids):
+        if any(i is not None and not _is_id(i) for i in (line.size_id, line.half_id)) or not all(
+            _is_id(o) for o in line.option_ids
+        ):
             raise InvalidOrder("Option inconnue.", field="lines")
         if not isinstance(line.quantity, int) or isinstance(line.quantity, bool) or line.quantity < 1:
             raise InvalidOrder("Chaque quantité doit être un nombre entier d'au moins 1.", field="lines")
@@ -126,12 +129,14 @@ class _Wanted:
 
 def _configured(*, pizzeria: Pizzeria, lines: Sequence[LineRequest]) -> list[_Wanted]:
     """Each line checked against the pizzeria's menu and priced there, in the menu's order."""
-    catalogue = catalogue_for(pizzeria=pizzeria, product_ids={line.product_id for line in lines})
+    catalogue = catalogue_for(
+        pizzeria=pizzeria, product_ids={i for line in lines for i in (line.product_id, line.half_id) if i is not None}
+    )
     wanted = []
     for line in lines:
         try:
             configured = catalogue.configure(
-                product_id=line.product_id, size_id=line.size_id, option_ids=line.option_ids
+                product_id=line.product_id, size_id=line.size_id, option_ids=line.option_ids, half_id=line.half_id
             )
         except InvalidConfiguration as error:
             raise InvalidOrder(error.message, field="lines") from None
@@ -191,6 +196,7 @@ def _priced_lines(*, order: Order, wanted: Sequence[_Wanted]) -> list[OrderLine]
             unit_price=item.line.unit_price,
             vat_rate=item.line.product.vat_rate,
             size=item.line.size,
+            half_product=item.line.half,
             options=[
                 {"id": option.pk, "name": option.name, "kind": option.group.kind, "price": money(price)}
                 for option, price in zip(item.line.options, item.line.option_prices, strict=True)
@@ -474,6 +480,7 @@ def _lines_params(lines: Sequence[OrderLine]) -> list[dict[str, object]]:
             "product_id": line.product_id,
             "name": line.product_name,
             "size_id": line.size_id,
+            "half_id": line.half_product_id,
             "option_ids": [option["id"] for option in line.options],
             "description": line.description,
             "quantity": line.quantity,

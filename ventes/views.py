@@ -228,6 +228,7 @@ def cart_add(request):
             product_id=form.cleaned_data["product"],
             size_id=form.cleaned_data["size"],
             option_ids=form.cleaned_data["options"],
+            half_id=form.cleaned_data["half"],
         )
     except InvalidConfiguration as error:
         return _cart_answer(request, cart, error=error.message, back=back)
@@ -252,16 +253,17 @@ def cart_add(request):
     return _cart_answer(request, cart, pizzeria=pizzeria, notice=f"{line.label} ajouté au panier.", back=back)
 
 
-def _configure_choice(request) -> tuple[int | None, tuple[int, ...] | None]:
-    """The size and options of a configurator's refresh (GET), or (None, None): the product as the menu shows it."""
-    if "size" not in request.GET and "option" not in request.GET:
-        return None, None
+def _configure_choice(request) -> tuple[int | None, tuple[int, ...] | None, int | None]:
+    """The size, options and second half of a configurator's refresh (GET), or nothing: the product as the
+    menu shows it."""
+    if not {"size", "option", "half"} & set(request.GET):
+        return None, None, None
     data = request.GET.copy()
     data["quantity"] = "1"
     form = ConfigureForm(data)
     if not form.is_valid():
-        return None, None
-    return form.cleaned_data["size"], form.cleaned_data["options"]
+        return None, None, None
+    return form.cleaned_data["size"], form.cleaned_data["options"], form.cleaned_data["half"]
 
 
 @require_http_methods(["GET", "POST"])
@@ -277,11 +279,15 @@ def product_configure(request, slug, product_id):
     cart = Cart(request.session)
     form = ConfigureForm(request.POST if request.method == "POST" else None)
     error, quantity = "", 1
-    size_id, option_ids = _configure_choice(request) if request.method == "GET" else (None, None)
+    size_id, option_ids, half_id = _configure_choice(request) if request.method == "GET" else (None, None, None)
     if request.method == "POST" and not form.is_valid():
         error = str(next(iter(form.errors.values()))[0])
     elif request.method == "POST":
-        size_id, option_ids = form.cleaned_data["size"], form.cleaned_data["options"]
+        size_id, option_ids, half_id = (
+            form.cleaned_data["size"],
+            form.cleaned_data["options"],
+            form.cleaned_data["half"],
+        )
         quantity = form.cleaned_data["quantity"]
         label, error = _cart_put(
             cart,
@@ -289,13 +295,16 @@ def product_configure(request, slug, product_id):
             product_id=product_id,
             size_id=size_id,
             option_ids=option_ids,
+            half_id=half_id,
             quantity=quantity,
             replace=form.cleaned_data["replace"],
         )
         if not error:
             messages.success(request, f"{label} ajouté au panier.")
             return redirect(f"{pizzeria.get_absolute_url()}#produit-{product_id}")
-    configurator = menu_configurator(pizzeria=pizzeria, product_id=product_id, size_id=size_id, option_ids=option_ids)
+    configurator = menu_configurator(
+        pizzeria=pizzeria, product_id=product_id, size_id=size_id, option_ids=option_ids, half_id=half_id
+    )
     if configurator is None:
         raise Http404("Ce produit n'est pas à la carte.")
     context = {
@@ -316,12 +325,15 @@ def _cart_put(
     product_id: int,
     size_id: int | None,
     option_ids: tuple[int, ...],
+    half_id: int | None,
     quantity: int,
     replace: bool,
 ) -> tuple[str, str]:
     """Put a configured line in the cart: (its label, "") once it is there, ("", the French reason) otherwise."""
     try:
-        line, can_make = menu_line(pizzeria=pizzeria, product_id=product_id, size_id=size_id, option_ids=option_ids)
+        line, can_make = menu_line(
+            pizzeria=pizzeria, product_id=product_id, size_id=size_id, option_ids=option_ids, half_id=half_id
+        )
     except InvalidConfiguration as error:
         return "", error.message
     elsewhere = cart.belongs_elsewhere(pizzeria.pk)

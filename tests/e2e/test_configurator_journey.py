@@ -1,4 +1,4 @@
-"""A pizza configured on a phone, in a real browser, followed to the kitchen card and its memo."""
+"""A half-and-half with an extra configured on a phone, in a real browser, followed to the kitchen card and memo."""
 
 from pathlib import Path
 
@@ -14,6 +14,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 TIMEOUT_MS = 20_000
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
+DESCRIPTION = "Grande, moitié Regina / moitié Napoletana, sans champignons, + mozzarella"
 UI = Path(__file__).resolve().parents[2] / "docs" / "ui"
 
 
@@ -31,7 +32,7 @@ def watch_csp(page) -> list[str]:
     return refused
 
 
-def test_a_regina_grande_with_an_extra_configured_on_a_phone_reaches_the_kitchen(live_server, options_shop, browser):
+def test_a_half_and_half_with_an_extra_configured_on_a_phone_reaches_the_kitchen(live_server, options_shop, browser):
     shop = options_shop
     pizzaiolo = factories.StaffMemberFactory(role=StaffMember.PIZZAIOLO, pizzeria=shop.pizzeria).user
     page = browser.new_page(viewport=PHONE)
@@ -47,10 +48,11 @@ def test_a_regina_grande_with_an_extra_configured_on_a_phone_reaches_the_kitchen
     expect(add).to_contain_text("11,00 €")
     page.get_by_text("Grande", exact=True).click()
     expect(add).to_contain_text("14,50 €")  # priced again by the server at each change
+    page.get_by_label("Moitié-moitié").select_option(label="Seconde moitié : Napoletana")
     page.get_by_label("Sans champignons").check()
     page.get_by_label("Mozzarella + 1,50 €", exact=True).check()
-    expect(add).to_contain_text("16,00 €")
-    expect(page.locator(".configurator-summary")).to_have_text("Grande, sans champignons, + mozzarella")
+    expect(add).to_contain_text("16,00 €")  # the dearer half's Grande, 14.50, + 1.50
+    expect(page.locator(".configurator-summary")).to_have_text(DESCRIPTION)
     page.get_by_label("Sans jambon").check()
     expect(page.locator("#configurateur-allergenes")).to_have_text("Allergènes : Gluten, Lait")
     page.get_by_label("Sans jambon").uncheck()
@@ -59,9 +61,9 @@ def test_a_regina_grande_with_an_extra_configured_on_a_phone_reaches_the_kitchen
     page.screenshot(path=str(UI / "configurator-390.png"), full_page=True)
     add.click()
 
-    expect(page.get_by_text("Regina (Grande, sans champignons, + mozzarella) ajouté au panier.")).to_be_visible()
+    expect(page.get_by_text(f"Regina ({DESCRIPTION}) ajouté au panier.")).to_be_visible()
     cart = page.locator("#panier")
-    expect(cart).to_contain_text("Grande, sans champignons, + mozzarella")
+    expect(cart).to_contain_text(DESCRIPTION)
     expect(cart).to_contain_text("16,00 €")
     no_axe_violations(page)
     page.screenshot(path=str(UI / "menu-cart-options-390.png"), full_page=True)
@@ -76,8 +78,9 @@ def test_a_regina_grande_with_an_extra_configured_on_a_phone_reaches_the_kitchen
     order = Order.objects.get()
     expect(page.get_by_role("heading", name=f"Commande {order.number}")).to_be_visible()
     line = order.lines.get()
-    assert (line.description, line.unit_price) == ("Grande, sans champignons, + mozzarella", 16)
-    assert shop.figures("mozzarella") == (2_000, 225) and shop.figures("champignons") == (1_000, 0)
+    assert (line.description, line.unit_price, line.half_product) == (DESCRIPTION, 16, shop.napoletana)
+    # Half of each recipe at the Grande's × 1.5, the extra on the whole: 75 + 60 + 75 g of mozzarella.
+    assert shop.figures("mozzarella") == (2_000, 210) and shop.figures("champignons") == (1_000, 0)
     assert refused == []
 
     kitchen = browser.new_page(viewport=DESKTOP)
@@ -87,12 +90,15 @@ def test_a_regina_grande_with_an_extra_configured_on_a_phone_reaches_the_kitchen
     kitchen.get_by_label("Mot de passe").fill("motdepasse-solide")
     kitchen.get_by_role("button", name="Se connecter").click()
     card = kitchen.locator(f".column-received #order-{order.pk}")
-    expect(card).to_contain_text("Grande, sans champignons, + mozzarella")
+    expect(card).to_contain_text(DESCRIPTION)
     kitchen.screenshot(path=str(UI / "kitchen-options-desktop.png"))
     card.get_by_role("link", name="Regina").click()
-    expect(kitchen.get_by_role("heading", name="Regina")).to_contain_text("Grande, sans champignons, + mozzarella")
+    expect(kitchen.get_by_role("heading", name="Regina")).to_contain_text(DESCRIPTION)
     expect(kitchen.locator("tr.memo-removed")).to_contain_text("champignons")
-    expect(kitchen.locator("tr", has_text="mozzarella")).to_contain_text("225 g")
+    mozzarella = kitchen.locator("tr", has_text="mozzarella")
+    expect(mozzarella).to_contain_text("210 g")
+    expect(mozzarella).to_contain_text("135 g")  # half of each recipe: 75 + 60 g
+    expect(kitchen.locator("tr", has_text="pâte")).not_to_contain_text("supplément")
     no_axe_violations(kitchen)
     kitchen.screenshot(path=str(UI / "memo-options-desktop.png"), full_page=True)
 

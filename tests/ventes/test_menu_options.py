@@ -245,3 +245,75 @@ def test_reorder_keeps_the_options_and_takes_todays_prices_and_stock(options_sho
         "Regina (Moyenne, sans jambon) (plus proposée ainsi)",
     ]
     assert grande.quantity == 3
+
+
+# Half-and-half: two pizzas of one size on one dough
+
+
+def half(shop, quantity=1, size="Grande", extras=(), half_id=None):
+    line = regina(shop, quantity, size, extras=extras)
+    return LineRequest(
+        line.product_id,
+        quantity,
+        size_id=line.size_id,
+        option_ids=line.option_ids,
+        half_id=half_id or shop.napoletana.pk,
+    )
+
+
+def test_a_half_and_half_reserves_half_of_each_recipe_and_costs_its_dearer_half(options_shop):
+    shop = options_shop
+    order = place(shop, [half(shop, 2, extras=["Mozzarella"])])
+    line = order.lines.get()
+    assert line.description == "Grande, moitié Regina / moitié Napoletana, + mozzarella"
+    assert line.half_product == shop.napoletana
+    # Grande (× 1.5), each half × 0.75 of its pizza's recipe, rounded up; the extra on the whole pizza.
+    assert shop.figures("pâte") == (10_000, 2 * (188 + 188))
+    assert shop.figures("tomate") == (5_000, 2 * (60 + 75))
+    assert shop.figures("mozzarella") == (2_000, 2 * (75 + 60 + 75))
+    assert shop.figures("jambon") == (1_000, 2 * 45)
+    assert line.unit_price == Decimal("16.00")  # the Regina's 14.50 (dearer than 13.00) + 1.50
+    assert ledger_matches_levels()
+
+
+def test_the_half_and_half_price_rule_is_a_setting(options_shop, settings):
+    shop = options_shop
+    settings.OCPIZZA = {**settings.OCPIZZA, "HALF_AND_HALF_PRICE": "average"}
+    MenuOverride.objects.create(
+        pizzeria=shop.pizzeria, product=shop.napoletana, size=shop.napoletana.sizes.get(name="Grande"), price="13.25"
+    )
+    line = place(shop, [half(shop)]).lines.get()
+    assert line.unit_price == Decimal("13.88")  # (14.50 + 13.25) / 2, rounded up to the cent
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("dessert", "Seules deux pizzas se partagent en deux moitiés."),
+        ("same", "Une moitié-moitié associe deux pizzas différentes, pas deux Regina."),
+        ("size", "Napoletana n'est pas proposée en Géante à OC Pizza Bastille."),
+        ("withdrawn", "La seconde moitié n'est pas à la carte de OC Pizza Bastille en ce moment."),
+    ],
+)
+def test_a_bad_half_is_refused_in_french_and_nothing_written(options_shop, case, message):
+    shop = options_shop
+    if case == "withdrawn":
+        MenuOverride.objects.create(pizzeria=shop.pizzeria, product=shop.napoletana, withdrawn=True)
+    line = {
+        "dessert": half(shop, half_id=shop.tiramisu.pk),
+        "same": half(shop, half_id=shop.regina.pk),
+        "size": half(shop, size="Géante"),
+        "withdrawn": half(shop),
+    }[case]
+    with pytest.raises(InvalidOrder) as refused:
+        place(shop, [line])
+    assert refused.value.message == message
+    assert nothing_written()
+
+
+def test_a_half_and_half_is_ordered_again_as_it_was(options_shop):
+    shop = options_shop
+    past = place(shop, [half(shop, 1, extras=["Jambon"])])
+    again = order_reorder(order=past, pizzeria=shop.pizzeria)
+    key = f"{shop.regina.pk}:{shop.sizes['Grande'].pk}:{shop.extras['Jambon'].pk}:{shop.napoletana.pk}"
+    assert again.lines == {key: 1} and again.missing == []

@@ -146,3 +146,19 @@ def test_the_order_edit_page_keeps_each_lines_options_and_reorder_brings_them_ba
     assert cart_lines(client) == {key: 2, f"{shop.tiramisu.pk}::": 1}
     cart = unescape(client.get("/panier/").content.decode())
     assert "Grande, + jambon" in cart and "34,00 €" in cart  # 2 × (14.50 + 2.50)
+
+
+def test_a_half_and_half_from_the_configurator(client, options_shop):
+    shop = options_shop
+    params = {"size": shop.sizes["Grande"].pk, "half": shop.napoletana.pk, "option": [shop.extras["Jambon"].pk]}
+    html = unescape(client.get(url(shop), params, headers={"HX-Request": "true"}).content.decode())
+    assert f'<option value="{shop.napoletana.pk}" selected>Seconde moitié : Napoletana</option>' in html
+    assert "Grande, moitié Regina / moitié Napoletana, + jambon" in html
+    assert '<span class="configurator-total">16,50 €</span>' in html
+    assert client.post(url(shop), {**params, "quantity": 1}).status_code == 302
+    key = f"{shop.regina.pk}:{shop.sizes['Grande'].pk}:{shop.extras['Jambon'].pk}:{shop.napoletana.pk}"
+    assert cart_lines(client) == {key: 1}
+    response = client.post(url(shop), {"half": shop.tiramisu.pk, "quantity": 1})
+    assert response.status_code == 400
+    assert "Seules deux pizzas se partagent en deux moitiés." in unescape(response.content.decode())
+    assert cart_lines(client) == {key: 1}
