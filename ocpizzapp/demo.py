@@ -14,9 +14,13 @@ from django.db import transaction
 from production.models import (
     Allergen,
     Ingredient,
+    MenuOverride,
     OpeningHours,
+    Option,
+    OptionGroup,
     Pizzeria,
     Product,
+    ProductSize,
     RecipeLine,
     RecipeStep,
     StaffMember,
@@ -294,10 +298,96 @@ class DemoLogin:
     pizzeria: str
 
 
+# Every pizza in three sizes: (name, diameter, price change from the pizza's own price, recipe factor).
+# The recipe is written for the Grande; a Géante takes a double pâton (factors round up).
+SIZES = [
+    ("Moyenne", "26 cm", "-2.00", "0.75"),
+    ("Grande", "31 cm", "0.00", "1.00"),
+    ("Géante", "40 cm", "4.50", "1.60"),
+]
+# Extras offered on every pizza: (name, ingredient, quantity for a Grande, price).
+EXTRAS = [
+    ("Mozzarella", "Mozzarella fior di latte", 60, "1.50"),
+    ("Mozzarella di bufala", "Mozzarella di bufala", 60, "2.50"),
+    ("Jambon de Parme", "Jambon de Parme", 40, "2.50"),
+    ("Chorizo", "Chorizo", 40, "2.00"),
+    ("Champignons", "Champignons de Paris", 40, "1.00"),
+    ("Olives noires", "Olives noires", 20, "1.00"),
+    ("Œuf", "Œuf", 1, "1.00"),
+    ("Roquette", "Roquette", 15, "1.00"),
+]
+EXTRAS_MAX = 4
+# What a customer may ask to leave off, when the pizza has it: its dough, sauce and cheese base stay.
+REMOVABLE = [
+    "Champignons de Paris",
+    "Jambon blanc",
+    "Oignons rouges",
+    "Olives noires",
+    "Anchois",
+    "Câpres",
+    "Poivrons grillés",
+    "Roquette",
+    "Origan",
+    "Basilic frais",
+    "Chorizo",
+    "Lardons fumés",
+    "Piment d'Espelette",
+    "Miel",
+    "Noix",
+]
+# Montmartre sets its own prices: Géantes a euro dearer, and no bufala extra.
+OWN_PRICES_SLUG = "montmartre"
+
+
 def _slug(name: str) -> str:
     from django.utils.text import slugify
 
     return slugify(name)
+
+
+def _sizes_and_options(*, product: Product, ingredients: dict[str, Ingredient]) -> None:
+    """A pizza's three sizes, its extras, and the toppings of its recipe a customer may take off."""
+    for position, (name, detail, change, factor) in enumerate(SIZES):
+        ProductSize.objects.update_or_create(
+            product=product,
+            name=name,
+            defaults={
+                "detail": detail,
+                "price": product.price + Decimal(change),
+                "recipe_factor": Decimal(factor),
+                "position": position,
+            },
+        )
+    extras, _ = OptionGroup.objects.update_or_create(
+        product=product,
+        name="Suppléments",
+        defaults={"kind": OptionGroup.EXTRA, "min_choices": 0, "max_choices": EXTRAS_MAX, "position": 1},
+    )
+    for position, (name, ingredient_name, quantity, price) in enumerate(EXTRAS):
+        Option.objects.update_or_create(
+            group=extras,
+            name=name,
+            defaults={
+                "ingredient": ingredients[ingredient_name],
+                "quantity": quantity,
+                "price": Decimal(price),
+                "position": position,
+            },
+        )
+    on_it = set(product.recipe_lines.values_list("ingredient__name", flat=True))
+    removable = [name for name in REMOVABLE if name in on_it]
+    if not removable:
+        return
+    removals, _ = OptionGroup.objects.update_or_create(
+        product=product,
+        name="À retirer",
+        defaults={"kind": OptionGroup.REMOVE, "min_choices": 0, "max_choices": len(removable), "position": 2},
+    )
+    for position, name in enumerate(removable):
+        label = name.removesuffix(" de Paris").removesuffix(" frais").removesuffix(" fumés")
+        Option.objects.update_or_create(
+            group=removals, name=label, defaults={"ingredient": ingredients[name], "quantity": 0, "position": position}
+        )
 
 
 @transaction.atomic
@@ -352,6 +442,8 @@ def seed_demo() -> list[DemoLogin]:
         for step_position, text in enumerate([*base_steps, *topping_steps, *final_steps], start=1):
             RecipeStep.objects.update_or_create(product=product, position=step_position, defaults={"text": text})
         products.append(product)
+    for product in products:
+        _sizes_and_options(product=product, ingredients=ingredients)
     for position, (name, category, price, vat_rate, stock_name, description) in enumerate(OTHER_PRODUCTS):
         product, _ = Product.objects.update_or_create(
             slug=_slug(name),
@@ -372,6 +464,15 @@ def seed_demo() -> list[DemoLogin]:
         products.append(product)
     for pizzeria in pizzerias:
         pizzeria.products.add(*products)
+    own = next(pizzeria for pizzeria in pizzerias if pizzeria.slug == OWN_PRICES_SLUG)
+    for size in ProductSize.objects.filter(name="Géante", product__category=Product.PIZZA):
+        MenuOverride.objects.update_or_create(
+            pizzeria=own, product_id=size.product_id, size=size, defaults={"price": size.price + 1}
+        )
+    for option in Option.objects.filter(name="Mozzarella di bufala", group__kind=OptionGroup.EXTRA):
+        MenuOverride.objects.update_or_create(
+            pizzeria=own, product_id=option.group.product_id, option=option, defaults={"withdrawn": True}
+        )
 
     role_groups_sync()
     logins = []

@@ -278,6 +278,8 @@ OCPIZZA = {
     "TILL_DAY_ENDS_AT": time_setting("TILL_DAY_ENDS_AT", default="04:00"),
     # A guest's name, phone, e-mail and address are taken out of their orders this many months after them.
     "GUEST_DATA_MONTHS": env.int("GUEST_DATA_MONTHS", default=12),
+    # A half-and-half pizza costs its dearer half's price ("dearer") or the average of its halves ("average").
+    "HALF_AND_HALF_PRICE": env.str("HALF_AND_HALF_PRICE", default="dearer"),
 }
 
 # Seals the sales journal's archives (ventes/archives.py); kept apart from them: whoever checks an archive needs it.
@@ -290,6 +292,8 @@ COMPANY = {
     "SIRET": env.str("COMPANY_SIRET", default=""),
     "VAT_NUMBER": env.str("COMPANY_VAT_NUMBER", default=""),
 }
+if OCPIZZA["HALF_AND_HALF_PRICE"] not in ("dearer", "average"):
+    raise ImproperlyConfigured("HALF_AND_HALF_PRICE must be dearer or average.")
 
 # Absolute links in e-mails (order tracking) start with this address.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")

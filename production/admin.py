@@ -7,9 +7,13 @@ from .models import (
     Allergen,
     DailyReport,
     Ingredient,
+    MenuOverride,
     OpeningHours,
+    Option,
+    OptionGroup,
     Pizzeria,
     Product,
+    ProductSize,
     RecipeLine,
     RecipeStep,
     StaffMember,
@@ -163,6 +167,49 @@ class RecipeStepInline(admin.TabularInline):
     extra = 0
 
 
+class ProductSizeInline(admin.TabularInline):
+    model = ProductSize
+    extra = 0
+    fields = ["name", "detail", "price", "recipe_factor", "position"]
+
+
+class OptionGroupInline(admin.TabularInline):
+    """The groups of a product; their options are edited on each group's own page."""
+
+    model = OptionGroup
+    extra = 0
+    fields = ["name", "kind", "min_choices", "max_choices", "position"]
+    show_change_link = True
+
+
+class OptionInline(admin.TabularInline):
+    model = Option
+    extra = 0
+    autocomplete_fields = ["ingredient"]
+    fields = ["name", "price", "ingredient", "quantity", "position"]
+
+
+@admin.register(OptionGroup)
+class OptionGroupAdmin(admin.ModelAdmin):
+    list_display = ["name", "product", "kind", "min_choices", "max_choices"]
+    list_filter = ["kind"]
+    list_select_related = ["product"]
+    search_fields = ["name", "product__name"]
+    autocomplete_fields = ["product"]
+    inlines = [OptionInline]
+
+
+@admin.register(MenuOverride)
+class MenuOverrideAdmin(admin.ModelAdmin):
+    """A pizzeria's own price for a product, a size or an option, or its withdrawal there."""
+
+    list_display = ["pizzeria", "product", "size", "option", "price", "withdrawn"]
+    list_filter = ["pizzeria", "withdrawn"]
+    list_select_related = ["pizzeria", "product", "size__product", "option"]
+    search_fields = ["product__name", "option__name"]
+    autocomplete_fields = ["product"]
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     list_display = ["name", "category", "price", "vat_rate", "contains_alcohol", "is_active", "recipe_size"]
@@ -171,7 +218,7 @@ class ProductAdmin(admin.ModelAdmin):
     search_fields = ["name", "description"]
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["pizzerias"]
-    inlines = [RecipeLineInline, RecipeStepInline]
+    inlines = [ProductSizeInline, OptionGroupInline, RecipeLineInline, RecipeStepInline]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(recipe_count=Count("recipe_lines"))

@@ -65,3 +65,10 @@ class SoldOut(StockError):
             for s in shortages
         ]
         super().__init__("Stock insuffisant — " + " ; ".join(parts) + ".", shortages=shortages)
+
+
+class InvalidConfiguration(BusinessError):
+    """A line asks for a size or options its product does not offer here, or too many or too few choices."""
+
+    code = "invalid_configuration"
+    default_message = "Cette pizza n'est pas proposée ainsi."

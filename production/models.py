@@ -4,6 +4,7 @@ products and their recipes, and the staff who work there."""
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -333,6 +334,152 @@ class RecipeLine(models.Model):
 
     def __str__(self):
         return f"{self.quantity} {self.ingredient.get_unit_display()} {self.ingredient}"
+
+
+class ProductSize(models.Model):
+    """A size a product is sold in (26, 33, 40 cm): its own price, and its recipe scaled by ``recipe_factor``."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="sizes")
+    name = models.CharField("taille", max_length=40)
+    detail = models.CharField("précision", max_length=40, blank=True, help_text="Ex. 33 cm.")
+    price = models.DecimalField("prix TTC", max_digits=6, decimal_places=2, validators=POSITIVE_MONEY)
+    recipe_factor = models.DecimalField(
+        "facteur de recette",
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("1.00"),
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text="Quantités de la recette multipliées par ce facteur (arrondies à l'unité supérieure).",
+    )
+    position = models.PositiveSmallIntegerField("ordre", default=0)
+
+    class Meta:
+        verbose_name = "taille"
+        ordering = ["product", "position", "price"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gt=0), name="size_price_gt_0"),
+            models.CheckConstraint(condition=Q(recipe_factor__gt=0), name="size_factor_gt_0"),
+            models.UniqueConstraint(fields=["product", "name"], name="size_unique_name"),
+        ]
+
+    def __str__(self):
+        return f"{self.product} — {self.name} {self.detail}".strip()
+
+
+class OptionGroup(models.Model):
+    """Choices offered on a product: extra toppings, toppings that may be removed, or a base to pick."""
+
+    EXTRA, REMOVE, CHOICE = "extra", "remove", "choice"
+    KINDS = [(EXTRA, "suppléments"), (REMOVE, "ingrédients à retirer"), (CHOICE, "choix (base, pâte)")]
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="option_groups")
+    name = models.CharField("nom", max_length=60)
+    kind = models.CharField("type", max_length=10, choices=KINDS)
+    min_choices = models.PositiveSmallIntegerField("choix minimum", default=0)
+    max_choices = models.PositiveSmallIntegerField("choix maximum", default=1)
+    position = models.PositiveSmallIntegerField("ordre", default=0)
+
+    class Meta:
+        verbose_name = "groupe d'options"
+        verbose_name_plural = "groupes d'options"
+        ordering = ["product", "position", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["extra", "remove", "choice"]), name="option_group_kind"),
+            models.CheckConstraint(condition=Q(max_choices__gte=1), name="option_group_max_gte_1"),
+            models.CheckConstraint(condition=Q(max_choices__gte=F("min_choices")), name="option_group_max_gte_min"),
+        ]
+
+    def __str__(self):
+        return f"{self.product} — {self.name}"
+
+
+class Option(models.Model):
+    """One choice of a group.
+
+    An extra (or a choice) adds ``quantity`` of its ingredient, scaled like the
+    recipe by the size's factor; a removal takes its ingredient out of the
+    recipe altogether, and its allergens with it.
+    """
+
+    group = models.ForeignKey(OptionGroup, on_delete=models.CASCADE, related_name="options")
+    name = models.CharField("nom", max_length=60)
+    price = models.DecimalField("prix TTC", max_digits=5, decimal_places=2, default=Decimal("0"))
+    ingredient = models.ForeignKey(
+        Ingredient, on_delete=models.PROTECT, null=True, blank=True, related_name="options", verbose_name="ingrédient"
+    )
+    quantity = models.PositiveIntegerField("quantité ajoutée", default=0, help_text="Pour la taille de facteur 1.")
+    position = models.PositiveSmallIntegerField("ordre", default=0)
+
+    class Meta:
+        verbose_name = "option"
+        ordering = ["group", "position", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="option_price_gte_0"),
+            models.UniqueConstraint(fields=["group", "name"], name="option_unique_name"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        kind = self.group.kind if self.group_id else None
+        if kind == OptionGroup.REMOVE and self.ingredient_id is None:
+            raise ValidationError({"ingredient": "Indiquez l'ingrédient retiré."})
+        if kind != OptionGroup.REMOVE and self.ingredient_id is not None and not self.quantity:
+            raise ValidationError({"quantity": "Indiquez la quantité ajoutée de l'ingrédient."})
+
+
+class MenuOverride(models.Model):
+    """One pizzeria's own price for a product, a size or an option, or its withdrawal there.
+
+    Names the product, and the size or the option when it is about one of
+    them. A product's own price only counts for a product sold without sizes.
+    """
+
+    pizzeria = models.ForeignKey(Pizzeria, on_delete=models.CASCADE, related_name="menu_overrides")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="overrides", verbose_name="produit")
+    size = models.ForeignKey(
+        ProductSize, on_delete=models.CASCADE, null=True, blank=True, related_name="overrides", verbose_name="taille"
+    )
+    option = models.ForeignKey(
+        Option, on_delete=models.CASCADE, null=True, blank=True, related_name="overrides", verbose_name="option"
+    )
+    price = models.DecimalField(
+        "prix TTC ici", max_digits=6, decimal_places=2, null=True, blank=True, help_text="Vide : le prix de la chaîne."
+    )
+    withdrawn = models.BooleanField("retiré de la carte ici", default=False)
+
+    class Meta:
+        verbose_name = "prix ou retrait en pizzeria"
+        verbose_name_plural = "prix et retraits par pizzeria"
+        ordering = ["pizzeria", "product", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(size__isnull=True) | Q(option__isnull=True), name="override_one_target"),
+            models.CheckConstraint(condition=Q(price__isnull=True) | Q(price__gte=0), name="override_price_gte_0"),
+            models.CheckConstraint(
+                condition=Q(price__isnull=True) | Q(price__gt=0) | Q(option__isnull=False),
+                name="override_product_price_gt_0",
+            ),
+            models.UniqueConstraint(
+                fields=["pizzeria", "product"],
+                condition=Q(size__isnull=True, option__isnull=True),
+                name="override_unique_product",
+            ),
+            models.UniqueConstraint(fields=["pizzeria", "size"], name="override_unique_size"),
+            models.UniqueConstraint(fields=["pizzeria", "option"], name="override_unique_option"),
+        ]
+
+    def __str__(self):
+        target = self.size or self.option or self.product
+        return f"{target} @ {self.pizzeria}"
+
+    def clean(self):
+        if self.size is not None and self.size.product_id != self.product_id:
+            raise ValidationError({"size": "Cette taille est celle d'un autre produit."})
+        if self.option is not None and self.option.group.product_id != self.product_id:
+            raise ValidationError({"option": "Cette option est celle d'un autre produit."})
+        if self.price is None and not self.withdrawn:
+            raise ValidationError("Indiquez un prix ou cochez « retiré de la carte ici ».")
 
 
 class RecipeStep(models.Model):

@@ -1,19 +1,28 @@
-"""Reads of the production side: pizzerias, opening hours, live availability."""
+"""Reads of the production side: pizzerias, opening hours, live availability,
+and the catalogue as one pizzeria sells it (sizes, options, its own prices)."""
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
-from decimal import Decimal
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, Decimal
 
+from django.conf import settings
 from django.db.models import F, FilteredRelation, Max, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from .exceptions import InvalidConfiguration
 from .models import (
+    Allergen,
+    Ingredient,
     IngredientCost,
+    MenuOverride,
     OpeningHours,
+    Option,
+    OptionGroup,
     Pizzeria,
     Product,
+    ProductSize,
     RecipeLine,
     StaffMember,
     Stock,
@@ -299,3 +308,358 @@ def waste_costs(*, since: datetime.date, until: datetime.date) -> list[WasteCost
         WasteCost(pizzeria, totals[pizzeria.pk].quantize(CENT), uncosted[pizzeria.pk])
         for pizzeria in Pizzeria.objects.filter(is_active=True).order_by("name")
     ]
+
+
+# --- The catalogue as a pizzeria sells it ----------------------------------------------
+# Sizes, option groups, the pizzeria's own prices and withdrawals, and the recipe of
+# each configured line: what the menu shows, what an order is priced and reserved by.
+
+
+def scaled(quantity: int, factor: Decimal) -> int:
+    """A recipe quantity for a size: rounded up, so that a large pizza never gets less than its share."""
+    return max(int((Decimal(quantity) * factor).to_integral_value(rounding=ROUND_CEILING)), 1)
+
+
+KIND_ORDER = {OptionGroup.CHOICE: 0, OptionGroup.REMOVE: 1, OptionGroup.EXTRA: 2}
+
+
+def _lower_first(name: str) -> str:
+    return name[:1].lower() + name[1:]
+
+
+@dataclass(frozen=True)
+class ConfiguredLine:
+    """One product as chosen: its size, its options, its price here and its exact recipe (per unit)."""
+
+    product: Product
+    size: ProductSize | None
+    options: tuple[Option, ...]
+    unit_price: Decimal
+    recipe: Mapping[int, int]
+    option_prices: tuple[Decimal, ...] = ()  # each option's price here, in the order of ``options``
+    sized: bool = False  # the product comes in several sizes: the description names the one chosen
+    half: Product | None = None  # the pizza of the second half, for a half-and-half
+
+    @property
+    def key(self) -> str:
+        return line_key(
+            self.product.pk,
+            self.size.pk if self.size else None,
+            [o.pk for o in self.options],
+            self.half.pk if self.half else None,
+        )
+
+    @property
+    def description(self) -> str:
+        """« Grande, sans champignons, + mozzarella »: what the cart, the ticket and the kitchen card say."""
+        parts = [self.size.name] if self.size is not None and self.sized else []
+        if self.half is not None:
+            parts.append(f"moitié {self.product.name} / moitié {self.half.name}")
+        for option in self.options:
+            kind = option.group.kind
+            if kind == OptionGroup.REMOVE:
+                parts.append(f"sans {_lower_first(option.name)}")
+            elif kind == OptionGroup.EXTRA:
+                parts.append(f"+ {_lower_first(option.name)}")
+            else:
+                parts.append(option.name)
+        return ", ".join(parts)
+
+    @property
+    def label(self) -> str:
+        return f"{self.product.name} ({self.description})" if self.description else self.product.name
+
+    def can_make(self, levels: Mapping[int, int]) -> int | None:
+        """How many of this line the stock ``levels`` ({ingredient id: available}) allow; None without a recipe."""
+        if not self.recipe:
+            return None
+        return min(max(levels.get(ingredient_id, 0), 0) // quantity for ingredient_id, quantity in self.recipe.items())
+
+
+def line_key(product_id: int, size_id: int | None, option_ids: Iterable[int], half_id: int | None = None) -> str:
+    """One string per configuration: equal lines of a cart or an order merge under it."""
+    options = ",".join(str(option_id) for option_id in sorted(set(option_ids)))
+    return f"{product_id}:{size_id or ''}:{options}" + (f":{half_id}" if half_id else "")
+
+
+def parse_line_key(key: str) -> tuple[int, int | None, tuple[int, ...], int | None] | None:
+    """(product id, size id, option ids, second half's product id) of a ``line_key``, or None when it is not one.
+
+    A bare product id (a cart from before sizes and options) is that product as it comes.
+    """
+    parts = key.split(":")
+    if len(parts) == 1:
+        parts += ["", ""]
+    if len(parts) == 3:
+        parts.append("")
+    if len(parts) != 4 or not parts[0].isdigit() or len(key) > 200:
+        return None
+    size, options, half = parts[1], parts[2].split(",") if parts[2] else [], parts[3]
+    if not all(part == "" or part.isdigit() for part in (size, half)) or not all(o.isdigit() for o in options):
+        return None
+    return (
+        int(parts[0]),
+        int(size) if size else None,
+        tuple(int(option) for option in options),
+        int(half) if half else None,
+    )
+
+
+@dataclass
+class Catalogue:
+    """Products of one pizzeria's menu with their sizes, options and recipes, and its overrides.
+
+    Built in a fixed number of queries whatever the menu (``catalogue_for``);
+    ``configure`` checks and prices a line against it without any query.
+    """
+
+    pizzeria: Pizzeria
+    products: dict[int, Product]
+    overrides: dict[tuple[str, int], MenuOverride] = field(default_factory=dict)
+
+    def _override(self, kind: str, pk: int) -> MenuOverride | None:
+        return self.overrides.get((kind, pk))
+
+    def withdrawn(self, kind: str, pk: int) -> bool:
+        override = self._override(kind, pk)
+        return override is not None and override.withdrawn
+
+    def _price(self, kind: str, pk: int, default: Decimal) -> Decimal:
+        override = self._override(kind, pk)
+        return override.price if override is not None and override.price is not None else default
+
+    def sellable(self, product: Product) -> bool:
+        return not self.withdrawn("product", product.pk) and (not product.sizes.all() or bool(self.sizes(product)))
+
+    def sizes(self, product: Product) -> list[ProductSize]:
+        return [size for size in product.sizes.all() if not self.withdrawn("size", size.pk)]
+
+    def size_price(self, size: ProductSize) -> Decimal:
+        return self._price("size", size.pk, size.price)
+
+    def base_price(self, product: Product) -> Decimal:
+        """The price of the product as sold here without options: its first size's, or its own."""
+        sizes = self.sizes(product)
+        return self.size_price(sizes[0]) if sizes else self._price("product", product.pk, product.price)
+
+    def groups(self, product: Product) -> list[tuple[OptionGroup, list[Option]]]:
+        return [
+            (group, [option for option in group.options.all() if not self.withdrawn("option", option.pk)])
+            for group in product.option_groups.all()
+        ]
+
+    def default_options(self, product: Product) -> list[int]:
+        """The options a product comes with when none is chosen: the first ones of each group that requires some."""
+        return [option.pk for group, options in self.groups(product) for option in options[: group.min_choices]]
+
+    def option_price(self, option: Option) -> Decimal:
+        return self._price("option", option.pk, option.price)
+
+    def recipe(
+        self, product: Product, size: ProductSize | None, options: Sequence[Option], half: Product | None = None
+    ) -> dict[int, int]:
+        """The product's recipe scaled to ``size`` (half of it and half of ``half``'s for a half-and-half),
+        without its removed ingredients, with its extras."""
+        factor = size.recipe_factor if size is not None else Decimal(1)
+        recipe: dict[int, int] = defaultdict(int)
+        if half is None:
+            for line in product.recipe_lines.all():
+                recipe[line.ingredient_id] += scaled(line.quantity, factor)
+        else:
+            for line in [*product.recipe_lines.all(), *half.recipe_lines.all()]:
+                recipe[line.ingredient_id] += scaled(line.quantity, factor / 2)
+        recipe = dict(recipe)
+        for option in options:
+            if option.ingredient_id is None:
+                continue
+            if option.group.kind == OptionGroup.REMOVE:
+                recipe.pop(option.ingredient_id, None)
+            elif option.quantity:
+                recipe[option.ingredient_id] = recipe.get(option.ingredient_id, 0) + scaled(option.quantity, factor)
+        return recipe
+
+    def configure(
+        self,
+        *,
+        product_id: int,
+        size_id: int | None = None,
+        option_ids: Iterable[int] = (),
+        half_id: int | None = None,
+    ) -> ConfiguredLine:
+        """The line as asked, checked against this pizzeria's menu; ``InvalidConfiguration`` in French otherwise.
+
+        Without a size, a product sold in sizes comes in its first one here. ``half_id``: the pizza of
+        the second half, in the same size; the options apply to the whole pizza.
+        """
+        where = self.pizzeria.name
+        product = self.products.get(product_id)
+        if product is None or self.withdrawn("product", product_id):
+            raise InvalidConfiguration(f"Un des produits demandés n'est pas à la carte de {where} en ce moment.")
+        all_sizes = list(product.sizes.all())
+        size = None
+        if size_id is None:
+            sizes = self.sizes(product)
+            if all_sizes and not sizes:
+                raise InvalidConfiguration(f"{product.name} n'est plus proposée à {where}.")
+            size = sizes[0] if sizes else None
+        else:
+            size = next((candidate for candidate in all_sizes if candidate.pk == size_id), None)
+            if size is None:
+                raise InvalidConfiguration(f"Cette taille n'existe pas pour {product.name}.")
+            if self.withdrawn("size", size.pk):
+                raise InvalidConfiguration(f"{product.name} {size.name} n'est plus proposée à {where}.")
+        wanted = list(option_ids)
+        if len(set(wanted)) != len(wanted):
+            raise InvalidConfiguration(f"Une option est choisie deux fois pour {product.name}.")
+        by_id = {option.pk: option for group in product.option_groups.all() for option in group.options.all()}
+        chosen: list[Option] = []
+        for option_id in wanted:
+            option = by_id.get(option_id)
+            if option is None:
+                raise InvalidConfiguration(f"Une des options choisies n'existe pas pour {product.name}.")
+            if self.withdrawn("option", option.pk):
+                raise InvalidConfiguration(f"L'option « {option.name} » n'est plus proposée à {where}.")
+            chosen.append(option)
+        counts: dict[int, int] = defaultdict(int)
+        for option in chosen:
+            counts[option.group_id] += 1
+        for group in product.option_groups.all():
+            count = counts[group.pk]
+            if count < group.min_choices:
+                raise InvalidConfiguration(
+                    f"{product.name} : choisissez au moins {group.min_choices} option(s) dans « {group.name} »."
+                )
+            if count > group.max_choices:
+                raise InvalidConfiguration(
+                    f"{product.name} : au plus {group.max_choices} option(s) dans « {group.name} »."
+                )
+        # The base first, then what comes off, then what goes on: « Grande, sans champignons, + mozzarella ».
+        position = {option.pk: index for index, option in enumerate(by_id.values())}
+        chosen.sort(key=lambda option: (KIND_ORDER[option.group.kind], position[option.pk]))
+        base = self.size_price(size) if size is not None else self._price("product", product.pk, product.price)
+        half = None
+        if half_id is not None:
+            half, base = self._half(product=product, size=size, half_id=half_id, base=base)
+        return ConfiguredLine(
+            product=product,
+            size=size,
+            options=tuple(chosen),
+            unit_price=base + sum((self.option_price(option) for option in chosen), Decimal("0")),
+            recipe=self.recipe(product, size, chosen, half),
+            option_prices=tuple(self.option_price(option) for option in chosen),
+            sized=len(all_sizes) > 1,
+            half=half,
+        )
+
+    def _half(
+        self, *, product: Product, size: ProductSize | None, half_id: int, base: Decimal
+    ) -> tuple[Product, Decimal]:
+        """The second half's pizza, in the size of the first, and the price of the whole (HALF_AND_HALF_PRICE)."""
+        half = self.products.get(half_id)
+        if half is None or self.withdrawn("product", half_id):
+            raise InvalidConfiguration(f"La seconde moitié n'est pas à la carte de {self.pizzeria.name} en ce moment.")
+        if product.category != Product.PIZZA or half.category != Product.PIZZA:
+            raise InvalidConfiguration("Seules deux pizzas se partagent en deux moitiés.")
+        if half.pk == product.pk:
+            raise InvalidConfiguration(f"Une moitié-moitié associe deux pizzas différentes, pas deux {product.name}.")
+        if size is None:
+            half_price = self._price("product", half.pk, half.price)
+        else:
+            twin = next((s for s in self.sizes(half) if s.name == size.name), None)
+            if twin is None:
+                raise InvalidConfiguration(f"{half.name} n'est pas proposée en {size.name} à {self.pizzeria.name}.")
+            half_price = self.size_price(twin)
+        if settings.OCPIZZA["HALF_AND_HALF_PRICE"] == "average":
+            return half, ((base + half_price) / 2).quantize(Decimal("0.01"), rounding=ROUND_CEILING)
+        return half, max(base, half_price)
+
+
+def catalogue_for(*, pizzeria: Pizzeria, product_ids: Iterable[int] | None = None) -> Catalogue:
+    """The active products of ``pizzeria``'s menu (or those of ``product_ids`` among them), in six queries."""
+    products = Product.objects.filter(pizzerias=pizzeria, is_active=True)
+    overrides = MenuOverride.objects.filter(pizzeria=pizzeria)
+    if product_ids is not None:
+        ids = list(product_ids)
+        products, overrides = products.filter(pk__in=ids), overrides.filter(product_id__in=ids)
+    products = products.order_by("position", "name").prefetch_related(
+        "sizes",
+        Prefetch(
+            "option_groups",
+            # Each option knows its group from this prefetch: its kind costs no query.
+            queryset=OptionGroup.objects.prefetch_related("options"),
+        ),
+        # With their ingredients: the name of the one that limits a product, at no further query.
+        Prefetch("recipe_lines", queryset=RecipeLine.objects.select_related("ingredient")),
+    )
+    by_target: dict[tuple[str, int], MenuOverride] = {}
+    for override in overrides:
+        if override.size_id is not None:
+            by_target[("size", override.size_id)] = override
+        elif override.option_id is not None:
+            by_target[("option", override.option_id)] = override
+        else:
+            by_target[("product", override.product_id)] = override
+    # Pizzas first, then drinks and desserts: the order of Product.CATEGORIES, not the alphabet.
+    rank = {category: index for index, (category, _label) in enumerate(Product.CATEGORIES)}
+    ordered = sorted(products, key=lambda product: rank[product.category])
+    return Catalogue(pizzeria=pizzeria, products={product.pk: product for product in ordered}, overrides=by_target)
+
+
+def stock_levels(*, pizzeria_id: int) -> dict[int, int]:
+    """{ingredient id: available now} of every stock line of the pizzeria, in one query."""
+    return {
+        ingredient_id: max(on_hand - reserved, 0)
+        for ingredient_id, on_hand, reserved in Stock.objects.filter(pizzeria_id=pizzeria_id).values_list(
+            "ingredient_id", "on_hand", "reserved"
+        )
+    }
+
+
+def allergens_by_ingredient(*, ingredient_ids: Iterable[int]) -> dict[int, list[str]]:
+    """{ingredient id: names of its allergens}, in one query."""
+    names: dict[int, list[str]] = defaultdict(list)
+    for ingredient_id, name in (
+        Allergen.objects.filter(ingredient__in=list(ingredient_ids)).order_by("name").values_list("ingredient", "name")
+    ):
+        names[ingredient_id].append(name)
+    return names
+
+
+def recipe_allergens(recipe: Iterable[int], allergens: Mapping[int, list[str]]) -> list[str]:
+    """The allergens of a recipe's ingredients (a removed ingredient is no longer in it), by name."""
+    return sorted({name for ingredient_id in recipe for name in allergens.get(ingredient_id, [])})
+
+
+@dataclass(frozen=True)
+class MemoRow:
+    """One ingredient of a configured pizza on the memo: what goes on it, against the recipe at its size."""
+
+    name: str
+    unit: str
+    quantity: int
+    usual: int
+    change: str  # "" as the recipe says for the size, "retiré", or "supplément" (more than the recipe, or not in it)
+
+
+def recipe_memo_rows(
+    *, product: Product, recipe: Mapping[int, int], factor: Decimal, half: Product | None = None
+) -> list[MemoRow]:
+    """The memo of one configured line (``recipe``: {ingredient id: quantity} of one unit) against the recipe
+    of ``product`` scaled to its size (``factor``) — for a half-and-half, half of each pizza's — the products'
+    lines prefetched with their ingredients as ``recipe_of`` reads them: one query, for the ingredients only
+    an extra brings."""
+    lines = [*product.recipe_lines.all(), *(half.recipe_lines.all() if half is not None else [])]
+    share = factor / 2 if half is not None else factor
+    usual: dict[int, tuple[Ingredient, int]] = {}
+    for line in lines:
+        _ingredient, sized = usual.get(line.ingredient_id, (line.ingredient, 0))
+        usual[line.ingredient_id] = (line.ingredient, sized + scaled(line.quantity, share))
+    added = {ingredient.pk: ingredient for ingredient in Ingredient.objects.filter(pk__in=set(recipe) - set(usual))}
+    rows = []
+    for ingredient_id, (ingredient, sized) in usual.items():
+        quantity = recipe.get(ingredient_id, 0)
+        change = "retiré" if not quantity else "supplément" if quantity > sized else ""
+        rows.append(MemoRow(ingredient.name, ingredient.get_unit_display(), quantity, sized, change))
+    for ingredient_id, ingredient in added.items():
+        rows.append(MemoRow(ingredient.name, ingredient.get_unit_display(), recipe[ingredient_id], 0, "supplément"))
+    return rows

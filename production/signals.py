@@ -5,10 +5,26 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from .cache import catalogue_changed, stock_changed
-from .models import Allergen, Ingredient, OpeningHours, Pizzeria, Product, RecipeLine, Stock
+from .models import (
+    Allergen,
+    Ingredient,
+    MenuOverride,
+    OpeningHours,
+    Option,
+    OptionGroup,
+    Pizzeria,
+    Product,
+    ProductSize,
+    RecipeLine,
+    Stock,
+)
 
 
 @receiver([post_save, post_delete], sender=Product)
+@receiver([post_save, post_delete], sender=ProductSize)
+@receiver([post_save, post_delete], sender=OptionGroup)
+@receiver([post_save, post_delete], sender=Option)
+@receiver([post_save, post_delete], sender=MenuOverride)
 @receiver([post_save, post_delete], sender=RecipeLine)
 @receiver([post_save, post_delete], sender=Ingredient)
 @receiver([post_save, post_delete], sender=Allergen)

@@ -8,6 +8,7 @@ selectors and changed through the stock services: nothing is written here.
 """
 
 import datetime
+from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -171,10 +172,22 @@ def recipe_list(request, pizzeria):
 @require_GET
 @staff_only(KITCHEN_ROLES)
 def recipe_detail(request, pizzeria, product_id: int):
+    """A product's memo; with ``?ligne=`` the memo of one order line, as its size and options make it."""
     product = selectors.recipe_of(pizzeria=pizzeria, product_id=product_id)
     if product is None:
         raise Http404("Produit inconnu.")
-    return render(request, "production/recipe_detail.html", {"pizzeria": pizzeria, "product": product})
+    context = {"pizzeria": pizzeria, "product": product}
+    line_id = request.GET.get("ligne", "")
+    if line_id:
+        line = orders.order_line_of(pizzeria=pizzeria, line_id=int(line_id)) if line_id.isdigit() else None
+        if line is None or line.product_id != product.pk:
+            raise Http404("Ligne inconnue.")
+        recipe = {int(ingredient_id): quantity for ingredient_id, quantity in line.recipe.items()}
+        factor = line.size.recipe_factor if line.size is not None else Decimal(1)
+        half = selectors.recipe_of(pizzeria=pizzeria, product_id=line.half_product_id) if line.half_product_id else None
+        memo = selectors.recipe_memo_rows(product=product, recipe=recipe, factor=factor, half=half)
+        context |= {"line": line, "memo": memo}
+    return render(request, "production/recipe_detail.html", context)
 
 
 @require_GET

@@ -134,3 +134,113 @@ def shop(db):
 def ledger_matches_levels() -> bool:
     """Every line's on-hand is its ledger's sum, its reserved what waiting orders hold (and no other order holds)."""
     return not stock_check_ledger()
+
+
+ALLERGEN_NAMES = {"gluten": "Gluten", "lait": "Lait", "sulfites": "Anhydride sulfureux et sulfites"}
+
+
+@dataclass
+class OptionsShop:
+    """A pizzeria selling a Regina in three sizes, with extras and removable toppings, beside another pizzeria."""
+
+    pizzeria: object
+    other_pizzeria: object
+    stock: dict
+    regina: object
+    napoletana: object
+    tiramisu: object
+    sizes: dict
+    extras: dict
+    removals: dict
+    base: dict
+    ingredients: dict
+
+    def figures(self, name: str) -> tuple[int, int]:
+        """(on hand, reserved) of an ingredient at the pizzeria."""
+        line = Stock.objects.get(pk=self.stock[name].pk)
+        return line.on_hand, line.reserved
+
+
+@pytest.fixture
+def options_shop(db):
+    from production.models import Allergen, Option, OptionGroup, ProductSize
+
+    pizzeria = factories.PizzeriaFactory(name="OC Pizza Bastille", code="BAS")
+    other = factories.PizzeriaFactory(name="OC Pizza Montmartre", code="MON")
+    allergens = {"pâte": "gluten", "mozzarella": "lait", "jambon": "sulfites", "crème": "lait"}
+    levels = {"pâte": 10_000, "tomate": 5_000, "mozzarella": 2_000, "jambon": 1_000, "champignons": 1_000}
+    levels.update({"crème": 1_000, "mascarpone": 1_000})
+    ingredients, stock = {}, {}
+    for name, level in levels.items():
+        ingredient = factories.IngredientFactory(name=name)
+        if name in allergens:
+            # get_or_create: a transactional test empties the table its migration filled.
+            code = allergens[name]
+            allergen, _ = Allergen.objects.get_or_create(code=code, defaults={"name": ALLERGEN_NAMES[code]})
+            ingredient.allergens.add(allergen)
+        ingredients[name] = ingredient
+        stock[name] = stock_line_create(pizzeria=pizzeria, ingredient=ingredient, on_hand=level, low_threshold=10)
+        stock_line_create(pizzeria=other, ingredient=ingredient, on_hand=level)
+    regina = factories.ProductFactory(
+        name="Regina", price=Decimal("11.00"), vat_rate=Decimal("10.00"), pizzerias=[pizzeria, other]
+    )
+    for name, quantity in {"pâte": 250, "tomate": 80, "mozzarella": 100, "jambon": 60, "champignons": 50}.items():
+        factories.RecipeLineFactory(product=regina, ingredient=ingredients[name], quantity=quantity)
+    sizes = {
+        name: ProductSize.objects.create(
+            product=regina, name=name, detail=detail, price=Decimal(price), recipe_factor=Decimal(factor), position=i
+        )
+        for i, (name, detail, price, factor) in enumerate(
+            [
+                ("Moyenne", "26 cm", "11.00", "1.00"),
+                ("Grande", "33 cm", "14.50", "1.50"),
+                ("Géante", "40 cm", "18.00", "2.00"),
+            ]
+        )
+    }
+    extra = OptionGroup.objects.create(product=regina, name="Suppléments", kind=OptionGroup.EXTRA, max_choices=3)
+    extras = {
+        name: Option.objects.create(
+            group=extra, name=name, price=Decimal(price), ingredient=ingredients[name.lower()], quantity=quantity
+        )
+        for name, price, quantity in [("Mozzarella", "1.50", 50), ("Jambon", "2.00", 40), ("Champignons", "1.00", 30)]
+    }
+    removal = OptionGroup.objects.create(product=regina, name="À retirer", kind=OptionGroup.REMOVE, max_choices=3)
+    removals = {
+        name: Option.objects.create(group=removal, name=name.capitalize(), ingredient=ingredients[name])
+        for name in ["champignons", "jambon", "mozzarella"]
+    }
+    base_group = OptionGroup.objects.create(
+        product=regina, name="Base", kind=OptionGroup.CHOICE, min_choices=0, max_choices=1, position=5
+    )
+    base = {
+        "crème": Option.objects.create(
+            group=base_group, name="Base crème", price=Decimal("0.50"), ingredient=ingredients["crème"], quantity=60
+        )
+    }
+    napoletana = factories.ProductFactory(
+        name="Napoletana", price=Decimal("10.00"), vat_rate=Decimal("10.00"), pizzerias=[pizzeria, other], position=1
+    )
+    for name, quantity in {"pâte": 250, "tomate": 100, "mozzarella": 80}.items():
+        factories.RecipeLineFactory(product=napoletana, ingredient=ingredients[name], quantity=quantity)
+    for i, (name, price, factor) in enumerate([("Moyenne", "10.00", "1.00"), ("Grande", "13.00", "1.50")]):
+        ProductSize.objects.create(
+            product=napoletana, name=name, price=Decimal(price), recipe_factor=Decimal(factor), position=i
+        )
+    tiramisu = factories.ProductFactory(
+        name="Tiramisu", price=Decimal("5.00"), vat_rate=Decimal("5.50"), category="dessert", pizzerias=[pizzeria]
+    )
+    factories.RecipeLineFactory(product=tiramisu, ingredient=ingredients["mascarpone"], quantity=80)
+    return OptionsShop(
+        pizzeria=pizzeria,
+        other_pizzeria=other,
+        stock=stock,
+        regina=regina,
+        napoletana=napoletana,
+        tiramisu=tiramisu,
+        sizes=sizes,
+        extras=extras,
+        removals=removals,
+        base=base,
+        ingredients=ingredients,
+    )

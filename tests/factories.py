@@ -10,8 +10,11 @@ from accounts.models import User
 from production.models import (
     Ingredient,
     OpeningHours,
+    Option,
+    OptionGroup,
     Pizzeria,
     Product,
+    ProductSize,
     RecipeLine,
     RecipeStep,
     StaffMember,
@@ -111,6 +114,35 @@ class RecipeLineFactory(factory.django.DjangoModelFactory):
     product = factory.SubFactory(ProductFactory)
     ingredient = factory.SubFactory(IngredientFactory)
     quantity = 100
+
+
+class ProductSizeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProductSize
+
+    product = factory.SubFactory(ProductFactory)
+    name = factory.Sequence(lambda n: f"Taille {n}")
+    price = Decimal("12.00")
+    recipe_factor = Decimal("1.00")
+
+
+class OptionGroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OptionGroup
+
+    product = factory.SubFactory(ProductFactory)
+    name = factory.Sequence(lambda n: f"Groupe {n}")
+    kind = OptionGroup.EXTRA
+    max_choices = 3
+
+
+class OptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Option
+
+    group = factory.SubFactory(OptionGroupFactory)
+    name = factory.Sequence(lambda n: f"Option {n}")
+    price = Decimal("1.00")
 
 
 class RecipeStepFactory(factory.django.DjangoModelFactory):

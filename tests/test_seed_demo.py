@@ -42,3 +42,28 @@ def test_demo_menu_is_complete():
     # Meal vouchers do not pay for the beer.
     assert list(Product.objects.filter(contains_alcohol=True).values_list("name", flat=True)) == ["Peroni"]
     assert all(pizzeria.opening_hours.all() for pizzeria in pizzeria_list())
+
+
+def test_every_demo_pizza_comes_in_three_sizes_with_extras_and_toppings_to_take_off():
+    call_command("seed_demo")
+    from production.models import MenuOverride, OptionGroup, Product
+    from ventes.selectors import menu_for, pizzeria_get
+
+    for pizza in Product.objects.filter(category=Product.PIZZA).prefetch_related("sizes", "option_groups__options"):
+        assert [size.name for size in pizza.sizes.all()] == ["Moyenne", "Grande", "Géante"], pizza
+        kinds = {group.kind: [option.name for option in group.options.all()] for group in pizza.option_groups.all()}
+        assert "Mozzarella" in kinds[OptionGroup.EXTRA], pizza
+    regina = Product.objects.get(name="Regina")
+    assert [o.name for o in regina.option_groups.get(kind=OptionGroup.REMOVE).options.all()] == [
+        "Champignons",
+        "Jambon blanc",
+        "Origan",
+    ]
+    # Montmartre sets its own prices: its menu shows them, Bastille's the chain's.
+    assert MenuOverride.objects.filter(pizzeria__slug="montmartre").exists()
+    prices = {}
+    for slug in ("bastille", "montmartre"):
+        item = menu_for(pizzeria=pizzeria_get(slug=slug)).items[regina.pk]
+        prices[slug] = {choice.size.name: choice.price for choice in item.sizes}
+    assert prices["montmartre"]["Géante"] == prices["bastille"]["Géante"] + 1
+    assert prices["montmartre"]["Moyenne"] == prices["bastille"]["Moyenne"]

@@ -39,3 +39,14 @@ def test_unknown_env_mode_is_refused():
     result = run_django({"ENV_MODE": "staging"})
     assert result.returncode != 0
     assert "ENV_MODE" in result.stderr
+
+
+def test_the_half_and_half_price_rule_is_read_and_checked():
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.OCPIZZA['HALF_AND_HALF_PRICE'])"
+    )
+    assert run_django({"HALF_AND_HALF_PRICE": "average"}, code).stdout.strip() == "average"
+    assert run_django({}, code).stdout.strip() == "dearer"
+    refused = run_django({"HALF_AND_HALF_PRICE": "cheaper"})
+    assert refused.returncode != 0 and "HALF_AND_HALF_PRICE must be dearer or average." in refused.stderr

@@ -1,10 +1,13 @@
 """The customer's cart, kept in the session.
 
-It holds only product ids and quantities for one pizzeria: prices, totals and
-VAT are computed by the server from the catalogue each time it is shown
-(``ventes.selectors.cart_summary``). Django's login keeps the session's data
-when it changes the session key, so the cart survives logging in.
+It holds only line keys (a product, its size and its options:
+``production.selectors.line_key``) and quantities for one pizzeria: prices,
+totals and VAT are computed by the server from the catalogue each time it is
+shown (``ventes.selectors.cart_summary``). Django's login keeps the session's
+data when it changes the session key, so the cart survives logging in.
 """
+
+from production.selectors import parse_line_key
 
 from .services import LineRequest
 
@@ -16,8 +19,8 @@ class Cart:
         self.session = session
         data = session.get(SESSION_KEY) or {}
         self.pizzeria_id: int | None = data.get("pizzeria_id")
-        self.lines: dict[int, int] = {
-            int(product_id): quantity for product_id, quantity in data.get("lines", {}).items()
+        self.lines: dict[str, int] = {
+            str(key): quantity for key, quantity in data.get("lines", {}).items() if parse_line_key(str(key))
         }
 
     def __len__(self) -> int:
@@ -27,35 +30,32 @@ class Cart:
         return bool(self.lines)
 
     def save(self) -> None:
-        self.session[SESSION_KEY] = {
-            "pizzeria_id": self.pizzeria_id,
-            "lines": {str(product_id): quantity for product_id, quantity in self.lines.items()},
-        }
+        self.session[SESSION_KEY] = {"pizzeria_id": self.pizzeria_id, "lines": dict(self.lines)}
 
     def belongs_elsewhere(self, pizzeria_id: int) -> bool:
         """True when adding from ``pizzeria_id`` would mix two pizzerias in one cart."""
         return bool(self.lines) and self.pizzeria_id != pizzeria_id
 
-    def quantity_after_adding(self, product_id: int, quantity: int) -> int:
-        return self.lines.get(product_id, 0) + quantity
+    def quantity_after_adding(self, key: str, quantity: int) -> int:
+        return self.lines.get(key, 0) + quantity
 
-    def add(self, *, pizzeria_id: int, product_id: int, quantity: int) -> None:
+    def add(self, *, pizzeria_id: int, key: str, quantity: int) -> None:
         if self.belongs_elsewhere(pizzeria_id):
             self.lines = {}
         self.pizzeria_id = pizzeria_id
-        self.lines[product_id] = self.quantity_after_adding(product_id, quantity)
+        self.lines[key] = self.quantity_after_adding(key, quantity)
         self.save()
 
-    def set_quantity(self, *, product_id: int, quantity: int) -> None:
-        if product_id in self.lines:
-            self.lines[product_id] = quantity
+    def set_quantity(self, *, key: str, quantity: int) -> None:
+        if key in self.lines:
+            self.lines[key] = quantity
             self.save()
 
-    def remove(self, *, product_id: int) -> None:
-        self.lines.pop(product_id, None)
+    def remove(self, *, key: str) -> None:
+        self.lines.pop(key, None)
         self.save()
 
-    def replace(self, *, pizzeria_id: int, lines: dict[int, int]) -> None:
+    def replace(self, *, pizzeria_id: int, lines: dict[str, int]) -> None:
         self.pizzeria_id = pizzeria_id
         self.lines = dict(lines)
         self.save()
@@ -65,4 +65,12 @@ class Cart:
         self.save()
 
     def line_requests(self) -> list[LineRequest]:
-        return [LineRequest(product_id, quantity) for product_id, quantity in self.lines.items()]
+        requests = []
+        for key, quantity in self.lines.items():
+            parsed = parse_line_key(key)
+            if parsed is not None:
+                product_id, size_id, option_ids, half_id = parsed
+                requests.append(
+                    LineRequest(product_id, quantity, size_id=size_id, option_ids=option_ids, half_id=half_id)
+                )
+        return requests

@@ -19,10 +19,11 @@ from django.utils.safestring import mark_safe
 from ocpizzapp.exceptions import BusinessError
 from ocpizzapp.forms import AsciiIntegerField, ascii_digits
 from production.models import Pizzeria
+from production.selectors import parse_line_key
 
 from . import sms
 from .models import STAFF_REFUND_REASONS, CancelReason, Channel, Fulfilment, OrderLine, PaymentMethod
-from .services import DeliveryAddress
+from .services import DeliveryAddress, LineRequest
 
 AT_DOOR_CHOICES = [
     (PaymentMethod.CASH, "Espèces"),
@@ -32,6 +33,8 @@ AT_DOOR_CHOICES = [
 ONLINE_CHOICE = (PaymentMethod.ONLINE_CARD, "Carte bancaire en ligne, maintenant (paiement sécurisé)")
 WHEN_CHOICES = [("asap", "Dès que possible"), ("slot", "À un créneau précis")]
 SLOT_FORMAT = "%Y-%m-%dT%H:%M"
+# More options than any product offers: a post beyond it is not a customer's.
+MAX_OPTIONS = 30
 # Order-service error fields → form fields; anything else goes to the top of the form.
 SERVICE_FIELDS = {
     "requested_for": "slot",
@@ -58,11 +61,43 @@ def _quantity_field(*, min_value: int = 1, required: bool = True) -> AsciiIntege
     )
 
 
+def _option_ids(data) -> tuple[int, ...]:
+    """The options posted (``option``, repeated), or ValidationError: ids only, and not more than any product has."""
+    options = data.getlist("option") if hasattr(data, "getlist") else []
+    if len(options) > MAX_OPTIONS or not all(option.isascii() and option.isdigit() for option in options):
+        raise forms.ValidationError("Option inconnue.")
+    return tuple(int(option) for option in options)
+
+
+class ConfigureForm(forms.Form):
+    """The configurator: a size and options, a quantity when it adds to the cart; ``replace`` empties a cart
+    of another pizzeria first."""
+
+    size = AsciiIntegerField(required=False, error_messages={"invalid": "Taille inconnue."})
+    half = AsciiIntegerField(required=False, error_messages={"invalid": "Pizza inconnue."})
+    quantity = _quantity_field()
+    replace = forms.BooleanField(required=False, label="Vider mon panier de l'autre pizzeria et commencer ici")
+
+    def clean(self):
+        cleaned = cast(dict[str, Any], super().clean())
+        cleaned["options"] = _option_ids(self.data)
+        return cleaned
+
+
 class CartAddForm(forms.Form):
+    """A product as the menu's add button or its configurator sends it: a size, options (``option``, repeated)."""
+
     pizzeria = AsciiIntegerField(widget=forms.HiddenInput, error_messages={"invalid": "Pizzeria inconnue."})
     product = AsciiIntegerField(widget=forms.HiddenInput, error_messages={"invalid": "Produit inconnu."})
+    size = AsciiIntegerField(required=False, error_messages={"invalid": "Taille inconnue."})
+    half = AsciiIntegerField(required=False, error_messages={"invalid": "Pizza inconnue."})
     quantity = _quantity_field()
     replace = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def clean(self):
+        cleaned = cast(dict[str, Any], super().clean())
+        cleaned["options"] = _option_ids(self.data)
+        return cleaned
 
 
 class CartQuantityForm(forms.Form):
@@ -289,24 +324,33 @@ class StaffOrderForm(OrderDetailsForm):
 
 
 class EditLinesForm(forms.Form):
-    """New quantities of an order still in the queue: one field per product of the menu, 0 removes it."""
+    """New quantities of an order still in the queue: one field per line (its options kept) and per
+    product of the menu, 0 removes it."""
 
-    def __init__(self, *args, products=(), current=None, **kwargs):
+    def __init__(self, *args, rows=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.products = list(products)
-        current = current or {}
-        for product in self.products:
+        self.rows = list(rows)
+        for row in self.rows:
             field = _quantity_field(min_value=0, required=False)
-            field.label = product.name
-            field.initial = current.get(product.pk, 0)
-            self.fields[f"qty_{product.pk}"] = field
+            field.label = row.label
+            field.initial = row.quantity
+            self.fields[self.field_name(row.key)] = field
 
-    def quantities(self) -> dict[int, int]:
-        return {
-            product.pk: self.cleaned_data[f"qty_{product.pk}"]
-            for product in self.products
-            if self.cleaned_data.get(f"qty_{product.pk}")
-        }
+    @staticmethod
+    def field_name(key: str) -> str:
+        return "qty_" + key.replace(":", "-").replace(",", "_")
+
+    def line_requests(self) -> list[LineRequest]:
+        requests = []
+        for row in self.rows:
+            quantity = self.cleaned_data.get(self.field_name(row.key))
+            parsed = parse_line_key(row.key)
+            if quantity and parsed is not None:
+                product_id, size_id, option_ids, half_id = parsed
+                requests.append(
+                    LineRequest(product_id, quantity, size_id=size_id, option_ids=option_ids, half_id=half_id)
+                )
+        return requests
 
 
 class CancelForm(forms.Form):

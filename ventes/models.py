@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from phonenumber_field.modelfields import PhoneNumberField
 
-from production.models import VAT_RATES, Pizzeria, Product
+from production.models import VAT_RATES, Pizzeria, Product, ProductSize
 
 
 class Customer(models.Model):
@@ -186,6 +186,23 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField("quantité")
     unit_price = models.DecimalField("prix unitaire TTC", max_digits=6, decimal_places=2)
     vat_rate = models.DecimalField("taux de TVA", max_digits=4, decimal_places=2, choices=VAT_RATES)
+    # The configuration as chosen, snapshotted like the price: size, options (ids, names, kinds,
+    # prices), the words the cart, ticket and kitchen show, and the exact recipe of one unit
+    # ({ingredient id: quantity}) that the stock reserves.
+    size = models.ForeignKey(
+        ProductSize, on_delete=models.SET_NULL, null=True, blank=True, related_name="order_lines", verbose_name="taille"
+    )
+    half_product = models.ForeignKey(
+        Product,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="half_order_lines",
+        verbose_name="seconde moitié",
+    )
+    options = models.JSONField("options", default=list, blank=True)
+    description = models.CharField("précisions", max_length=300, blank=True)
+    recipe = models.JSONField("recette", default=dict, blank=True)
 
     class Meta:
         verbose_name = "ligne de commande"
@@ -196,7 +213,15 @@ class OrderLine(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.quantity} × {self.product_name}"
+        return f"{self.quantity} × {self.label}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.product_name} ({self.description})" if self.description else self.product_name
+
+    @property
+    def option_ids(self) -> list[int]:
+        return [option["id"] for option in self.options]
 
     @property
     def line_total(self) -> Decimal:

@@ -1,7 +1,6 @@
 """Reads of the shop: the menu with live availability, the priced cart, orders as a viewer may see them."""
 
 import datetime
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -14,15 +13,21 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from production.cache import catalogue_version, menu_version
-from production.exceptions import Shortage, SoldOut
-from production.models import Allergen, OpeningHours, Pizzeria, Product, StaffMember, Stock
+from production.exceptions import InvalidConfiguration, Shortage, SoldOut
+from production.models import OpeningHours, Option, OptionGroup, Pizzeria, Product, ProductSize, StaffMember, Stock
 from production.selectors import (
     Availability,
-    availability_of,
+    Catalogue,
+    ConfiguredLine,
+    allergens_by_ingredient,
+    catalogue_for,
+    line_key,
+    parse_line_key,
     pizzeria_hours_on,
     pizzerias_accepting_flags,
-    product_availability,
+    recipe_allergens,
     stock_last_movement_at,
+    stock_levels,
     stock_low_lines,
 )
 
@@ -81,11 +86,40 @@ def pizzeria_for_menu(*, slug: str) -> Pizzeria | None:
     return pizzeria
 
 
+@dataclass(frozen=True)
+class SizeChoice:
+    size: ProductSize
+    price: Decimal
+    can_make: int | None
+
+
+@dataclass(frozen=True)
+class OptionChoice:
+    """An option as the configurator offers it; ``available``: its ingredient is there for one more pizza."""
+
+    option: Option
+    price: Decimal
+    available: bool = True
+    allergens: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GroupChoice:
+    group: OptionGroup
+    options: list[OptionChoice]
+
+
 @dataclass
 class MenuItem:
+    """A product of the menu as sold here: its price (its first size's), availability and allergens
+    without options, and what the configurator offers."""
+
     product: Product
     availability: Availability
     allergens: list[str] = field(default_factory=list)
+    price: Decimal = Decimal("0")
+    sizes: list[SizeChoice] = field(default_factory=list)
+    groups: list[GroupChoice] = field(default_factory=list)
 
     @property
     def sold_out(self) -> bool:
@@ -95,6 +129,10 @@ class MenuItem:
     def low(self) -> bool:
         return self.availability.is_low(settings.OCPIZZA["LOW_AVAILABILITY"])
 
+    @property
+    def configurable(self) -> bool:
+        return len(self.sizes) > 1 or any(group.options for group in self.groups)
+
 
 @dataclass
 class MenuSection:
@@ -102,92 +140,158 @@ class MenuSection:
     items: list[MenuItem]
 
 
-def _allergens_by_product(product_ids: list[int]) -> dict[int, list[str]]:
-    rows = (
-        Allergen.objects.filter(ingredient__recipe_lines__product_id__in=product_ids)
-        .values_list("ingredient__recipe_lines__product_id", "name")
-        .distinct()
-        .order_by("name")
-    )
-    allergens: dict[int, list[str]] = defaultdict(list)
-    for product_id, name in rows:
-        allergens[product_id].append(name)
-    return allergens
+@dataclass
+class Menu:
+    """A pizzeria's menu by category, and what it was built from: the catalogue and the stock levels,
+    so that the cart and the configurator price and check lines as the menu shows them."""
+
+    sections: list[MenuSection]
+    catalogue: Catalogue
+    levels: dict[int, int]
+    allergens: dict[int, list[str]]
+
+    @property
+    def items(self) -> dict[int, MenuItem]:
+        return {item.product.pk: item for section in self.sections for item in section.items}
 
 
 def menu_products(*, pizzeria: Pizzeria) -> list[Product]:
     return list(Product.objects.filter(pizzerias=pizzeria, is_active=True).order_by("category", "position", "name"))
 
 
-def menu_for(*, pizzeria: Pizzeria, fresh: bool = False) -> list[MenuSection]:
+def menu_for(*, pizzeria: Pizzeria, fresh: bool = False) -> Menu:
     """The pizzeria's menu by category, with live availability and allergens.
 
     Cached until its stock or the catalogue changes (production/cache.py), and
-    never longer than ``MENU_CACHE_SECONDS``; three queries when it is built.
+    never longer than ``MENU_CACHE_SECONDS``; a fixed number of queries when it
+    is built, whatever its products, sizes and options.
     ``fresh`` builds it now (and caches it again), for what is cached from it
     in turn — the menu page's cards — so that no copy outlives that bound.
     """
     key = _menu_key(pizzeria.pk)
-    sections = None if fresh else cache.get(key)
-    if sections is None:
-        sections = _menu_build(pizzeria=pizzeria)
-        cache.set(key, sections, settings.OCPIZZA["MENU_CACHE_SECONDS"])
-    return sections
+    menu = None if fresh else cache.get(key)
+    if menu is None:
+        menu = _menu_build(pizzeria=pizzeria)
+        cache.set(key, menu, settings.OCPIZZA["MENU_CACHE_SECONDS"])
+    return menu
 
 
 def _menu_key(pizzeria_id: int) -> str:
     return f"menu:{pizzeria_id}:{menu_version(pizzeria_id=pizzeria_id)}"
 
 
-def _menu_items(sections: list[MenuSection]) -> dict[int, MenuItem]:
-    return {item.product.pk: item for section in sections for item in section.items}
+def _menu_cached(*, pizzeria_id: int) -> Menu | None:
+    """The pizzeria's menu if it is cached now, else None (never a query)."""
+    return cache.get(_menu_key(pizzeria_id))
 
 
-def _menu_items_cached(*, pizzeria_id: int) -> dict[int, MenuItem] | None:
-    """The items of the pizzeria's menu by product id if it is cached now, else None (never a query)."""
-    sections = cache.get(_menu_key(pizzeria_id))
-    return None if sections is None else _menu_items(sections)
+def _availability(line: ConfiguredLine, levels: dict[int, int], names: dict[int, str]) -> Availability:
+    can_make = line.can_make(levels)
+    if can_make is None:
+        return Availability(can_make=None)
+    limiting = min(line.recipe, key=lambda i: (max(levels.get(i, 0), 0) // line.recipe[i], names.get(i, "")))
+    return Availability(can_make=can_make, limiting_ingredient=names.get(limiting))
 
 
-def _menu_build(*, pizzeria: Pizzeria) -> list[MenuSection]:
-    products = menu_products(pizzeria=pizzeria)
-    ids = [product.pk for product in products]
-    availabilities = product_availability(pizzeria_id=pizzeria.pk) if ids else {}
-    allergens = _allergens_by_product(ids) if ids else {}
+def _menu_item(catalogue: Catalogue, product: Product, levels, allergens, names) -> MenuItem:
+    defaults = catalogue.default_options(product)
+    base = catalogue.configure(product_id=product.pk, option_ids=defaults)
+    sizes = [
+        SizeChoice(
+            size=size,
+            price=catalogue.size_price(size),
+            can_make=catalogue.configure(product_id=product.pk, size_id=size.pk, option_ids=defaults).can_make(levels),
+        )
+        for size in catalogue.sizes(product)
+    ]
+    groups = []
+    for group, options in catalogue.groups(product):
+        choices = []
+        for option in options:
+            recipe = catalogue.recipe(product, base.size, [option])
+            available = (
+                group.kind == OptionGroup.REMOVE
+                or not recipe
+                or all(levels.get(i, 0) >= quantity for i, quantity in recipe.items())
+            )
+            choices.append(
+                OptionChoice(
+                    option=option,
+                    price=catalogue.option_price(option),
+                    available=available,
+                    allergens=tuple(allergens.get(option.ingredient_id, [])) if option.ingredient_id else (),
+                )
+            )
+        groups.append(GroupChoice(group=group, options=choices))
+    return MenuItem(
+        product=product,
+        availability=_availability(base, levels, names),
+        allergens=recipe_allergens(base.recipe, allergens),
+        price=base.unit_price,
+        sizes=sizes,
+        groups=groups,
+    )
+
+
+def _menu_build(*, pizzeria: Pizzeria) -> Menu:
+    catalogue = catalogue_for(pizzeria=pizzeria)
+    levels = stock_levels(pizzeria_id=pizzeria.pk)
+    ingredient_ids = {
+        line.ingredient_id for product in catalogue.products.values() for line in product.recipe_lines.all()
+    } | {
+        option.ingredient_id
+        for product in catalogue.products.values()
+        for group in product.option_groups.all()
+        for option in group.options.all()
+        if option.ingredient_id is not None
+    }
+    allergens = allergens_by_ingredient(ingredient_ids=ingredient_ids) if ingredient_ids else {}
+    names = {
+        line.ingredient_id: line.ingredient.name
+        for product in catalogue.products.values()
+        for line in product.recipe_lines.all()
+    }
     # Pizzas first, then drinks and desserts: the order of Product.CATEGORIES, not the alphabet.
     sections = {category: MenuSection(label=label, items=[]) for category, label in Product.CATEGORIES}
-    for product in products:
-        sections[product.category].items.append(
-            MenuItem(product, availability_of(availabilities, product.pk), allergens.get(product.pk, []))
-        )
-    return [section for section in sections.values() if section.items]
+    for product in catalogue.products.values():
+        if catalogue.sellable(product):
+            sections[product.category].items.append(_menu_item(catalogue, product, levels, allergens, names))
+    return Menu(
+        sections=[section for section in sections.values() if section.items],
+        catalogue=catalogue,
+        levels=levels,
+        allergens=allergens,
+    )
 
 
 def menu_item(*, pizzeria: Pizzeria, product_id: int) -> MenuItem | None:
     """A product of the pizzeria's menu with its availability, as the menu shows them: from the
     cached menu, which is built (and cached for the next visitors) when there is none."""
-    return _menu_items(menu_for(pizzeria=pizzeria)).get(product_id)
-
-
-def menu_item_check_available(*, item: MenuItem, quantity: int) -> None:
-    """Refuse, in the menu's own words (« épuisé », « plus que N »), more than the pizzeria can make now.
-
-    Raises ``SoldOut``. Placing the order checks the stock again, behind its locks.
-    """
-    can_make = item.availability.can_make
-    if can_make is not None and can_make < quantity:
-        raise SoldOut([Shortage(item.product.pk, item.product.name, quantity, can_make)])
+    return menu_for(pizzeria=pizzeria).items.get(product_id)
 
 
 @dataclass
 class CartLine:
-    product: Product
+    key: str
+    line: ConfiguredLine
     quantity: int
     availability: Availability
 
     @property
+    def product(self) -> Product:
+        return self.line.product
+
+    @property
+    def unit_price(self) -> Decimal:
+        return self.line.unit_price
+
+    @property
+    def description(self) -> str:
+        return self.line.description
+
+    @property
     def total(self) -> Decimal:
-        return self.product.price * self.quantity
+        return self.line.unit_price * self.quantity
 
     @property
     def short(self) -> bool:
@@ -206,42 +310,178 @@ class CartSummary:
         return sum(line.quantity for line in self.lines)
 
 
+def _line_product_ids(lines: Iterable[str]) -> set[int]:
+    return {
+        product_id
+        for key in lines
+        if (parsed := parse_line_key(key)) is not None
+        for product_id in (parsed[0], parsed[3])
+        if product_id is not None
+    }
+
+
 def cart_summary(
     *,
     pizzeria: Pizzeria | None,
-    quantities: dict[int, int],
+    lines: dict[str, int],
     delivery: bool = False,
     cached: bool = True,
 ) -> CartSummary:
-    """The cart priced from the catalogue: products no longer on the menu drop out.
+    """The cart ({line key: quantity}) priced from the catalogue as this pizzeria sells it today:
+    lines no longer on the menu as configured (product, size or option withdrawn) drop out.
 
-    Products and availability come from the cached menu when there is one, as
+    Catalogue and availability come from the cached menu when there is one, as
     the customer saw them there; ``cached=False`` reads the catalogue itself,
     for a decision that must not lag behind it.
     """
-    if pizzeria is None or not quantities:
+    if pizzeria is None or not lines:
         return CartSummary(pizzeria=None, lines=[], totals=order_totals(lines=[], delivery_fee=Decimal("0")))
-    items = _menu_items_cached(pizzeria_id=pizzeria.pk) if cached else None
-    if items is not None:
-        lines = [
-            CartLine(item.product, quantities[product_id], item.availability)
-            for product_id, item in items.items()
-            if product_id in quantities
-        ]
+    menu = _menu_cached(pizzeria_id=pizzeria.pk) if cached else None
+    if menu is not None:
+        catalogue, levels = menu.catalogue, menu.levels
     else:
-        products = sorted(
-            Product.objects.filter(pk__in=quantities, pizzerias=pizzeria, is_active=True).order_by("position", "name"),
-            key=lambda product: MENU_CATEGORY_ORDER[product.category],  # the menu's order, as the cached path gives
-        )
-        availabilities = product_availability(pizzeria_id=pizzeria.pk, product_ids=list(quantities))
-        lines = [
-            CartLine(product, quantities[product.pk], availability_of(availabilities, product.pk))
-            for product in products
-        ]
-    priced = [PricedLine(line.product.price, line.quantity, line.product.vat_rate) for line in lines]
+        catalogue = catalogue_for(pizzeria=pizzeria, product_ids=_line_product_ids(lines))
+        levels = stock_levels(pizzeria_id=pizzeria.pk)
+    cart_lines = []
+    for key, quantity in lines.items():
+        parsed = parse_line_key(key)
+        if parsed is None:
+            continue
+        product_id, size_id, option_ids, half_id = parsed
+        try:
+            configured = catalogue.configure(
+                product_id=product_id, size_id=size_id, option_ids=option_ids, half_id=half_id
+            )
+        except InvalidConfiguration:
+            continue
+        cart_lines.append(CartLine(key, configured, quantity, Availability(can_make=configured.can_make(levels))))
+    order = {product_id: index for index, product_id in enumerate(catalogue.products)}
+    cart_lines.sort(key=lambda line: order[line.product.pk])  # the menu's order
+    priced = [PricedLine(line.unit_price, line.quantity, line.product.vat_rate) for line in cart_lines]
     subtotal = sum((line.total for line in priced), Decimal("0"))
     fee = delivery_fee_for(pizzeria=pizzeria, delivery=delivery, subtotal=subtotal)
-    return CartSummary(pizzeria=pizzeria, lines=lines, totals=order_totals(lines=priced, delivery_fee=fee))
+    return CartSummary(pizzeria=pizzeria, lines=cart_lines, totals=order_totals(lines=priced, delivery_fee=fee))
+
+
+def menu_line(
+    *, pizzeria: Pizzeria, product_id: int, size_id: int | None, option_ids, half_id: int | None = None
+) -> tuple[ConfiguredLine, int | None]:
+    """A line as the configurator or the add button asks it, checked and priced against the menu, and
+    how many of it the stock allows now (None: no recipe). Raises ``InvalidConfiguration``."""
+    menu = menu_for(pizzeria=pizzeria)
+    line = menu.catalogue.configure(product_id=product_id, size_id=size_id, option_ids=option_ids, half_id=half_id)
+    if product_id not in menu.items:  # on the catalogue but not sellable here (all its sizes withdrawn)
+        raise InvalidConfiguration(f"Ce produit n'est pas à la carte de {pizzeria.name}.")
+    return line, line.can_make(menu.levels)
+
+
+@dataclass(frozen=True)
+class Configurator:
+    """The configurator of one product as the customer has set it so far.
+
+    Sizes and options are offered for the size chosen: an option is disabled
+    when the stock cannot make one more pizza of this configuration with it
+    (a removal never is). ``line`` is None and ``error`` says why in French
+    when the choice as it stands cannot be ordered (too many options, a
+    withdrawn size...).
+    """
+
+    item: MenuItem
+    halves: list[Product]  # the pizzas the second half may be
+    half_id: int | None
+    size_id: int | None
+    option_ids: tuple[int, ...]
+    sizes: list[SizeChoice]
+    groups: list[GroupChoice]
+    line: ConfiguredLine | None
+    can_make: int | None
+    allergens: list[str]
+    error: str = ""
+
+    @property
+    def sold_out(self) -> bool:
+        return self.can_make == 0
+
+    @property
+    def low(self) -> bool:
+        return self.can_make is not None and 0 < self.can_make <= settings.OCPIZZA["LOW_AVAILABILITY"]
+
+
+def menu_configurator(
+    *,
+    pizzeria: Pizzeria,
+    product_id: int,
+    size_id: int | None = None,
+    option_ids: Iterable[int] | None = None,
+    half_id: int | None = None,
+) -> Configurator | None:
+    """The configurator of a product of the pizzeria's menu (None when it is not on it), from the cached menu:
+    no query when the menu is cached. Without options chosen, the product comes as the menu shows it."""
+    menu = menu_for(pizzeria=pizzeria)
+    item = menu.items.get(product_id)
+    if item is None:
+        return None
+    catalogue, levels, product = menu.catalogue, menu.levels, item.product
+    chosen = tuple(option_ids) if option_ids is not None else tuple(catalogue.default_options(product))
+    sizes = catalogue.sizes(product)
+    size = next((s for s in sizes if s.pk == size_id), sizes[0] if sizes else None)
+    line, error = None, ""
+    try:
+        line = catalogue.configure(
+            product_id=product_id, size_id=size.pk if size else None, option_ids=chosen, half_id=half_id
+        )
+    except InvalidConfiguration as refused:
+        error = refused.message
+    offered = catalogue.groups(product)
+    every_option = [option for _group, options in offered for option in options]
+    groups = []
+    for group, options in offered:
+        choices = []
+        for option in options:
+            with_it = [o for o in every_option if o.pk in chosen or o.pk == option.pk]
+            recipe = catalogue.recipe(product, size, with_it, line.half if line is not None else None)
+            available = group.kind == OptionGroup.REMOVE or all(
+                levels.get(i, 0) >= quantity for i, quantity in recipe.items()
+            )
+            allergens = tuple(menu.allergens.get(option.ingredient_id, [])) if option.ingredient_id else ()
+            choices.append(OptionChoice(option, catalogue.option_price(option), available, allergens))
+        groups.append(GroupChoice(group=group, options=choices))
+    halves = (
+        [
+            other.product
+            for other in menu.items.values()
+            if other.product.category == Product.PIZZA and other is not item
+        ]
+        if product.category == Product.PIZZA
+        else []
+    )
+    return Configurator(
+        item=item,
+        halves=halves,
+        half_id=half_id,
+        size_id=size.pk if size else None,
+        option_ids=chosen,
+        sizes=item.sizes,
+        groups=groups,
+        line=line,
+        can_make=line.can_make(levels) if line is not None else None,
+        allergens=recipe_allergens(line.recipe, menu.allergens) if line is not None else item.allergens,
+        error=error,
+    )
+
+
+def menu_line_allergens(*, pizzeria: Pizzeria, line: ConfiguredLine) -> list[str]:
+    """The allergens of a configured line: its recipe's, a removed ingredient's gone, an extra's added."""
+    return recipe_allergens(line.recipe, menu_for(pizzeria=pizzeria).allergens)
+
+
+def line_check_available(*, line: ConfiguredLine, can_make: int | None, quantity: int) -> None:
+    """Refuse, in the menu's own words (« épuisé », « plus que N »), more than the pizzeria can make now.
+
+    Raises ``SoldOut``. Placing the order checks the stock again, behind its locks.
+    """
+    if can_make is not None and can_make < quantity:
+        raise SoldOut([Shortage(line.product.pk, line.label, quantity, can_make)])
 
 
 @dataclass(frozen=True)
@@ -266,7 +506,7 @@ def cart_meal_voucher_splits(*, cart: CartSummary) -> CheckoutVoucherSplits | No
     if cart.pizzeria is None:
         return None
     priced = [
-        PricedLine(line.product.price, line.quantity, line.product.vat_rate, line.product.contains_alcohol)
+        PricedLine(line.unit_price, line.quantity, line.product.vat_rate, line.product.contains_alcohol)
         for line in cart.lines
     ]
     fee = delivery_fee_for(pizzeria=cart.pizzeria, delivery=True, subtotal=cart.totals.subtotal)
@@ -446,38 +686,97 @@ def order_totals_of(*, order: Order, lines: list[OrderLine]) -> Totals:
     return order_totals(lines=priced, delivery_fee=order.delivery_fee)
 
 
-def order_history_lines(*, order: Order) -> dict[int, int]:
-    """{product id: quantity} of an order, to fill a cart again."""
-    return dict(order.lines.values_list("product_id", "quantity"))
+def order_line_key(line: OrderLine) -> str:
+    """The cart key of an order line: its product, size and options as chosen."""
+    return line_key(line.product_id, line.size_id, line.option_ids)
+
+
+def order_history_lines(*, order: Order) -> dict[str, int]:
+    """{line key: quantity} of an order, options kept, to fill a cart or an edit form again."""
+    return {order_line_key(line): line.quantity for line in order.lines.all()}
+
+
+@dataclass(frozen=True)
+class EditRow:
+    """A line the order edit form offers: one of the order's own, options kept, or a menu product as it comes."""
+
+    key: str
+    label: str
+    unit_price: Decimal
+    can_make: int | None
+    quantity: int = 0
+
+
+def order_edit_rows(*, order: Order) -> list[EditRow]:
+    """The order's lines as configured, priced today, then the rest of the menu, from the cached menu."""
+    menu = menu_for(pizzeria=order.pizzeria)
+    rows: list[EditRow] = []
+    for line in order.lines.all():
+        key = order_line_key(line)
+        try:
+            configured = menu.catalogue.configure(
+                product_id=line.product_id,
+                size_id=line.size_id,
+                option_ids=line.option_ids,
+                half_id=line.half_product_id,
+            )
+        except InvalidConfiguration:
+            rows.append(EditRow(key, f"{line.label} — plus proposée ainsi", line.unit_price, 0, line.quantity))
+            continue
+        rows.append(
+            EditRow(key, configured.label, configured.unit_price, configured.can_make(menu.levels), line.quantity)
+        )
+    taken = {row.key for row in rows}
+    for item in menu.items.values():
+        base = menu.catalogue.configure(
+            product_id=item.product.pk, option_ids=menu.catalogue.default_options(item.product)
+        )
+        if base.key not in taken:
+            rows.append(EditRow(base.key, base.label, base.unit_price, item.availability.can_make))
+    return rows
 
 
 @dataclass(frozen=True)
 class Reorder:
     """What a past order can fill a cart with now.
 
-    ``lines``: {product id: quantity}, each cut down to what can be made;
-    ``missing``: in French, the products that cannot be had in full.
+    ``lines``: {line key: quantity}, each cut down to what can be made;
+    ``missing``: in French, the lines that cannot be had in full, or not as configured.
     """
 
-    lines: dict[int, int]
+    lines: dict[str, int]
     missing: list[str]
 
 
 def order_reorder(*, order: Order, pizzeria: Pizzeria) -> Reorder:
-    """A past order as it can be ordered again at ``pizzeria`` now: its products still on the menu, within stock."""
+    """A past order as it can be ordered again at ``pizzeria`` now: its lines with their options, when
+    the pizzeria still sells them so (product, size and options not withdrawn), within stock.
+    The cart prices them at today's prices."""
     wanted = order_lines(order=order)
-    on_menu = {product.pk for product in menu_products(pizzeria=pizzeria)}
-    availabilities = product_availability(pizzeria_id=pizzeria.pk, product_ids=[line.product_id for line in wanted])
-    lines: dict[int, int] = {}
+    catalogue = catalogue_for(
+        pizzeria=pizzeria,
+        product_ids={i for line in wanted for i in (line.product_id, line.half_product_id) if i is not None},
+    )
+    levels = stock_levels(pizzeria_id=pizzeria.pk)
+    lines: dict[str, int] = {}
     missing: list[str] = []
     for line in wanted:
-        can_make = availability_of(availabilities, line.product_id).can_make if line.product_id in on_menu else 0
-        if can_make is not None and can_make < line.quantity:
-            missing.append(
-                f"{line.product_name} (plus que {can_make})" if can_make else f"{line.product_name} (épuisé)"
+        try:
+            configured = catalogue.configure(
+                product_id=line.product_id,
+                size_id=line.size_id,
+                option_ids=line.option_ids,
+                half_id=line.half_product_id,
             )
+        except InvalidConfiguration:
+            missing.append(f"{line.label} (plus proposée ainsi)")
+            continue
+        can_make = configured.can_make(levels)
+        if can_make is not None and can_make < line.quantity:
+            missing.append(f"{line.label} (plus que {can_make})" if can_make else f"{line.label} (épuisé)")
         if can_make is None or can_make > 0:
-            lines[line.product_id] = line.quantity if can_make is None else min(line.quantity, can_make)
+            key = configured.key
+            lines[key] = lines.get(key, 0) + (line.quantity if can_make is None else min(line.quantity, can_make))
     return Reorder(lines=lines, missing=missing)
 
 
@@ -516,7 +815,16 @@ def _lines_prefetch() -> Prefetch:
     # Prices and the alcohol flag: what meal vouchers may pay, on the rider's and the counter's cards.
     lines = (
         OrderLine.objects.select_related("product")
-        .only("pk", "order_id", "product__contains_alcohol", "product_name", "quantity", "unit_price", "vat_rate")
+        .only(
+            "pk",
+            "order_id",
+            "product__contains_alcohol",
+            "product_name",
+            "description",
+            "quantity",
+            "unit_price",
+            "vat_rate",
+        )
         .order_by("pk")
     )
     return Prefetch("lines", queryset=lines)
@@ -535,6 +843,11 @@ def order_undo_target(*, pizzeria: Pizzeria, order_id: int) -> str:
     """The state a kitchen tap on this order would go back to (its own state when there is none)."""
     state = Order.objects.filter(pizzeria=pizzeria).values_list("state", flat=True).get(pk=order_id)
     return UNDO_TARGET.get(state, state)
+
+
+def order_line_of(*, pizzeria: Pizzeria, line_id: int) -> OrderLine | None:
+    """One line of an order of this pizzeria (its recipe memo), or None."""
+    return OrderLine.objects.filter(order__pizzeria=pizzeria, pk=line_id).select_related("order", "size").first()
 
 
 def order_due_at(order: Order) -> datetime.datetime | None:

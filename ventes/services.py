@@ -6,9 +6,9 @@ move through ``ventes.workflow.order_transition``.
 
 import datetime
 import secrets
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -17,9 +17,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from production.exceptions import NotEnoughStock, Shortage, SoldOut
-from production.models import Pizzeria, Product
-from production.selectors import pizzeria_hours_on, pizzeria_is_open
+from production.exceptions import InvalidConfiguration, NotEnoughStock, Shortage, SoldOut
+from production.models import Pizzeria
+from production.selectors import ConfiguredLine, catalogue_for, line_key, pizzeria_hours_on, pizzeria_is_open
 from production.services import stock_reserved_for_order, stock_set_order_needs
 
 from . import notifications, sms
@@ -57,8 +57,18 @@ MAX_DAYS_AHEAD = 7
 
 @dataclass(frozen=True)
 class LineRequest:
+    """A line as asked: a product, in a size (its first one here when None), with options (ids)."""
+
     product_id: int
     quantity: int
+    # Keyword-only: nothing else, a price least of all, may slip in by position.
+    size_id: int | None = field(default=None, kw_only=True)
+    option_ids: tuple[int, ...] = field(default=(), kw_only=True)
+    half_id: int | None = field(default=None, kw_only=True)  # the second half's pizza, for a half-and-half
+
+    @property
+    def key(self) -> str:
+        return line_key(self.product_id, self.size_id, self.option_ids, self.half_id)
 
 
 @dataclass(frozen=True)
@@ -71,103 +81,131 @@ class DeliveryAddress:
     longitude: Decimal | None = None
 
 
-def _clean_lines(lines: Sequence[LineRequest]) -> dict[int, int]:
-    """{product id: quantity}, duplicates merged, or InvalidOrder with a French message."""
+def _is_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _clean_lines(lines: Sequence[LineRequest]) -> list[LineRequest]:
+    """The lines, equal configurations merged, or InvalidOrder with a French message."""
     limits = settings.OCPIZZA
     if not lines:
         raise InvalidOrder("Votre commande est vide.", field="lines")
     if len(lines) > limits["MAX_ORDER_LINES"]:
         raise InvalidOrder(f"Une commande compte au plus {limits['MAX_ORDER_LINES']} lignes.", field="lines")
-    quantities: Counter[int] = Counter()
+    merged: dict[str, LineRequest] = {}
     for line in lines:
-        if not isinstance(line.product_id, int) or isinstance(line.product_id, bool):
+        if not _is_id(line.product_id):
             raise InvalidOrder("Produit inconnu.", field="lines")
+        if any(i is not None and not _is_id(i) for i in (line.size_id, line.half_id)) or not all(
+            _is_id(o) for o in line.option_ids
+        ):
+            raise InvalidOrder("Option inconnue.", field="lines")
         if not isinstance(line.quantity, int) or isinstance(line.quantity, bool) or line.quantity < 1:
             raise InvalidOrder("Chaque quantité doit être un nombre entier d'au moins 1.", field="lines")
-        quantities[line.product_id] += line.quantity
-    if any(quantity > limits["MAX_LINE_QUANTITY"] for quantity in quantities.values()):
+        same = merged.get(line.key)
+        merged[line.key] = replace(line, quantity=line.quantity + (same.quantity if same else 0))
+    if any(line.quantity > limits["MAX_LINE_QUANTITY"] for line in merged.values()):
         raise InvalidOrder(f"Au plus {limits['MAX_LINE_QUANTITY']} exemplaires d'un même produit.", field="lines")
-    return dict(quantities)
+    return list(merged.values())
 
 
-def cart_check_add(*, lines: Mapping[int, int], product_id: int, quantity: int) -> None:
-    """``CartLimitReached`` unless a cart holding ``lines`` ({product id: quantity}) may take
-    ``quantity`` more of a product: the limits of one order, said when adding rather than at checkout."""
+def cart_check_add(*, lines: Mapping[str, int], key: str, quantity: int) -> None:
+    """``CartLimitReached`` unless a cart holding ``lines`` ({line key: quantity}) may take
+    ``quantity`` more of a line: the limits of one order, said when adding rather than at checkout."""
     limits = settings.OCPIZZA
-    if lines.get(product_id, 0) + quantity > limits["MAX_LINE_QUANTITY"]:
+    if lines.get(key, 0) + quantity > limits["MAX_LINE_QUANTITY"]:
         raise CartLimitReached(f"Au plus {limits['MAX_LINE_QUANTITY']} exemplaires d'un même produit.", field="lines")
-    if product_id not in lines and len(lines) >= limits["MAX_ORDER_LINES"]:
+    if key not in lines and len(lines) >= limits["MAX_ORDER_LINES"]:
         raise CartLimitReached(field="lines")
 
 
-def _menu_products(*, pizzeria: Pizzeria, quantities: Mapping[int, int]) -> list[Product]:
-    products = list(
-        Product.objects.filter(pk__in=quantities, is_active=True, pizzerias=pizzeria)
-        .prefetch_related("recipe_lines")
-        .order_by("category", "position", "name")
+@dataclass(frozen=True)
+class _Wanted:
+    """A configured line and how many of it."""
+
+    line: ConfiguredLine
+    quantity: int
+
+
+def _configured(*, pizzeria: Pizzeria, lines: Sequence[LineRequest]) -> list[_Wanted]:
+    """Each line checked against the pizzeria's menu and priced there, in the menu's order."""
+    catalogue = catalogue_for(
+        pizzeria=pizzeria, product_ids={i for line in lines for i in (line.product_id, line.half_id) if i is not None}
     )
-    if len(products) != len(quantities):
-        raise InvalidOrder(
-            f"Un des produits demandés n'est pas à la carte de {pizzeria.name} en ce moment.", field="lines"
-        )
-    return products
+    wanted = []
+    for line in lines:
+        try:
+            configured = catalogue.configure(
+                product_id=line.product_id, size_id=line.size_id, option_ids=line.option_ids, half_id=line.half_id
+            )
+        except InvalidConfiguration as error:
+            raise InvalidOrder(error.message, field="lines") from None
+        wanted.append(_Wanted(configured, line.quantity))
+    order = {product_id: index for index, product_id in enumerate(catalogue.products)}
+    return sorted(wanted, key=lambda w: order[w.line.product.pk])
 
 
-def _needs(products: Sequence[Product], quantities: Mapping[int, int]) -> dict[int, int]:
+def _needs(wanted: Sequence[_Wanted]) -> dict[int, int]:
+    """What the order's lines need of each ingredient: each line's own recipe times its quantity."""
     needs: dict[int, int] = defaultdict(int)
-    for product in products:
-        for recipe_line in product.recipe_lines.all():
-            needs[recipe_line.ingredient_id] += recipe_line.quantity * quantities[product.pk]
+    for item in wanted:
+        for ingredient_id, quantity in item.line.recipe.items():
+            needs[ingredient_id] += quantity * item.quantity
     return dict(needs)
 
 
-def _sold_out(
-    *, products: Sequence[Product], quantities: Mapping[int, int], held: Mapping[int, int], levels: Mapping[int, int]
-) -> SoldOut:
-    """Say which products are short and how many of each can still be made.
+def _sold_out(*, wanted: Sequence[_Wanted], held: Mapping[int, int], levels: Mapping[int, int]) -> SoldOut:
+    """Say which lines are short and how many of each can still be made.
 
     ``levels``: the stock of the short ingredients. Those alone can limit a
-    product below what is asked: every other ingredient covers the whole order.
+    line below what is asked: every other ingredient covers the whole order.
     """
     shortages = []
-    for product in products:
-        short_lines = [line for line in product.recipe_lines.all() if line.ingredient_id in levels]
-        if not short_lines:
+    for item in wanted:
+        short = {i: levels[i] + held.get(i, 0) for i in item.line.recipe if i in levels}
+        if not short:
             continue
-        can_make = min(
-            (levels[line.ingredient_id] + held.get(line.ingredient_id, 0)) // line.quantity for line in short_lines
-        )
-        if can_make < quantities[product.pk]:
-            shortages.append(Shortage(product.pk, product.name, quantities[product.pk], can_make))
+        can_make = min(short[i] // item.line.recipe[i] for i in short)
+        if can_make < item.quantity:
+            shortages.append(Shortage(item.line.product.pk, item.line.label, item.quantity, can_make))
     if not shortages:
-        # Each product fits on its own but not all together: name every product that shares the short ingredients.
+        # Each line fits on its own but not all together: name every line that shares the short ingredients.
         shortages = [
-            Shortage(product.pk, product.name, quantities[product.pk], quantities[product.pk]) for product in products
+            Shortage(item.line.product.pk, item.line.label, item.quantity, item.quantity)
+            for item in wanted
+            if set(item.line.recipe) & set(levels)
         ]
     return SoldOut(shortages)
 
 
-def _reserve(*, order: Order, products, quantities, held: Mapping[int, int], by) -> None:
+def _reserve(*, order: Order, wanted: Sequence[_Wanted], held: Mapping[int, int], by) -> None:
     try:
-        stock_set_order_needs(
-            pizzeria_id=order.pizzeria_id, order=order, needs=_needs(products, quantities), held=held, by=by
-        )
+        stock_set_order_needs(pizzeria_id=order.pizzeria_id, order=order, needs=_needs(wanted), held=held, by=by)
     except NotEnoughStock as error:
         levels = error.details["short_ingredients"]
-        raise _sold_out(products=products, quantities=quantities, held=held, levels=levels) from None
+        raise _sold_out(wanted=wanted, held=held, levels=levels) from None
 
 
-def _priced_lines(*, order: Order, products: Sequence[Product], quantities: Mapping[int, int]) -> list[OrderLine]:
+def _priced_lines(*, order: Order, wanted: Sequence[_Wanted]) -> list[OrderLine]:
     return [
         OrderLine(
             order=order,
-            product=product,
-            product_name=product.name,
-            quantity=quantities[product.pk],
-            unit_price=product.price,
-            vat_rate=product.vat_rate,
+            product=item.line.product,
+            product_name=item.line.product.name,
+            quantity=item.quantity,
+            unit_price=item.line.unit_price,
+            vat_rate=item.line.product.vat_rate,
+            size=item.line.size,
+            half_product=item.line.half,
+            options=[
+                {"id": option.pk, "name": option.name, "kind": option.group.kind, "price": money(price)}
+                for option, price in zip(item.line.options, item.line.option_prices, strict=True)
+            ],
+            description=item.line.description,
+            # JSON keys are strings: the ingredient ids come back as such.
+            recipe={str(ingredient_id): quantity for ingredient_id, quantity in item.line.recipe.items()},
         )
-        for product in products
+        for item in wanted
     ]
 
 
@@ -295,7 +333,7 @@ def order_place(*, request: OrderRequest) -> Order:
         request.payment_method,
     )
     customer, requested_for, idempotency_key = request.customer, request.requested_for, request.idempotency_key
-    quantities = _clean_lines(request.lines)
+    lines = _clean_lines(request.lines)
     if channel not in Channel.values or fulfilment not in Fulfilment.values:
         raise InvalidOrder("Mode de commande inconnu.")
     if payment_method not in PaymentMethod.values:
@@ -324,7 +362,7 @@ def order_place(*, request: OrderRequest) -> Order:
     _check_timing(pizzeria=pizzeria, requested_for=requested_for, now=now)
     if delivery_address is not None:
         delivery_address = _delivery_checked(pizzeria=pizzeria, address=delivery_address)
-    products = _menu_products(pizzeria=pizzeria, quantities=quantities)
+    wanted = _configured(pizzeria=pizzeria, lines=lines)
     state = OrderState.PENDING_PAYMENT if payment_method == PaymentMethod.ONLINE_CARD else OrderState.RECEIVED
     order = Order(
         pizzeria=pizzeria,
@@ -352,12 +390,12 @@ def order_place(*, request: OrderRequest) -> Order:
         order.delivery_instructions = delivery_address.instructions
         order.delivery_latitude = delivery_address.latitude
         order.delivery_longitude = delivery_address.longitude
-    order_lines = _priced_lines(order=order, products=products, quantities=quantities)
+    order_lines = _priced_lines(order=order, wanted=wanted)
     _apply_totals(order=order, lines=order_lines)
     # Before the lock: an order of this pizzeria committed in between is not counted, a few pizzas at most.
     order.estimated_ready_at = order_estimate_ready_at(order=order, now=now, unsaved_lines=order_lines)
     try:
-        return _order_write(order=order, lines=order_lines, products=products, quantities=quantities, by=request.by)
+        return _order_write(order=order, lines=order_lines, wanted=wanted, by=request.by)
     except IntegrityError:
         # A twin call for another pizzeria (the cart changed between the two) committed first.
         if idempotency_key and (placed := _placed_with(idempotency_key)):
@@ -366,9 +404,7 @@ def order_place(*, request: OrderRequest) -> Order:
 
 
 @transaction.atomic
-def _order_write(
-    *, order: Order, lines: list[OrderLine], products: list[Product], quantities: Mapping[int, int], by
-) -> Order:
+def _order_write(*, order: Order, lines: list[OrderLine], wanted: list[_Wanted], by) -> Order:
     """The writes of ``order_place``, behind the pizzeria's lock: the day's number, the order, its stock."""
     pizzeria = order.pizzeria
     if not Pizzeria.objects.select_for_update().filter(pk=pizzeria.pk, is_active=True).values_list("pk"):
@@ -382,7 +418,7 @@ def _order_write(
     order.number = f"{pizzeria.code}-{today:%y%m%d}-{order.daily_sequence:03d}"
     order.save()
     OrderLine.objects.bulk_create(lines)
-    _reserve(order=order, products=products, quantities=quantities, held={}, by=by)
+    _reserve(order=order, wanted=wanted, held={}, by=by)
     order_event_record(
         order=order,
         type=OrderEventType.PLACED,
@@ -403,7 +439,7 @@ def order_edit_lines(*, order_id: int, lines: Sequence[LineRequest], by) -> Orde
     Only the difference in ingredients is reserved or released; totals are
     computed again. Refused once the kitchen has started.
     """
-    quantities = _clean_lines(lines)
+    cleaned = _clean_lines(lines)
     order = order_lock(order_id=order_id)
     role = actor_role(order=order, user=by)
     if role not in EDITOR_ROLES:
@@ -412,12 +448,12 @@ def order_edit_lines(*, order_id: int, lines: Sequence[LineRequest], by) -> Orde
         raise OrderNotEditable()
     if order.payment_state == PaymentState.PAID:
         raise OrderNotEditable("Cette commande est déjà réglée en ligne : annulez-la puis commandez à nouveau.")
-    products = _menu_products(pizzeria=order.pizzeria, quantities=quantities)
+    wanted = _configured(pizzeria=order.pizzeria, lines=cleaned)
     held = stock_reserved_for_order(order=order)
-    _reserve(order=order, products=products, quantities=quantities, held=held, by=by)
+    _reserve(order=order, wanted=wanted, held=held, by=by)
     before = list(order.lines.all())
     OrderLine.objects.filter(pk__in=[line.pk for line in before]).delete()
-    order_lines = OrderLine.objects.bulk_create(_priced_lines(order=order, products=products, quantities=quantities))
+    order_lines = OrderLine.objects.bulk_create(_priced_lines(order=order, wanted=wanted))
     total_before = order.total
     _apply_totals(order=order, lines=order_lines)
     order.estimated_ready_at = order_estimate_ready_at(order=order)
@@ -443,6 +479,10 @@ def _lines_params(lines: Sequence[OrderLine]) -> list[dict[str, object]]:
         {
             "product_id": line.product_id,
             "name": line.product_name,
+            "size_id": line.size_id,
+            "half_id": line.half_product_id,
+            "option_ids": [option["id"] for option in line.options],
+            "description": line.description,
             "quantity": line.quantity,
             "unit_price": money(line.unit_price),
         }

@@ -3,6 +3,7 @@
 ``ocpizzapp.errors``, and those that belong beside a form field are shown there."""
 
 from decimal import Decimal
+from http import HTTPStatus
 
 from django.conf import settings
 from django.contrib import messages
@@ -21,10 +22,12 @@ from django.views.decorators.http import condition, require_http_methods, requir
 from ocpizzapp.errors import errors_go_back_to
 from production.cache import menu_version
 from production.decorators import staff_only
-from production.exceptions import SoldOut
+from production.exceptions import InvalidConfiguration, SoldOut
 from production.models import Pizzeria, StaffMember
 from production.selectors import (
     availability_of,
+    line_key,
+    parse_line_key,
     pizzeria_hours_on,
     pizzeria_is_open,
     pizzeria_list,
@@ -47,6 +50,7 @@ from .forms import (
     CartAddForm,
     CartQuantityForm,
     CheckoutForm,
+    ConfigureForm,
     EditLinesForm,
     RefundForm,
     StaffOrderForm,
@@ -63,14 +67,15 @@ from .selectors import (
     checkout_slots,
     customer_addresses,
     customer_for,
+    line_check_available,
+    menu_configurator,
     menu_for,
-    menu_item,
-    menu_item_check_available,
+    menu_line,
     menu_products,
     order_awaiting_payment,
+    order_edit_rows,
     order_events,
     order_for_viewer,
-    order_history_lines,
     order_is_owned_by,
     order_lines,
     order_notification_log,
@@ -152,7 +157,7 @@ def _cart_context(cart: Cart, *, pizzeria: Pizzeria | None = None) -> dict:
     """The cart panel; the caller passes the pizzeria it has read already, if it is the cart's."""
     if pizzeria is None or pizzeria.pk != cart.pizzeria_id:
         pizzeria = pizzeria_get(pk=cart.pizzeria_id, with_hours=False) if cart else None
-    return {"cart": cart_summary(pizzeria=pizzeria, quantities=cart.lines)}
+    return {"cart": cart_summary(pizzeria=pizzeria, lines=cart.lines)}
 
 
 def _menu_cards(request, pizzeria) -> str:
@@ -168,7 +173,7 @@ def _menu_cards(request, pizzeria) -> str:
     if html is None:
         context = {
             "pizzeria": pizzeria,
-            "sections": menu_for(pizzeria=pizzeria, fresh=True),
+            "sections": menu_for(pizzeria=pizzeria, fresh=True).sections,
             "csrf_token": CSRF_TOKEN_SLOT,
         }
         html = render_to_string("ventes/_menu_cards.html", context)
@@ -219,48 +224,162 @@ def cart_add(request):
     if pizzeria is None:
         return _cart_answer(request, cart, error="Pizzeria inconnue.")
     back = pizzeria.get_absolute_url()
-    item = menu_item(pizzeria=pizzeria, product_id=form.cleaned_data["product"])
-    if item is None:
-        return _cart_answer(request, cart, error=f"Ce produit n'est pas à la carte de {pizzeria.name}.", back=back)
-    product, quantity = item.product, form.cleaned_data["quantity"]
-    # A cart about to be replaced by this pizzeria's counts for nothing here.
-    wanted = quantity if cart.belongs_elsewhere(pizzeria.pk) else cart.quantity_after_adding(product.pk, quantity)
     try:
-        menu_item_check_available(item=item, quantity=wanted)
+        line, can_make = menu_line(
+            pizzeria=pizzeria,
+            product_id=form.cleaned_data["product"],
+            size_id=form.cleaned_data["size"],
+            option_ids=form.cleaned_data["options"],
+            half_id=form.cleaned_data["half"],
+        )
+    except InvalidConfiguration as error:
+        return _cart_answer(request, cart, error=error.message, back=back)
+    key, quantity = line.key, form.cleaned_data["quantity"]
+    # A cart about to be replaced by this pizzeria's counts for nothing here.
+    wanted = quantity if cart.belongs_elsewhere(pizzeria.pk) else cart.quantity_after_adding(key, quantity)
+    try:
+        line_check_available(line=line, can_make=can_make, quantity=wanted)
     except SoldOut as error:
         return _cart_answer(request, cart, error=error.message, back=back)
     if cart.belongs_elsewhere(pizzeria.pk) and not form.cleaned_data["replace"]:
         current = pizzeria_get(pk=cart.pizzeria_id, with_hours=False)
-        context = {"current": current, "pizzeria": pizzeria, "product": product, "quantity": quantity}
+        context = {"current": current, "pizzeria": pizzeria, "line": line, "quantity": quantity}
         template = "ventes/_cart_switch.html" if request.htmx else "ventes/cart_switch.html"
         return render(request, template, context)
     if not cart.belongs_elsewhere(pizzeria.pk):
         try:
-            cart_check_add(lines=cart.lines, product_id=product.pk, quantity=quantity)
+            cart_check_add(lines=cart.lines, key=key, quantity=quantity)
         except CartLimitReached as error:
             return _cart_answer(request, cart, error=error.message, back=back)
-    cart.add(pizzeria_id=pizzeria.pk, product_id=product.pk, quantity=quantity)
-    return _cart_answer(request, cart, pizzeria=pizzeria, notice=f"{product.name} ajouté au panier.", back=back)
+    cart.add(pizzeria_id=pizzeria.pk, key=key, quantity=quantity)
+    return _cart_answer(request, cart, pizzeria=pizzeria, notice=f"{line.label} ajouté au panier.", back=back)
+
+
+def _configure_choice(request) -> tuple[int | None, tuple[int, ...] | None, int | None]:
+    """The size, options and second half of a configurator's refresh (GET), or nothing: the product as the
+    menu shows it."""
+    if not {"size", "option", "half"} & set(request.GET):
+        return None, None, None
+    data = request.GET.copy()
+    data["quantity"] = "1"
+    form = ConfigureForm(data)
+    if not form.is_valid():
+        return None, None, None
+    return form.cleaned_data["size"], form.cleaned_data["options"], form.cleaned_data["half"]
+
+
+@require_http_methods(["GET", "POST"])
+def product_configure(request, slug, product_id):
+    """The configurator of one product: sizes, extras and toppings to take off, priced by the server as they change.
+
+    GET shows it (htmx asks it again at every change, for the price, the allergens and what the stock
+    still allows); POST puts the line in the cart, or shows beside the form why it cannot, writing nothing.
+    """
+    pizzeria = pizzeria_for_menu(slug=slug)
+    if pizzeria is None:
+        raise Http404("Pizzeria inconnue.")
+    cart = Cart(request.session)
+    form = ConfigureForm(request.POST if request.method == "POST" else None)
+    error, quantity = "", 1
+    size_id, option_ids, half_id = _configure_choice(request) if request.method == "GET" else (None, None, None)
+    if request.method == "POST" and not form.is_valid():
+        error = str(next(iter(form.errors.values()))[0])
+    elif request.method == "POST":
+        size_id, option_ids, half_id = (
+            form.cleaned_data["size"],
+            form.cleaned_data["options"],
+            form.cleaned_data["half"],
+        )
+        quantity = form.cleaned_data["quantity"]
+        label, error = _cart_put(
+            cart,
+            pizzeria=pizzeria,
+            product_id=product_id,
+            size_id=size_id,
+            option_ids=option_ids,
+            half_id=half_id,
+            quantity=quantity,
+            replace=form.cleaned_data["replace"],
+        )
+        if not error:
+            messages.success(request, f"{label} ajouté au panier.")
+            return redirect(f"{pizzeria.get_absolute_url()}#produit-{product_id}")
+    configurator = menu_configurator(
+        pizzeria=pizzeria, product_id=product_id, size_id=size_id, option_ids=option_ids, half_id=half_id
+    )
+    if configurator is None:
+        raise Http404("Ce produit n'est pas à la carte.")
+    context = {
+        "pizzeria": pizzeria,
+        "configurator": configurator,
+        "error": error,
+        "quantity": quantity,
+        "other_cart": cart.belongs_elsewhere(pizzeria.pk),
+    }
+    template = "ventes/_configurator.html" if request.htmx else "ventes/configure.html"
+    return render(request, template, context, status=HTTPStatus.BAD_REQUEST if error else HTTPStatus.OK)
+
+
+def _cart_put(
+    cart: Cart,
+    *,
+    pizzeria: Pizzeria,
+    product_id: int,
+    size_id: int | None,
+    option_ids: tuple[int, ...],
+    half_id: int | None,
+    quantity: int,
+    replace: bool,
+) -> tuple[str, str]:
+    """Put a configured line in the cart: (its label, "") once it is there, ("", the French reason) otherwise."""
+    try:
+        line, can_make = menu_line(
+            pizzeria=pizzeria, product_id=product_id, size_id=size_id, option_ids=option_ids, half_id=half_id
+        )
+    except InvalidConfiguration as error:
+        return "", error.message
+    elsewhere = cart.belongs_elsewhere(pizzeria.pk)
+    if elsewhere and not replace:
+        return "", "Votre panier contient des produits d'une autre pizzeria : cochez la case pour le vider."
+    key = line.key
+    try:
+        line_check_available(
+            line=line, can_make=can_make, quantity=quantity if elsewhere else cart.quantity_after_adding(key, quantity)
+        )
+        if not elsewhere:
+            cart_check_add(lines=cart.lines, key=key, quantity=quantity)
+    except (SoldOut, CartLimitReached) as error:
+        return "", error.message
+    cart.add(pizzeria_id=pizzeria.pk, key=key, quantity=quantity)
+    return line.label, ""
+
+
+def _cart_key(key: str) -> str:
+    """A cart line's key as the cart keeps it (a bare product id is that product as it comes)."""
+    parsed = parse_line_key(key)
+    return line_key(*parsed) if parsed is not None else key
 
 
 @require_POST
-def cart_update(request, product_id):
+def cart_update(request, key):
     cart = Cart(request.session)
-    if product_id not in cart.lines:
+    key = _cart_key(key)
+    if key not in cart.lines:
         return _cart_answer(request, cart, error="Ce produit n'est pas dans votre panier.")
     form = CartQuantityForm(request.POST)
     if not form.is_valid():
         return _cart_answer(request, cart, error=str(form.errors["quantity"][0]))
-    cart.set_quantity(product_id=product_id, quantity=form.cleaned_data["quantity"])
+    cart.set_quantity(key=key, quantity=form.cleaned_data["quantity"])
     return _cart_answer(request, cart, notice="Quantité mise à jour.")
 
 
 @require_POST
-def cart_remove(request, product_id):
+def cart_remove(request, key):
     cart = Cart(request.session)
-    if product_id not in cart.lines:
+    key = _cart_key(key)
+    if key not in cart.lines:
         return _cart_answer(request, cart, error="Ce produit n'est pas dans votre panier.")
-    cart.remove(product_id=product_id)
+    cart.remove(key=key)
     return _cart_answer(request, cart, notice="Produit retiré du panier.")
 
 
@@ -392,7 +511,7 @@ def checkout(request):
             if customer is not None:
                 initial["notify_by"] = customer_notify_choice(customer=customer)
         form = CheckoutForm(initial=initial, **form_kwargs)
-    summary = cart_summary(pizzeria=pizzeria, quantities=cart.lines)
+    summary = cart_summary(pizzeria=pizzeria, lines=cart.lines)
     context = {
         "form": form,
         "pizzeria": pizzeria,
@@ -406,9 +525,9 @@ def checkout(request):
 def _cart_keep_menu_products(cart: Cart, *, pizzeria: Pizzeria) -> None:
     """After an order refused for its lines: if some product left the menu since it was added,
     the cart keeps the others and the customer checks it before submitting again."""
-    summary = cart_summary(pizzeria=pizzeria, quantities=cart.lines, cached=False)
+    summary = cart_summary(pizzeria=pizzeria, lines=cart.lines, cached=False)
     if len(summary.lines) != len(cart.lines):
-        cart.replace(pizzeria_id=pizzeria.pk, lines={line.product.pk: line.quantity for line in summary.lines})
+        cart.replace(pizzeria_id=pizzeria.pk, lines={line.key: line.quantity for line in summary.lines})
         raise InvalidOrder("Un produit de votre panier n'est plus à la carte : vérifiez votre commande.")
 
 
@@ -557,21 +676,18 @@ def order_edit(request, number):
     if not view.may_edit:
         messages.error(request, TOO_LATE)
         return _back_to_order(request, view)
-    products = menu_products(pizzeria=order.pizzeria)
-    current = order_history_lines(order=order)
-    form = EditLinesForm(request.POST or None, products=products, current=current)
+    rows = order_edit_rows(order=order)
+    form = EditLinesForm(request.POST or None, rows=rows)
     if request.method == "POST" and form.is_valid():
-        lines = [LineRequest(product_id, quantity) for product_id, quantity in form.quantities().items()]
         try:
-            order_edit_lines(order_id=order.pk, lines=lines, by=request.user)
+            order_edit_lines(order_id=order.pk, lines=form.line_requests(), by=request.user)
         except ORDER_ERRORS as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, f"Commande {order.number} modifiée.")
             return _back_to_order(request, view)
-    availabilities = product_availability(pizzeria_id=order.pizzeria_id, product_ids=[p.pk for p in products])
-    rows = [(form[f"qty_{product.pk}"], product, availability_of(availabilities, product.pk)) for product in products]
-    return render(request, "ventes/order_edit.html", {"order": order, "form": form, "rows": rows})
+    fields = [(form[form.field_name(row.key)], row) for row in rows]
+    return render(request, "ventes/order_edit.html", {"order": order, "form": form, "rows": fields})
 
 
 @require_http_methods(["GET", "POST"])

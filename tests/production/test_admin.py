@@ -1,5 +1,7 @@
 """The back-office refuses bad values with a form error and writes nothing."""
 
+from decimal import Decimal
+
 import pytest
 
 from production.models import Product, Stock, StockMovement
@@ -51,6 +53,10 @@ def test_admin_refuses_negative_price(manager_client):
             "price": "-1",
             "vat_rate": "10.00",
             "position": "0",
+            "sizes-TOTAL_FORMS": "0",
+            "sizes-INITIAL_FORMS": "0",
+            "option_groups-TOTAL_FORMS": "0",
+            "option_groups-INITIAL_FORMS": "0",
             "recipe_lines-TOTAL_FORMS": "0",
             "recipe_lines-INITIAL_FORMS": "0",
             "recipe_steps-TOTAL_FORMS": "0",
@@ -105,3 +111,28 @@ def test_manager_cancels_orders_through_the_workflow(manager_client, shop):
     assert (order.state, order.cancel_reason) == ("cancelled", "too_busy")
     assert order.events.latest("pk").by.email == "boss@ocpizza.fr"
     assert shop.level("dough") == 10
+
+
+def test_admin_pizzeria_price_of_another_products_size_is_refused(manager_client):
+    from production.models import MenuOverride
+
+    pizzeria = factories.PizzeriaFactory()
+    regina, margherita = factories.ProductFactory(name="Regina"), factories.ProductFactory(name="Margherita")
+    size = factories.ProductSizeFactory(product=margherita, name="Grande")
+    response = manager_client.post(
+        "/admin/production/menuoverride/add/",
+        {"pizzeria": pizzeria.pk, "product": regina.pk, "size": size.pk, "price": "15.00"},
+    )
+    assert response.status_code == 200
+    assert "Cette taille est celle d&#x27;un autre produit." in response.content.decode()
+    response = manager_client.post(
+        "/admin/production/menuoverride/add/", {"pizzeria": pizzeria.pk, "product": regina.pk}
+    )
+    assert "Indiquez un prix ou cochez « retiré de la carte ici »." in response.content.decode()
+    assert not MenuOverride.objects.exists()
+    response = manager_client.post(
+        "/admin/production/menuoverride/add/",
+        {"pizzeria": pizzeria.pk, "product": margherita.pk, "size": size.pk, "price": "15.00"},
+    )
+    assert response.status_code == 302
+    assert MenuOverride.objects.get().price == Decimal("15.00")

@@ -62,6 +62,7 @@ RULES = {
     "accounts:address_edit": _rule("address", "owner", line1="1 rue de Rivoli", postcode="75001"),
     "accounts:address_delete": _rule("address", "owner"),
     "ventes:menu": _rule("pizzeria", PUBLIC, methods=("get",)),
+    "ventes:product_configure": _rule("product", PUBLIC, quantity="1"),
     "ventes:cart_update": _rule("product", PUBLIC, methods=("post",), quantity="2"),
     "ventes:cart_remove": _rule("product", PUBLIC, methods=("post",)),
     "ventes:order_detail": _rule("order", ORDER_READERS, methods=("get",)),
@@ -195,6 +196,7 @@ def _url(name: str, params: frozenset, obj, pizzeria) -> str:
         "number": getattr(obj, "number", None),
         "pk": obj.pk,
         "product_id": obj.pk,
+        "key": f"{obj.pk}::",  # a cart line: the product as it comes
         "address_id": obj.pk,
         # A forged link: a real user's id with a token that was never issued.
         "uidb64": urlsafe_base64_encode(force_bytes(obj.pk)),

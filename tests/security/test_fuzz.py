@@ -69,7 +69,7 @@ def fuzz(shop):
     clients["cook"].force_login(cook)
     clients["counter"].force_login(counter)
     slug, stock, product = shop.pizzeria.slug, shop.stock["cheese"].pk, shop.margherita.pk
-    qty = [f"qty_{p.pk}" for p in (shop.margherita, shop.regina, shop.beer)]
+    qty = [f"qty_{p.pk}--" for p in (shop.margherita, shop.regina, shop.beer)]
     details = ["customer_name", "customer_phone", "fulfilment", "address_line", "address_postcode", "address_city"]
     details += ["address_instructions", "when", "slot", "payment_method", "note", "token"]
     return {

@@ -47,11 +47,11 @@ def test_what_is_in_the_cart_counts_with_what_is_added(client, shop):
     add(client, shop.pizzeria, shop.margherita, "2")
     html = add(client, shop.pizzeria, shop.margherita, "2", htmx=True).content.decode()
     assert "Stock insuffisant — Margherita : plus que 3." in html
-    assert cart_lines(client) == {str(shop.margherita.pk): 2}
+    assert cart_lines(client) == {f"{shop.margherita.pk}::": 2}
 
     html = add(client, shop.pizzeria, shop.margherita, "1", htmx=True).content.decode()
     assert "Margherita ajouté au panier." in html
-    assert cart_lines(client) == {str(shop.margherita.pk): 3}
+    assert cart_lines(client) == {f"{shop.margherita.pk}::": 3}
 
 
 def test_a_cart_of_another_pizzeria_does_not_count_against_this_ones_stock(client, shop):
@@ -66,4 +66,4 @@ def test_a_cart_of_another_pizzeria_does_not_count_against_this_ones_stock(clien
         headers={"HX-Request": "true"},
     )
     assert "Stock insuffisant — Margherita : plus que 3." in response.content.decode()
-    assert cart_lines(client) == {str(shop.margherita.pk): 5}
+    assert cart_lines(client) == {f"{shop.margherita.pk}::": 5}

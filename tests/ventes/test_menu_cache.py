@@ -24,7 +24,9 @@ def menu_html(client, shop) -> str:
 
 
 def test_an_unchanged_menu_is_served_from_the_cache_without_a_query(client, shop, django_assert_num_queries):
-    with django_assert_num_queries(5):  # the pizzeria, its opening hours, products, availability, allergens
+    # The pizzeria, its opening hours; the menu: products, their sizes, option groups and recipes,
+    # the pizzeria's own prices, its stock, the allergens.
+    with django_assert_num_queries(9):
         client.get(f"/pizzeria/{shop.pizzeria.slug}/")
     with django_assert_num_queries(0):
         client.get(f"/pizzeria/{shop.pizzeria.slug}/")
@@ -42,7 +44,7 @@ def test_every_visitor_gets_their_own_csrf_token_in_the_cached_menu(shop):
             {"csrfmiddlewaretoken": token, "pizzeria": shop.pizzeria.pk, "product": shop.margherita.pk, "quantity": 1},
         )
         assert added.status_code == 302
-        assert Cart(added.wsgi_request.session).lines == {shop.margherita.pk: 1}
+        assert Cart(added.wsgi_request.session).lines == {f"{shop.margherita.pk}::": 1}
     assert tokens[0] != tokens[1]
     assert CSRF_TOKEN_SLOT not in html
 

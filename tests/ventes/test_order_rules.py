@@ -60,13 +60,13 @@ def test_order_place_keeps_the_coordinates_google_found(shop, settings):
 
 def test_the_cart_takes_no_more_than_one_order_may_hold(settings):
     settings.OCPIZZA = {**settings.OCPIZZA, "MAX_ORDER_LINES": 2, "MAX_LINE_QUANTITY": 5}
-    cart_check_add(lines={1: 4}, product_id=1, quantity=1)
-    cart_check_add(lines={1: 4}, product_id=2, quantity=5)
+    cart_check_add(lines={"1::": 4}, key="1::", quantity=1)
+    cart_check_add(lines={"1::": 4}, key="2::", quantity=5)
     with pytest.raises(CartLimitReached, match=r"Au plus 5 exemplaires d.un même produit\."):
-        cart_check_add(lines={1: 4}, product_id=1, quantity=2)
+        cart_check_add(lines={"1::": 4}, key="1::", quantity=2)
     with pytest.raises(CartLimitReached, match="nombre maximum de produits"):
-        cart_check_add(lines={1: 1, 2: 1}, product_id=3, quantity=1)
-    cart_check_add(lines={1: 1, 2: 1}, product_id=2, quantity=1)
+        cart_check_add(lines={"1::": 1, "2::": 1}, key="3::", quantity=1)
+    cart_check_add(lines={"1::": 1, "2::": 1}, key="2::", quantity=1)
 
 
 def test_a_past_order_comes_back_trimmed_to_what_can_be_made(shop):
@@ -77,7 +77,7 @@ def test_a_past_order_comes_back_trimmed_to_what_can_be_made(shop):
     stock_count_inventory(stock=shop.stock["ham"], counted=60)  # one Regina left
     stock_count_inventory(stock=shop.stock["beer"], counted=0)
     again = order_reorder(order=past, pizzeria=shop.pizzeria)
-    assert again.lines == {shop.margherita.pk: 2, shop.regina.pk: 1}
+    assert again.lines == {f"{shop.margherita.pk}::": 2, f"{shop.regina.pk}::": 1}
     assert sorted(again.missing) == ["Peroni (épuisé)", "Regina (plus que 1)"]
 
 

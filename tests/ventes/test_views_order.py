@@ -168,9 +168,9 @@ def test_finished_order_stops_polling(client, order, customer):
 def test_owner_edits_lines_while_received(client, shop, order, customer):
     client.force_login(customer.user)
     form = client.get(page(order.number, "modifier/")).content.decode()
-    assert f'name="qty_{shop.margherita.pk}"' in form
+    assert f'name="qty_{shop.margherita.pk}--"' in form
     response = client.post(
-        page(order.number, "modifier/"), {f"qty_{shop.margherita.pk}": 1, f"qty_{shop.regina.pk}": 1}
+        page(order.number, "modifier/"), {f"qty_{shop.margherita.pk}--": 1, f"qty_{shop.regina.pk}--": 1}
     )
     assert response.status_code == 302
     order.refresh_from_db()
@@ -189,7 +189,7 @@ def test_owner_edits_lines_while_received(client, shop, order, customer):
 )
 def test_bad_edits_are_refused_and_change_nothing(client, shop, order, customer, data, message):
     client.force_login(customer.user)
-    data = {key.replace("MARGHERITA", str(shop.margherita.pk)): value for key, value in data.items()}
+    data = {key.replace("MARGHERITA", f"{shop.margherita.pk}--"): value for key, value in data.items()}
     html = client.post(page(order.number, "modifier/"), data).content.decode()
     assert message in html
     assert sorted(order.lines.values_list("product_name", "quantity")) == [("Margherita", 2), ("Peroni", 1)]
@@ -198,7 +198,7 @@ def test_bad_edits_are_refused_and_change_nothing(client, shop, order, customer,
 def test_edit_beyond_stock_says_sold_out(client, shop, order, customer):
     client.force_login(customer.user)
     stock_count_inventory(stock=shop.stock["ham"], counted=0)
-    html = client.post(page(order.number, "modifier/"), {f"qty_{shop.regina.pk}": 1}).content.decode()
+    html = client.post(page(order.number, "modifier/"), {f"qty_{shop.regina.pk}--": 1}).content.decode()
     assert "Regina : épuisé" in html
     assert order.lines.count() == 2
 
@@ -265,7 +265,7 @@ def test_kitchen_starts_while_the_customer_edits(client, shop, order, customer, 
         return real(**kwargs)
 
     with mock.patch.object(views, "order_edit_lines", kitchen_first):
-        response = client.post(page(order.number, "modifier/"), {f"qty_{shop.regina.pk}": 1}, follow=True)
+        response = client.post(page(order.number, "modifier/"), {f"qty_{shop.regina.pk}--": 1}, follow=True)
     assert "La cuisine a commencé votre commande" in response.content.decode()
     assert order.lines.count() == 2 and ledger_matches_levels()
 
@@ -276,7 +276,7 @@ def test_tampered_order_number_in_edit_forms_is_404(client, shop, customer):
     client.force_login(customer.user)
     assert client.get(page(mine.number, "modifier/")).status_code == 200
     assert client.post(page(theirs.number, "annuler/"), {"reason": "x"}).status_code == 404
-    assert client.post(page(theirs.number, "modifier/"), {f"qty_{shop.margherita.pk}": 1}).status_code == 404
+    assert client.post(page(theirs.number, "modifier/"), {f"qty_{shop.margherita.pk}--": 1}).status_code == 404
     theirs.refresh_from_db()
     assert theirs.state == OrderState.RECEIVED
 
@@ -305,7 +305,7 @@ def test_reorder_fills_the_cart_and_says_what_is_sold_out(client, shop, customer
     response = client.post(page(past.number, "recommander/"), follow=True)
     html = response.content.decode()
     assert "Regina (plus que 1)" in html and "Peroni (épuisé)" in html
-    assert client.session["cart"]["lines"] == {str(shop.margherita.pk): 2, str(shop.regina.pk): 1}
+    assert client.session["cart"]["lines"] == {f"{shop.margherita.pk}::": 2, f"{shop.regina.pk}::": 1}
     assert client.session["cart"]["pizzeria_id"] == shop.pizzeria.pk
 
 

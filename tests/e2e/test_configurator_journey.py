@@ -1,0 +1,118 @@
+"""A half-and-half with an extra configured on a phone, in a real browser, followed to the kitchen card and memo."""
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from production.models import StaffMember
+from tests import factories
+from ventes.models import Order
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+TIMEOUT_MS = 20_000
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+DESCRIPTION = "Grande, moitié Regina / moitié Napoletana, sans champignons, + mozzarella"
+UI = Path(__file__).resolve().parents[2] / "docs" / "ui"
+
+
+def no_axe_violations(page) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()
+
+
+def watch_csp(page) -> list[str]:
+    """Every message of the page's console about something the Content-Security-Policy refused."""
+    refused: list[str] = []
+    page.on("console", lambda message: "Content Security Policy" in message.text and refused.append(message.text))
+    return refused
+
+
+def test_a_half_and_half_with_an_extra_configured_on_a_phone_reaches_the_kitchen(live_server, options_shop, browser):
+    shop = options_shop
+    pizzaiolo = factories.StaffMemberFactory(role=StaffMember.PIZZAIOLO, pizzeria=shop.pizzeria).user
+    page = browser.new_page(viewport=PHONE)
+    page.set_default_timeout(TIMEOUT_MS)
+    refused = watch_csp(page)
+    page.goto(f"{live_server.url}/pizzeria/{shop.pizzeria.slug}/")
+    regina = page.locator(f"#produit-{shop.regina.pk}")
+    expect(regina).to_contain_text("dès 11,00 €")
+    regina.get_by_role("link", name="Personnaliser Regina").click()
+
+    expect(page.get_by_role("heading", name="Regina")).to_be_visible()
+    add = page.locator(".configurator-bar button")
+    expect(add).to_contain_text("11,00 €")
+    page.get_by_text("Grande", exact=True).click()
+    expect(add).to_contain_text("14,50 €")  # priced again by the server at each change
+    page.get_by_label("Moitié-moitié").select_option(label="Seconde moitié : Napoletana")
+    page.get_by_label("Sans champignons").check()
+    page.get_by_label("Mozzarella + 1,50 €", exact=True).check()
+    expect(add).to_contain_text("16,00 €")  # the dearer half's Grande, 14.50, + 1.50
+    expect(page.locator(".configurator-summary")).to_have_text(DESCRIPTION)
+    page.get_by_label("Sans jambon").check()
+    expect(page.locator("#configurateur-allergenes")).to_have_text("Allergènes : Gluten, Lait")
+    page.get_by_label("Sans jambon").uncheck()
+    expect(page.locator("#configurateur-allergenes")).to_contain_text("sulfites")
+    no_axe_violations(page)
+    page.screenshot(path=str(UI / "configurator-390.png"), full_page=True)
+    add.click()
+
+    expect(page.get_by_text(f"Regina ({DESCRIPTION}) ajouté au panier.")).to_be_visible()
+    cart = page.locator("#panier")
+    expect(cart).to_contain_text(DESCRIPTION)
+    expect(cart).to_contain_text("16,00 €")
+    no_axe_violations(page)
+    page.screenshot(path=str(UI / "menu-cart-options-390.png"), full_page=True)
+    cart.get_by_role("link", name="Commander").click()
+    page.get_by_label("Nom").fill("Camille Martin")
+    page.get_by_label("Téléphone").fill("06 12 34 56 78")
+    page.get_by_label("E-mail").fill("camille@example.com")
+    page.get_by_label("À emporter").check()
+    page.get_by_label("Dès que possible").check()
+    page.get_by_label("Espèces").check()
+    page.get_by_role("button", name="Valider la commande").click()
+    order = Order.objects.get()
+    expect(page.get_by_role("heading", name=f"Commande {order.number}")).to_be_visible()
+    line = order.lines.get()
+    assert (line.description, line.unit_price, line.half_product) == (DESCRIPTION, 16, shop.napoletana)
+    # Half of each recipe at the Grande's × 1.5, the extra on the whole: 75 + 60 + 75 g of mozzarella.
+    assert shop.figures("mozzarella") == (2_000, 210) and shop.figures("champignons") == (1_000, 0)
+    assert refused == []
+
+    kitchen = browser.new_page(viewport=DESKTOP)
+    kitchen.set_default_timeout(TIMEOUT_MS)
+    kitchen.goto(f"{live_server.url}/equipe/connexion/")
+    kitchen.get_by_label("E-mail").fill(pizzaiolo.email)
+    kitchen.get_by_label("Mot de passe").fill("motdepasse-solide")
+    kitchen.get_by_role("button", name="Se connecter").click()
+    card = kitchen.locator(f".column-received #order-{order.pk}")
+    expect(card).to_contain_text(DESCRIPTION)
+    kitchen.screenshot(path=str(UI / "kitchen-options-desktop.png"))
+    card.get_by_role("link", name="Regina").click()
+    expect(kitchen.get_by_role("heading", name="Regina")).to_contain_text(DESCRIPTION)
+    expect(kitchen.locator("tr.memo-removed")).to_contain_text("champignons")
+    mozzarella = kitchen.locator("tr", has_text="mozzarella")
+    expect(mozzarella).to_contain_text("210 g")
+    expect(mozzarella).to_contain_text("135 g")  # half of each recipe: 75 + 60 g
+    expect(kitchen.locator("tr", has_text="pâte")).not_to_contain_text("supplément")
+    no_axe_violations(kitchen)
+    kitchen.screenshot(path=str(UI / "memo-options-desktop.png"), full_page=True)
+
+
+def test_the_configurator_on_a_desktop(live_server, options_shop, browser):
+    shop = options_shop
+    page = browser.new_page(viewport=DESKTOP)
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{live_server.url}/pizzeria/{shop.pizzeria.slug}/")
+    no_axe_violations(page)
+    page.screenshot(path=str(UI / "menu-options-desktop.png"), full_page=True)
+    page.goto(f"{live_server.url}/pizzeria/{shop.pizzeria.slug}/produit/{shop.regina.pk}/")
+    page.get_by_text("Géante", exact=True).click()
+    expect(page.locator(".configurator-bar button")).to_contain_text("18,00 €")
+    no_axe_violations(page)
+    page.set_viewport_size({"width": 1280, "height": 1250})  # the whole form in view: the price bar at its end
+    page.screenshot(path=str(UI / "configurator-desktop.png"))
