@@ -164,7 +164,16 @@ class RecipeStepInline(admin.TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["name", "category", "price", "vat_rate", "contains_alcohol", "is_active", "recipe_size"]
+    list_display = [
+        "name",
+        "category",
+        "price",
+        "vat_rate",
+        "oven_load",
+        "contains_alcohol",
+        "is_active",
+        "recipe_size",
+    ]
     list_filter = ["category", "is_active", "contains_alcohol", "vat_rate", "pizzerias"]
     list_editable = ["is_active"]
     search_fields = ["name", "description"]

@@ -42,6 +42,11 @@ class Pizzeria(models.Model):
         "livraison offerte dès", max_digits=6, decimal_places=2, null=True, blank=True
     )
     ovens = models.PositiveSmallIntegerField("fours", default=2)
+    pizzas_per_oven = models.PositiveSmallIntegerField(
+        "pizzas par four et par quart d'heure",
+        default=6,
+        help_text="Avec le nombre de fours, la charge qu'un créneau de 15 minutes peut prendre.",
+    )
     delivery_minutes = models.PositiveSmallIntegerField("durée de livraison (min)", default=20)
     is_active = models.BooleanField("active", default=True)
     accepting_orders = models.BooleanField(
@@ -54,6 +59,7 @@ class Pizzeria(models.Model):
             models.CheckConstraint(condition=Q(delivery_radius_km__gte=0), name="pizzeria_radius_gte_0"),
             models.CheckConstraint(condition=Q(delivery_fee__gte=0), name="pizzeria_fee_gte_0"),
             models.CheckConstraint(condition=Q(ovens__gte=1), name="pizzeria_ovens_gte_1"),
+            models.CheckConstraint(condition=Q(pizzas_per_oven__gte=1), name="pizzeria_pizzas_per_oven_gte_1"),
         ]
 
     def __str__(self):
@@ -232,6 +238,11 @@ class Product(models.Model):
     vat_rate = models.DecimalField("taux de TVA", max_digits=4, decimal_places=2, choices=VAT_RATES)
     contains_alcohol = models.BooleanField(
         "contient de l'alcool", default=False, help_text="Les titres-restaurant ne paient pas l'alcool."
+    )
+    oven_load = models.PositiveSmallIntegerField(
+        "charge du four",
+        default=1,
+        help_text="Places de four par exemplaire : 1 pour une pizza, 0 pour une boisson, plus pour un calzone.",
     )
     image = models.ImageField(upload_to="products/", blank=True)
     is_active = models.BooleanField("en vente", default=True)

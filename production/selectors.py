@@ -22,10 +22,18 @@ def pizzeria_hours_on(pizzeria: Pizzeria, day: datetime.date) -> list[OpeningHou
     return [hours for hours in pizzeria.opening_hours.all() if hours.weekday == day.weekday()]
 
 
-def pizzeria_is_open(pizzeria: Pizzeria, *, at: datetime.datetime | None = None) -> bool:
+def pizzeria_closes_at(pizzeria: Pizzeria, *, at: datetime.datetime | None = None) -> datetime.datetime | None:
+    """When the opening range that ``at`` (default: now) falls in ends; None when the pizzeria is closed then."""
     local = timezone.localtime(at or timezone.now())
     now = local.time()
-    return any(hours.opens <= now < hours.closes for hours in pizzeria_hours_on(pizzeria, local.date()))
+    for hours in pizzeria_hours_on(pizzeria, local.date()):
+        if hours.opens <= now < hours.closes:
+            return timezone.make_aware(datetime.datetime.combine(local.date(), hours.closes))
+    return None
+
+
+def pizzeria_is_open(pizzeria: Pizzeria, *, at: datetime.datetime | None = None) -> bool:
+    return pizzeria_closes_at(pizzeria, at=at) is not None
 
 
 @dataclass(frozen=True)

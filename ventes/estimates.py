@@ -20,7 +20,8 @@ def order_estimate_ready_at(
 ) -> datetime.datetime:
     """Now plus the oven time of every pizza queued before this order's own, spread over the ovens.
 
-    For a later slot, the order is planned to be ready just in time for it.
+    For a later slot, the order is planned to be ready just in time for it; so
+    is an order pushed to a later slot because the earlier ones were full.
     An order not saved yet gives its lines (``unsaved_lines``, products attached).
     """
     now = now or timezone.now()
@@ -37,9 +38,9 @@ def order_estimate_ready_at(
     pizzas += sum(line.quantity for line in unsaved_lines if line.product.category == Product.PIZZA)
     batches = max(1, math.ceil(pizzas / max(1, order.pizzeria.ovens)))
     ready_at = now + datetime.timedelta(minutes=batches * settings.OCPIZZA["PREPARATION_MINUTES_PER_PIZZA"])
-    if order.requested_for is not None:
-        lead = order_delivery_duration(order=order)
-        ready_at = max(ready_at, order.requested_for - lead)
+    promised = order.requested_for or order.slot
+    if promised is not None:
+        ready_at = max(ready_at, promised - order_delivery_duration(order=order))
     return ready_at
 
 

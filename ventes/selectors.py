@@ -26,6 +26,7 @@ from production.selectors import (
     stock_low_lines,
 )
 
+from .capacity import SLOT, SLOT_MINUTES, SlotRoom, oven_load_of, slot_capacity, slot_loads
 from .models import (
     REFUND_NEEDS_MANAGER,
     STATE_EVENT_TYPES,
@@ -34,6 +35,7 @@ from .models import (
     Fulfilment,
     Order,
     OrderEvent,
+    OrderEventType,
     OrderLine,
     OrderState,
     PaymentMethod,
@@ -44,7 +46,6 @@ from .pricing import MealVoucherSplit, PricedLine, Totals, delivery_fee_for, mea
 from .tracking import order_number_from_token
 from .workflow import STOCK_HELD_STATES, UNDO_TRANSITIONS, UNDO_WINDOW, Role, actor_role_for
 
-SLOT_MINUTES = 15
 # The earliest slot leaves the kitchen this long to make the order.
 SLOT_LEAD_MINUTES = 30
 SLOT_DAYS = 2
@@ -204,6 +205,10 @@ class CartSummary:
     def count(self) -> int:
         return sum(line.quantity for line in self.lines)
 
+    @property
+    def oven_load(self) -> int:
+        return oven_load_of((line.product, line.quantity) for line in self.lines)
+
 
 def cart_summary(
     *,
@@ -277,8 +282,9 @@ def cart_meal_voucher_splits(*, cart: CartSummary) -> CheckoutVoucherSplits | No
     )
 
 
-def checkout_slots(*, pizzeria: Pizzeria, now: datetime.datetime | None = None) -> list[datetime.datetime]:
-    """Times offered for a later order: every quarter hour within opening hours, today and tomorrow.
+def checkout_slots(*, pizzeria: Pizzeria, now: datetime.datetime | None = None) -> list[SlotRoom]:
+    """Times offered for a later order: every quarter hour within opening hours, today and tomorrow,
+    with the oven load already due in each (one query).
 
     A paused pizzeria only offers slots after its pause lead time.
     """
@@ -300,7 +306,21 @@ def checkout_slots(*, pizzeria: Pizzeria, now: datetime.datetime | None = None) 
                 if slot >= earliest:
                     slots.append(slot)
                 slot += datetime.timedelta(minutes=SLOT_MINUTES)
-    return sorted(slots)
+    if not slots:
+        return []
+    slots.sort()
+    loads = slot_loads(pizzeria_id=pizzeria.pk, start=slots[0], end=slots[-1] + SLOT)
+    capacity = slot_capacity(pizzeria=pizzeria)
+    return [SlotRoom(at=slot, load=loads.get(slot, 0), capacity=capacity) for slot in slots]
+
+
+def order_capacity_overridden(*, number: str) -> str | None:
+    """What the staff were told when they took this order into a full slot (the event's note), or None."""
+    return (
+        OrderEvent.objects.filter(order__number=number, type=OrderEventType.CAPACITY_OVERRIDDEN)
+        .values_list("note", flat=True)
+        .first()
+    )
 
 
 def customer_for(*, user) -> Customer | None:

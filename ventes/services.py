@@ -19,11 +19,12 @@ from django.utils import timezone
 
 from production.exceptions import NotEnoughStock, Shortage, SoldOut
 from production.models import Pizzeria, Product
-from production.selectors import pizzeria_hours_on, pizzeria_is_open
+from production.selectors import pizzeria_closes_at, pizzeria_hours_on, pizzeria_is_open
 from production.services import stock_reserved_for_order, stock_set_order_needs
 
 from . import notifications, sms
-from .estimates import order_estimate_ready_at
+from .capacity import SLOT, SlotRoom, first_slot_with_room, oven_load_of, slot_capacity, slot_room, slot_start
+from .estimates import order_delivery_duration, order_estimate_ready_at
 from .events import money, order_event_record
 from .exceptions import (
     CartLimitReached,
@@ -31,6 +32,7 @@ from .exceptions import (
     InvalidOrder,
     OrderNotEditable,
     PizzeriaUnavailable,
+    SlotFull,
     TransitionForbidden,
     UnknownAddress,
 )
@@ -260,6 +262,8 @@ class OrderRequest:
     idempotency_key: str | None = None
     notify_email: bool = True
     sms_phone: str = ""
+    # Staff only (phone and counter): take the order even when its slot is full; recorded on the order.
+    override_capacity: bool = False
 
 
 def _delivery_checked(*, pizzeria: Pizzeria, address: DeliveryAddress) -> DeliveryAddress:
@@ -285,8 +289,10 @@ def order_place(*, request: OrderRequest) -> Order:
     ``request.sms_phone``: the customer asked, now, to follow the order by SMS at that number.
 
     The orders of a pizzeria queue up on its row lock (for their daily
-    numbers): it is taken once the order is checked, priced and estimated, so
-    that only the writes wait for it.
+    numbers and the room left in their slot): it is taken once the order is
+    checked, priced and estimated, so that only the writes wait for it.
+    A slot without room for the order's oven load is ``SlotFull``, unless a
+    phone or counter order overrides it (``request.override_capacity``).
     """
     pizzeria, channel, fulfilment, payment_method = (
         request.pizzeria,
@@ -325,6 +331,14 @@ def order_place(*, request: OrderRequest) -> Order:
     if delivery_address is not None:
         delivery_address = _delivery_checked(pizzeria=pizzeria, address=delivery_address)
     products = _menu_products(pizzeria=pizzeria, quantities=quantities)
+    override = request.override_capacity and channel != Channel.WEB
+    oven_load = oven_load_of((product, quantities[product.pk]) for product in products)
+    if oven_load > slot_capacity(pizzeria=pizzeria) and not override:
+        raise InvalidOrder(
+            f"Nos fours cuisent au plus {slot_capacity(pizzeria=pizzeria)} pizzas par quart d'heure : "
+            f"pour une commande plus grande, appelez {pizzeria.name} au {pizzeria.phone}.",
+            field="lines",
+        )
     state = OrderState.PENDING_PAYMENT if payment_method == PaymentMethod.ONLINE_CARD else OrderState.RECEIVED
     order = Order(
         pizzeria=pizzeria,
@@ -336,6 +350,7 @@ def order_place(*, request: OrderRequest) -> Order:
         channel=channel,
         fulfilment=fulfilment,
         requested_for=requested_for,
+        oven_load=oven_load,
         note=request.note.strip(),
         state=state,
         payment_method=payment_method,
@@ -357,7 +372,15 @@ def order_place(*, request: OrderRequest) -> Order:
     # Before the lock: an order of this pizzeria committed in between is not counted, a few pizzas at most.
     order.estimated_ready_at = order_estimate_ready_at(order=order, now=now, unsaved_lines=order_lines)
     try:
-        return _order_write(order=order, lines=order_lines, products=products, quantities=quantities, by=request.by)
+        return _order_write(
+            order=order,
+            lines=order_lines,
+            products=products,
+            quantities=quantities,
+            by=request.by,
+            now=now,
+            override=override,
+        )
     except IntegrityError:
         # A twin call for another pizzeria (the cart changed between the two) committed first.
         if idempotency_key and (placed := _placed_with(idempotency_key)):
@@ -365,17 +388,68 @@ def order_place(*, request: OrderRequest) -> Order:
         raise
 
 
+def _slot_full_message(room: SlotRoom) -> str:
+    return (
+        f"Le créneau de {room.at:%H}h{room.at:%M} est complet ({room.load} pizzas prévues "
+        f"sur {room.capacity}) : choisissez-en un autre."
+    )
+
+
+def _slot_take(*, order: Order, now: datetime.datetime, override: bool) -> SlotRoom | None:
+    """Put the order in its slot; behind the pizzeria's lock, so that racing orders see each other.
+
+    A scheduled order takes the slot it asked for; an order for now the first
+    one with room from its estimate on, its estimate moved to it. Returns the
+    room it overfilled (a staff override), None when it fitted.
+    """
+    lead = order_delivery_duration(order=order)
+    if order.requested_for is not None:
+        room = slot_room(pizzeria=order.pizzeria, at=order.requested_for)
+        order.slot = room.at
+        if room.fits(order.oven_load):
+            return None
+        if override:
+            return room
+        raise SlotFull(_slot_full_message(room), field="requested_for", load=room.load, capacity=room.capacity)
+    assert order.estimated_ready_at is not None  # estimated before the lock
+    due = order.estimated_ready_at + lead
+    closes = pizzeria_closes_at(order.pizzeria, at=now) or now
+    found = first_slot_with_room(
+        pizzeria=order.pizzeria, earliest=due, until=max(closes, slot_start(due) + SLOT), load=order.oven_load
+    )
+    if found is not None:
+        order.slot = found.at
+        order.estimated_ready_at = max(order.estimated_ready_at, found.at - lead)
+        return None
+    if not override:
+        raise SlotFull(
+            f"{order.pizzeria.name} n'a plus de place en cuisine d'ici la fermeture : choisissez un autre jour.",
+            field="requested_for",
+        )
+    room = slot_room(pizzeria=order.pizzeria, at=due)
+    order.slot = room.at
+    return room
+
+
 @transaction.atomic
 def _order_write(
-    *, order: Order, lines: list[OrderLine], products: list[Product], quantities: Mapping[int, int], by
+    *,
+    order: Order,
+    lines: list[OrderLine],
+    products: list[Product],
+    quantities: Mapping[int, int],
+    by,
+    now: datetime.datetime,
+    override: bool,
 ) -> Order:
-    """The writes of ``order_place``, behind the pizzeria's lock: the day's number, the order, its stock."""
+    """The writes of ``order_place``, behind the pizzeria's lock: its slot, the day's number, the order, its stock."""
     pizzeria = order.pizzeria
     if not Pizzeria.objects.select_for_update().filter(pk=pizzeria.pk, is_active=True).values_list("pk"):
         raise InvalidOrder("Pizzeria inconnue.", field="pizzeria")
     # Behind the lock, a twin call for the same pizzeria sees the order the first one committed.
     if order.idempotency_key and (placed := _placed_with(order.idempotency_key)):
         return placed
+    overfilled = _slot_take(order=order, now=now, override=override)
     today = order.business_date
     last = Order.objects.filter(pizzeria=pizzeria, business_date=today).aggregate(last=Max("daily_sequence"))["last"]
     order.daily_sequence = (last or 0) + 1
@@ -392,6 +466,20 @@ def _order_write(
         params={"lines": _lines_params(lines), "total": money(order.total)},
         note=order.get_channel_display(),
     )
+    if overfilled is not None:
+        order_event_record(
+            order=order,
+            type=OrderEventType.CAPACITY_OVERRIDDEN,
+            by=by,
+            order_saved=True,
+            params={
+                "slot": overfilled.at.isoformat(),
+                "load_before": overfilled.load,
+                "order_load": order.oven_load,
+                "capacity": overfilled.capacity,
+            },
+            note=f"créneau complet forcé : {overfilled.load + order.oven_load} pizzas pour {overfilled.capacity}",
+        )
     notifications.order_notify_queue(order_id=order.pk, state=order.state)
     return order
 
@@ -413,6 +501,7 @@ def order_edit_lines(*, order_id: int, lines: Sequence[LineRequest], by) -> Orde
     if order.payment_state == PaymentState.PAID:
         raise OrderNotEditable("Cette commande est déjà réglée en ligne : annulez-la puis commandez à nouveau.")
     products = _menu_products(pizzeria=order.pizzeria, quantities=quantities)
+    _slot_resize(order=order, load=oven_load_of((product, quantities[product.pk]) for product in products))
     held = stock_reserved_for_order(order=order)
     _reserve(order=order, products=products, quantities=quantities, held=held, by=by)
     before = list(order.lines.all())
@@ -436,6 +525,21 @@ def order_edit_lines(*, order_id: int, lines: Sequence[LineRequest], by) -> Orde
         note="commande modifiée",
     )
     return order
+
+
+def _slot_resize(*, order: Order, load: int) -> None:
+    """An edited order keeps its slot: more pizzas must still fit in it, checked behind the pizzeria's lock."""
+    if order.slot is not None and load > order.oven_load:
+        # Locked after the order, as no one holding the pizzeria's lock waits for an existing order.
+        list(Pizzeria.objects.select_for_update().filter(pk=order.pizzeria_id).values_list("pk"))
+        room = slot_room(pizzeria=order.pizzeria, at=order.slot)
+        if not room.fits(load - order.oven_load):
+            raise SlotFull(
+                f"Le créneau de {room.at:%H}h{room.at:%M} est complet : cette commande peut y prendre "
+                f"au plus {room.remaining + order.oven_load} pizzas.",
+                field="lines",
+            )
+    order.oven_load = load
 
 
 def _lines_params(lines: Sequence[OrderLine]) -> list[dict[str, object]]:

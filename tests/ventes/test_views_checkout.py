@@ -87,7 +87,7 @@ def test_confirmation_mail_carries_the_tracking_link(client, shop, settings):
 
 def test_delivery_in_zone_with_a_slot(client, shop):
     fill_cart(client, shop)
-    slot = checkout_slots(pizzeria=shop.pizzeria)[3]
+    slot = checkout_slots(pizzeria=shop.pizzeria)[3].at
     response = checkout(
         client,
         fulfilment="delivery",
@@ -197,7 +197,7 @@ def test_paused_pizzeria_refuses_asap_and_offers_later_slots(client, shop, setti
     html = checkout(client).content.decode()
     assert "ne prend plus de commande immédiate" in html
     assert nothing_written()
-    earliest = checkout_slots(pizzeria=shop.pizzeria)[0]
+    earliest = checkout_slots(pizzeria=shop.pizzeria)[0].at
     assert earliest >= timezone.now() + datetime.timedelta(minutes=settings.OCPIZZA["PAUSE_LEAD_MINUTES"])
 
 
@@ -233,18 +233,19 @@ def test_a_product_withdrawn_from_the_menu_during_checkout(client, shop):
 def test_checkout_query_count_is_flat_whatever_the_cart_size(client, shop, django_assert_num_queries):
     fill_cart(client, shop, shop.margherita, 1)
     # The menu that adding to the cart cached has expired (or this server has none): the session (read, then
-    # saved with its new token), the pizzeria and its hours, the cart's products and their availability.
+    # saved with its new token), the pizzeria and its hours, the cart's products and their availability, the
+    # load of every offered slot (one query).
     cache.clear()
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         client.get("/commander/")
     for _ in range(8):
         product = factories.ProductFactory(pizzerias=[shop.pizzeria], category="dessert")
         fill_cart(client, shop, product, 1)
     cache.clear()
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         client.get("/commander/")
     client.get(f"/pizzeria/{shop.pizzeria.slug}/")
-    with django_assert_num_queries(6):  # the products and their availability come from the cached menu
+    with django_assert_num_queries(7):  # the products and their availability come from the cached menu
         client.get("/commander/")
 
 
@@ -254,10 +255,10 @@ def test_placing_an_order_from_the_checkout_reads_nothing_twice(
     fill_cart(client, shop, shop.margherita, 1)
     fill_cart(client, shop, shop.beer, 1)
     token = token_of(client.get("/commander/"))
-    # The session; the pizzeria and its hours, read once and passed to the order; the order in its
-    # transaction (14, see test_order_place: its mail is one task row) and, behind its lock, the form token
-    # looked up as an idempotency key; the session saved. The redirect does not read it back.
-    with django_assert_num_queries(21), django_capture_on_commit_callbacks(execute=True):
+    # The session; the pizzeria and its hours, read once and passed to the order; the load of the offered
+    # slots; the order in its transaction (15, see test_order_place: its mail is one task row) and, behind its
+    # lock, the form token looked up as an idempotency key; the session saved. The redirect does not read it back.
+    with django_assert_num_queries(23), django_capture_on_commit_callbacks(execute=True):
         response = client.post("/commander/", {**GUEST, "token": token})
     assert response.status_code == 302 and Order.objects.get().state == OrderState.RECEIVED
     assert mailoutbox == []
