@@ -9,6 +9,7 @@ from .models import (
     Ingredient,
     OpeningHours,
     Pizzeria,
+    PizzeriaEvent,
     Product,
     RecipeLine,
     RecipeStep,
@@ -77,13 +78,13 @@ class PizzeriaAdmin(admin.ModelAdmin):
     @admin.action(description="Mettre en pause les commandes immédiates", permissions=["change"])
     def pause_orders(self, request, queryset):
         for pizzeria in queryset:
-            pizzeria_set_accepting_orders(pizzeria=pizzeria, accepting=False)
+            pizzeria_set_accepting_orders(pizzeria=pizzeria, accepting=False, by=request.user)
         self.message_user(request, f"{len(queryset)} pizzeria(s) en pause.", messages.SUCCESS)
 
     @admin.action(description="Reprendre les commandes", permissions=["change"])
     def resume_orders(self, request, queryset):
         for pizzeria in queryset:
-            pizzeria_set_accepting_orders(pizzeria=pizzeria, accepting=True)
+            pizzeria_set_accepting_orders(pizzeria=pizzeria, accepting=True, by=request.user)
         self.message_user(request, f"{len(queryset)} pizzeria(s) reprennent les commandes.", messages.SUCCESS)
 
     @transaction.atomic
@@ -94,6 +95,23 @@ class PizzeriaAdmin(admin.ModelAdmin):
             save_stock_line(stock=stock, by=request.user)
         for stock in formset.deleted_objects:
             stock.delete()
+
+
+@admin.register(PizzeriaEvent)
+class PizzeriaEventAdmin(admin.ModelAdmin):
+    """Pauses and busy modes as they were set: written by the staff screens, read here."""
+
+    list_display = ["at", "pizzeria", "kind", "minutes", "until", "by"]
+    list_filter = ["kind", "pizzeria"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Allergen)

@@ -1,6 +1,7 @@
 """What is made and where: pizzerias, ingredients, stock and its ledger,
 products and their recipes, and the staff who work there."""
 
+import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -8,6 +9,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
+from django.utils import timezone
 
 VAT_RATES = [
     (Decimal("5.50"), "5,5 %"),
@@ -15,6 +17,8 @@ VAT_RATES = [
     (Decimal("20.00"), "20 %"),
 ]
 POSITIVE_MONEY = [MinValueValidator(Decimal("0.01"))]
+# A busy kitchen adds this much to its quotes (« coup de feu »), 0 when it is not busy.
+BUSY_STEPS = [0, 10, 20, 30]
 
 
 class Pizzeria(models.Model):
@@ -52,6 +56,13 @@ class Pizzeria(models.Model):
     accepting_orders = models.BooleanField(
         "prend les commandes", default=True, help_text="Décocher pour mettre en pause (coup de feu)."
     )
+    paused_until = models.DateTimeField(
+        "pause jusqu'à", null=True, blank=True, help_text="Vide : la pause dure jusqu'à la reprise à la main."
+    )
+    busy_minutes = models.PositiveSmallIntegerField(
+        "coup de feu (minutes ajoutées)", default=0, choices=[(step, f"+{step} min") for step in BUSY_STEPS]
+    )
+    busy_until = models.DateTimeField("coup de feu jusqu'à", null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -71,6 +82,21 @@ class Pizzeria(models.Model):
     @property
     def served_postcode_list(self) -> list[str]:
         return [code.strip() for code in self.served_postcodes.split(",") if code.strip()]
+
+    # A timed pause or busy mode ends by itself: both are read against the clock, nothing switches them off.
+    def is_paused_at(self, at: datetime.datetime) -> bool:
+        return not self.accepting_orders and (self.paused_until is None or at < self.paused_until)
+
+    @property
+    def is_paused(self) -> bool:
+        return self.is_paused_at(timezone.now())
+
+    def busy_minutes_at(self, at: datetime.datetime) -> int:
+        return self.busy_minutes if self.busy_until is not None and at < self.busy_until else 0
+
+    @property
+    def busy_now(self) -> int:
+        return self.busy_minutes_at(timezone.now())
 
 
 class OpeningHours(models.Model):
@@ -101,6 +127,34 @@ class OpeningHours(models.Model):
 
     def __str__(self):
         return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
+class PizzeriaEvent(models.Model):
+    """One change of how a pizzeria takes orders (pause, busy mode), written by ``production.services`` only."""
+
+    PAUSED, RESUMED, BUSY, CALM = "paused", "resumed", "busy", "calm"
+    KINDS = [(PAUSED, "pause"), (RESUMED, "reprise"), (BUSY, "coup de feu"), (CALM, "fin du coup de feu")]
+    pizzeria = models.ForeignKey(Pizzeria, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField("type", max_length=10, choices=KINDS)
+    until = models.DateTimeField("jusqu'à", null=True, blank=True)
+    minutes = models.PositiveSmallIntegerField("minutes ajoutées", default=0)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name="par"
+    )
+    at = models.DateTimeField("le", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "changement de rythme"
+        verbose_name_plural = "changements de rythme"
+        ordering = ["-at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["paused", "resumed", "busy", "calm"]), name="pizzeria_event_kind_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.pizzeria} — {self.get_kind_display()}"
 
 
 class Allergen(models.Model):

@@ -195,7 +195,11 @@ def stock_last_movement_at() -> datetime.datetime | None:
     return StockMovement.objects.aggregate(last=Max("at"))["last"]
 
 
-def pizzerias_accepting_flags() -> str:
-    """One character per active pizzeria, "1" when it takes orders now: what a pause changes."""
-    accepting = Pizzeria.objects.filter(is_active=True).order_by("pk").values_list("accepting_orders", flat=True)
-    return "".join("1" if flag else "0" for flag in accepting)
+def pizzerias_accepting_flags(*, now: datetime.datetime | None = None) -> str:
+    """One figure per active pizzeria: what a pause or a busy mode changes, as they stand at ``now``
+    (a timed one that ended changes it too). "P" when paused, else the busy minutes."""
+    now = now or timezone.now()
+    pizzerias = Pizzeria.objects.filter(is_active=True).order_by("pk")
+    paces = pizzerias.only("pk", "accepting_orders", "paused_until", "busy_minutes", "busy_until")
+    # No comma: the figures end up in an ETag, which a comma would cut in two.
+    return ".".join("P" if pizzeria.is_paused_at(now) else str(pizzeria.busy_minutes_at(now)) for pizzeria in paces)

@@ -34,6 +34,7 @@ that two transactions touching the same ingredients queue up instead of
 deadlocking.
 """
 
+import datetime
 from collections.abc import Iterable, Mapping
 
 from django.apps import apps
@@ -41,10 +42,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Case, F, IntegerField, QuerySet, Sum, Value, When
+from django.utils import timezone
 
 from .cache import catalogue_changed, stock_changed
-from .exceptions import InvalidStockQuantity, NotEnoughStock, StockOverrideForbidden
-from .models import Pizzeria, StaffMember, Stock, StockMovement
+from .exceptions import InvalidPace, InvalidStockQuantity, NotEnoughStock, StockOverrideForbidden
+from .models import BUSY_STEPS, Pizzeria, PizzeriaEvent, StaffMember, Stock, StockMovement
+from .selectors import pizzeria_closes_at
 
 
 def _locked(stock: Stock) -> Stock:
@@ -376,9 +379,66 @@ def staff_member_upsert(
     return member
 
 
-def pizzeria_set_accepting_orders(*, pizzeria: Pizzeria, accepting: bool) -> Pizzeria:
-    """Pause new immediate orders at a pizzeria (too busy), or resume them."""
-    Pizzeria.objects.filter(pk=pizzeria.pk).update(accepting_orders=accepting)
+def _check_until(until: datetime.datetime | None, now: datetime.datetime) -> None:
+    if until is not None and until <= now:
+        raise InvalidPace("Cette heure de fin est déjà passée.", field="until")
+
+
+@transaction.atomic
+def pizzeria_set_accepting_orders(
+    *,
+    pizzeria: Pizzeria,
+    accepting: bool,
+    until: datetime.datetime | None = None,
+    by=None,
+    now: datetime.datetime | None = None,
+) -> Pizzeria:
+    """Pause new immediate orders at a pizzeria (too busy), until ``until`` if given, or resume them.
+
+    A timed pause ends by itself (``Pizzeria.is_paused_at``). Writes the change's ``PizzeriaEvent``.
+    """
+    now = now or timezone.now()
+    if not accepting:
+        _check_until(until, now)
+    pizzeria.accepting_orders, pizzeria.paused_until = accepting, None if accepting else until
+    Pizzeria.objects.filter(pk=pizzeria.pk).update(
+        accepting_orders=pizzeria.accepting_orders, paused_until=pizzeria.paused_until
+    )
+    PizzeriaEvent.objects.create(
+        pizzeria=pizzeria, kind=PizzeriaEvent.RESUMED if accepting else PizzeriaEvent.PAUSED, until=until, by=by
+    )
     catalogue_changed()  # the menu tells customers the pizzeria is too busy
-    pizzeria.accepting_orders = accepting
+    return pizzeria
+
+
+@transaction.atomic
+def pizzeria_set_busy(
+    *,
+    pizzeria: Pizzeria,
+    minutes: int,
+    until: datetime.datetime | None = None,
+    by=None,
+    now: datetime.datetime | None = None,
+) -> Pizzeria:
+    """Add ``minutes`` to the pizzeria's quotes and lower its slots' capacity until ``until``
+    (default: its closing time), after which it ends by itself; 0 ends it now."""
+    now = now or timezone.now()
+    if minutes not in BUSY_STEPS:
+        raise InvalidPace("Choisissez +10, +20 ou +30 minutes.", field="minutes")
+    if minutes:
+        until = until or pizzeria_closes_at(pizzeria, at=now)
+        if until is None:
+            raise InvalidPace(f"{pizzeria.name} est fermée en ce moment : indiquez une heure de fin.", field="until")
+        _check_until(until, now)
+    else:
+        until = None
+    pizzeria.busy_minutes, pizzeria.busy_until = minutes, until
+    Pizzeria.objects.filter(pk=pizzeria.pk).update(busy_minutes=minutes, busy_until=until)
+    PizzeriaEvent.objects.create(
+        pizzeria=pizzeria,
+        kind=PizzeriaEvent.BUSY if minutes else PizzeriaEvent.CALM,
+        minutes=minutes,
+        until=until,
+        by=by,
+    )
     return pizzeria

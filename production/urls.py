@@ -11,6 +11,7 @@ urlpatterns = [
     path("tableau-de-bord/", views.dashboard, name="dashboard"),
     path("tableau-de-bord/direct/", views.dashboard_board, name="dashboard_board"),
     path("<slug:slug>/pause/", views.pizzeria_pause, name="pizzeria_pause"),
+    path("<slug:slug>/coup-de-feu/", views.pizzeria_busy, name="pizzeria_busy"),
     path("<slug:slug>/cuisine/", views.kitchen, name="kitchen"),
     path("<slug:slug>/cuisine/direct/", views.kitchen_board, name="kitchen_board"),
     path("<slug:slug>/cuisine/<int:pk>/commencer/", views.kitchen_move, {"action": "start"}, name="kitchen_start"),

@@ -27,9 +27,16 @@ from ventes.workflow import STAFF_MOVES, order_transition
 from . import selectors
 from .cache import board_html
 from .decorators import staff_only
-from .forms import PauseForm, StaffLoginForm, StockMoveForm
+from .exceptions import InvalidPace
+from .forms import BusyForm, PauseForm, StaffLoginForm, StockMoveForm
 from .models import StaffMember, StockMovement
-from .services import pizzeria_set_accepting_orders, stock_count_inventory, stock_record_waste, stock_restock
+from .services import (
+    pizzeria_set_accepting_orders,
+    pizzeria_set_busy,
+    stock_count_inventory,
+    stock_record_waste,
+    stock_restock,
+)
 
 PIZZAIOLO, RIDER, COUNTER, MANAGER = (
     StaffMember.PIZZAIOLO,
@@ -357,11 +364,46 @@ def dashboard_board(request):
 @staff_only([MANAGER])
 def pizzeria_pause(request, pizzeria):
     form = PauseForm(request.POST)
-    if not form.is_valid():
+    if not form.is_valid() and "accepting" in form.errors:
         return HttpResponseBadRequest("Action inconnue.")
-    accepting = form.cleaned_data["accepting"]
-    pizzeria_set_accepting_orders(pizzeria=pizzeria, accepting=accepting)
-    messages.success(request, f"{pizzeria} : {'commandes reprises' if accepting else 'nouvelles commandes en pause'}.")
+    if not form.is_valid():
+        messages.error(request, _first_error(form))
+    else:
+        accepting, now = form.cleaned_data["accepting"], timezone.now()
+        try:
+            pizzeria_set_accepting_orders(
+                pizzeria=pizzeria, accepting=accepting, until=form.end(now=now), by=request.user, now=now
+            )
+        except InvalidPace as error:
+            messages.error(request, f"{pizzeria} : {error.message}")
+        else:
+            done = "commandes reprises" if accepting else "nouvelles commandes en pause"
+            messages.success(request, f"{pizzeria} : {done}.")
     if _is_partial(request):
         return render(request, "production/_dashboard_board.html", _dashboard_context())
     return redirect("production:dashboard")
+
+
+def _first_error(form) -> str:
+    return next(iter(form.errors.values()))[0]
+
+
+@require_POST
+@staff_only(KITCHEN_ROLES)
+def pizzeria_busy(request, pizzeria):
+    """Busy mode (« coup de feu »), from the kitchen or the dashboard; back to the page it came from."""
+    form = BusyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _first_error(form))
+    else:
+        minutes, now = form.cleaned_data["minutes"], timezone.now()
+        try:
+            pizzeria_set_busy(pizzeria=pizzeria, minutes=minutes, until=form.end(now=now), by=request.user, now=now)
+        except InvalidPace as error:
+            messages.error(request, f"{pizzeria} : {error.message}")
+        else:
+            done = f"coup de feu, +{minutes} min sur les délais" if minutes else "fin du coup de feu"
+            messages.success(request, f"{pizzeria} : {done}.")
+    if request.POST.get("back") == "dashboard":
+        return redirect("production:dashboard")
+    return redirect("production:kitchen", slug=pizzeria.slug)

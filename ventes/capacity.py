@@ -45,8 +45,15 @@ def slot_start(at: datetime.datetime) -> datetime.datetime:
     return local.replace(minute=local.minute - local.minute % SLOT_MINUTES, second=0, microsecond=0)
 
 
-def slot_capacity(*, pizzeria: Pizzeria) -> int:
-    return pizzeria.ovens * pizzeria.pizzas_per_oven
+def slot_capacity(*, pizzeria: Pizzeria, at: datetime.datetime | None = None) -> int:
+    """What the ovens take in the slot starting ``at`` (default: now).
+
+    In busy mode each pizza takes longer: a slot holds what fits in its quarter
+    hour once the busy minutes are added to it (+10 min: 15/25 of it), one at least.
+    """
+    full = pizzeria.ovens * pizzeria.pizzas_per_oven
+    busy = pizzeria.busy_minutes_at(at or timezone.now())
+    return max(1, full * SLOT_MINUTES // (SLOT_MINUTES + busy)) if busy else full
 
 
 def oven_load_of(items: Iterable[tuple[Product, int]]) -> int:
@@ -69,7 +76,7 @@ def slot_loads(*, pizzeria_id: int, start: datetime.datetime, end: datetime.date
 def slot_room(*, pizzeria: Pizzeria, at: datetime.datetime) -> SlotRoom:
     start = slot_start(at)
     loads = slot_loads(pizzeria_id=pizzeria.pk, start=start, end=start + SLOT)
-    return SlotRoom(at=start, load=loads.get(start, 0), capacity=slot_capacity(pizzeria=pizzeria))
+    return SlotRoom(at=start, load=loads.get(start, 0), capacity=slot_capacity(pizzeria=pizzeria, at=start))
 
 
 def first_slot_with_room(
@@ -78,10 +85,9 @@ def first_slot_with_room(
     """The first slot from the one ``earliest`` falls in, and starting before ``until``, that takes ``load`` more."""
     start = slot_start(earliest)
     loads = slot_loads(pizzeria_id=pizzeria.pk, start=start, end=until)
-    capacity = slot_capacity(pizzeria=pizzeria)
     at = start
     while at < until:
-        room = SlotRoom(at=at, load=loads.get(at, 0), capacity=capacity)
+        room = SlotRoom(at=at, load=loads.get(at, 0), capacity=slot_capacity(pizzeria=pizzeria, at=at))
         if room.fits(load):
             return room
         at += SLOT

@@ -18,7 +18,8 @@ QUEUE_STATES = [OrderState.RECEIVED, OrderState.PREPARING]
 def order_estimate_ready_at(
     *, order: Order, now: datetime.datetime | None = None, unsaved_lines: Sequence[OrderLine] = ()
 ) -> datetime.datetime:
-    """Now plus the oven time of every pizza queued before this order's own, spread over the ovens.
+    """Now plus the oven time of every pizza queued before this order's own, spread over the ovens,
+    plus the busy minutes of the pizzeria if it is in busy mode (« coup de feu »).
 
     For a later slot, the order is planned to be ready just in time for it; so
     is an order pushed to a later slot because the earlier ones were full.
@@ -37,7 +38,8 @@ def order_estimate_ready_at(
     )
     pizzas += sum(line.quantity for line in unsaved_lines if line.product.category == Product.PIZZA)
     batches = max(1, math.ceil(pizzas / max(1, order.pizzeria.ovens)))
-    ready_at = now + datetime.timedelta(minutes=batches * settings.OCPIZZA["PREPARATION_MINUTES_PER_PIZZA"])
+    minutes = batches * settings.OCPIZZA["PREPARATION_MINUTES_PER_PIZZA"] + order.pizzeria.busy_minutes_at(now)
+    ready_at = now + datetime.timedelta(minutes=minutes)
     promised = order.requested_for or order.slot
     if promised is not None:
         ready_at = max(ready_at, promised - order_delivery_duration(order=order))

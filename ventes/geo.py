@@ -208,7 +208,7 @@ def pizzerias_delivering_to(
     local = timezone.localtime(at)
     ranked = []
     for pizzeria in pizzeria_list():
-        if not pizzeria.accepting_orders:
+        if pizzeria.is_paused_at(at):
             continue
         is_open = pizzeria_is_open(pizzeria, at=at)
         if not is_open and not _opens_later_today(pizzeria, local):

@@ -291,7 +291,7 @@ def checkout_slots(*, pizzeria: Pizzeria, now: datetime.datetime | None = None) 
     now = timezone.localtime(now or timezone.now())
     lead = (
         SLOT_LEAD_MINUTES
-        if pizzeria.accepting_orders
+        if not pizzeria.is_paused_at(now)
         else max(SLOT_LEAD_MINUTES, settings.OCPIZZA["PAUSE_LEAD_MINUTES"])
     )
     earliest = now + datetime.timedelta(minutes=lead)
@@ -310,8 +310,9 @@ def checkout_slots(*, pizzeria: Pizzeria, now: datetime.datetime | None = None) 
         return []
     slots.sort()
     loads = slot_loads(pizzeria_id=pizzeria.pk, start=slots[0], end=slots[-1] + SLOT)
-    capacity = slot_capacity(pizzeria=pizzeria)
-    return [SlotRoom(at=slot, load=loads.get(slot, 0), capacity=capacity) for slot in slots]
+    return [
+        SlotRoom(at=slot, load=loads.get(slot, 0), capacity=slot_capacity(pizzeria=pizzeria, at=slot)) for slot in slots
+    ]
 
 
 def order_capacity_overridden(*, number: str) -> str | None:
@@ -818,7 +819,7 @@ def dashboard_fingerprint(*, now: datetime.datetime) -> str:
     them, the number of late orders can only grow, so it is enough to count them.
     """
     last_move = stock_last_movement_at()
-    flags = pizzerias_accepting_flags()
+    flags = pizzerias_accepting_flags(now=now)
     late = _late_orders(now=now).count()
     return orders_fingerprint(extra=f"{last_move.timestamp() if last_move else 0}-{flags}-{late}")
 

@@ -184,7 +184,7 @@ def _apply_totals(*, order: Order, lines: Sequence[OrderLine]) -> None:
 
 def _check_timing(*, pizzeria: Pizzeria, requested_for: datetime.datetime | None, now: datetime.datetime) -> None:
     if requested_for is None:
-        if not pizzeria.accepting_orders:
+        if pizzeria.is_paused_at(now):
             raise PizzeriaUnavailable(
                 f"{pizzeria.name} est débordée et ne prend plus de commande immédiate : "
                 "choisissez un créneau plus tard."
@@ -196,7 +196,7 @@ def _check_timing(*, pizzeria: Pizzeria, requested_for: datetime.datetime | None
         raise InvalidOrder("Ce créneau est déjà passé.", field="requested_for")
     if requested_for > now + datetime.timedelta(days=MAX_DAYS_AHEAD):
         raise InvalidOrder(f"On commande au plus {MAX_DAYS_AHEAD} jours à l'avance.", field="requested_for")
-    if not pizzeria.accepting_orders and requested_for < now + datetime.timedelta(
+    if pizzeria.is_paused_at(now) and requested_for < now + datetime.timedelta(
         minutes=settings.OCPIZZA["PAUSE_LEAD_MINUTES"]
     ):
         raise PizzeriaUnavailable(

@@ -72,6 +72,7 @@ RULES = {
     "ventes:reorder": _rule("order", "owner", methods=("post",)),
     "ventes:order_refund": _rule("order", MANAGER, scope="all", reason="quality"),
     "production:pizzeria_pause": _rule("pizzeria", MANAGER, methods=("post",), accepting="0"),
+    "production:pizzeria_busy": _rule("pizzeria", COOKS, methods=("post",), minutes="10"),
     "production:kitchen": _rule("pizzeria", COOKS, methods=("get",)),
     "production:kitchen_board": _rule("pizzeria", COOKS, methods=("get",)),
     "production:kitchen_start": _rule("order", COOKS, methods=("post",)),
