@@ -7,6 +7,7 @@ from .models import (
     Allergen,
     DailyReport,
     Ingredient,
+    OpeningException,
     OpeningHours,
     Pizzeria,
     PizzeriaEvent,
@@ -53,6 +54,13 @@ class OpeningHoursInline(admin.TabularInline):
     extra = 0
 
 
+class OpeningExceptionInline(admin.TabularInline):
+    model = OpeningException
+    extra = 0
+    fields = ["day", "closed", "opens", "closes", "label", "chain_wide"]
+    readonly_fields = ["chain_wide"]
+
+
 class StockInline(admin.TabularInline):
     model = Stock
     form = StockForm
@@ -72,7 +80,7 @@ class PizzeriaAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "accepting_orders"]
     search_fields = ["name", "address", "postcode"]
     prepopulated_fields = {"slug": ["name"]}
-    inlines = [OpeningHoursInline, StockInline]
+    inlines = [OpeningHoursInline, OpeningExceptionInline, StockInline]
     actions = ["pause_orders", "resume_orders"]
 
     @admin.action(description="Mettre en pause les commandes immédiates", permissions=["change"])

@@ -53,6 +53,9 @@ class Pizzeria(models.Model):
     )
     delivery_minutes = models.PositiveSmallIntegerField("durée de livraison (min)", default=20)
     is_active = models.BooleanField("active", default=True)
+    opens_on_public_holidays = models.BooleanField(
+        "ouverte les jours fériés", default=True, help_text="Décocher pour fermer les jours fériés français."
+    )
     accepting_orders = models.BooleanField(
         "prend les commandes", default=True, help_text="Décocher pour mettre en pause (coup de feu)."
     )
@@ -121,12 +124,45 @@ class OpeningHours(models.Model):
         ordering = ["pizzeria", "weekday", "opens"]
         constraints = [
             models.CheckConstraint(condition=Q(weekday__gte=0, weekday__lte=6), name="hours_weekday_valid"),
-            models.CheckConstraint(condition=Q(closes__gt=models.F("opens")), name="hours_closes_after_opens"),
+            # A closing time at or before the opening one is the next day's (Friday 18:00–01:00); never equal.
+            models.CheckConstraint(condition=~Q(closes=models.F("opens")), name="hours_closes_differs"),
             models.UniqueConstraint(fields=["pizzeria", "weekday", "opens"], name="hours_unique_range"),
         ]
 
     def __str__(self):
         return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
+class OpeningException(models.Model):
+    """A dated change of a pizzeria's hours: closed all day, or special hours instead of the week's.
+
+    Written by ``production.services.opening_exception_set``: a chain-wide one is
+    a row for each pizzeria (``chain_wide``), which a pizzeria's own may replace.
+    """
+
+    pizzeria = models.ForeignKey(Pizzeria, on_delete=models.CASCADE, related_name="opening_exceptions")
+    day = models.DateField("jour")
+    closed = models.BooleanField("fermée toute la journée", default=False)
+    opens = models.TimeField("ouverture", null=True, blank=True)
+    closes = models.TimeField("fermeture", null=True, blank=True, help_text="Avant l'ouverture : le lendemain.")
+    label = models.CharField("motif", max_length=100, blank=True)
+    chain_wide = models.BooleanField("pour toute la chaîne", default=False)
+
+    class Meta:
+        verbose_name = "exception d'horaires"
+        verbose_name_plural = "exceptions d'horaires"
+        ordering = ["day", "pizzeria"]
+        constraints = [
+            models.UniqueConstraint(fields=["pizzeria", "day"], name="exception_unique_pizzeria_day"),
+            models.CheckConstraint(
+                condition=Q(closed=True, opens__isnull=True, closes__isnull=True)
+                | (Q(closed=False, opens__isnull=False, closes__isnull=False) & ~Q(closes=F("opens"))),
+                name="exception_closed_or_hours",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.pizzeria} — {self.day:%d/%m/%Y}"
 
 
 class PizzeriaEvent(models.Model):

@@ -46,7 +46,7 @@ from django.utils import timezone
 
 from .cache import catalogue_changed, stock_changed
 from .exceptions import InvalidPace, InvalidStockQuantity, NotEnoughStock, StockOverrideForbidden
-from .models import BUSY_STEPS, Pizzeria, PizzeriaEvent, StaffMember, Stock, StockMovement
+from .models import BUSY_STEPS, OpeningException, Pizzeria, PizzeriaEvent, StaffMember, Stock, StockMovement
 from .selectors import pizzeria_closes_at
 
 
@@ -442,3 +442,32 @@ def pizzeria_set_busy(
         by=by,
     )
     return pizzeria
+
+
+@transaction.atomic
+def opening_exception_set(
+    *,
+    pizzeria: Pizzeria | None,
+    day: datetime.date,
+    closed: bool,
+    opens: datetime.time | None = None,
+    closes: datetime.time | None = None,
+    label: str = "",
+) -> list[OpeningException]:
+    """Close ``pizzeria`` on ``day``, or open it with special hours (``closes`` before ``opens``:
+    the next day); ``pizzeria`` None sets it for every active pizzeria of the chain, which a
+    pizzeria's own exception set afterwards replaces. Returns the rows written."""
+    if not closed and (opens is None or closes is None):
+        raise InvalidPace("Indiquez l'ouverture et la fermeture, ou cochez « fermée ».", field="opens")
+    if not closed and opens == closes:
+        raise InvalidPace("La fermeture doit différer de l'ouverture.", field="closes")
+    hours = {"opens": None, "closes": None} if closed else {"opens": opens, "closes": closes}
+    targets = [pizzeria] if pizzeria is not None else list(Pizzeria.objects.filter(is_active=True).order_by("pk"))
+    return [
+        OpeningException.objects.update_or_create(
+            pizzeria=target,
+            day=day,
+            defaults={"closed": closed, **hours, "label": label, "chain_wide": pizzeria is None},
+        )[0]
+        for target in targets
+    ]

@@ -5,7 +5,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from .cache import catalogue_changed, stock_changed
-from .models import Allergen, Ingredient, OpeningHours, Pizzeria, Product, RecipeLine, Stock
+from .models import Allergen, Ingredient, OpeningException, OpeningHours, Pizzeria, Product, RecipeLine, Stock
 
 
 @receiver([post_save, post_delete], sender=Product)
@@ -14,6 +14,7 @@ from .models import Allergen, Ingredient, OpeningHours, Pizzeria, Product, Recip
 @receiver([post_save, post_delete], sender=Allergen)
 @receiver([post_save, post_delete], sender=Pizzeria)
 @receiver([post_save, post_delete], sender=OpeningHours)
+@receiver([post_save, post_delete], sender=OpeningException)
 @receiver(m2m_changed, sender=Product.pizzerias.through)
 @receiver(m2m_changed, sender=Ingredient.allergens.through)
 def _catalogue_changed(**kwargs):

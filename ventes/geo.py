@@ -191,7 +191,7 @@ def pizzeria_distance_km(pizzeria: Pizzeria, location: Location) -> float:
 
 
 def _opens_later_today(pizzeria: Pizzeria, local: datetime.datetime) -> bool:
-    return any(hours.opens > local.time() for hours in pizzeria_hours_on(pizzeria, local.date()))
+    return any(hours.opens > local for hours in pizzeria_hours_on(pizzeria, local.date()))
 
 
 def pizzerias_delivering_to(

@@ -15,11 +15,12 @@ from django.utils import timezone
 
 from production.cache import catalogue_version, menu_version
 from production.exceptions import Shortage, SoldOut
-from production.models import Allergen, OpeningHours, Pizzeria, Product, StaffMember, Stock
+from production.models import Allergen, Pizzeria, Product, StaffMember, Stock
 from production.selectors import (
     Availability,
     availability_of,
     pizzeria_hours_on,
+    pizzeria_hours_prefetches,
     pizzerias_accepting_flags,
     product_availability,
     stock_last_movement_at,
@@ -58,9 +59,7 @@ def pizzeria_get(*, slug: str | None = None, pk: int | None = None, with_hours: 
     """An active pizzeria, with its opening hours unless the caller shows none, or None."""
     pizzerias = Pizzeria.objects.filter(is_active=True)
     if with_hours:
-        pizzerias = pizzerias.prefetch_related(
-            Prefetch("opening_hours", queryset=OpeningHours.objects.order_by("weekday", "opens"))
-        )
+        pizzerias = pizzerias.prefetch_related(*pizzeria_hours_prefetches())
     if slug is not None:
         return pizzerias.filter(slug=slug).first()
     if isinstance(pk, int) and not isinstance(pk, bool):
@@ -296,11 +295,11 @@ def checkout_slots(*, pizzeria: Pizzeria, now: datetime.datetime | None = None) 
     )
     earliest = now + datetime.timedelta(minutes=lead)
     slots = []
-    for offset in range(SLOT_DAYS):
+    # From yesterday, whose opening may run past midnight into today.
+    for offset in range(-1, SLOT_DAYS):
         day = now.date() + datetime.timedelta(days=offset)
         for hours in pizzeria_hours_on(pizzeria, day):
-            start = timezone.make_aware(datetime.datetime.combine(day, hours.opens))
-            end = timezone.make_aware(datetime.datetime.combine(day, hours.closes))
+            start, end = timezone.localtime(hours.opens), hours.closes
             slot = start + datetime.timedelta(minutes=(-start.minute) % SLOT_MINUTES)
             while slot < end:
                 if slot >= earliest:

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from production.exceptions import NotEnoughStock, Shortage, SoldOut
 from production.models import Pizzeria, Product
-from production.selectors import pizzeria_closes_at, pizzeria_hours_on, pizzeria_is_open
+from production.selectors import pizzeria_business_day, pizzeria_closes_at, pizzeria_is_open
 from production.services import stock_reserved_for_order, stock_set_order_needs
 
 from . import notifications, sms
@@ -203,8 +203,7 @@ def _check_timing(*, pizzeria: Pizzeria, requested_for: datetime.datetime | None
             f"{pizzeria.name} est débordée : choisissez un créneau dans plus de "
             f"{settings.OCPIZZA['PAUSE_LEAD_MINUTES']} minutes."
         )
-    local = timezone.localtime(requested_for)
-    if not any(hours.opens <= local.time() < hours.closes for hours in pizzeria_hours_on(pizzeria, local.date())):
+    if not pizzeria_is_open(pizzeria, at=requested_for):
         raise InvalidOrder(f"{pizzeria.name} est fermée à ce moment-là.", field="requested_for")
 
 
@@ -342,7 +341,7 @@ def order_place(*, request: OrderRequest) -> Order:
     state = OrderState.PENDING_PAYMENT if payment_method == PaymentMethod.ONLINE_CARD else OrderState.RECEIVED
     order = Order(
         pizzeria=pizzeria,
-        business_date=timezone.localdate(now),
+        business_date=pizzeria_business_day(pizzeria, at=now),
         customer=customer,
         customer_name=customer_name,
         customer_phone=customer_phone,

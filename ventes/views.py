@@ -643,7 +643,8 @@ def reorder(request, number):
 
 def _staff_pizzeria(request, member, is_manager):
     if not is_manager:
-        return member.pizzeria
+        # Read again with its hours and their exceptions, which the slots read day after day.
+        return pizzeria_get(pk=member.pizzeria_id)
     slug = request.POST.get("pizzeria") or request.GET.get("pizzeria")
     return pizzeria_get(slug=slug) if slug else None
 

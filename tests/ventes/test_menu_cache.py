@@ -24,7 +24,9 @@ def menu_html(client, shop) -> str:
 
 
 def test_an_unchanged_menu_is_served_from_the_cache_without_a_query(client, shop, django_assert_num_queries):
-    with django_assert_num_queries(5):  # the pizzeria, its opening hours, products, availability, allergens
+    with django_assert_num_queries(
+        6
+    ):  # the pizzeria, its hours and their exceptions, products, availability, allergens
         client.get(f"/pizzeria/{shop.pizzeria.slug}/")
     with django_assert_num_queries(0):
         client.get(f"/pizzeria/{shop.pizzeria.slug}/")
