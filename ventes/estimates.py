@@ -46,6 +46,19 @@ def order_estimate_ready_at(
     return ready_at
 
 
+def order_fire_at(*, order: Order) -> datetime.datetime | None:
+    """When the kitchen should start a scheduled order: its estimated ready time less its own oven
+    time (its pizzas in batches over the ovens) and the busy minutes it was quoted with. None for
+    an order for now, which the queue takes at once."""
+    if order.requested_for is None or order.estimated_ready_at is None:
+        return None
+    batches = max(1, math.ceil(order.oven_load / max(1, order.pizzeria.ovens)))
+    minutes = batches * settings.OCPIZZA["PREPARATION_MINUTES_PER_PIZZA"]
+    return order.estimated_ready_at - datetime.timedelta(
+        minutes=minutes + order.pizzeria.busy_minutes_at(timezone.now())
+    )
+
+
 def order_delivery_duration(*, order: Order) -> datetime.timedelta:
     minutes = order.pizzeria.delivery_minutes if order.fulfilment == Fulfilment.DELIVERY else 0
     return datetime.timedelta(minutes=minutes)

@@ -113,6 +113,8 @@ class Order(models.Model):
     # (``ventes.capacity``); empty for the orders placed before capacity was counted.
     slot = models.DateTimeField("créneau", null=True, blank=True)
     oven_load = models.PositiveIntegerField("charge du four", default=0)
+    # When the kitchen should start a scheduled order (``ventes.estimates.order_fire_at``); empty: at once.
+    fire_at = models.DateTimeField("à lancer à", null=True, blank=True)
     state = models.CharField("état", max_length=20, choices=OrderState.choices, default=OrderState.RECEIVED)
     payment_method = models.CharField("paiement", max_length=15, choices=PaymentMethod.choices)
     payment_state = models.CharField(

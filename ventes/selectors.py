@@ -592,6 +592,11 @@ class KitchenCard:
     lateness: str
     undo_to: str = ""
     undo_until: datetime.datetime | None = None
+    fire_at: datetime.datetime | None = None
+
+
+# The lane of scheduled orders not yet due in the oven: each joins the queue at its fire time.
+UPCOMING = "upcoming"
 
 
 @dataclass(frozen=True)
@@ -602,7 +607,9 @@ class KitchenColumn:
 
 
 def kitchen_columns(*, pizzeria: Pizzeria, now: datetime.datetime) -> list[KitchenColumn]:
-    """The kitchen display: its three columns, oldest order first, in two queries."""
+    """The kitchen display, in two queries: « À venir » (scheduled orders before their fire time,
+    by fire time), then the three columns of the kitchen's states, the queue by fire time or,
+    for an order for now, by arrival."""
     recent = (
         # A payment or refund event leaves the last kitchen tap undoable: only state moves count here.
         OrderEvent.objects.filter(at__gte=now - UNDO_WINDOW, type__in=STATE_EVENT_TYPES)
@@ -615,20 +622,27 @@ def kitchen_columns(*, pizzeria: Pizzeria, now: datetime.datetime) -> list[Kitch
         .prefetch_related(Prefetch("events", queryset=recent, to_attr="recent_events"))
         .order_by("created_at", "pk")
     )
-    cards: dict[str, list[KitchenCard]] = {state: [] for state in KITCHEN_STATES}
+    cards: dict[str, list[KitchenCard]] = {state: [] for state in [UPCOMING, *KITCHEN_STATES]}
     for order in orders:
+        waiting = order.state == OrderState.RECEIVED and order.fire_at is not None and order.fire_at > now
         last = order.recent_events[-1] if order.recent_events else None
         undo = last is not None and last.to_state == order.state and (order.state, last.from_state) in UNDO_TRANSITIONS
-        cards[order.state].append(
+        cards[UPCOMING if waiting else order.state].append(
             KitchenCard(
                 order=order,
                 due_at=order_due_at(order),
-                lateness=order_lateness(order, now=now),
+                lateness="" if waiting else order_lateness(order, now=now),
                 undo_to=last.from_state if undo and last else "",
                 undo_until=last.at + UNDO_WINDOW if undo and last else None,
+                fire_at=order.fire_at,
             )
         )
-    return [KitchenColumn(state=state, label=OrderState(state).label, cards=cards[state]) for state in KITCHEN_STATES]
+    for state in (UPCOMING, OrderState.RECEIVED):
+        cards[state].sort(key=lambda card: card.order.fire_at or card.order.created_at)
+    return [
+        KitchenColumn(state=UPCOMING, label="à venir", cards=cards[UPCOMING]),
+        *(KitchenColumn(state=state, label=OrderState(state).label, cards=cards[state]) for state in KITCHEN_STATES),
+    ]
 
 
 # In SQL: every kitchen screen asks for it every 4 s, and the ORM takes ten
@@ -640,7 +654,8 @@ _KITCHEN_FINGERPRINT_SQL = f"""
                             THEN o.id END),
         COUNT(DISTINCT CASE WHEN o.state IN ({_COOKING}) AND COALESCE(o.estimated_ready_at, o.requested_for) < %s
                             THEN o.id END),
-        COUNT(CASE WHEN e.at >= %s THEN e.id END)
+        COUNT(CASE WHEN e.at >= %s THEN e.id END),
+        COUNT(DISTINCT CASE WHEN o.fire_at <= %s THEN o.id END)
     FROM {Order._meta.db_table} o
     LEFT JOIN {OrderEvent._meta.db_table} e ON e.order_id = o.id
     WHERE o.pizzeria_id = %s AND o.state IN ({", ".join(["%s"] * len(KITCHEN_STATES))})
@@ -655,8 +670,9 @@ def kitchen_fingerprint(*, pizzeria_id: int, now: datetime.datetime) -> str:
     the order in which transactions commit and whatever the clocks of the
     servers that made them; an order leaving the kitchen lowers the count, and
     any other save of an order moves the latest ``updated_at``.
-    The clock: cards turn amber then red (``order_lateness``) and undo buttons
-    expire (``kitchen_columns``). Without a change to the orders each of these
+    The clock: cards turn amber then red (``order_lateness``), undo buttons
+    expire and scheduled orders leave « À venir » at their fire time
+    (``kitchen_columns``). Without a change to the orders each of these
     only goes one way, so counting the cards past each threshold and the taps
     still undoable is enough.
     """
@@ -667,14 +683,15 @@ def kitchen_fingerprint(*, pizzeria_id: int, now: datetime.datetime) -> str:
         *COOKING_STATES,
         at(now),
         at(now - UNDO_WINDOW),
+        at(now),
         pizzeria_id,
         *KITCHEN_STATES,
     ]
     with connection.cursor() as cursor:
         cursor.execute(_KITCHEN_FINGERPRINT_SQL, params)
-        count, last, history, soon, late, undoable = cursor.fetchone()
+        count, last, history, soon, late, undoable, fired = cursor.fetchone()
     stamp = str(last).replace(" ", "T")  # a datetime, or SQLite's text of one: never a space in an ETag
-    return f'"kitchen-{pizzeria_id}-{count}-{stamp}-{history}-{soon}-{late}-{undoable}"'
+    return f'"kitchen-{pizzeria_id}-{count}-{stamp}-{history}-{soon}-{late}-{undoable}-{fired}"'
 
 
 def rider_orders(*, pizzeria: Pizzeria, member: StaffMember) -> dict[str, list]:

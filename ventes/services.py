@@ -24,7 +24,7 @@ from production.services import stock_reserved_for_order, stock_set_order_needs
 
 from . import notifications, sms
 from .capacity import SLOT, SlotRoom, first_slot_with_room, oven_load_of, slot_capacity, slot_room, slot_start
-from .estimates import order_delivery_duration, order_estimate_ready_at
+from .estimates import order_delivery_duration, order_estimate_ready_at, order_fire_at
 from .events import money, order_event_record
 from .exceptions import (
     CartLimitReached,
@@ -449,6 +449,7 @@ def _order_write(
     if order.idempotency_key and (placed := _placed_with(order.idempotency_key)):
         return placed
     overfilled = _slot_take(order=order, now=now, override=override)
+    order.fire_at = order_fire_at(order=order)
     today = order.business_date
     last = Order.objects.filter(pizzeria=pizzeria, business_date=today).aggregate(last=Max("daily_sequence"))["last"]
     order.daily_sequence = (last or 0) + 1
@@ -509,6 +510,7 @@ def order_edit_lines(*, order_id: int, lines: Sequence[LineRequest], by) -> Orde
     total_before = order.total
     _apply_totals(order=order, lines=order_lines)
     order.estimated_ready_at = order_estimate_ready_at(order=order)
+    order.fire_at = order_fire_at(order=order)
     order.save()
     order_event_record(
         order=order,

@@ -36,6 +36,13 @@ def looked_at(page, name):
             page.screenshot(path=str(Path(folder) / f"{name}-{size}.png"), full_page=True)
 
 
+def signed_in(browser, live_server, user):
+    """A page of ``user``, once the log-in has landed (a page opened before would race its redirect)."""
+    page = log_in(browser, live_server, user.email)
+    page.wait_for_url(lambda url: "/connexion/" not in url)
+    return page
+
+
 def member(role, pizzeria, email):
     user = factories.UserFactory(email=email)  # with the factory's password, which log_in types
     factories.StaffMemberFactory(user=user, role=role, pizzeria=pizzeria)
@@ -60,7 +67,7 @@ def test_full_slots_busy_mode_and_a_timed_pause_on_the_screens(browser, live_ser
     looked_at(customer, "checkout-full-slot")
 
     # The counter may take it anyway, and is warned.
-    counter = log_in(browser, live_server, member(StaffMember.COUNTER, shop.pizzeria, "comptoir@ocpizza.fr").email)
+    counter = signed_in(browser, live_server, member(StaffMember.COUNTER, shop.pizzeria, "comptoir@ocpizza.fr"))
     counter.goto(f"{live_server.url}/equipe/commande/")
     counter.get_by_label("Margherita").fill("1")
     counter.locator("#id_customer_name").fill("M. Dupont")
@@ -79,12 +86,12 @@ def test_full_slots_busy_mode_and_a_timed_pause_on_the_screens(browser, live_ser
     assert Order.objects.filter(slot=full).count() == 2
 
     # The kitchen puts itself in busy mode; the manager pauses another pizzeria for an hour.
-    kitchen = log_in(browser, live_server, member(StaffMember.PIZZAIOLO, shop.pizzeria, "four@ocpizza.fr").email)
+    kitchen = signed_in(browser, live_server, member(StaffMember.PIZZAIOLO, shop.pizzeria, "four@ocpizza.fr"))
     kitchen.goto(f"{live_server.url}/equipe/{shop.pizzeria.slug}/cuisine/")
     kitchen.get_by_role("button", name="+20 min").click()
     expect(kitchen.get_by_text("Coup de feu +20 min jusqu'à")).to_be_visible()
     looked_at(kitchen, "kitchen-busy")
-    manager = log_in(browser, live_server, member(StaffMember.MANAGER, None, "direction@ocpizza.fr").email)
+    manager = signed_in(browser, live_server, member(StaffMember.MANAGER, None, "direction@ocpizza.fr"))
     manager.goto(f"{live_server.url}/equipe/tableau-de-bord/")
     until = (timezone.localtime() + datetime.timedelta(hours=1)).strftime("%H:%M")
     card = manager.locator(f"#pizzeria-{shop.other_pizzeria.slug}")

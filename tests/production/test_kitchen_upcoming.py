@@ -1,0 +1,42 @@
+"""Scheduled orders wait in « À venir » until their fire time, then join the queue by themselves."""
+
+import datetime
+import zoneinfo
+
+import pytest
+import time_machine
+
+from tests.ventes.helpers import place
+from ventes.selectors import UPCOMING, kitchen_columns, kitchen_fingerprint
+from ventes.services import LineRequest
+
+pytestmark = pytest.mark.django_db
+
+FRIDAY_MORNING = datetime.datetime(2026, 12, 4, 11, 0, tzinfo=zoneinfo.ZoneInfo("Europe/Paris"))
+
+
+def lanes(shop, now):
+    return {
+        column.state: [card.order.pk for card in column.cards]
+        for column in kitchen_columns(pizzeria=shop.pizzeria, now=now)
+    }
+
+
+def test_an_evening_pickup_ordered_in_the_morning_waits_until_its_fire_time(shop):
+    with time_machine.travel(FRIDAY_MORNING, tick=False) as clock:
+        evening = place(shop, [LineRequest(shop.margherita.pk, 3)], requested_for=FRIDAY_MORNING.replace(hour=18))
+        clock.shift(1)
+        now_order = place(shop)
+        # Three pizzas in two ovens: two batches of six minutes before 18:00.
+        assert evening.fire_at == FRIDAY_MORNING.replace(hour=17, minute=48)
+        assert now_order.fire_at is None
+        board = lanes(shop, FRIDAY_MORNING)
+        assert board[UPCOMING] == [evening.pk] and board["received"] == [now_order.pk]
+        card = kitchen_columns(pizzeria=shop.pizzeria, now=FRIDAY_MORNING)[0].cards[0]
+        assert card.fire_at == evening.fire_at and card.lateness == ""
+        before = kitchen_fingerprint(pizzeria_id=shop.pizzeria.pk, now=evening.fire_at - datetime.timedelta(seconds=1))
+        at_fire = kitchen_fingerprint(pizzeria_id=shop.pizzeria.pk, now=evening.fire_at)
+        # Nothing was written at the fire time: the board's fingerprint still changes, so the screens redraw.
+        assert before != at_fire
+        board = lanes(shop, evening.fire_at)
+        assert board[UPCOMING] == [] and board["received"] == [now_order.pk, evening.pk]
