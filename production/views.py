@@ -149,7 +149,18 @@ def kitchen_move(request, pizzeria, pk: int, action: str):
     order_id = _scoped_order_id(pizzeria=pizzeria, pk=pk)
     undo = action == "undo"
     target = orders.order_undo_target(pizzeria=pizzeria, order_id=order_id) if undo else STAFF_MOVES[action]
-    _move(request, order_id=order_id, to_state=target)
+    # Starting a scheduled order before its fire time takes a second, deliberate tap (« avance »).
+    fires_at = None
+    if action == "start" and not request.POST.get("avance"):
+        fires_at = orders.order_fires_later(pizzeria=pizzeria, order_id=order_id, now=timezone.now())
+    if fires_at is not None:
+        messages.warning(
+            request,
+            f"Cette commande est à lancer à {timezone.localtime(fires_at):%H}h{timezone.localtime(fires_at):%M} : "
+            "confirmez pour la commencer en avance.",
+        )
+    else:
+        _move(request, order_id=order_id, to_state=target)
     if _is_partial(request):
         now, etag = _kitchen_fingerprint(pizzeria)
         return render(request, "production/_kitchen_board.html", _kitchen_context(pizzeria, now=now, etag=etag))

@@ -546,6 +546,15 @@ def pizzeria_has_order(*, pizzeria: Pizzeria, order_id: int) -> bool:
     return Order.objects.filter(pizzeria=pizzeria, pk=order_id).exists()
 
 
+def order_fires_later(*, pizzeria: Pizzeria, order_id: int, now: datetime.datetime) -> datetime.datetime | None:
+    """The fire time of an order still waiting in « À venir » at ``now``, else None."""
+    return (
+        Order.objects.filter(pizzeria=pizzeria, pk=order_id, state=OrderState.RECEIVED, fire_at__gt=now)
+        .values_list("fire_at", flat=True)
+        .first()
+    )
+
+
 def order_undo_target(*, pizzeria: Pizzeria, order_id: int) -> str:
     """The state a kitchen tap on this order would go back to (its own state when there is none)."""
     state = Order.objects.filter(pizzeria=pizzeria).values_list("state", flat=True).get(pk=order_id)

@@ -5,6 +5,8 @@ import zoneinfo
 
 import pytest
 import time_machine
+from django.urls import reverse
+from django.utils import timezone
 
 from tests.ventes.helpers import place
 from ventes.selectors import UPCOMING, kitchen_columns, kitchen_fingerprint
@@ -40,3 +42,26 @@ def test_an_evening_pickup_ordered_in_the_morning_waits_until_its_fire_time(shop
         assert before != at_fire
         board = lanes(shop, evening.fire_at)
         assert board[UPCOMING] == [] and board["received"] == [now_order.pk, evening.pk]
+
+
+@time_machine.travel(FRIDAY_MORNING, tick=False)
+def test_starting_an_order_well_before_its_fire_time_asks_for_a_confirmation(client, shop, team):
+    later = FRIDAY_MORNING + datetime.timedelta(hours=2)
+    order = place(shop, requested_for=later)
+    client.force_login(team.pizzaiolo)
+    start = reverse("production:kitchen_start", kwargs={"slug": shop.pizzeria.slug, "pk": order.pk})
+    board = client.get(reverse("production:kitchen", kwargs={"slug": shop.pizzeria.slug})).content.decode()
+    assert "Commencer en avance" in board and f"Confirmer : commencer {order.short_number} maintenant" in board
+    page = client.post(start, follow=True).content.decode()
+    fire = timezone.localtime(order.fire_at)
+    assert f"Cette commande est à lancer à {fire:%H}h{fire:%M} : confirmez pour la commencer en avance." in page
+    order.refresh_from_db()
+    assert order.state == "received"
+    client.post(start, {"avance": "1"})
+    order.refresh_from_db()
+    assert order.state == "preparing"
+    # An order for now starts at the first tap.
+    now_order = place(shop)
+    client.post(reverse("production:kitchen_start", kwargs={"slug": shop.pizzeria.slug, "pk": now_order.pk}))
+    now_order.refresh_from_db()
+    assert now_order.state == "preparing"
