@@ -105,7 +105,9 @@ def _scoped_order_id(*, pizzeria, pk: int) -> int:
 
 def _kitchen_fingerprint(pizzeria) -> tuple[datetime.datetime, str]:
     now = timezone.now()
-    return now, orders.kitchen_fingerprint(pizzeria_id=pizzeria.pk, now=now)
+    # Busy mode changes the capacity the board shows: its minutes, as they stand now, are part of the ETag.
+    etag = orders.kitchen_fingerprint(pizzeria_id=pizzeria.pk, now=now)
+    return now, f'{etag[:-1]}-busy{pizzeria.busy_minutes_at(now)}"'
 
 
 def _kitchen_context(pizzeria, *, now: datetime.datetime, etag: str) -> dict:
@@ -116,7 +118,11 @@ def _kitchen_context(pizzeria, *, now: datetime.datetime, etag: str) -> dict:
     """
 
     def render_cards():
-        context = {"pizzeria": pizzeria, "columns": orders.kitchen_columns(pizzeria=pizzeria, now=now)}
+        context = {
+            "pizzeria": pizzeria,
+            "columns": orders.kitchen_columns(pizzeria=pizzeria, now=now),
+            "slots": orders.kitchen_next_slots(pizzeria=pizzeria, now=now),
+        }
         return render_to_string("production/_kitchen_cards.html", context)
 
     cards = board_html(kind="kitchen", pizzeria=pizzeria, fingerprint=etag, render=render_cards)

@@ -27,7 +27,7 @@ from production.selectors import (
     stock_low_lines,
 )
 
-from .capacity import SLOT, SLOT_MINUTES, SlotRoom, oven_load_of, slot_capacity, slot_loads
+from .capacity import SLOT, SLOT_MINUTES, SlotRoom, oven_load_of, slot_capacity, slot_loads, slot_start
 from .models import (
     REFUND_NEEDS_MANAGER,
     STATE_EVENT_TYPES,
@@ -654,6 +654,17 @@ def kitchen_columns(*, pizzeria: Pizzeria, now: datetime.datetime) -> list[Kitch
     ]
 
 
+KITCHEN_SLOTS_SHOWN = 4
+
+
+def kitchen_next_slots(*, pizzeria: Pizzeria, now: datetime.datetime) -> list[SlotRoom]:
+    """The slot under way and the next ones, with the oven load due in each (one query)."""
+    first = slot_start(now)
+    loads = slot_loads(pizzeria_id=pizzeria.pk, start=first, end=first + KITCHEN_SLOTS_SHOWN * SLOT)
+    slots = [first + index * SLOT for index in range(KITCHEN_SLOTS_SHOWN)]
+    return [SlotRoom(at=at, load=loads.get(at, 0), capacity=slot_capacity(pizzeria=pizzeria, at=at)) for at in slots]
+
+
 # In SQL: every kitchen screen asks for it every 4 s, and the ORM takes ten
 # times longer to build this query than the database takes to answer it.
 _COOKING = ", ".join(["%s"] * len(COOKING_STATES))
@@ -680,8 +691,9 @@ def kitchen_fingerprint(*, pizzeria_id: int, now: datetime.datetime) -> str:
     servers that made them; an order leaving the kitchen lowers the count, and
     any other save of an order moves the latest ``updated_at``.
     The clock: cards turn amber then red (``order_lateness``), undo buttons
-    expire and scheduled orders leave « À venir » at their fire time
-    (``kitchen_columns``). Without a change to the orders each of these
+    expire, scheduled orders leave « À venir » at their fire time
+    (``kitchen_columns``) and the slots shown move on each quarter hour
+    (``kitchen_next_slots``: the slot under way is in the fingerprint). Without a change to the orders each of these
     only goes one way, so counting the cards past each threshold and the taps
     still undoable is enough.
     """
@@ -700,7 +712,8 @@ def kitchen_fingerprint(*, pizzeria_id: int, now: datetime.datetime) -> str:
         cursor.execute(_KITCHEN_FINGERPRINT_SQL, params)
         count, last, history, soon, late, undoable, fired = cursor.fetchone()
     stamp = str(last).replace(" ", "T")  # a datetime, or SQLite's text of one: never a space in an ETag
-    return f'"kitchen-{pizzeria_id}-{count}-{stamp}-{history}-{soon}-{late}-{undoable}-{fired}"'
+    slot = slot_start(now).strftime("%H%M")
+    return f'"kitchen-{pizzeria_id}-{count}-{stamp}-{history}-{soon}-{late}-{undoable}-{fired}-{slot}"'
 
 
 def rider_orders(*, pizzeria: Pizzeria, member: StaffMember) -> dict[str, list]:

@@ -1,6 +1,7 @@
 """Scheduled orders wait in « À venir » until their fire time, then join the queue by themselves."""
 
 import datetime
+import re
 import zoneinfo
 
 import pytest
@@ -65,3 +66,25 @@ def test_starting_an_order_well_before_its_fire_time_asks_for_a_confirmation(cli
     client.post(reverse("production:kitchen_start", kwargs={"slug": shop.pizzeria.slug, "pk": now_order.pk}))
     now_order.refresh_from_db()
     assert now_order.state == "preparing"
+
+
+@time_machine.travel(FRIDAY_MORNING, tick=False)
+def test_the_board_shows_the_load_of_the_next_slots(client, shop, team):
+    from production.models import Pizzeria
+
+    Pizzeria.objects.filter(pk=shop.pizzeria.pk).update(ovens=1, pizzas_per_oven=3)
+    place(shop, [LineRequest(shop.margherita.pk, 3)], requested_for=FRIDAY_MORNING.replace(minute=30))
+    place(shop, [LineRequest(shop.margherita.pk, 1)], requested_for=FRIDAY_MORNING.replace(minute=45))
+    client.force_login(team.pizzaiolo)
+    html = client.get(reverse("production:kitchen_board", kwargs={"slug": shop.pizzeria.slug})).content.decode()
+    loads = [
+        " ".join(item.split())
+        for item in re.findall(r'<li class="[^"]*"><span class="slot-time">(.*?)</li>', html, re.S)
+    ]
+    loads = [re.sub(r"<[^>]+>", "", item) for item in loads]
+    assert loads == [
+        "11h00 0/3 pizzas",
+        "11h15 0/3 pizzas",
+        "11h30 3/3 pizzas · complet",
+        "11h45 1/3 pizzas",
+    ]

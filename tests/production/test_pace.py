@@ -144,9 +144,11 @@ def test_the_kitchen_sets_busy_mode_and_a_past_end_is_said_not_written(client, s
     busy_url = reverse("production:pizzeria_busy", kwargs={"slug": shop.pizzeria.slug})
     page = client.post(busy_url, {"minutes": "20", "until": "08:00"}, follow=True).content.decode()
     assert "Cette heure de fin est déjà passée." in page and fresh(shop).busy_minutes == 0
+    assert "0/12 pizzas" in client.get(kitchen).content.decode()  # the board, rendered and kept for its ETag
     page = client.post(busy_url, {"minutes": "20"}, follow=True)
     assert page.redirect_chain[-1][0] == kitchen
     assert "Coup de feu +20 min jusqu" in page.content.decode() and fresh(shop).busy_now == 20
+    assert "0/5 pizzas" in page.content.decode()  # busy mode lowers what the board says the ovens take
     client.post(busy_url, {"minutes": "0"})
     assert fresh(shop).busy_now == 0
     client.force_login(team.rider)
