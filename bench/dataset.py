@@ -131,12 +131,12 @@ INSERT INTO ventes_order (
     number, pizzeria_id, business_date, daily_sequence, customer_name, customer_phone, customer_email,
     channel, fulfilment, delivery_address, delivery_postcode, delivery_city, delivery_instructions, note,
     state, payment_method, payment_state, subtotal, vat_total, delivery_fee, total, cancel_reason,
-    notify_email, sms_phone, created_at, updated_at
+    notify_email, sms_phone, oven_load, created_at, updated_at
 )
 SELECT
     'H' || p.code || '-' || g, p.id, (%(day)s::date - (g %% 365)), 100000 + g,
     'Client ' || g, '06 00 00 00 00', '', 'web', 'pickup', '', '', '', '', '',
-    'completed', 'cash', 'paid', 12.00, 1.09, 0, 12.00, '', true, '',
+    'completed', 'cash', 'paid', 12.00, 1.09, 0, 12.00, '', true, '', 1,
     %(now)s - ((g %% 365) || ' days')::interval, %(now)s - ((g %% 365) || ' days')::interval
 FROM generate_series(1, %(count)s) AS g
 JOIN production_pizzeria p ON p.id = (SELECT min(id) FROM production_pizzeria) + (g %% %(pizzerias)s);

@@ -453,6 +453,7 @@ def seed_demo() -> list[DemoLogin]:
                 "price": Decimal(price),
                 "vat_rate": Decimal(vat_rate),
                 "contains_alcohol": name in ALCOHOLIC,
+                "oven_load": 0,  # drinks and desserts are not baked to order
                 "description": description,
                 "position": position,
             },

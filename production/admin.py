@@ -8,10 +8,12 @@ from .models import (
     DailyReport,
     Ingredient,
     MenuOverride,
+    OpeningException,
     OpeningHours,
     Option,
     OptionGroup,
     Pizzeria,
+    PizzeriaEvent,
     Product,
     ProductSize,
     RecipeLine,
@@ -57,6 +59,13 @@ class OpeningHoursInline(admin.TabularInline):
     extra = 0
 
 
+class OpeningExceptionInline(admin.TabularInline):
+    model = OpeningException
+    extra = 0
+    fields = ["day", "closed", "opens", "closes", "label", "chain_wide"]
+    readonly_fields = ["chain_wide"]
+
+
 class StockInline(admin.TabularInline):
     model = Stock
     form = StockForm
@@ -76,19 +85,19 @@ class PizzeriaAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "accepting_orders"]
     search_fields = ["name", "address", "postcode"]
     prepopulated_fields = {"slug": ["name"]}
-    inlines = [OpeningHoursInline, StockInline]
+    inlines = [OpeningHoursInline, OpeningExceptionInline, StockInline]
     actions = ["pause_orders", "resume_orders"]
 
     @admin.action(description="Mettre en pause les commandes immédiates", permissions=["change"])
     def pause_orders(self, request, queryset):
         for pizzeria in queryset:
-            pizzeria_set_accepting_orders(pizzeria=pizzeria, accepting=False)
+            pizzeria_set_accepting_orders(pizzeria=pizzeria, accepting=False, by=request.user)
         self.message_user(request, f"{len(queryset)} pizzeria(s) en pause.", messages.SUCCESS)
 
     @admin.action(description="Reprendre les commandes", permissions=["change"])
     def resume_orders(self, request, queryset):
         for pizzeria in queryset:
-            pizzeria_set_accepting_orders(pizzeria=pizzeria, accepting=True)
+            pizzeria_set_accepting_orders(pizzeria=pizzeria, accepting=True, by=request.user)
         self.message_user(request, f"{len(queryset)} pizzeria(s) reprennent les commandes.", messages.SUCCESS)
 
     @transaction.atomic
@@ -99,6 +108,23 @@ class PizzeriaAdmin(admin.ModelAdmin):
             save_stock_line(stock=stock, by=request.user)
         for stock in formset.deleted_objects:
             stock.delete()
+
+
+@admin.register(PizzeriaEvent)
+class PizzeriaEventAdmin(admin.ModelAdmin):
+    """Pauses and busy modes as they were set: written by the staff screens, read here."""
+
+    list_display = ["at", "pizzeria", "kind", "minutes", "until", "by"]
+    list_filter = ["kind", "pizzeria"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Allergen)
@@ -212,7 +238,16 @@ class MenuOverrideAdmin(admin.ModelAdmin):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["name", "category", "price", "vat_rate", "contains_alcohol", "is_active", "recipe_size"]
+    list_display = [
+        "name",
+        "category",
+        "price",
+        "vat_rate",
+        "oven_load",
+        "contains_alcohol",
+        "is_active",
+        "recipe_size",
+    ]
     list_filter = ["category", "is_active", "contains_alcohol", "vat_rate", "pizzerias"]
     list_editable = ["is_active"]
     search_fields = ["name", "description"]

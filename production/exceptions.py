@@ -4,6 +4,17 @@ from http import HTTPStatus
 from ocpizzapp.exceptions import BusinessError
 
 
+class InvalidPace(BusinessError):
+    """A pause or a busy mode that cannot be set as asked (unknown step, an end already past)."""
+
+    code = "invalid_pace"
+    default_message = "Réglage impossible."
+
+    def __init__(self, message: str | None = None, *, field: str | None = None, **details):
+        self.field = field
+        super().__init__(message, field=field, **details)
+
+
 class StockError(BusinessError):
     code = "stock_error"
 

@@ -1,12 +1,15 @@
 """Forms of the staff screens; they only check input, services do the writes."""
 
+import datetime
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import QueryDict
+from django.utils import timezone
 
 from ocpizzapp.forms import AsciiIntegerField
 
-from .models import Ingredient, Pizzeria, StockMovement
+from .models import BUSY_STEPS, Ingredient, Pizzeria, StockMovement
 from .selectors import pizzeria_list, staff_member_for
 
 
@@ -113,5 +116,42 @@ class IngredientCostForm(AccessibleErrorsMixin, forms.Form):
         super().__init__(data, initial={"valid_from": today}, prefix="cost")
 
 
-class PauseForm(forms.Form):
+def _end_field() -> forms.TimeField:
+    return forms.TimeField(
+        label="Jusqu'à",
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        error_messages={"invalid": "Indiquez une heure, par exemple 21:30."},
+    )
+
+
+# An end earlier in the day than now is taken for tomorrow only this close (a pause past midnight).
+NEXT_DAY_WITHIN = datetime.timedelta(hours=12)
+
+
+class _PaceForm(forms.Form):
+    until = _end_field()
+
+    def end(self, *, now: datetime.datetime) -> datetime.datetime | None:
+        """The end typed as a time of day, as a moment: today, or tonight after midnight."""
+        time = self.cleaned_data.get("until")
+        if time is None:
+            return None
+        local = timezone.localtime(now)
+        end = timezone.make_aware(datetime.datetime.combine(local.date(), time))
+        if end <= now and end + datetime.timedelta(days=1) - now <= NEXT_DAY_WITHIN:
+            end += datetime.timedelta(days=1)
+        return end
+
+
+class PauseForm(_PaceForm):
     accepting = forms.TypedChoiceField(choices=[("1", "reprendre"), ("0", "pause")], coerce=lambda v: v == "1")
+
+
+class BusyForm(_PaceForm):
+    minutes = forms.TypedChoiceField(
+        label="Coup de feu",
+        choices=[(str(step), f"+{step} min" if step else "Fin") for step in BUSY_STEPS],
+        coerce=int,
+        error_messages={"invalid_choice": "Choisissez +10, +20 ou +30 minutes.", "required": "Choisissez une durée."},
+    )

@@ -1,6 +1,7 @@
 """What is made and where: pizzerias, ingredients, stock and its ledger,
 products and their recipes, and the staff who work there."""
 
+import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -9,6 +10,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
+from django.utils import timezone
 
 VAT_RATES = [
     (Decimal("5.50"), "5,5 %"),
@@ -16,6 +18,8 @@ VAT_RATES = [
     (Decimal("20.00"), "20 %"),
 ]
 POSITIVE_MONEY = [MinValueValidator(Decimal("0.01"))]
+# A busy kitchen adds this much to its quotes (« coup de feu »), 0 when it is not busy.
+BUSY_STEPS = [0, 10, 20, 30]
 
 
 class Pizzeria(models.Model):
@@ -43,11 +47,26 @@ class Pizzeria(models.Model):
         "livraison offerte dès", max_digits=6, decimal_places=2, null=True, blank=True
     )
     ovens = models.PositiveSmallIntegerField("fours", default=2)
+    pizzas_per_oven = models.PositiveSmallIntegerField(
+        "pizzas par four et par quart d'heure",
+        default=6,
+        help_text="Avec le nombre de fours, la charge qu'un créneau de 15 minutes peut prendre.",
+    )
     delivery_minutes = models.PositiveSmallIntegerField("durée de livraison (min)", default=20)
     is_active = models.BooleanField("active", default=True)
+    opens_on_public_holidays = models.BooleanField(
+        "ouverte les jours fériés", default=True, help_text="Décocher pour fermer les jours fériés français."
+    )
     accepting_orders = models.BooleanField(
         "prend les commandes", default=True, help_text="Décocher pour mettre en pause (coup de feu)."
     )
+    paused_until = models.DateTimeField(
+        "pause jusqu'à", null=True, blank=True, help_text="Vide : la pause dure jusqu'à la reprise à la main."
+    )
+    busy_minutes = models.PositiveSmallIntegerField(
+        "coup de feu (minutes ajoutées)", default=0, choices=[(step, f"+{step} min") for step in BUSY_STEPS]
+    )
+    busy_until = models.DateTimeField("coup de feu jusqu'à", null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -55,6 +74,7 @@ class Pizzeria(models.Model):
             models.CheckConstraint(condition=Q(delivery_radius_km__gte=0), name="pizzeria_radius_gte_0"),
             models.CheckConstraint(condition=Q(delivery_fee__gte=0), name="pizzeria_fee_gte_0"),
             models.CheckConstraint(condition=Q(ovens__gte=1), name="pizzeria_ovens_gte_1"),
+            models.CheckConstraint(condition=Q(pizzas_per_oven__gte=1), name="pizzeria_pizzas_per_oven_gte_1"),
         ]
 
     def __str__(self):
@@ -66,6 +86,21 @@ class Pizzeria(models.Model):
     @property
     def served_postcode_list(self) -> list[str]:
         return [code.strip() for code in self.served_postcodes.split(",") if code.strip()]
+
+    # A timed pause or busy mode ends by itself: both are read against the clock, nothing switches them off.
+    def is_paused_at(self, at: datetime.datetime) -> bool:
+        return not self.accepting_orders and (self.paused_until is None or at < self.paused_until)
+
+    @property
+    def is_paused(self) -> bool:
+        return self.is_paused_at(timezone.now())
+
+    def busy_minutes_at(self, at: datetime.datetime) -> int:
+        return self.busy_minutes if self.busy_until is not None and at < self.busy_until else 0
+
+    @property
+    def busy_now(self) -> int:
+        return self.busy_minutes_at(timezone.now())
 
 
 class OpeningHours(models.Model):
@@ -90,12 +125,73 @@ class OpeningHours(models.Model):
         ordering = ["pizzeria", "weekday", "opens"]
         constraints = [
             models.CheckConstraint(condition=Q(weekday__gte=0, weekday__lte=6), name="hours_weekday_valid"),
-            models.CheckConstraint(condition=Q(closes__gt=models.F("opens")), name="hours_closes_after_opens"),
+            # A closing time at or before the opening one is the next day's (Friday 18:00–01:00); never equal.
+            models.CheckConstraint(condition=~Q(closes=models.F("opens")), name="hours_closes_differs"),
             models.UniqueConstraint(fields=["pizzeria", "weekday", "opens"], name="hours_unique_range"),
         ]
 
     def __str__(self):
         return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
+class OpeningException(models.Model):
+    """A dated change of a pizzeria's hours: closed all day, or special hours instead of the week's.
+
+    Written by ``production.services.opening_exception_set``: a chain-wide one is
+    a row for each pizzeria (``chain_wide``), which a pizzeria's own may replace.
+    """
+
+    pizzeria = models.ForeignKey(Pizzeria, on_delete=models.CASCADE, related_name="opening_exceptions")
+    day = models.DateField("jour")
+    closed = models.BooleanField("fermée toute la journée", default=False)
+    opens = models.TimeField("ouverture", null=True, blank=True)
+    closes = models.TimeField("fermeture", null=True, blank=True, help_text="Avant l'ouverture : le lendemain.")
+    label = models.CharField("motif", max_length=100, blank=True)
+    chain_wide = models.BooleanField("pour toute la chaîne", default=False)
+
+    class Meta:
+        verbose_name = "exception d'horaires"
+        verbose_name_plural = "exceptions d'horaires"
+        ordering = ["day", "pizzeria"]
+        constraints = [
+            models.UniqueConstraint(fields=["pizzeria", "day"], name="exception_unique_pizzeria_day"),
+            models.CheckConstraint(
+                condition=Q(closed=True, opens__isnull=True, closes__isnull=True)
+                | (Q(closed=False, opens__isnull=False, closes__isnull=False) & ~Q(closes=F("opens"))),
+                name="exception_closed_or_hours",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.pizzeria} — {self.day:%d/%m/%Y}"
+
+
+class PizzeriaEvent(models.Model):
+    """One change of how a pizzeria takes orders (pause, busy mode), written by ``production.services`` only."""
+
+    PAUSED, RESUMED, BUSY, CALM = "paused", "resumed", "busy", "calm"
+    KINDS = [(PAUSED, "pause"), (RESUMED, "reprise"), (BUSY, "coup de feu"), (CALM, "fin du coup de feu")]
+    pizzeria = models.ForeignKey(Pizzeria, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField("type", max_length=10, choices=KINDS)
+    until = models.DateTimeField("jusqu'à", null=True, blank=True)
+    minutes = models.PositiveSmallIntegerField("minutes ajoutées", default=0)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name="par"
+    )
+    at = models.DateTimeField("le", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "changement de rythme"
+        verbose_name_plural = "changements de rythme"
+        ordering = ["-at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["paused", "resumed", "busy", "calm"]), name="pizzeria_event_kind_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.pizzeria} — {self.get_kind_display()}"
 
 
 class Allergen(models.Model):
@@ -297,6 +393,11 @@ class Product(models.Model):
     vat_rate = models.DecimalField("taux de TVA", max_digits=4, decimal_places=2, choices=VAT_RATES)
     contains_alcohol = models.BooleanField(
         "contient de l'alcool", default=False, help_text="Les titres-restaurant ne paient pas l'alcool."
+    )
+    oven_load = models.PositiveSmallIntegerField(
+        "charge du four",
+        default=1,
+        help_text="Places de four par exemplaire : 1 pour une pizza, 0 pour une boisson, plus pour un calzone.",
     )
     image = models.ImageField(upload_to="products/", blank=True)
     is_active = models.BooleanField("en vente", default=True)

@@ -2,11 +2,13 @@
 and the catalogue as one pizzeria sells it (sizes, options, its own prices)."""
 
 import datetime
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 
+import holidays
 from django.conf import settings
 from django.db.models import F, FilteredRelation, Max, Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -17,6 +19,7 @@ from .models import (
     Ingredient,
     IngredientCost,
     MenuOverride,
+    OpeningException,
     OpeningHours,
     Option,
     OptionGroup,
@@ -30,22 +33,91 @@ from .models import (
 )
 
 
+def pizzeria_hours_prefetches() -> list[Prefetch]:
+    """What the opening hours are read from: the week's hours and the dated exceptions still to come
+    (from yesterday, whose hours may run past midnight)."""
+    since = timezone.localdate() - datetime.timedelta(days=1)
+    return [
+        Prefetch("opening_hours", queryset=OpeningHours.objects.order_by("weekday", "opens")),
+        Prefetch("opening_exceptions", queryset=OpeningException.objects.filter(day__gte=since)),
+    ]
+
+
 def pizzeria_list(*, active_only: bool = True) -> QuerySet[Pizzeria]:
-    pizzerias = Pizzeria.objects.prefetch_related(
-        Prefetch("opening_hours", queryset=OpeningHours.objects.order_by("weekday", "opens"))
-    )
+    pizzerias = Pizzeria.objects.prefetch_related(*pizzeria_hours_prefetches())
     return pizzerias.filter(is_active=True) if active_only else pizzerias
 
 
-def pizzeria_hours_on(pizzeria: Pizzeria, day: datetime.date) -> list[OpeningHours]:
-    """The opening ranges of that day (uses the prefetched hours when present)."""
-    return [hours for hours in pizzeria.opening_hours.all() if hours.weekday == day.weekday()]
+@functools.cache
+def _french_holidays(year: int) -> holidays.HolidayBase:
+    return holidays.country_holidays("FR", years=year, language="fr")
+
+
+def public_holiday_on(day: datetime.date) -> str | None:
+    """The name of the French public holiday on ``day``, or None."""
+    return _french_holidays(day.year).get(day)
+
+
+@dataclass(frozen=True)
+class OpeningRange:
+    """One opening of a pizzeria, as moments: ``closes`` may be the next day (Friday 18:00–01:00)."""
+
+    opens: datetime.datetime
+    closes: datetime.datetime
+
+    def __contains__(self, at: datetime.datetime) -> bool:
+        return self.opens <= at < self.closes
+
+
+def _range(day: datetime.date, opens: datetime.time, closes: datetime.time) -> OpeningRange:
+    start = timezone.make_aware(datetime.datetime.combine(day, opens))
+    end_day = day if closes > opens else day + datetime.timedelta(days=1)
+    return OpeningRange(start, timezone.make_aware(datetime.datetime.combine(end_day, closes)))
+
+
+def pizzeria_hours_on(pizzeria: Pizzeria, day: datetime.date) -> list[OpeningRange]:
+    """The openings that start on ``day``: its dated exception if it has one (closed, or special
+    hours), else none on a public holiday the pizzeria closes for, else the week's hours.
+    Uses the prefetched hours and exceptions when present (``pizzeria_hours_prefetches``)."""
+    exception = next((row for row in pizzeria.opening_exceptions.all() if row.day == day), None)
+    if exception is not None:
+        if exception.closed or exception.opens is None or exception.closes is None:
+            return []
+        return [_range(day, exception.opens, exception.closes)]
+    if not pizzeria.opens_on_public_holidays and public_holiday_on(day):
+        return []
+    return [
+        _range(day, hours.opens, hours.closes)
+        for hours in pizzeria.opening_hours.all()
+        if hours.weekday == day.weekday()
+    ]
+
+
+def pizzeria_opening_at(pizzeria: Pizzeria, *, at: datetime.datetime | None = None) -> OpeningRange | None:
+    """The opening ``at`` (default: now) falls in, perhaps yesterday's running past midnight; None when closed."""
+    local = timezone.localtime(at or timezone.now())
+    for day in (local.date() - datetime.timedelta(days=1), local.date()):
+        for opening in pizzeria_hours_on(pizzeria, day):
+            if local in opening:
+                return opening
+    return None
+
+
+def pizzeria_closes_at(pizzeria: Pizzeria, *, at: datetime.datetime | None = None) -> datetime.datetime | None:
+    """When the opening that ``at`` (default: now) falls in ends; None when the pizzeria is closed then."""
+    opening = pizzeria_opening_at(pizzeria, at=at)
+    return opening.closes if opening is not None else None
+
+
+def pizzeria_business_day(pizzeria: Pizzeria, *, at: datetime.datetime | None = None) -> datetime.date:
+    """The kitchen's day at ``at``: the day its opening started (Friday's until 01:00 on Saturday)."""
+    local = timezone.localtime(at or timezone.now())
+    opening = pizzeria_opening_at(pizzeria, at=local)
+    return timezone.localtime(opening.opens).date() if opening is not None else local.date()
 
 
 def pizzeria_is_open(pizzeria: Pizzeria, *, at: datetime.datetime | None = None) -> bool:
-    local = timezone.localtime(at or timezone.now())
-    now = local.time()
-    return any(hours.opens <= now < hours.closes for hours in pizzeria_hours_on(pizzeria, local.date()))
+    return pizzeria_closes_at(pizzeria, at=at) is not None
 
 
 @dataclass(frozen=True)
@@ -207,10 +279,14 @@ def stock_last_movement_at() -> datetime.datetime | None:
     return StockMovement.objects.aggregate(last=Max("at"))["last"]
 
 
-def pizzerias_accepting_flags() -> str:
-    """One character per active pizzeria, "1" when it takes orders now: what a pause changes."""
-    accepting = Pizzeria.objects.filter(is_active=True).order_by("pk").values_list("accepting_orders", flat=True)
-    return "".join("1" if flag else "0" for flag in accepting)
+def pizzerias_accepting_flags(*, now: datetime.datetime | None = None) -> str:
+    """One figure per active pizzeria: what a pause or a busy mode changes, as they stand at ``now``
+    (a timed one that ended changes it too). "P" when paused, else the busy minutes."""
+    now = now or timezone.now()
+    pizzerias = Pizzeria.objects.filter(is_active=True).order_by("pk")
+    paces = pizzerias.only("pk", "accepting_orders", "paused_until", "busy_minutes", "busy_until")
+    # No comma: the figures end up in an ETag, which a comma would cut in two.
+    return ".".join("P" if pizzeria.is_paused_at(now) else str(pizzeria.busy_minutes_at(now)) for pizzeria in paces)
 
 
 # --- Food cost ---------------------------------------------------------------------

@@ -47,17 +47,31 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Case, F, IntegerField, QuerySet, Sum, Value, When
+from django.utils import timezone
 
 from .cache import catalogue_changed, stock_changed
 from .exceptions import (
     InvalidCost,
+    InvalidPace,
     InvalidStockQuantity,
     InvalidTransfer,
     NotEnoughStock,
     StockOverrideForbidden,
     TransferForbidden,
 )
-from .models import Ingredient, IngredientCost, Pizzeria, StaffMember, Stock, StockMovement, StockTransfer
+from .models import (
+    BUSY_STEPS,
+    Ingredient,
+    IngredientCost,
+    OpeningException,
+    Pizzeria,
+    PizzeriaEvent,
+    StaffMember,
+    Stock,
+    StockMovement,
+    StockTransfer,
+)
+from .selectors import pizzeria_closes_at
 
 
 def _locked(stock: Stock) -> Stock:
@@ -441,11 +455,35 @@ def staff_member_upsert(
     return member
 
 
-def pizzeria_set_accepting_orders(*, pizzeria: Pizzeria, accepting: bool) -> Pizzeria:
-    """Pause new immediate orders at a pizzeria (too busy), or resume them."""
-    Pizzeria.objects.filter(pk=pizzeria.pk).update(accepting_orders=accepting)
+def _check_until(until: datetime.datetime | None, now: datetime.datetime) -> None:
+    if until is not None and until <= now:
+        raise InvalidPace("Cette heure de fin est déjà passée.", field="until")
+
+
+@transaction.atomic
+def pizzeria_set_accepting_orders(
+    *,
+    pizzeria: Pizzeria,
+    accepting: bool,
+    until: datetime.datetime | None = None,
+    by=None,
+    now: datetime.datetime | None = None,
+) -> Pizzeria:
+    """Pause new immediate orders at a pizzeria (too busy), until ``until`` if given, or resume them.
+
+    A timed pause ends by itself (``Pizzeria.is_paused_at``). Writes the change's ``PizzeriaEvent``.
+    """
+    now = now or timezone.now()
+    if not accepting:
+        _check_until(until, now)
+    pizzeria.accepting_orders, pizzeria.paused_until = accepting, None if accepting else until
+    Pizzeria.objects.filter(pk=pizzeria.pk).update(
+        accepting_orders=pizzeria.accepting_orders, paused_until=pizzeria.paused_until
+    )
+    PizzeriaEvent.objects.create(
+        pizzeria=pizzeria, kind=PizzeriaEvent.RESUMED if accepting else PizzeriaEvent.PAUSED, until=until, by=by
+    )
     catalogue_changed()  # the menu tells customers the pizzeria is too busy
-    pizzeria.accepting_orders = accepting
     return pizzeria
 
 
@@ -464,3 +502,65 @@ def ingredient_cost_set(
         ingredient=ingredient, valid_from=valid_from, defaults={"unit_cost": price / per, "by": by}
     )
     return cost
+
+
+@transaction.atomic
+def pizzeria_set_busy(
+    *,
+    pizzeria: Pizzeria,
+    minutes: int,
+    until: datetime.datetime | None = None,
+    by=None,
+    now: datetime.datetime | None = None,
+) -> Pizzeria:
+    """Add ``minutes`` to the pizzeria's quotes and lower its slots' capacity until ``until``
+    (default: its closing time), after which it ends by itself; 0 ends it now."""
+    now = now or timezone.now()
+    if minutes not in BUSY_STEPS:
+        raise InvalidPace("Choisissez +10, +20 ou +30 minutes.", field="minutes")
+    if minutes:
+        until = until or pizzeria_closes_at(pizzeria, at=now)
+        if until is None:
+            raise InvalidPace(f"{pizzeria.name} est fermée en ce moment : indiquez une heure de fin.", field="until")
+        _check_until(until, now)
+    else:
+        until = None
+    pizzeria.busy_minutes, pizzeria.busy_until = minutes, until
+    Pizzeria.objects.filter(pk=pizzeria.pk).update(busy_minutes=minutes, busy_until=until)
+    PizzeriaEvent.objects.create(
+        pizzeria=pizzeria,
+        kind=PizzeriaEvent.BUSY if minutes else PizzeriaEvent.CALM,
+        minutes=minutes,
+        until=until,
+        by=by,
+    )
+    return pizzeria
+
+
+@transaction.atomic
+def opening_exception_set(
+    *,
+    pizzeria: Pizzeria | None,
+    day: datetime.date,
+    closed: bool,
+    opens: datetime.time | None = None,
+    closes: datetime.time | None = None,
+    label: str = "",
+) -> list[OpeningException]:
+    """Close ``pizzeria`` on ``day``, or open it with special hours (``closes`` before ``opens``:
+    the next day); ``pizzeria`` None sets it for every active pizzeria of the chain, which a
+    pizzeria's own exception set afterwards replaces. Returns the rows written."""
+    if not closed and (opens is None or closes is None):
+        raise InvalidPace("Indiquez l'ouverture et la fermeture, ou cochez « fermée ».", field="opens")
+    if not closed and opens == closes:
+        raise InvalidPace("La fermeture doit différer de l'ouverture.", field="closes")
+    hours = {"opens": None, "closes": None} if closed else {"opens": opens, "closes": closes}
+    targets = [pizzeria] if pizzeria is not None else list(Pizzeria.objects.filter(is_active=True).order_by("pk"))
+    return [
+        OpeningException.objects.update_or_create(
+            pizzeria=target,
+            day=day,
+            defaults={"closed": closed, **hours, "label": label, "chain_wide": pizzeria is None},
+        )[0]
+        for target in targets
+    ]

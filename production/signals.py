@@ -9,6 +9,7 @@ from .models import (
     Allergen,
     Ingredient,
     MenuOverride,
+    OpeningException,
     OpeningHours,
     Option,
     OptionGroup,
@@ -30,6 +31,7 @@ from .models import (
 @receiver([post_save, post_delete], sender=Allergen)
 @receiver([post_save, post_delete], sender=Pizzeria)
 @receiver([post_save, post_delete], sender=OpeningHours)
+@receiver([post_save, post_delete], sender=OpeningException)
 @receiver(m2m_changed, sender=Product.pizzerias.through)
 @receiver(m2m_changed, sender=Ingredient.allergens.through)
 def _catalogue_changed(**kwargs):

@@ -15,6 +15,7 @@ urlpatterns = [
     path("journal-des-ventes/", views.sales_journal, name="sales_journal"),
     path("<slug:slug>/journal-des-ventes/cloturer/", views.sales_journal_close, name="sales_journal_close"),
     path("<slug:slug>/pause/", views.pizzeria_pause, name="pizzeria_pause"),
+    path("<slug:slug>/coup-de-feu/", views.pizzeria_busy, name="pizzeria_busy"),
     path("<slug:slug>/cuisine/", views.kitchen, name="kitchen"),
     path("<slug:slug>/cuisine/direct/", views.kitchen_board, name="kitchen_board"),
     path("<slug:slug>/cuisine/<int:pk>/commencer/", views.kitchen_move, {"action": "start"}, name="kitchen_start"),

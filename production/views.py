@@ -30,11 +30,13 @@ from ventes.workflow import STAFF_MOVES, order_transition
 from . import selectors
 from .cache import board_html
 from .decorators import staff_only
-from .forms import IngredientCostForm, PauseForm, StaffLoginForm, StockMoveForm, StockTransferForm
+from .exceptions import InvalidPace
+from .forms import BusyForm, IngredientCostForm, PauseForm, StaffLoginForm, StockMoveForm, StockTransferForm
 from .models import StaffMember, StockMovement
 from .services import (
     ingredient_cost_set,
     pizzeria_set_accepting_orders,
+    pizzeria_set_busy,
     stock_count_inventory,
     stock_record_waste,
     stock_restock,
@@ -108,7 +110,9 @@ def _scoped_order_id(*, pizzeria, pk: int) -> int:
 
 def _kitchen_fingerprint(pizzeria) -> tuple[datetime.datetime, str]:
     now = timezone.now()
-    return now, orders.kitchen_fingerprint(pizzeria_id=pizzeria.pk, now=now)
+    # Busy mode changes the capacity the board shows: its minutes, as they stand now, are part of the ETag.
+    etag = orders.kitchen_fingerprint(pizzeria_id=pizzeria.pk, now=now)
+    return now, f'{etag[:-1]}-busy{pizzeria.busy_minutes_at(now)}"'
 
 
 def _kitchen_context(pizzeria, *, now: datetime.datetime, etag: str) -> dict:
@@ -119,7 +123,11 @@ def _kitchen_context(pizzeria, *, now: datetime.datetime, etag: str) -> dict:
     """
 
     def render_cards():
-        context = {"pizzeria": pizzeria, "columns": orders.kitchen_columns(pizzeria=pizzeria, now=now)}
+        context = {
+            "pizzeria": pizzeria,
+            "columns": orders.kitchen_columns(pizzeria=pizzeria, now=now),
+            "slots": orders.kitchen_next_slots(pizzeria=pizzeria, now=now),
+        }
         return render_to_string("production/_kitchen_cards.html", context)
 
     cards = board_html(kind="kitchen", pizzeria=pizzeria, fingerprint=etag, render=render_cards)
@@ -152,7 +160,18 @@ def kitchen_move(request, pizzeria, pk: int, action: str):
     order_id = _scoped_order_id(pizzeria=pizzeria, pk=pk)
     undo = action == "undo"
     target = orders.order_undo_target(pizzeria=pizzeria, order_id=order_id) if undo else STAFF_MOVES[action]
-    _move(request, order_id=order_id, to_state=target)
+    # Starting a scheduled order before its fire time takes a second, deliberate tap (« avance »).
+    fires_at = None
+    if action == "start" and not request.POST.get("avance"):
+        fires_at = orders.order_fires_later(pizzeria=pizzeria, order_id=order_id, now=timezone.now())
+    if fires_at is not None:
+        messages.warning(
+            request,
+            f"Cette commande est à lancer à {timezone.localtime(fires_at):%H}h{timezone.localtime(fires_at):%M} : "
+            "confirmez pour la commencer en avance.",
+        )
+    else:
+        _move(request, order_id=order_id, to_state=target)
     if _is_partial(request):
         now, etag = _kitchen_fingerprint(pizzeria)
         return render(request, "production/_kitchen_board.html", _kitchen_context(pizzeria, now=now, etag=etag))
@@ -487,11 +506,46 @@ def sales_journal_close(request, pizzeria):
 @staff_only([MANAGER])
 def pizzeria_pause(request, pizzeria):
     form = PauseForm(request.POST)
-    if not form.is_valid():
+    if not form.is_valid() and "accepting" in form.errors:
         return HttpResponseBadRequest("Action inconnue.")
-    accepting = form.cleaned_data["accepting"]
-    pizzeria_set_accepting_orders(pizzeria=pizzeria, accepting=accepting)
-    messages.success(request, f"{pizzeria} : {'commandes reprises' if accepting else 'nouvelles commandes en pause'}.")
+    if not form.is_valid():
+        messages.error(request, _first_error(form))
+    else:
+        accepting, now = form.cleaned_data["accepting"], timezone.now()
+        try:
+            pizzeria_set_accepting_orders(
+                pizzeria=pizzeria, accepting=accepting, until=form.end(now=now), by=request.user, now=now
+            )
+        except InvalidPace as error:
+            messages.error(request, f"{pizzeria} : {error.message}")
+        else:
+            done = "commandes reprises" if accepting else "nouvelles commandes en pause"
+            messages.success(request, f"{pizzeria} : {done}.")
     if _is_partial(request):
         return render(request, "production/_dashboard_board.html", _dashboard_context())
     return redirect("production:dashboard")
+
+
+def _first_error(form) -> str:
+    return next(iter(form.errors.values()))[0]
+
+
+@require_POST
+@staff_only(KITCHEN_ROLES)
+def pizzeria_busy(request, pizzeria):
+    """Busy mode (« coup de feu »), from the kitchen or the dashboard; back to the page it came from."""
+    form = BusyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _first_error(form))
+    else:
+        minutes, now = form.cleaned_data["minutes"], timezone.now()
+        try:
+            pizzeria_set_busy(pizzeria=pizzeria, minutes=minutes, until=form.end(now=now), by=request.user, now=now)
+        except InvalidPace as error:
+            messages.error(request, f"{pizzeria} : {error.message}")
+        else:
+            done = f"coup de feu, +{minutes} min sur les délais" if minutes else "fin du coup de feu"
+            messages.success(request, f"{pizzeria} : {done}.")
+    if request.POST.get("back") == "dashboard":
+        return redirect("production:dashboard")
+    return redirect("production:kitchen", slug=pizzeria.slug)

@@ -97,6 +97,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Pizza {n}")
     slug = factory.Sequence(lambda n: f"pizza-{n}")
     category = Product.PIZZA
+    oven_load = factory.LazyAttribute(lambda product: 1 if product.category == Product.PIZZA else 0)
     price = Decimal("12.00")
     vat_rate = Decimal("10.00")
     contains_alcohol = False

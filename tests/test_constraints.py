@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
-from production.models import OpeningHours, StaffMember, StockMovement
+from production.models import OpeningException, OpeningHours, StaffMember, StockMovement
 from tests import factories
 from ventes.models import Payment
 
@@ -52,12 +52,21 @@ def test_memo_step_positions_unique():
     rejected(lambda: factories.RecipeStepFactory(product=step.product, position=step.position))
 
 
-def test_opening_hours_close_after_they_open(pizzeria):
+def test_opening_hours_never_close_when_they_open(pizzeria):
     rejected(
         lambda: OpeningHours.objects.create(
-            pizzeria=pizzeria, weekday=0, opens=datetime.time(18), closes=datetime.time(11)
+            pizzeria=pizzeria, weekday=0, opens=datetime.time(18), closes=datetime.time(18)
         )
     )
+    # Closing before opening is the next day's closing: Monday 18:00 to Tuesday 01:00.
+    assert OpeningHours.objects.create(pizzeria=pizzeria, weekday=0, opens=datetime.time(18), closes=datetime.time(1))
+
+
+def test_an_opening_exception_is_closed_or_has_its_hours(pizzeria):
+    day = datetime.date(2026, 12, 24)
+    rejected(lambda: OpeningException.objects.create(pizzeria=pizzeria, day=day, closed=True, opens=datetime.time(18)))
+    rejected(lambda: OpeningException.objects.create(pizzeria=pizzeria, day=day, closed=False, opens=datetime.time(18)))
+    assert OpeningException.objects.create(pizzeria=pizzeria, day=day, closed=True)
 
 
 def test_staff_outside_management_belongs_to_a_pizzeria():

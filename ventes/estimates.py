@@ -18,9 +18,11 @@ QUEUE_STATES = [OrderState.RECEIVED, OrderState.PREPARING]
 def order_estimate_ready_at(
     *, order: Order, now: datetime.datetime | None = None, unsaved_lines: Sequence[OrderLine] = ()
 ) -> datetime.datetime:
-    """Now plus the oven time of every pizza queued before this order's own, spread over the ovens.
+    """Now plus the oven time of every pizza queued before this order's own, spread over the ovens,
+    plus the busy minutes of the pizzeria if it is in busy mode (« coup de feu »).
 
-    For a later slot, the order is planned to be ready just in time for it.
+    For a later slot, the order is planned to be ready just in time for it; so
+    is an order pushed to a later slot because the earlier ones were full.
     An order not saved yet gives its lines (``unsaved_lines``, products attached).
     """
     now = now or timezone.now()
@@ -36,11 +38,25 @@ def order_estimate_ready_at(
     )
     pizzas += sum(line.quantity for line in unsaved_lines if line.product.category == Product.PIZZA)
     batches = max(1, math.ceil(pizzas / max(1, order.pizzeria.ovens)))
-    ready_at = now + datetime.timedelta(minutes=batches * settings.OCPIZZA["PREPARATION_MINUTES_PER_PIZZA"])
-    if order.requested_for is not None:
-        lead = order_delivery_duration(order=order)
-        ready_at = max(ready_at, order.requested_for - lead)
+    minutes = batches * settings.OCPIZZA["PREPARATION_MINUTES_PER_PIZZA"] + order.pizzeria.busy_minutes_at(now)
+    ready_at = now + datetime.timedelta(minutes=minutes)
+    promised = order.requested_for or order.slot
+    if promised is not None:
+        ready_at = max(ready_at, promised - order_delivery_duration(order=order))
     return ready_at
+
+
+def order_fire_at(*, order: Order) -> datetime.datetime | None:
+    """When the kitchen should start a scheduled order: its estimated ready time less its own oven
+    time (its pizzas in batches over the ovens) and the busy minutes it was quoted with. None for
+    an order for now, which the queue takes at once."""
+    if order.requested_for is None or order.estimated_ready_at is None:
+        return None
+    batches = max(1, math.ceil(order.oven_load / max(1, order.pizzeria.ovens)))
+    minutes = batches * settings.OCPIZZA["PREPARATION_MINUTES_PER_PIZZA"]
+    return order.estimated_ready_at - datetime.timedelta(
+        minutes=minutes + order.pizzeria.busy_minutes_at(timezone.now())
+    )
 
 
 def order_delivery_duration(*, order: Order) -> datetime.timedelta:

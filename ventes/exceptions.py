@@ -25,6 +25,13 @@ class CartLimitReached(InvalidOrder):
     default_message = "Votre panier a atteint le nombre maximum de produits."
 
 
+class SlotFull(InvalidOrder):
+    """The ovens of the chosen slot cannot take this order's pizzas on top of those already due then."""
+
+    code = "slot_full"
+    default_message = "Ce créneau est complet : choisissez-en un autre."
+
+
 class PizzeriaUnavailable(OrderError):
     code = "pizzeria_unavailable"
     status = HTTPStatus.CONFLICT

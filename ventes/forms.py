@@ -22,6 +22,7 @@ from production.models import Pizzeria
 from production.selectors import parse_line_key
 
 from . import sms
+from .capacity import SlotRoom
 from .models import STAFF_REFUND_REASONS, CancelReason, Channel, Fulfilment, OrderLine, PaymentMethod
 from .services import DeliveryAddress, LineRequest
 
@@ -109,23 +110,30 @@ class SlotSelect(forms.Widget):
 
     Built here, and only when it is shown: through the form templates (two
     template includes per option) this one field took most of the checkout page's time.
+    A slot without room for ``load`` more is shown full; a customer cannot pick
+    it (``load`` is the cart's), the staff can (``load`` None: full means no room at all).
     """
 
     def __init__(self, attrs=None):
         super().__init__(attrs)
-        self.slots: list[datetime.datetime] = []
+        self.slots: list[SlotRoom] = []
+        self.load: int | None = None
 
     def render(self, name, value, attrs=None, renderer=None):
         here = timezone.get_current_timezone()
         options = ['<option value=""{}>—</option>'.format("" if value else " selected")]
-        for slot in self.slots:
-            t = slot.astimezone(here)
+        for room in self.slots:
+            t = room.at.astimezone(here)
             # SLOT_FORMAT, from integers (strftime is several times slower); nothing else is written out.
             option = f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}"
             selected = " selected" if option == value else ""
-            options.append(
-                f'<option value="{option}"{selected}>{t.day:02d}/{t.month:02d} {t.hour:02d}h{t.minute:02d}</option>'
-            )
+            label = f"{t.day:02d}/{t.month:02d} {t.hour:02d}h{t.minute:02d}"
+            if self.load is None:
+                full = "" if room.remaining else " — complet"
+            else:
+                full = "" if room.fits(self.load) else " — complet"
+                selected += " disabled" if full else ""
+            options.append(f'<option value="{option}"{selected}>{label}{full}</option>')
         return format_html(
             '<select name="{}"{}>\n{}\n</select>',
             name,
@@ -169,10 +177,12 @@ class OrderDetailsForm(forms.Form):
     )
     note = forms.CharField(label="Remarque", max_length=300, required=False)
 
-    def __init__(self, *args, pizzeria: Pizzeria, slots: list[datetime.datetime], **kwargs):
+    def __init__(self, *args, pizzeria: Pizzeria, slots: list[SlotRoom], load: int | None = None, **kwargs):
+        """``load``: the oven load of the cart, when known as the form is shown (see ``SlotSelect``)."""
         super().__init__(*args, **kwargs)
         self.pizzeria = pizzeria
         self.fields["slot"].widget.slots = slots
+        self.fields["slot"].widget.load = load
         for name, bound in self.fields.items():
             bound.widget.attrs.setdefault("aria-describedby", f"id_{name}_error")
 
@@ -296,6 +306,9 @@ class StaffOrderForm(OrderDetailsForm):
         error_messages={"required": "Téléphone ou comptoir ?", "invalid_choice": "Canal inconnu."},
     )
     token = forms.CharField(widget=forms.HiddenInput)
+    override_capacity = forms.BooleanField(
+        label="Prendre la commande même si le créneau est complet (la cuisine en sera avertie)", required=False
+    )
 
     def __init__(self, *args, products=(), **kwargs):
         super().__init__(*args, **kwargs)

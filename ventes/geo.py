@@ -191,7 +191,7 @@ def pizzeria_distance_km(pizzeria: Pizzeria, location: Location) -> float:
 
 
 def _opens_later_today(pizzeria: Pizzeria, local: datetime.datetime) -> bool:
-    return any(hours.opens > local.time() for hours in pizzeria_hours_on(pizzeria, local.date()))
+    return any(hours.opens > local for hours in pizzeria_hours_on(pizzeria, local.date()))
 
 
 def pizzerias_delivering_to(
@@ -208,7 +208,7 @@ def pizzerias_delivering_to(
     local = timezone.localtime(at)
     ranked = []
     for pizzeria in pizzeria_list():
-        if not pizzeria.accepting_orders:
+        if pizzeria.is_paused_at(at):
             continue
         is_open = pizzeria_is_open(pizzeria, at=at)
         if not is_open and not _opens_later_today(pizzeria, local):

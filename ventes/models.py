@@ -109,6 +109,12 @@ class Order(models.Model):
     delivery_longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     note = models.CharField("remarque", max_length=300, blank=True)
     requested_for = models.DateTimeField("souhaitée pour", null=True, blank=True, help_text="Vide : dès que possible.")
+    # The quarter hour the order is promised in, and what it takes of the ovens then
+    # (``ventes.capacity``); empty for the orders placed before capacity was counted.
+    slot = models.DateTimeField("créneau", null=True, blank=True)
+    oven_load = models.PositiveIntegerField("charge du four", default=0)
+    # When the kitchen should start a scheduled order (``ventes.estimates.order_fire_at``); empty: at once.
+    fire_at = models.DateTimeField("à lancer à", null=True, blank=True)
     state = models.CharField("état", max_length=20, choices=OrderState.choices, default=OrderState.RECEIVED)
     payment_method = models.CharField("paiement", max_length=15, choices=PaymentMethod.choices)
     payment_state = models.CharField(
@@ -169,6 +175,8 @@ class Order(models.Model):
             # The staff boards' fingerprint (ETag): a pizzeria's orders changed since yesterday,
             # without reading its whole history.
             models.Index(fields=["pizzeria", "updated_at"], name="order_pizzeria_updated_idx"),
+            # The load already due in the next slots, read by every checkout.
+            models.Index(fields=["pizzeria", "slot"], name="order_pizzeria_slot_idx"),
         ]
 
     def __str__(self):
@@ -238,6 +246,7 @@ class OrderEventType(models.TextChoices):
     REFUND_SUCCEEDED = "refund_succeeded", "remboursement effectué"
     REFUND_FAILED = "refund_failed", "remboursement échoué"
     DUPLICATE_PAYMENT_REFUNDED = "duplicate_payment_refunded", "paiement en double remboursé"
+    CAPACITY_OVERRIDDEN = "capacity_overridden", "créneau complet forcé"
 
 
 # The events that move an order from one state to another; the others leave both states blank.

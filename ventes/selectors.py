@@ -14,7 +14,15 @@ from django.utils import timezone
 
 from production.cache import catalogue_version, menu_version
 from production.exceptions import InvalidConfiguration, Shortage, SoldOut
-from production.models import OpeningHours, Option, OptionGroup, Pizzeria, Product, ProductSize, StaffMember, Stock
+from production.models import (
+    Option,
+    OptionGroup,
+    Pizzeria,
+    Product,
+    ProductSize,
+    StaffMember,
+    Stock,
+)
 from production.selectors import (
     Availability,
     Catalogue,
@@ -24,6 +32,7 @@ from production.selectors import (
     line_key,
     parse_line_key,
     pizzeria_hours_on,
+    pizzeria_hours_prefetches,
     pizzerias_accepting_flags,
     recipe_allergens,
     stock_last_movement_at,
@@ -31,6 +40,7 @@ from production.selectors import (
     stock_low_lines,
 )
 
+from .capacity import SLOT, SLOT_MINUTES, SlotRoom, oven_load_of, slot_capacity, slot_loads, slot_start
 from .models import (
     REFUND_NEEDS_MANAGER,
     STATE_EVENT_TYPES,
@@ -40,6 +50,7 @@ from .models import (
     Notification,
     Order,
     OrderEvent,
+    OrderEventType,
     OrderLine,
     OrderState,
     PaymentMethod,
@@ -50,7 +61,6 @@ from .pricing import MealVoucherSplit, PricedLine, Totals, delivery_fee_for, mea
 from .tracking import order_number_from_token
 from .workflow import STOCK_HELD_STATES, UNDO_TRANSITIONS, UNDO_WINDOW, Role, actor_role_for
 
-SLOT_MINUTES = 15
 # The earliest slot leaves the kitchen this long to make the order.
 SLOT_LEAD_MINUTES = 30
 SLOT_DAYS = 2
@@ -63,9 +73,7 @@ def pizzeria_get(*, slug: str | None = None, pk: int | None = None, with_hours: 
     """An active pizzeria, with its opening hours unless the caller shows none, or None."""
     pizzerias = Pizzeria.objects.filter(is_active=True)
     if with_hours:
-        pizzerias = pizzerias.prefetch_related(
-            Prefetch("opening_hours", queryset=OpeningHours.objects.order_by("weekday", "opens"))
-        )
+        pizzerias = pizzerias.prefetch_related(*pizzeria_hours_prefetches())
     if slug is not None:
         return pizzerias.filter(slug=slug).first()
     if isinstance(pk, int) and not isinstance(pk, bool):
@@ -309,6 +317,10 @@ class CartSummary:
     def count(self) -> int:
         return sum(line.quantity for line in self.lines)
 
+    @property
+    def oven_load(self) -> int:
+        return oven_load_of((line.product, line.quantity) for line in self.lines)
+
 
 def _line_product_ids(lines: Iterable[str]) -> set[int]:
     return {
@@ -518,30 +530,46 @@ def cart_meal_voucher_splits(*, cart: CartSummary) -> CheckoutVoucherSplits | No
     )
 
 
-def checkout_slots(*, pizzeria: Pizzeria, now: datetime.datetime | None = None) -> list[datetime.datetime]:
-    """Times offered for a later order: every quarter hour within opening hours, today and tomorrow.
+def checkout_slots(*, pizzeria: Pizzeria, now: datetime.datetime | None = None) -> list[SlotRoom]:
+    """Times offered for a later order: every quarter hour within opening hours, today and tomorrow,
+    with the oven load already due in each (one query).
 
     A paused pizzeria only offers slots after its pause lead time.
     """
     now = timezone.localtime(now or timezone.now())
     lead = (
         SLOT_LEAD_MINUTES
-        if pizzeria.accepting_orders
+        if not pizzeria.is_paused_at(now)
         else max(SLOT_LEAD_MINUTES, settings.OCPIZZA["PAUSE_LEAD_MINUTES"])
     )
     earliest = now + datetime.timedelta(minutes=lead)
     slots = []
-    for offset in range(SLOT_DAYS):
+    # From yesterday, whose opening may run past midnight into today.
+    for offset in range(-1, SLOT_DAYS):
         day = now.date() + datetime.timedelta(days=offset)
         for hours in pizzeria_hours_on(pizzeria, day):
-            start = timezone.make_aware(datetime.datetime.combine(day, hours.opens))
-            end = timezone.make_aware(datetime.datetime.combine(day, hours.closes))
+            start, end = timezone.localtime(hours.opens), hours.closes
             slot = start + datetime.timedelta(minutes=(-start.minute) % SLOT_MINUTES)
             while slot < end:
                 if slot >= earliest:
                     slots.append(slot)
                 slot += datetime.timedelta(minutes=SLOT_MINUTES)
-    return sorted(slots)
+    if not slots:
+        return []
+    slots.sort()
+    loads = slot_loads(pizzeria_id=pizzeria.pk, start=slots[0], end=slots[-1] + SLOT)
+    return [
+        SlotRoom(at=slot, load=loads.get(slot, 0), capacity=slot_capacity(pizzeria=pizzeria, at=slot)) for slot in slots
+    ]
+
+
+def order_capacity_overridden(*, number: str) -> str | None:
+    """What the staff were told when they took this order into a full slot (the event's note), or None."""
+    return (
+        OrderEvent.objects.filter(order__number=number, type=OrderEventType.CAPACITY_OVERRIDDEN)
+        .values_list("note", flat=True)
+        .first()
+    )
 
 
 def customer_for(*, user) -> Customer | None:
@@ -839,6 +867,15 @@ def pizzeria_has_order(*, pizzeria: Pizzeria, order_id: int) -> bool:
     return Order.objects.filter(pizzeria=pizzeria, pk=order_id).exists()
 
 
+def order_fires_later(*, pizzeria: Pizzeria, order_id: int, now: datetime.datetime) -> datetime.datetime | None:
+    """The fire time of an order still waiting in « À venir » at ``now``, else None."""
+    return (
+        Order.objects.filter(pizzeria=pizzeria, pk=order_id, state=OrderState.RECEIVED, fire_at__gt=now)
+        .values_list("fire_at", flat=True)
+        .first()
+    )
+
+
 def order_undo_target(*, pizzeria: Pizzeria, order_id: int) -> str:
     """The state a kitchen tap on this order would go back to (its own state when there is none)."""
     state = Order.objects.filter(pizzeria=pizzeria).values_list("state", flat=True).get(pk=order_id)
@@ -890,6 +927,11 @@ class KitchenCard:
     lateness: str
     undo_to: str = ""
     undo_until: datetime.datetime | None = None
+    fire_at: datetime.datetime | None = None
+
+
+# The lane of scheduled orders not yet due in the oven: each joins the queue at its fire time.
+UPCOMING = "upcoming"
 
 
 @dataclass(frozen=True)
@@ -900,7 +942,9 @@ class KitchenColumn:
 
 
 def kitchen_columns(*, pizzeria: Pizzeria, now: datetime.datetime) -> list[KitchenColumn]:
-    """The kitchen display: its three columns, oldest order first, in two queries."""
+    """The kitchen display, in two queries: « À venir » (scheduled orders before their fire time,
+    by fire time), then the three columns of the kitchen's states, the queue by fire time or,
+    for an order for now, by arrival."""
     recent = (
         # A payment or refund event leaves the last kitchen tap undoable: only state moves count here.
         OrderEvent.objects.filter(at__gte=now - UNDO_WINDOW, type__in=STATE_EVENT_TYPES)
@@ -913,20 +957,38 @@ def kitchen_columns(*, pizzeria: Pizzeria, now: datetime.datetime) -> list[Kitch
         .prefetch_related(Prefetch("events", queryset=recent, to_attr="recent_events"))
         .order_by("created_at", "pk")
     )
-    cards: dict[str, list[KitchenCard]] = {state: [] for state in KITCHEN_STATES}
+    cards: dict[str, list[KitchenCard]] = {state: [] for state in [UPCOMING, *KITCHEN_STATES]}
     for order in orders:
+        waiting = order.state == OrderState.RECEIVED and order.fire_at is not None and order.fire_at > now
         last = order.recent_events[-1] if order.recent_events else None
         undo = last is not None and last.to_state == order.state and (order.state, last.from_state) in UNDO_TRANSITIONS
-        cards[order.state].append(
+        cards[UPCOMING if waiting else order.state].append(
             KitchenCard(
                 order=order,
                 due_at=order_due_at(order),
-                lateness=order_lateness(order, now=now),
+                lateness="" if waiting else order_lateness(order, now=now),
                 undo_to=last.from_state if undo and last else "",
                 undo_until=last.at + UNDO_WINDOW if undo and last else None,
+                fire_at=order.fire_at,
             )
         )
-    return [KitchenColumn(state=state, label=OrderState(state).label, cards=cards[state]) for state in KITCHEN_STATES]
+    for state in (UPCOMING, OrderState.RECEIVED):
+        cards[state].sort(key=lambda card: card.order.fire_at or card.order.created_at)
+    return [
+        KitchenColumn(state=UPCOMING, label="à venir", cards=cards[UPCOMING]),
+        *(KitchenColumn(state=state, label=OrderState(state).label, cards=cards[state]) for state in KITCHEN_STATES),
+    ]
+
+
+KITCHEN_SLOTS_SHOWN = 4
+
+
+def kitchen_next_slots(*, pizzeria: Pizzeria, now: datetime.datetime) -> list[SlotRoom]:
+    """The slot under way and the next ones, with the oven load due in each (one query)."""
+    first = slot_start(now)
+    loads = slot_loads(pizzeria_id=pizzeria.pk, start=first, end=first + KITCHEN_SLOTS_SHOWN * SLOT)
+    slots = [first + index * SLOT for index in range(KITCHEN_SLOTS_SHOWN)]
+    return [SlotRoom(at=at, load=loads.get(at, 0), capacity=slot_capacity(pizzeria=pizzeria, at=at)) for at in slots]
 
 
 # In SQL: every kitchen screen asks for it every 4 s, and the ORM takes ten
@@ -938,7 +1000,8 @@ _KITCHEN_FINGERPRINT_SQL = f"""
                             THEN o.id END),
         COUNT(DISTINCT CASE WHEN o.state IN ({_COOKING}) AND COALESCE(o.estimated_ready_at, o.requested_for) < %s
                             THEN o.id END),
-        COUNT(CASE WHEN e.at >= %s THEN e.id END)
+        COUNT(CASE WHEN e.at >= %s THEN e.id END),
+        COUNT(DISTINCT CASE WHEN o.fire_at <= %s THEN o.id END)
     FROM {Order._meta.db_table} o
     LEFT JOIN {OrderEvent._meta.db_table} e ON e.order_id = o.id
     WHERE o.pizzeria_id = %s AND o.state IN ({", ".join(["%s"] * len(KITCHEN_STATES))})
@@ -953,8 +1016,10 @@ def kitchen_fingerprint(*, pizzeria_id: int, now: datetime.datetime) -> str:
     the order in which transactions commit and whatever the clocks of the
     servers that made them; an order leaving the kitchen lowers the count, and
     any other save of an order moves the latest ``updated_at``.
-    The clock: cards turn amber then red (``order_lateness``) and undo buttons
-    expire (``kitchen_columns``). Without a change to the orders each of these
+    The clock: cards turn amber then red (``order_lateness``), undo buttons
+    expire, scheduled orders leave « À venir » at their fire time
+    (``kitchen_columns``) and the slots shown move on each quarter hour
+    (``kitchen_next_slots``: the slot under way is in the fingerprint). Without a change to the orders each of these
     only goes one way, so counting the cards past each threshold and the taps
     still undoable is enough.
     """
@@ -965,14 +1030,16 @@ def kitchen_fingerprint(*, pizzeria_id: int, now: datetime.datetime) -> str:
         *COOKING_STATES,
         at(now),
         at(now - UNDO_WINDOW),
+        at(now),
         pizzeria_id,
         *KITCHEN_STATES,
     ]
     with connection.cursor() as cursor:
         cursor.execute(_KITCHEN_FINGERPRINT_SQL, params)
-        count, last, history, soon, late, undoable = cursor.fetchone()
+        count, last, history, soon, late, undoable, fired = cursor.fetchone()
     stamp = str(last).replace(" ", "T")  # a datetime, or SQLite's text of one: never a space in an ETag
-    return f'"kitchen-{pizzeria_id}-{count}-{stamp}-{history}-{soon}-{late}-{undoable}"'
+    slot = slot_start(now).strftime("%H%M")
+    return f'"kitchen-{pizzeria_id}-{count}-{stamp}-{history}-{soon}-{late}-{undoable}-{fired}-{slot}"'
 
 
 def rider_orders(*, pizzeria: Pizzeria, member: StaffMember) -> dict[str, list]:
@@ -1130,7 +1197,7 @@ def dashboard_fingerprint(*, now: datetime.datetime) -> str:
     them, the number of late orders can only grow, so it is enough to count them.
     """
     last_move = stock_last_movement_at()
-    flags = pizzerias_accepting_flags()
+    flags = pizzerias_accepting_flags(now=now)
     late = _late_orders(now=now).count()
     return orders_fingerprint(extra=f"{last_move.timestamp() if last_move else 0}-{flags}-{late}")
 

@@ -19,11 +19,19 @@ from django.utils import timezone
 
 from production.exceptions import InvalidConfiguration, NotEnoughStock, Shortage, SoldOut
 from production.models import Pizzeria
-from production.selectors import ConfiguredLine, catalogue_for, line_key, pizzeria_hours_on, pizzeria_is_open
+from production.selectors import (
+    ConfiguredLine,
+    catalogue_for,
+    line_key,
+    pizzeria_business_day,
+    pizzeria_closes_at,
+    pizzeria_is_open,
+)
 from production.services import stock_reserved_for_order, stock_set_order_needs
 
 from . import notifications, sms
-from .estimates import order_estimate_ready_at
+from .capacity import SLOT, SlotRoom, first_slot_with_room, oven_load_of, slot_capacity, slot_room, slot_start
+from .estimates import order_delivery_duration, order_estimate_ready_at, order_fire_at
 from .events import money, order_event_record
 from .exceptions import (
     CartLimitReached,
@@ -31,6 +39,7 @@ from .exceptions import (
     InvalidOrder,
     OrderNotEditable,
     PizzeriaUnavailable,
+    SlotFull,
     TransitionForbidden,
     UnknownAddress,
 )
@@ -145,6 +154,11 @@ def _configured(*, pizzeria: Pizzeria, lines: Sequence[LineRequest]) -> list[_Wa
     return sorted(wanted, key=lambda w: order[w.line.product.pk])
 
 
+def _oven_load(wanted: Sequence[_Wanted]) -> int:
+    """What the lines put in the oven: each product's oven load (a half-and-half is one pizza) times its quantity."""
+    return oven_load_of((item.line.product, item.quantity) for item in wanted)
+
+
 def _needs(wanted: Sequence[_Wanted]) -> dict[int, int]:
     """What the order's lines need of each ingredient: each line's own recipe times its quantity."""
     needs: dict[int, int] = defaultdict(int)
@@ -220,7 +234,7 @@ def _apply_totals(*, order: Order, lines: Sequence[OrderLine]) -> None:
 
 def _check_timing(*, pizzeria: Pizzeria, requested_for: datetime.datetime | None, now: datetime.datetime) -> None:
     if requested_for is None:
-        if not pizzeria.accepting_orders:
+        if pizzeria.is_paused_at(now):
             raise PizzeriaUnavailable(
                 f"{pizzeria.name} est débordée et ne prend plus de commande immédiate : "
                 "choisissez un créneau plus tard."
@@ -232,15 +246,14 @@ def _check_timing(*, pizzeria: Pizzeria, requested_for: datetime.datetime | None
         raise InvalidOrder("Ce créneau est déjà passé.", field="requested_for")
     if requested_for > now + datetime.timedelta(days=MAX_DAYS_AHEAD):
         raise InvalidOrder(f"On commande au plus {MAX_DAYS_AHEAD} jours à l'avance.", field="requested_for")
-    if not pizzeria.accepting_orders and requested_for < now + datetime.timedelta(
+    if pizzeria.is_paused_at(now) and requested_for < now + datetime.timedelta(
         minutes=settings.OCPIZZA["PAUSE_LEAD_MINUTES"]
     ):
         raise PizzeriaUnavailable(
             f"{pizzeria.name} est débordée : choisissez un créneau dans plus de "
             f"{settings.OCPIZZA['PAUSE_LEAD_MINUTES']} minutes."
         )
-    local = timezone.localtime(requested_for)
-    if not any(hours.opens <= local.time() < hours.closes for hours in pizzeria_hours_on(pizzeria, local.date())):
+    if not pizzeria_is_open(pizzeria, at=requested_for):
         raise InvalidOrder(f"{pizzeria.name} est fermée à ce moment-là.", field="requested_for")
 
 
@@ -298,6 +311,8 @@ class OrderRequest:
     idempotency_key: str | None = None
     notify_email: bool = True
     sms_phone: str = ""
+    # Staff only (phone and counter): take the order even when its slot is full; recorded on the order.
+    override_capacity: bool = False
 
 
 def _delivery_checked(*, pizzeria: Pizzeria, address: DeliveryAddress) -> DeliveryAddress:
@@ -323,8 +338,10 @@ def order_place(*, request: OrderRequest) -> Order:
     ``request.sms_phone``: the customer asked, now, to follow the order by SMS at that number.
 
     The orders of a pizzeria queue up on its row lock (for their daily
-    numbers): it is taken once the order is checked, priced and estimated, so
-    that only the writes wait for it.
+    numbers and the room left in their slot): it is taken once the order is
+    checked, priced and estimated, so that only the writes wait for it.
+    A slot without room for the order's oven load is ``SlotFull``, unless a
+    phone or counter order overrides it (``request.override_capacity``).
     """
     pizzeria, channel, fulfilment, payment_method = (
         request.pizzeria,
@@ -363,10 +380,18 @@ def order_place(*, request: OrderRequest) -> Order:
     if delivery_address is not None:
         delivery_address = _delivery_checked(pizzeria=pizzeria, address=delivery_address)
     wanted = _configured(pizzeria=pizzeria, lines=lines)
+    override = request.override_capacity and channel != Channel.WEB
+    oven_load = _oven_load(wanted)
+    if oven_load > slot_capacity(pizzeria=pizzeria) and not override:
+        raise InvalidOrder(
+            f"Nos fours cuisent au plus {slot_capacity(pizzeria=pizzeria)} pizzas par quart d'heure : "
+            f"pour une commande plus grande, appelez {pizzeria.name} au {pizzeria.phone}.",
+            field="lines",
+        )
     state = OrderState.PENDING_PAYMENT if payment_method == PaymentMethod.ONLINE_CARD else OrderState.RECEIVED
     order = Order(
         pizzeria=pizzeria,
-        business_date=timezone.localdate(now),
+        business_date=pizzeria_business_day(pizzeria, at=now),
         customer=customer,
         customer_name=customer_name,
         customer_phone=customer_phone,
@@ -374,6 +399,7 @@ def order_place(*, request: OrderRequest) -> Order:
         channel=channel,
         fulfilment=fulfilment,
         requested_for=requested_for,
+        oven_load=oven_load,
         note=request.note.strip(),
         state=state,
         payment_method=payment_method,
@@ -395,7 +421,7 @@ def order_place(*, request: OrderRequest) -> Order:
     # Before the lock: an order of this pizzeria committed in between is not counted, a few pizzas at most.
     order.estimated_ready_at = order_estimate_ready_at(order=order, now=now, unsaved_lines=order_lines)
     try:
-        return _order_write(order=order, lines=order_lines, wanted=wanted, by=request.by)
+        return _order_write(order=order, lines=order_lines, wanted=wanted, by=request.by, now=now, override=override)
     except IntegrityError:
         # A twin call for another pizzeria (the cart changed between the two) committed first.
         if idempotency_key and (placed := _placed_with(idempotency_key)):
@@ -403,15 +429,68 @@ def order_place(*, request: OrderRequest) -> Order:
         raise
 
 
+def _slot_full_message(room: SlotRoom) -> str:
+    return (
+        f"Le créneau de {room.at:%H}h{room.at:%M} est complet ({room.load} pizzas prévues "
+        f"sur {room.capacity}) : choisissez-en un autre."
+    )
+
+
+def _slot_take(*, order: Order, now: datetime.datetime, override: bool) -> SlotRoom | None:
+    """Put the order in its slot; behind the pizzeria's lock, so that racing orders see each other.
+
+    A scheduled order takes the slot it asked for; an order for now the first
+    one with room from its estimate on, its estimate moved to it. Returns the
+    room it overfilled (a staff override), None when it fitted.
+    """
+    lead = order_delivery_duration(order=order)
+    if order.requested_for is not None:
+        room = slot_room(pizzeria=order.pizzeria, at=order.requested_for)
+        order.slot = room.at
+        if room.fits(order.oven_load):
+            return None
+        if override:
+            return room
+        raise SlotFull(_slot_full_message(room), field="requested_for", load=room.load, capacity=room.capacity)
+    assert order.estimated_ready_at is not None  # estimated before the lock
+    due = order.estimated_ready_at + lead
+    closes = pizzeria_closes_at(order.pizzeria, at=now) or now
+    found = first_slot_with_room(
+        pizzeria=order.pizzeria, earliest=due, until=max(closes, slot_start(due) + SLOT), load=order.oven_load
+    )
+    if found is not None:
+        order.slot = found.at
+        order.estimated_ready_at = max(order.estimated_ready_at, found.at - lead)
+        return None
+    if not override:
+        raise SlotFull(
+            f"{order.pizzeria.name} n'a plus de place en cuisine d'ici la fermeture : choisissez un autre jour.",
+            field="requested_for",
+        )
+    room = slot_room(pizzeria=order.pizzeria, at=due)
+    order.slot = room.at
+    return room
+
+
 @transaction.atomic
-def _order_write(*, order: Order, lines: list[OrderLine], wanted: list[_Wanted], by) -> Order:
-    """The writes of ``order_place``, behind the pizzeria's lock: the day's number, the order, its stock."""
+def _order_write(
+    *,
+    order: Order,
+    lines: list[OrderLine],
+    wanted: list[_Wanted],
+    by,
+    now: datetime.datetime,
+    override: bool,
+) -> Order:
+    """The writes of ``order_place``, behind the pizzeria's lock: its slot, the day's number, the order, its stock."""
     pizzeria = order.pizzeria
     if not Pizzeria.objects.select_for_update().filter(pk=pizzeria.pk, is_active=True).values_list("pk"):
         raise InvalidOrder("Pizzeria inconnue.", field="pizzeria")
     # Behind the lock, a twin call for the same pizzeria sees the order the first one committed.
     if order.idempotency_key and (placed := _placed_with(order.idempotency_key)):
         return placed
+    overfilled = _slot_take(order=order, now=now, override=override)
+    order.fire_at = order_fire_at(order=order)
     today = order.business_date
     last = Order.objects.filter(pizzeria=pizzeria, business_date=today).aggregate(last=Max("daily_sequence"))["last"]
     order.daily_sequence = (last or 0) + 1
@@ -428,6 +507,20 @@ def _order_write(*, order: Order, lines: list[OrderLine], wanted: list[_Wanted],
         params={"lines": _lines_params(lines), "total": money(order.total)},
         note=order.get_channel_display(),
     )
+    if overfilled is not None:
+        order_event_record(
+            order=order,
+            type=OrderEventType.CAPACITY_OVERRIDDEN,
+            by=by,
+            order_saved=True,
+            params={
+                "slot": overfilled.at.isoformat(),
+                "load_before": overfilled.load,
+                "order_load": order.oven_load,
+                "capacity": overfilled.capacity,
+            },
+            note=f"créneau complet forcé : {overfilled.load + order.oven_load} pizzas pour {overfilled.capacity}",
+        )
     notifications.order_notify_queue(order_id=order.pk, state=order.state)
     return order
 
@@ -449,6 +542,7 @@ def order_edit_lines(*, order_id: int, lines: Sequence[LineRequest], by) -> Orde
     if order.payment_state == PaymentState.PAID:
         raise OrderNotEditable("Cette commande est déjà réglée en ligne : annulez-la puis commandez à nouveau.")
     wanted = _configured(pizzeria=order.pizzeria, lines=cleaned)
+    _slot_resize(order=order, load=_oven_load(wanted))
     held = stock_reserved_for_order(order=order)
     _reserve(order=order, wanted=wanted, held=held, by=by)
     before = list(order.lines.all())
@@ -457,6 +551,7 @@ def order_edit_lines(*, order_id: int, lines: Sequence[LineRequest], by) -> Orde
     total_before = order.total
     _apply_totals(order=order, lines=order_lines)
     order.estimated_ready_at = order_estimate_ready_at(order=order)
+    order.fire_at = order_fire_at(order=order)
     order.save()
     order_event_record(
         order=order,
@@ -472,6 +567,21 @@ def order_edit_lines(*, order_id: int, lines: Sequence[LineRequest], by) -> Orde
         note="commande modifiée",
     )
     return order
+
+
+def _slot_resize(*, order: Order, load: int) -> None:
+    """An edited order keeps its slot: more pizzas must still fit in it, checked behind the pizzeria's lock."""
+    if order.slot is not None and load > order.oven_load:
+        # Locked after the order, as no one holding the pizzeria's lock waits for an existing order.
+        list(Pizzeria.objects.select_for_update().filter(pk=order.pizzeria_id).values_list("pk"))
+        room = slot_room(pizzeria=order.pizzeria, at=order.slot)
+        if not room.fits(load - order.oven_load):
+            raise SlotFull(
+                f"Le créneau de {room.at:%H}h{room.at:%M} est complet : cette commande peut y prendre "
+                f"au plus {room.remaining + order.oven_load} pizzas.",
+                field="lines",
+            )
+    order.oven_load = load
 
 
 def _lines_params(lines: Sequence[OrderLine]) -> list[dict[str, object]]:

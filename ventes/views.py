@@ -73,6 +73,7 @@ from .selectors import (
     menu_line,
     menu_products,
     order_awaiting_payment,
+    order_capacity_overridden,
     order_edit_rows,
     order_events,
     order_for_viewer,
@@ -449,9 +450,11 @@ def checkout(request):
         return redirect("ventes:home")
     user = request.user
     customer = customer_for(user=user)
+    summary = cart_summary(pizzeria=pizzeria, lines=cart.lines)
     form_kwargs = {
         "pizzeria": pizzeria,
         "slots": checkout_slots(pizzeria=pizzeria),
+        "load": summary.oven_load,
         # Only a customer has an address book (compiling even an empty query costs more than the whole form).
         "addresses": customer_addresses(user=user) if customer is not None else (),
         "online_payment": online_payment_enabled(),
@@ -511,7 +514,6 @@ def checkout(request):
             if customer is not None:
                 initial["notify_by"] = customer_notify_choice(customer=customer)
         form = CheckoutForm(initial=initial, **form_kwargs)
-    summary = cart_summary(pizzeria=pizzeria, lines=cart.lines)
     context = {
         "form": form,
         "pizzeria": pizzeria,
@@ -777,7 +779,8 @@ def reorder(request, number):
 
 def _staff_pizzeria(request, member, is_manager):
     if not is_manager:
-        return member.pizzeria
+        # Read again with its hours and their exceptions, which the slots read day after day.
+        return pizzeria_get(pk=member.pizzeria_id)
     slug = request.POST.get("pizzeria") or request.GET.get("pizzeria")
     return pizzeria_get(slug=slug) if slug else None
 
@@ -794,9 +797,11 @@ def staff_order(request):
     form_kwargs = {"pizzeria": pizzeria, "slots": checkout_slots(pizzeria=pizzeria), "products": products}
     if request.method == "POST":
         form = StaffOrderForm(request.POST, **form_kwargs)
+        overfilled = None
 
         def place(idempotency_key):
-            return order_place(
+            nonlocal overfilled
+            placed = order_place(
                 request=OrderRequest(
                     pizzeria=pizzeria,
                     lines=[LineRequest(pk, quantity) for pk, quantity in form.quantities().items()],
@@ -810,12 +815,18 @@ def staff_order(request):
                     note=form.cleaned_data["note"],
                     by=request.user,
                     idempotency_key=idempotency_key,
+                    override_capacity=form.cleaned_data["override_capacity"],
                 )
             )
+            if form.cleaned_data["override_capacity"]:
+                overfilled = order_capacity_overridden(number=placed.number)
+            return placed
 
         number = _submit_once(request, STAFF_TOKENS, form, place)
         if number:
             messages.success(request, f"Commande {number} enregistrée : elle est dans la file de la cuisine.")
+            if overfilled:
+                messages.warning(request, f"Attention, {overfilled}.")
             url = reverse("ventes:staff_order")
             return redirect(f"{url}?pizzeria={pizzeria.slug}" if is_manager else url)
     else:

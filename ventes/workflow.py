@@ -16,7 +16,7 @@ from production.models import StaffMember
 from production.services import stock_consume_order, stock_set_order_needs, stock_unconsume_order
 
 from . import notifications
-from .estimates import order_estimate_ready_at
+from .estimates import order_estimate_ready_at, order_fire_at
 from .events import money, order_event_record
 from .exceptions import IllegalTransition, InvalidOrder, OrderNotEditable, TransitionForbidden
 from .models import (
@@ -185,6 +185,7 @@ def order_transition(*, order_id: int, to_state: str, by=None, note: str = "", c
     order.state = to_state
     if to_state in {S.RECEIVED, S.PREPARING, S.READY}:
         order.estimated_ready_at = order_estimate_ready_at(order=order)
+        order.fire_at = order_fire_at(order=order)
     order.save()
     params: dict[str, object] = {}
     if to_state == S.CANCELLED:

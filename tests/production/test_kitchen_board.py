@@ -132,7 +132,8 @@ def test_the_fingerprint_moves_whenever_the_clock_changes_a_card(shop, team):
         fingerprint = selectors.kitchen_fingerprint(pizzeria_id=shop.pizzeria.pk, now=at)
         assert boards.setdefault(fingerprint, shown) == shown, at
     # The first card amber and its tap undoable; the undo gone; then five turns, amber or red, one card at a time.
-    assert len(boards) == 7
+    # (The quarter hour under way ends every fingerprint: the board shows the load of the next slots.)
+    assert len({fingerprint.rsplit("-", 1)[0] for fingerprint in boards}) == 7
 
 
 def test_screens_share_the_board_but_not_their_messages_nor_a_csrf_token(shop, team):

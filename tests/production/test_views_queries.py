@@ -25,8 +25,8 @@ KINDS = [
 
 # Session, user, and the staff member with his pizzeria (a manager's pizzeria: one more), then the screen's reads.
 QUERIES = {
-    "kitchen": 6,
-    "kitchen_board": 6,
+    "kitchen": 7,  # with the load of the next slots
+    "kitchen_board": 7,
     "rider": 5,
     "rider_board": 5,
     "rider (manager)": 6,

@@ -180,7 +180,8 @@ def test_every_tap_of_the_board_posts_the_pages_one_form_without_javascript(shop
     html = tablet.get(url("kitchen", shop)).content.decode()
     taps = re.search(r'<form id="kitchen-taps" method="post" hidden>(.*?)</form>', html, re.S)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', taps.group(1)).group(1)
-    assert html.count('name="csrfmiddlewaretoken"') == 2  # this form and the logout's, whatever the orders
+    # This form, the busy mode's and the logout's, whatever the orders.
+    assert html.count('name="csrfmiddlewaretoken"') == 3
     for order in (first, second):
         assert f'form="kitchen-taps" formaction="{url("kitchen_start", shop, pk=order.pk)}"' in html
     response = tablet.post(url("kitchen_start", shop, pk=first.pk), {"csrfmiddlewaretoken": token})

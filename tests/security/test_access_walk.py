@@ -75,6 +75,7 @@ RULES = {
     "ventes:order_refund": _rule("order", MANAGER, scope="all", reason="quality"),
     "production:pizzeria_pause": _rule("pizzeria", MANAGER, methods=("post",), accepting="0"),
     "production:sales_journal_close": _rule("pizzeria", MANAGER, methods=("post",)),
+    "production:pizzeria_busy": _rule("pizzeria", COOKS, methods=("post",), minutes="10"),
     "production:kitchen": _rule("pizzeria", COOKS, methods=("get",)),
     "production:kitchen_board": _rule("pizzeria", COOKS, methods=("get",)),
     "production:kitchen_start": _rule("order", COOKS, methods=("post",)),

@@ -241,13 +241,14 @@ def test_placing_costs_the_same_queries_whatever_the_menu_and_order_size(shop, d
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    Pizzeria.objects.filter(pk=shop.pizzeria.pk).update(pizzas_per_oven=10)  # room for the bigger order's pizzas
     pizzeria = pizzeria_get(pk=shop.pizzeria.pk)
     with CaptureQueriesContext(connection) as small:
         place(shop, [LineRequest(shop.margherita.pk, 1)], pizzeria=pizzeria)
     # Products, their sizes, option groups and recipes, the pizzeria's own prices, the queue ahead;
-    # the pizzeria's lock, the day's last number, the order, its lines,
+    # the pizzeria's lock, the load of the next slots, the day's last number, the order, its lines,
     # the stock (lock, update, ledger), its history row, its notification's task row; the test's own savepoint.
-    assert len(small) == 17
+    assert len(small) == 18
     added = []
     for _ in range(30):
         product = factories.ProductFactory(pizzerias=[shop.pizzeria], price=Decimal("10.00"))
@@ -270,8 +271,10 @@ def test_only_writes_wait_for_the_pizzeria_lock(shop):
     statements = [query["sql"] for query in queries.captured_queries]
     lock = next(index for index, sql in enumerate(statements) if 'FROM "production_pizzeria"' in sql)
     reads = [sql for sql in statements[lock + 1 :] if sql.startswith("SELECT")]
-    assert len(reads) == 2
-    assert 'MAX("ventes_order"."daily_sequence")' in reads[0] and 'FROM "production_stock"' in reads[1]
+    # The room left in the order's slot must be read behind the lock: racing orders see each other's load.
+    assert len(reads) == 3
+    assert 'SUM("ventes_order"."oven_load")' in reads[0]
+    assert 'MAX("ventes_order"."daily_sequence")' in reads[1] and 'FROM "production_stock"' in reads[2]
 
 
 def test_customer_is_mailed_by_the_worker(shop, mailoutbox):

@@ -87,7 +87,7 @@ def test_confirmation_mail_carries_the_tracking_link(client, shop, settings):
 
 def test_delivery_in_zone_with_a_slot(client, shop):
     fill_cart(client, shop)
-    slot = checkout_slots(pizzeria=shop.pizzeria)[3]
+    slot = checkout_slots(pizzeria=shop.pizzeria)[3].at
     response = checkout(
         client,
         fulfilment="delivery",
@@ -197,7 +197,7 @@ def test_paused_pizzeria_refuses_asap_and_offers_later_slots(client, shop, setti
     html = checkout(client).content.decode()
     assert "ne prend plus de commande immédiate" in html
     assert nothing_written()
-    earliest = checkout_slots(pizzeria=shop.pizzeria)[0]
+    earliest = checkout_slots(pizzeria=shop.pizzeria)[0].at
     assert earliest >= timezone.now() + datetime.timedelta(minutes=settings.OCPIZZA["PAUSE_LEAD_MINUTES"])
 
 
@@ -233,19 +233,20 @@ def test_a_product_withdrawn_from_the_menu_during_checkout(client, shop):
 def test_checkout_query_count_is_flat_whatever_the_cart_size(client, shop, django_assert_num_queries):
     fill_cart(client, shop, shop.margherita, 1)
     # The menu that adding to the cart cached has expired (or this server has none): the session (read, then
-    # saved with its new token), the pizzeria and its hours, the cart's products (with their sizes, option
-    # groups, recipes and the pizzeria's own prices) and the pizzeria's stock.
+    # saved with its new token), the pizzeria, its hours and their exceptions, the cart's products (with their
+    # sizes, option groups, recipes and the pizzeria's own prices), the pizzeria's stock, the load of every
+    # offered slot (one query).
     cache.clear()
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         client.get("/commander/")
     for _ in range(8):
         product = factories.ProductFactory(pizzerias=[shop.pizzeria], category="dessert")
         fill_cart(client, shop, product, 1)
     cache.clear()
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         client.get("/commander/")
     client.get(f"/pizzeria/{shop.pizzeria.slug}/")
-    with django_assert_num_queries(6):  # the products and their availability come from the cached menu
+    with django_assert_num_queries(8):  # the products and their availability come from the cached menu
         client.get("/commander/")
 
 
@@ -255,10 +256,11 @@ def test_placing_an_order_from_the_checkout_reads_nothing_twice(
     fill_cart(client, shop, shop.margherita, 1)
     fill_cart(client, shop, shop.beer, 1)
     token = token_of(client.get("/commander/"))
-    # The session; the pizzeria and its hours, read once and passed to the order; the order in its
-    # transaction (17, see test_order_place: its mail is one task row) and, behind its lock, the form token
-    # looked up as an idempotency key; the session saved. The redirect does not read it back.
-    with django_assert_num_queries(24), django_capture_on_commit_callbacks(execute=True):
+    # The session; the pizzeria, its hours and their exceptions, read once and passed to the order; the
+    # load of the offered slots; the order in its transaction (18, see test_order_place: its mail is one task
+    # row) and, behind its lock, the form token looked up as an idempotency key; the session saved. The
+    # redirect does not read it back.
+    with django_assert_num_queries(26), django_capture_on_commit_callbacks(execute=True):
         response = client.post("/commander/", {**GUEST, "token": token})
     assert response.status_code == 302 and Order.objects.get().state == OrderState.RECEIVED
     assert mailoutbox == []

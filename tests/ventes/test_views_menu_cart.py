@@ -102,15 +102,15 @@ def test_paused_or_closed_pizzeria_says_it_takes_only_later_slots(client, shop):
 
 def test_menu_query_count_is_flat_whatever_the_menu_and_cart_size(client, shop, django_assert_num_queries):
     add(client, shop.pizzeria, shop.margherita)
-    # The session, the pizzeria and its hours, the menu built (7: products, their sizes, option groups and
-    # recipes, the pizzeria's own prices, its stock, the allergens): the cart is priced from that menu.
-    with django_assert_num_queries(10):
+    # The session, the pizzeria, its hours and their exceptions, the menu built (7: products, their sizes,
+    # option groups and recipes, the pizzeria's own prices, its stock, the allergens): the cart is priced from it.
+    with django_assert_num_queries(11):
         client.get(f"/pizzeria/{shop.pizzeria.slug}/")
     for index in range(15):
         product = factories.ProductFactory(pizzerias=[shop.pizzeria], category="dessert")
         factories.RecipeLineFactory(product=product, ingredient=shop.stock["cheese"].ingredient, quantity=10)
         add(client, shop.pizzeria, product, quantity=index + 1)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         client.get(f"/pizzeria/{shop.pizzeria.slug}/")
 
 
