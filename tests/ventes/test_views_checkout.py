@@ -237,13 +237,13 @@ def test_checkout_query_count_is_flat_whatever_the_cart_size(client, shop, djang
     # sizes, option groups, recipes and the pizzeria's own prices), the pizzeria's stock, the load of every
     # offered slot (one query).
     cache.clear()
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(14):
         client.get("/commander/")
     for _ in range(8):
         product = factories.ProductFactory(pizzerias=[shop.pizzeria], category="dessert")
         fill_cart(client, shop, product, 1)
     cache.clear()
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(14):
         client.get("/commander/")
     client.get(f"/pizzeria/{shop.pizzeria.slug}/")
     with django_assert_num_queries(8):  # the products and their availability come from the cached menu
@@ -260,7 +260,7 @@ def test_placing_an_order_from_the_checkout_reads_nothing_twice(
     # load of the offered slots; the order in its transaction (18, see test_order_place: its mail is one task
     # row) and, behind its lock, the form token looked up as an idempotency key; the session saved. The
     # redirect does not read it back.
-    with django_assert_num_queries(26), django_capture_on_commit_callbacks(execute=True):
+    with django_assert_num_queries(27), django_capture_on_commit_callbacks(execute=True):
         response = client.post("/commander/", {**GUEST, "token": token})
     assert response.status_code == 302 and Order.objects.get().state == OrderState.RECEIVED
     assert mailoutbox == []
