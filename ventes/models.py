@@ -211,6 +211,9 @@ class OrderLine(models.Model):
     options = models.JSONField("options", default=list, blank=True)
     description = models.CharField("précisions", max_length=300, blank=True)
     recipe = models.JSONField("recette", default=dict, blank=True)
+    # The allergens of what was made, kept as they were (a recipe may change later): the kitchen card,
+    # the ticket, the delivery card, the receipt and the confirmation print them.
+    allergens = models.JSONField("allergènes", default=list, blank=True)
 
     class Meta:
         verbose_name = "ligne de commande"

@@ -849,6 +849,7 @@ def _lines_prefetch() -> Prefetch:
             "product__contains_alcohol",
             "product_name",
             "description",
+            "allergens",
             "quantity",
             "unit_price",
             "vat_rate",

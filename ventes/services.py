@@ -21,11 +21,13 @@ from production.exceptions import InvalidConfiguration, NotEnoughStock, Shortage
 from production.models import Pizzeria
 from production.selectors import (
     ConfiguredLine,
+    allergens_by_ingredient,
     catalogue_for,
     line_key,
     pizzeria_business_day,
     pizzeria_closes_at,
     pizzeria_is_open,
+    recipe_allergens,
 )
 from production.services import stock_reserved_for_order, stock_set_order_needs
 
@@ -201,6 +203,8 @@ def _reserve(*, order: Order, wanted: Sequence[_Wanted], held: Mapping[int, int]
 
 
 def _priced_lines(*, order: Order, wanted: Sequence[_Wanted]) -> list[OrderLine]:
+    """The order's lines as configured, each with its price here, its exact recipe and that recipe's allergens."""
+    allergens = allergens_by_ingredient(ingredient_ids={i for item in wanted for i in item.line.recipe})
     return [
         OrderLine(
             order=order,
@@ -218,6 +222,7 @@ def _priced_lines(*, order: Order, wanted: Sequence[_Wanted]) -> list[OrderLine]
             description=item.line.description,
             # JSON keys are strings: the ingredient ids come back as such.
             recipe={str(ingredient_id): quantity for ingredient_id, quantity in item.line.recipe.items()},
+            allergens=recipe_allergens(item.line.recipe, allergens),
         )
         for item in wanted
     ]

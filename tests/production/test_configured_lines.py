@@ -8,8 +8,11 @@ from django.urls import reverse
 
 from production.models import StaffMember
 from tests import factories
+from tests.queue import run_queued_tasks
 from tests.ventes.helpers import place
+from ventes.models import Fulfilment
 from ventes.services import LineRequest
+from ventes.workflow import order_transition
 
 pytestmark = pytest.mark.django_db
 
@@ -87,3 +90,51 @@ def test_an_extra_the_recipe_lacks_shows_as_an_extra(client, options_shop):
     html = compact(client.get(f"{memo_url}?ligne={order.lines.get().pk}"))
     row = html[html.index("<td>crème") :].split("</tr>")[0]
     assert "supplément" in row and "<td>60 g</td><td>—</td>" in row
+
+
+# Allergens follow each line to every paper and screen that goes with the pizza.
+
+
+def test_each_line_keeps_the_allergens_of_what_was_made(configured):
+    shop, _pizzaiolo, order = configured
+    regina = order.lines.get(product=shop.regina)
+    # Without its ham (removed), no sulfites; the extra mozzarella keeps the milk.
+    removed_ham = place(
+        shop, [LineRequest(shop.regina.pk, 1, option_ids=(shop.removals["jambon"].pk,))], customer_name="Sans jambon"
+    ).lines.get()
+    assert regina.allergens == ["Anhydride sulfureux et sulfites", "Gluten", "Lait"]
+    assert removed_ham.allergens == ["Gluten", "Lait"]
+
+
+def test_the_kitchen_card_ticket_delivery_card_receipt_and_confirmation_say_the_allergens(
+    client, configured, mailoutbox
+):
+    shop, pizzaiolo, order = configured
+    said = "Allergènes : Anhydride sulfureux et sulfites, Gluten, Lait"
+    client.force_login(pizzaiolo)
+    kitchen = compact(client.get(reverse("production:kitchen", kwargs={"slug": shop.pizzeria.slug})))
+    assert said in kitchen[kitchen.index(f'id="order-{order.pk}"') :]
+    ticket = compact(
+        client.get(reverse("production:order_ticket", kwargs={"slug": shop.pizzeria.slug, "pk": order.pk}))
+    )
+    assert said in ticket
+
+    delivered = place(
+        shop,
+        [LineRequest(shop.regina.pk, 1)],
+        fulfilment=Fulfilment.DELIVERY,
+        customer_name="Livrée",
+    )
+    rider = factories.UserFactory(email="livreur@ocpizza.fr")
+    factories.StaffMemberFactory(user=rider, role=StaffMember.RIDER, pizzeria=shop.pizzeria)
+    for state in ["preparing", "ready"]:
+        order_transition(order_id=delivered.pk, to_state=state, by=pizzaiolo)
+    client.force_login(rider)
+    deliveries = compact(client.get(reverse("production:rider", kwargs={"slug": shop.pizzeria.slug})))
+    assert "Allergènes : Anhydride sulfureux et sulfites, Gluten, Lait" in deliveries
+
+    receipt = compact(client.get(reverse("ventes:receipt", kwargs={"number": order.number})))
+    assert said in receipt  # the pizzaiolo of the pizzeria may print it
+    run_queued_tasks()
+    (confirmation,) = [m for m in mailoutbox if m.subject == f"Commande {order.number} reçue"]
+    assert "1 × Regina (Grande, sans champignons, + mozzarella) — allergènes : Anhydride sulfureux" in confirmation.body

@@ -245,10 +245,11 @@ def test_placing_costs_the_same_queries_whatever_the_menu_and_order_size(shop, d
     pizzeria = pizzeria_get(pk=shop.pizzeria.pk)
     with CaptureQueriesContext(connection) as small:
         place(shop, [LineRequest(shop.margherita.pk, 1)], pizzeria=pizzeria)
-    # Products, their sizes, option groups and recipes, the pizzeria's own prices, the queue ahead;
-    # the pizzeria's lock, the load of the next slots, the day's last number, the order, its lines,
-    # the stock (lock, update, ledger), its history row, its notification's task row; the test's own savepoint.
-    assert len(small) == 18
+    # Products, their sizes, option groups and recipes, the pizzeria's own prices, the allergens of the
+    # lines' ingredients, the queue ahead; the pizzeria's lock, the load of the next slots, the day's last
+    # number, the order, its lines, the stock (lock, update, ledger), its history row, its notification's
+    # task row; the test's own savepoint.
+    assert len(small) == 19
     added = []
     for _ in range(30):
         product = factories.ProductFactory(pizzerias=[shop.pizzeria], price=Decimal("10.00"))

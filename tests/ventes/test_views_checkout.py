@@ -257,10 +257,10 @@ def test_placing_an_order_from_the_checkout_reads_nothing_twice(
     fill_cart(client, shop, shop.beer, 1)
     token = token_of(client.get("/commander/"))
     # The session; the pizzeria, its hours and their exceptions, read once and passed to the order; the
-    # load of the offered slots; the order in its transaction (18, see test_order_place: its mail is one task
+    # load of the offered slots; the order in its transaction (19, see test_order_place: its mail is one task
     # row) and, behind its lock, the form token looked up as an idempotency key; the session saved. The
     # redirect does not read it back.
-    with django_assert_num_queries(27), django_capture_on_commit_callbacks(execute=True):
+    with django_assert_num_queries(28), django_capture_on_commit_callbacks(execute=True):
         response = client.post("/commander/", {**GUEST, "token": token})
     assert response.status_code == 302 and Order.objects.get().state == OrderState.RECEIVED
     assert mailoutbox == []

@@ -96,8 +96,8 @@ def test_bad_choices_are_refused_beside_the_form_and_the_cart_stays_as_it_was(cl
 
 def test_the_configurator_and_the_menu_read_a_fixed_number_of_queries(client, options_shop, django_assert_num_queries):
     shop = options_shop
-    # A first visit (no session yet): the pizzeria, its hours and their exceptions; the menu: products, sizes, option groups,
-    # options, recipes, the pizzeria's own prices, its stock, the allergens.
+    # A first visit (no session yet): the pizzeria, its hours and their exceptions; the menu: products, sizes,
+    # option groups, options, recipes, the pizzeria's own prices, its stock, the allergens.
     with django_assert_num_queries(11):
         client.get(f"/pizzeria/{shop.pizzeria.slug}/")
     for index in range(12):
