@@ -59,6 +59,8 @@ def test_full_slots_busy_mode_and_a_timed_pause_on_the_screens(browser, live_ser
     customer = browser.new_page()
     customer.goto(f"{live_server.url}/pizzeria/{shop.pizzeria.slug}/")
     customer.get_by_role("button", name="Ajouter Margherita").first.click()
+    # The add is an htmx request: leaving before its answer would leave the cart empty.
+    expect(customer.locator("#panier")).to_contain_text("Margherita")
     customer.goto(f"{live_server.url}/commander/")
     customer.get_by_label("À un créneau précis").check()
     option = customer.locator("#id_slot option", has_text=label)
