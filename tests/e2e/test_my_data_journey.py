@@ -38,6 +38,7 @@ def test_a_customer_takes_their_data_then_erases_their_account(browser, live_ser
     page.get_by_label("E-mail").fill("zenobie@example.org")
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(lambda url: "/connexion/" not in url)  # signed in before going on
     page.goto(f"{live_server.url}/compte/")
     page.get_by_role("link", name="Mes données").click()
     expect(page.get_by_role("heading", name="Télécharger mes données")).to_be_visible()

@@ -43,6 +43,7 @@ def test_a_receipt_reprinted_is_a_journalled_duplicata(browser, live_server, sho
     page.get_by_label("E-mail").fill(manager.email)
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(lambda url: "/connexion/" not in url)  # signed in before going on
     page.goto(f"{live_server.url}/commande/{order.number}/recu/")
     expect(page.get_by_text("Ticket n° BAS-000001")).to_be_visible()
     expect(page.get_by_text("SIRET 123 456 789 00012")).to_be_visible()

@@ -30,6 +30,7 @@ def test_a_manager_refunds_one_pizza_and_the_order_says_so(browser, live_server,
     page.get_by_label("E-mail").fill(manager.email)
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(lambda url: "/connexion/" not in url)  # signed in before going on
     page.goto(f"{live_server.url}/commande/{order.number}/")
 
     page.get_by_role("link", name="Rembourser").click()
