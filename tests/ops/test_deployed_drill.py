@@ -17,7 +17,6 @@ import shlex
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -401,20 +400,39 @@ def test_backup_wipe_restore_keeps_maintenance_on(server):
 
 def test_two_backup_jobs_at_once_make_one_verified_backup(server):
     before = set(_backups(server))
-    job = ("cron_job", "cyclic_backup")
-    first = subprocess.Popen(
-        server.manage_command(*job),
-        cwd=server.prefix,
-        env=MANAGE_ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    # As the runbook's ``manage`` runs it (the deploy's user and env file), with the jobs' log lines shown.
+    as_deployed = ["runuser", "-u", server.name, "--", "env", f"ENV_FILE={server.env_file}", "LOG_LEVEL=INFO"]
+    # The second server's job is started first and waits, set up, for the signal: how long a Python process
+    # takes to start must not decide whether the first one's backup has already ended.
+    go = server.prefix / "go"
+    waiting_server = (
+        "import os, pathlib, sys, time; "
+        f"sys.path.insert(0, {str(server.app)!r}); sys.argv = ['manage.py', 'cron_job', 'cyclic_backup']; "
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'ocpizzapp.settings'); "
+        "import django; django.setup(); from django.core.management import execute_from_command_line; "
+        f"go = pathlib.Path({str(go)!r})\n"
+        "while not go.exists(): time.sleep(0.02)\n"
+        "execute_from_command_line(sys.argv)"
     )
-    time.sleep(1)  # a second server's cron, a second later
-    second = server.manage(*job, check=False)
-    output, _ = first.communicate(timeout=300)
-    assert first.returncode == 0, output
-    assert second.returncode == 0, second.stdout + second.stderr
+    run = {"cwd": server.prefix, "env": MANAGE_ENV, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    second = subprocess.Popen([*as_deployed, f"{server.home}/venv/bin/python", "-c", waiting_server], **run)
+    first = subprocess.Popen(
+        [*as_deployed, f"{server.home}/venv/bin/python", f"{server.app}/manage.py", "cron_job", "cyclic_backup"], **run
+    )
+    try:
+        assert first.stderr is not None
+        for line in first.stderr:
+            if "job cyclic_backup started" in line:
+                break
+        go.touch()
+        _, second_err = second.communicate(timeout=300)
+        _, first_err = first.communicate(timeout=300)
+    finally:
+        first.kill()
+        second.kill()
+    assert first.returncode == 0, first_err
+    assert second.returncode == 0, second_err
+    assert "job cyclic_backup skipped: another server is running it" in second_err, second_err
     assert len(set(_backups(server)) - before) == 1
 
 
