@@ -1,5 +1,6 @@
 """A half-and-half with an extra configured on a phone, in a real browser, followed to the kitchen card and memo."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,12 @@ TIMEOUT_MS = 20_000
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 DESCRIPTION = "Grande, moitié Regina / moitié Napoletana, sans champignons, + mozzarella"
-UI = Path(__file__).resolve().parents[2] / "docs" / "ui"
+
+
+def keep(page, name: str, **options) -> None:
+    """Saved for docs/ui when asked (``UI_SCREENSHOTS`` set to that folder): a test run leaves the tree as it was."""
+    if folder := os.environ.get("UI_SCREENSHOTS"):
+        page.screenshot(path=str(Path(folder) / name), **options)
 
 
 def no_axe_violations(page) -> None:
@@ -58,7 +64,7 @@ def test_a_half_and_half_with_an_extra_configured_on_a_phone_reaches_the_kitchen
     page.get_by_label("Sans jambon").uncheck()
     expect(page.locator("#configurateur-allergenes")).to_contain_text("sulfites")
     no_axe_violations(page)
-    page.screenshot(path=str(UI / "configurator-390.png"), full_page=True)
+    keep(page, "configurator-390.png", full_page=True)
     add.click()
 
     expect(page.get_by_text(f"Regina ({DESCRIPTION}) ajouté au panier.")).to_be_visible()
@@ -66,7 +72,7 @@ def test_a_half_and_half_with_an_extra_configured_on_a_phone_reaches_the_kitchen
     expect(cart).to_contain_text(DESCRIPTION)
     expect(cart).to_contain_text("16,00 €")
     no_axe_violations(page)
-    page.screenshot(path=str(UI / "menu-cart-options-390.png"), full_page=True)
+    keep(page, "menu-cart-options-390.png", full_page=True)
     cart.get_by_role("link", name="Commander").click()
     page.get_by_label("Nom").fill("Camille Martin")
     page.get_by_label("Téléphone").fill("06 12 34 56 78")
@@ -91,7 +97,7 @@ def test_a_half_and_half_with_an_extra_configured_on_a_phone_reaches_the_kitchen
     kitchen.get_by_role("button", name="Se connecter").click()
     card = kitchen.locator(f".column-received #order-{order.pk}")
     expect(card).to_contain_text(DESCRIPTION)
-    kitchen.screenshot(path=str(UI / "kitchen-options-desktop.png"))
+    keep(kitchen, "kitchen-options-desktop.png")
     card.get_by_role("link", name="Regina").click()
     expect(kitchen.get_by_role("heading", name="Regina")).to_contain_text(DESCRIPTION)
     expect(kitchen.locator("tr.memo-removed")).to_contain_text("champignons")
@@ -100,7 +106,7 @@ def test_a_half_and_half_with_an_extra_configured_on_a_phone_reaches_the_kitchen
     expect(mozzarella).to_contain_text("135 g")  # half of each recipe: 75 + 60 g
     expect(kitchen.locator("tr", has_text="pâte")).not_to_contain_text("supplément")
     no_axe_violations(kitchen)
-    kitchen.screenshot(path=str(UI / "memo-options-desktop.png"), full_page=True)
+    keep(kitchen, "memo-options-desktop.png", full_page=True)
 
 
 def test_the_configurator_on_a_desktop(live_server, options_shop, browser):
@@ -109,10 +115,10 @@ def test_the_configurator_on_a_desktop(live_server, options_shop, browser):
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(f"{live_server.url}/pizzeria/{shop.pizzeria.slug}/")
     no_axe_violations(page)
-    page.screenshot(path=str(UI / "menu-options-desktop.png"), full_page=True)
+    keep(page, "menu-options-desktop.png", full_page=True)
     page.goto(f"{live_server.url}/pizzeria/{shop.pizzeria.slug}/produit/{shop.regina.pk}/")
     page.get_by_text("Géante", exact=True).click()
     expect(page.locator(".configurator-bar button")).to_contain_text("18,00 €")
     no_axe_violations(page)
     page.set_viewport_size({"width": 1280, "height": 1250})  # the whole form in view: the price bar at its end
-    page.screenshot(path=str(UI / "configurator-desktop.png"))
+    keep(page, "configurator-desktop.png")
