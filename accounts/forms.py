@@ -78,6 +78,11 @@ class SignupForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text="Saisissez le même mot de passe une seconde fois.",
     )
+    marketing = forms.BooleanField(
+        label="Recevoir nos offres et nouveautés par e-mail",
+        required=False,
+        help_text="Au plus deux par mois. Votre accord est enregistré avec sa date ; décochez la case pour le retirer.",
+    )
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()
@@ -144,6 +149,11 @@ class ProfileForm(forms.Form):
         label="Suivre mes commandes par SMS, au numéro ci-dessus",
         required=False,
         help_text="Votre accord est enregistré avec sa date ; décochez la case pour le retirer.",
+    )
+    marketing = forms.BooleanField(
+        label="Recevoir nos offres et nouveautés par e-mail",
+        required=False,
+        help_text="Au plus deux par mois. Votre accord est enregistré avec sa date ; décochez la case pour le retirer.",
     )
 
     def clean(self) -> dict[str, Any]:

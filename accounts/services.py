@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 __all__ = ["AddressData", "address_create", "address_delete", "address_update", "customer_sign_up"]
 
 
-def customer_sign_up(*, email: str, password: str, first_name: str, last_name: str, phone: str):
+def customer_sign_up(
+    *, email: str, password: str, first_name: str, last_name: str, phone: str, marketing: bool = False
+):
     """Open a customer account: the user (e-mail as login) and its customer profile, together or not at all.
 
     Raises ``EmailAlreadyUsed`` when the address is taken, in any case, even by
@@ -45,7 +47,7 @@ def customer_sign_up(*, email: str, password: str, first_name: str, last_name: s
     try:
         with transaction.atomic():
             user = users.create_user(email=email, password=password, first_name=first_name, last_name=last_name)
-            customer_create(user=user, phone=phone)
+            customer_create(user=user, phone=phone, marketing=marketing)
     except IntegrityError as error:
         raise EmailAlreadyUsed() from error
     return user
@@ -53,13 +55,25 @@ def customer_sign_up(*, email: str, password: str, first_name: str, last_name: s
 
 @transaction.atomic
 def customer_update_profile(
-    *, user, first_name: str, last_name: str, phone: str, notify_email: bool = True, sms_updates: bool = False
+    *,
+    user,
+    first_name: str,
+    last_name: str,
+    phone: str,
+    notify_email: bool = True,
+    sms_updates: bool = False,
+    marketing: bool = False,
 ) -> "Customer":
     user.first_name, user.last_name = first_name, last_name
     user.save(update_fields=["first_name", "last_name"])
     customer = customer_complete_profile(user=user, phone=phone)
     return customer_set_notifications(
-        customer=customer, notify_email=notify_email, sms_updates=sms_updates, phone=phone
+        customer=customer,
+        notify_email=notify_email,
+        sms_updates=sms_updates,
+        phone=phone,
+        marketing=marketing,
+        source="compte",
     )
 
 

@@ -97,6 +97,7 @@ def signup(request):
                 first_name=data["first_name"],
                 last_name=data["last_name"],
                 phone=data["phone"],
+                marketing=data["marketing"],
             )
         except EmailAlreadyUsed as error:
             form.add_error("email", error.message)
@@ -115,6 +116,7 @@ def profile(request):
     initial = {"first_name": user.first_name, "last_name": user.last_name, "phone": customer.phone if customer else ""}
     initial["notify_email"] = customer.notify_email if customer else True
     initial["sms_updates"] = bool(customer and customer.sms_consent_at)
+    initial["marketing"] = bool(customer and customer.marketing_consent_at)
     form = ProfileForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         customer_update_profile(user=user, **form.cleaned_data)

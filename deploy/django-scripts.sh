@@ -20,10 +20,14 @@ download() {
 }
 
 # The secrets are generated here, on the server, once; they never enter the repository.
+new_secret() {
+  python3 -c 'import secrets; print(secrets.token_urlsafe(50))'
+}
+
 environment_file() {
   if [[ ! -f ${ENV_FILE} ]]; then
     local secret_key
-    secret_key="$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')"
+    secret_key="$(new_secret)"
     install -d -m 750 -o root -g "${OCPIZZA_USER}" "$(dirname "${ENV_FILE}")"
     umask 027
     cat >"${ENV_FILE}" <<ENV
@@ -41,6 +45,11 @@ ENV
     chown root:"${OCPIZZA_USER}" "${ENV_FILE}"
     chmod 640 "${ENV_FILE}"
   fi
+  # A file written before the sales journal's archives existed gets its key too; an existing one is kept,
+  # since the archives already sealed with it are checked with it.
+  if ! grep -q '^ARCHIVE_SIGNING_KEY=' "${ENV_FILE}"; then
+    echo "ARCHIVE_SIGNING_KEY=$(new_secret)" >>"${ENV_FILE}"
+  fi
 }
 
 manage() {
@@ -54,5 +63,5 @@ event Database-upgrading "read the migrate error in the .out file" manage migrat
 event Ressources-access-formatting "check STATIC_ROOT in ${ENV_FILE}" manage collectstatic --noinput
 event Scheduled-jobs-installation "check that cron is installed" manage crontab add
 # The task worker is started by the next step (gunicorn-scripts.sh), beside gunicorn.
-event Deployment-verification "run 'manage.py verify_deployment' as ${OCPIZZA_USER}: it names the failing check" \
+event Deployment-verification "run 'manage.py verify_deployment' as ${OCPIZZA_USER}: it names the failing check (on a first run, write EMAIL_URL and the COMPANY_* legal mentions in ${ENV_FILE})" \
   manage verify_deployment --skip worker

@@ -8,6 +8,7 @@ without them, naming the missing variable.
 import datetime
 import os
 import shlex
+import tomllib
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -292,6 +293,9 @@ COMPANY = {
     "SIRET": env.str("COMPANY_SIRET", default=""),
     "VAT_NUMBER": env.str("COMPANY_VAT_NUMBER", default=""),
 }
+# Named with its version on every receipt, as the sales journal's rules ask of the software that keeps it.
+with open(BASE_DIR / "pyproject.toml", "rb") as project:
+    SOFTWARE_VERSION = f"OC Pizza {tomllib.load(project)['project']['version']}"
 if OCPIZZA["HALF_AND_HALF_PRICE"] not in ("dearer", "average"):
     raise ImproperlyConfigured("HALF_AND_HALF_PRICE must be dearer or average.")
 

@@ -5,6 +5,7 @@ from .exceptions import OrderError
 from .models import (
     Address,
     CancelReason,
+    ConsentRecord,
     Customer,
     Notification,
     Order,
@@ -23,15 +24,6 @@ class AddressInline(admin.StackedInline):
     extra = 0
 
 
-@admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
-    list_display = ["user", "phone"]
-    search_fields = ["user__email", "user__first_name", "user__last_name", "phone"]
-    list_select_related = ["user"]
-    autocomplete_fields = ["user"]
-    inlines = [AddressInline]
-
-
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
@@ -41,6 +33,22 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class ConsentRecordInline(ReadOnlyInline):
+    model = ConsentRecord
+    fields = readonly_fields = ("recorded_at", "purpose", "given", "source")
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["user", "phone"]
+    search_fields = ["user__email", "user__first_name", "user__last_name", "phone"]
+    list_select_related = ["user"]
+    autocomplete_fields = ["user"]
+    # A consent is the customer's to give or withdraw, from their account, which records its proof.
+    readonly_fields = ["sms_consent_at", "marketing_consent_at"]
+    inlines = [AddressInline, ConsentRecordInline]
 
 
 class OrderLineInline(ReadOnlyInline):

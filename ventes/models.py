@@ -20,12 +20,43 @@ class Customer(models.Model):
     notify_email = models.BooleanField("suivi par e-mail", default=True)
     sms_phone = PhoneNumberField("mobile pour les SMS", blank=True)
     sms_consent_at = models.DateTimeField("accord SMS donné le", null=True, blank=True)
+    # News and offers by e-mail: never assumed (CNIL), given by ticking a box, withdrawn by unticking it.
+    marketing_consent_at = models.DateTimeField("accord aux offres donné le", null=True, blank=True)
 
     class Meta:
         verbose_name = "client"
 
     def __str__(self):
         return str(self.user)
+
+
+class ConsentPurpose(models.TextChoices):
+    SMS = "sms", "suivi des commandes par SMS"
+    MARKETING = "marketing", "offres et nouveautés par e-mail"
+
+
+class ConsentRecord(models.Model):
+    """One consent given or withdrawn, with when and where: the proof the GDPR asks for (art. 7.1).
+
+    Rows are only ever added; the customer's current choice is on ``Customer``."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consents")
+    purpose = models.CharField("objet", max_length=20, choices=ConsentPurpose.choices)
+    given = models.BooleanField("accordé")
+    source = models.CharField("recueilli par", max_length=40)
+    recorded_at = models.DateTimeField("le", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "consentement"
+        ordering = ["customer", "recorded_at", "pk"]
+
+    def __str__(self):
+        return f"{self.get_purpose_display()} : {'accordé' if self.given else 'retiré'}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Un consentement enregistré ne se modifie pas : on en ajoute un nouveau.")
+        super().save(*args, **kwargs)
 
 
 class Address(models.Model):

@@ -4,7 +4,7 @@ A customer downloads everything kept about them (``customer_data_export``,
 as JSON or CSV) and may erase their account: ``customer_forget`` takes every
 personal detail out of their orders (name, phone, e-mail, delivery address and
 instructions, remarks, SMS number and consent, the recipients of their
-messages) and deletes their profile and address book. The orders stay, with
+messages) and deletes their profile, address book and consents. The orders stay, with
 their lines, amounts and history, because the accounts must (Code de
 commerce, art. L123-22: ten years); the sales journal and its closings never
 held a name.
@@ -75,7 +75,7 @@ def _order_data(order: Order) -> dict[str, Any]:
 
 def customer_data_export(*, user) -> dict[str, Any]:
     """Everything kept about a signed-in person: account, profile, addresses, orders and their messages."""
-    customer = Customer.objects.filter(user=user).prefetch_related("addresses").first()
+    customer = Customer.objects.filter(user=user).prefetch_related("addresses", "consents").first()
     orders = (
         Order.objects.filter(customer=customer)
         .select_related("pizzeria")
@@ -100,6 +100,16 @@ def customer_data_export(*, user) -> dict[str, Any]:
             "suivi par e-mail": customer.notify_email,
             "mobile pour les SMS": str(customer.sms_phone or ""),
             "accord SMS donné le": _when(customer.sms_consent_at),
+            "accord aux offres par e-mail donné le": _when(customer.marketing_consent_at),
+            "consentements": [
+                {
+                    "objet": consent.get_purpose_display(),
+                    "accordé": consent.given,
+                    "recueilli par": consent.source,
+                    "le": _when(consent.recorded_at),
+                }
+                for consent in customer.consents.all()
+            ],
         }
         if customer is not None
         else {},
@@ -171,7 +181,7 @@ def customer_forget(*, user) -> int:
     if customer is None:
         return 0
     kept = _orders_forget(Order.objects.filter(customer=customer))
-    customer.delete()  # its addresses with it
+    customer.delete()  # its addresses and consents with it
     return kept
 
 

@@ -50,6 +50,8 @@ from .models import (
     Address,
     CancelReason,
     Channel,
+    ConsentPurpose,
+    ConsentRecord,
     Customer,
     Fulfilment,
     Order,
@@ -623,17 +625,31 @@ def orders_expire_unpaid(*, now: datetime.datetime | None = None) -> int:
     return expired
 
 
-def customer_set_notifications(*, customer: Customer, notify_email: bool, sms_updates: bool, phone: str) -> Customer:
-    """Record how the customer wants to follow their orders. SMS needs a mobile number and a consent, dated when
-    first given; unticking the box withdraws it. Raises ``sms.InvalidMobile`` and writes nothing for a bad number."""
+def customer_set_notifications(
+    *, customer: Customer, notify_email: bool, sms_updates: bool, phone: str, marketing: bool, source: str
+) -> Customer:
+    """Record how the customer wants to hear from the shop. SMS needs a mobile number and a consent, dated when
+    first given; unticking a box withdraws its consent. Each consent given or withdrawn adds its proof
+    (``ConsentRecord``, with ``source`` saying where). Raises ``sms.InvalidMobile`` and writes nothing for a bad
+    number."""
+    was_sms, was_marketing = customer.sms_consent_at is not None, customer.marketing_consent_at is not None
+    now = timezone.now()
     customer.notify_email = notify_email
     if not sms_updates:
         customer.sms_phone, customer.sms_consent_at = "", None
     else:
         number = sms.sms_number(phone)
         if customer.sms_consent_at is None or str(customer.sms_phone) != number:
-            customer.sms_phone, customer.sms_consent_at = number, timezone.now()
-    customer.save(update_fields=["notify_email", "sms_phone", "sms_consent_at"])
+            customer.sms_phone, customer.sms_consent_at = number, now
+    if marketing != was_marketing:
+        customer.marketing_consent_at = now if marketing else None
+    customer.save(update_fields=["notify_email", "sms_phone", "sms_consent_at", "marketing_consent_at"])
+    changes = [(ConsentPurpose.SMS, was_sms, sms_updates), (ConsentPurpose.MARKETING, was_marketing, marketing)]
+    ConsentRecord.objects.bulk_create(
+        ConsentRecord(customer=customer, purpose=purpose, given=now_given, source=source)
+        for purpose, before, now_given in changes
+        if before != now_given
+    )
     return customer
 
 
@@ -650,9 +666,17 @@ def customer_complete_profile(*, user, phone: str) -> Customer:
     return customer
 
 
-def customer_create(*, user, phone: str) -> Customer:
-    """The customer profile of a user who has none yet (sign-up, in its transaction)."""
-    return Customer.objects.create(user=user, phone=phone)
+def customer_create(*, user, phone: str, marketing: bool = False) -> Customer:
+    """The customer profile of a user who has none yet (sign-up, in its transaction), with the offers by e-mail
+    when the box was ticked, and its proof."""
+    customer = Customer.objects.create(
+        user=user, phone=phone, marketing_consent_at=timezone.now() if marketing else None
+    )
+    if marketing:
+        ConsentRecord.objects.create(
+            customer=customer, purpose=ConsentPurpose.MARKETING, given=True, source="inscription"
+        )
+    return customer
 
 
 @dataclass(frozen=True)

@@ -632,7 +632,12 @@ def order_status(request, number):
 
 
 def _receipt_context(request, view, receipt) -> dict:
-    return {**_order_context(request, view), "receipt": receipt, "company": settings.COMPANY}
+    return {
+        **_order_context(request, view),
+        "receipt": receipt,
+        "company": settings.COMPANY,
+        "software": settings.SOFTWARE_VERSION,
+    }
 
 
 @require_safe

@@ -31,6 +31,7 @@ from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.state import ProjectState
 from django.utils import translation
 from maintenance_mode.core import get_maintenance_mode
+from stdnum.fr import siret, tva
 
 from ocpizzapp.ops.backup import BackupError, backup_probe
 
@@ -176,6 +177,55 @@ def check_service_keys() -> CheckResult:
     return CheckResult("Outside-services-keys", True, f"service(s) désactivé(s) : {', '.join(off)}" if off else "")
 
 
+def check_legal_mentions() -> CheckResult:
+    """Every receipt prints the seller's mentions (CGI art. 242 nonies A): in production they must all be there,
+    and a SIRET or VAT number with a typo would be printed on every receipt until someone notices."""
+    company = settings.COMPANY
+    if not settings.PRODUCTION:
+        return CheckResult("Legal-mentions", True, "développement : mentions légales facultatives")
+    missing = [f"COMPANY_{key}" for key in ("NAME", "ADDRESS", "SIRET", "VAT_NUMBER") if not company[key].strip()]
+    if missing:
+        return CheckResult(
+            "Legal-mentions",
+            False,
+            f"mention(s) légale(s) absente(s) des tickets : {', '.join(missing)} ; les écrire dans le fichier "
+            "d'environnement (raison sociale, adresse du siège, SIRET, n° de TVA intracommunautaire)",
+        )
+    problems = []
+    if not siret.is_valid(company["SIRET"]):
+        problems.append(f"COMPANY_SIRET « {company['SIRET']} » n'est pas un SIRET valable (14 chiffres, clé)")
+    if not tva.is_valid(company["VAT_NUMBER"]):
+        problems.append(f"COMPANY_VAT_NUMBER « {company['VAT_NUMBER']} » n'est pas un n° de TVA français valable")
+    elif siret.is_valid(company["SIRET"]) and tva.compact(company["VAT_NUMBER"])[-9:] != siret.to_siren(
+        company["SIRET"]
+    ):
+        problems.append("COMPANY_VAT_NUMBER ne correspond pas au SIREN de COMPANY_SIRET")
+    if problems:
+        return CheckResult("Legal-mentions", False, " ; ".join(problems))
+    return CheckResult("Legal-mentions", True, f"{company['NAME']}, SIRET {company['SIRET']}")
+
+
+# An HMAC key shorter than this is guessable enough to forge a sealed archive.
+ARCHIVE_KEY_MIN_LENGTH = 32
+
+
+def check_archive_signing_key() -> CheckResult:
+    """The sales journal's archives are sealed with this key (ventes/archives.py); without it none can be made."""
+    key = settings.ARCHIVE_SIGNING_KEY
+    if not settings.PRODUCTION and not key:
+        return CheckResult("Archive-signing-key", True, "développement : archives du journal non scellées")
+    if len(key) < ARCHIVE_KEY_MIN_LENGTH:
+        state = "absente" if not key else f"trop courte ({len(key)} caractères, {ARCHIVE_KEY_MIN_LENGTH} au moins)"
+        return CheckResult(
+            "Archive-signing-key",
+            False,
+            f"ARCHIVE_SIGNING_KEY {state} : en générer une (python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(50))'), l'écrire dans le fichier d'environnement et en garder une copie "
+            "hors des serveurs",
+        )
+    return CheckResult("Archive-signing-key", True)
+
+
 def check_backup_storage() -> CheckResult:
     """The backup path end to end: a real small dump in BACKUP_DIR, restored by the drill, then removed."""
     location = Path(settings.STORAGES["dbbackup"]["OPTIONS"]["location"])
@@ -282,6 +332,8 @@ CHECKS: dict[str, Callable[[], CheckResult]] = {
     "environment": check_environment,
     "email": check_email,
     "services": check_service_keys,
+    "legal": check_legal_mentions,
+    "archives": check_archive_signing_key,
     "backups": check_backup_storage,
     "cron": check_scheduled_jobs,
     "maintenance": check_maintenance,

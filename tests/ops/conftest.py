@@ -27,6 +27,15 @@ OWN_VARIABLES = {
 SITE_VARIABLES = OWN_VARIABLES | {"BACKUP_DIR", "LOG_LEVEL", "EMAIL_URL", "SENTRY_DSN"}
 
 
+# A made-up company whose SIRET and VAT number have the right check digits.
+LEGAL_MENTIONS = {
+    "COMPANY_NAME": "OC Pizza SAS",
+    "COMPANY_ADDRESS": "12 rue de la Pâte, 75011 Paris",
+    "COMPANY_SIRET": "85234711100019",
+    "COMPANY_VAT_NUMBER": "FR95852347111",
+}
+
+
 def make_site_env(tmp_path: Path) -> dict[str, str]:
     """Environment of a production-like site living in tmp_path (SQLite file, own folders)."""
     env = {key: value for key, value in os.environ.items() if key not in OWN_VARIABLES}
@@ -42,6 +51,8 @@ def make_site_env(tmp_path: Path) -> dict[str, str]:
         MEDIA_ROOT=str(tmp_path / "media"),
         BACKUP_DIR=str(tmp_path / "backups"),
         LOG_LEVEL="WARNING",
+        **LEGAL_MENTIONS,
+        ARCHIVE_SIGNING_KEY="archive-" + "a" * 40,
     )
     return env
 

@@ -159,6 +159,28 @@ def test_a_failed_pull_is_an_error_not_a_correct_line(tmp_path):
 
 
 @as_root
+def test_an_env_file_written_before_the_archives_gets_their_key_once(tmp_path):
+    """A server deployed before the sales journal's archives: step 4 adds the key, keeps the rest, and a second
+    run keeps that key (the archives sealed with it are checked with it)."""
+    fake_commands(tmp_path / "bin", {"runuser": "exit 0"})  # the application user's commands are not the point
+    env_file = tmp_path / "ocpizza.env"
+    env_file.write_text("ENV_MODE=production\nSECRET_KEY=kept\n")
+    env_file.chmod(0o640)
+    settings = {"OCPIZZA_REPO": str(ROOT), "ENV_FILE": str(env_file)}
+
+    result, log = run_step("django-scripts.sh", tmp_path, **settings)
+    assert result.returncode == 0, log
+    lines = env_file.read_text().splitlines()
+    assert lines[:2] == ["ENV_MODE=production", "SECRET_KEY=kept"]
+    key = lines[2].removeprefix("ARCHIVE_SIGNING_KEY=")
+    assert len(lines) == 3 and len(key) >= 32
+    assert env_file.stat().st_mode & 0o777 == 0o640
+
+    run_step("django-scripts.sh", tmp_path, **settings)
+    assert env_file.read_text().splitlines() == lines
+
+
+@as_root
 def test_a_failed_apt_get_update_is_an_error(tmp_path):
     fake_commands(tmp_path / "bin", {"apt-get": '[ "$1" = update ] && exit 100\nexit 0'})
     result, log = run_step("ubuntu-scripts.sh", tmp_path)

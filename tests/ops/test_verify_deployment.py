@@ -188,3 +188,31 @@ def test_a_task_waiting_too_long_is_named(good_site):
     status, output = _broken(good_site)
     assert status["Task-worker"] == "ERROR"
     assert "une tâche attend depuis 6" in output
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("COMPANY_SIRET", "", "mention(s) légale(s) absente(s) des tickets : COMPANY_SIRET"),
+        ("COMPANY_ADDRESS", " ", "COMPANY_ADDRESS"),
+        ("COMPANY_SIRET", "85234711100018", "« 85234711100018 » n'est pas un SIRET valable"),
+        ("COMPANY_VAT_NUMBER", "FR96852347111", "« FR96852347111 » n'est pas un n° de TVA français valable"),
+        ("COMPANY_VAT_NUMBER", "FR44732829320", "ne correspond pas au SIREN de COMPANY_SIRET"),
+    ],
+)
+def test_a_receipt_mention_missing_or_mistyped_is_named(good_site, variable, value, expected):
+    """A SIRET with a typo would be printed on every receipt: the check digits are verified."""
+    good_site[variable] = value
+    status, output = _broken(good_site)
+    assert status["Legal-mentions"] == "ERROR"
+    assert expected in output
+    assert status["Archive-signing-key"] == "CORRECT"
+
+
+@pytest.mark.parametrize(("key", "expected"), [("", "absente"), ("court", "trop courte (5 caractères, 32 au moins)")])
+def test_a_missing_or_short_archive_key_is_named(good_site, key, expected):
+    good_site["ARCHIVE_SIGNING_KEY"] = key
+    status, output = _broken(good_site)
+    assert status["Archive-signing-key"] == "ERROR"
+    assert f"ARCHIVE_SIGNING_KEY {expected}" in output and "garder une copie" in output
+    assert status["Legal-mentions"] == "CORRECT"

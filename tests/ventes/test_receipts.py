@@ -2,7 +2,9 @@
 
 import datetime
 import html
+import tomllib
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -41,6 +43,9 @@ def receipt_page(client, order, *, reprint=False):
     return response, html.unescape(response.content.decode())
 
 
+PROJECT_VERSION = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())["project"]["version"]
+
+
 def test_the_receipt_carries_every_legal_mention(client, shop, manager):
     order = completed(
         shop, manager, [LineRequest(shop.regina.pk, 2), LineRequest(shop.beer.pk, 1)], payment_method="card"
@@ -66,6 +71,7 @@ def test_the_receipt_carries_every_legal_mention(client, shop, manager):
         "<td>20 %</td><td>3,75 €</td><td>0,75 €</td><td>4,50 €</td>",
         'Total TTC</dt><dd class="order-total">28,50 €',
         "Paiement : carte à la livraison / au comptoir",
+        f"Logiciel de caisse : OC Pizza {PROJECT_VERSION}",  # the software that keeps the journal, and its version
     ]
     for mention in mentions:
         assert mention in page, mention
