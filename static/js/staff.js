@@ -1,5 +1,5 @@
 // Staff screens: live refresh that costs a 304 when nothing changed, alerts
-// for new orders, cards that turn amber then red, printing, undo expiry.
+// for new orders, cards that turn amber then red, printing (by hand and on arrival), undo expiry.
 (function () {
   "use strict";
 
@@ -48,6 +48,79 @@
     beep();
   }
 
+  // Kitchen tickets on paper. The screen beside the printer turns automatic printing on (the choice is this
+  // browser's, kept with the tickets it printed); then every order prints once when it reaches the queue: at
+  // once for an order for now, at its fire time for a scheduled one, which waits in « À venir » until then.
+  var PRINTED_DAYS = 2;
+  var printing = false;
+  var printQueue = [];
+
+  function printedKey(slug) { return "ocpizza-printed-" + slug; }
+
+  function printedTickets(slug) {
+    try { return JSON.parse(window.localStorage.getItem(printedKey(slug))) || {}; } catch (error) { return {}; }
+  }
+
+  function markPrinted(slug, ids) {
+    var printed = printedTickets(slug);
+    var now = Date.now();
+    ids.forEach(function (id) { printed[id] = now; });
+    Object.keys(printed).forEach(function (id) {
+      if (now - printed[id] > PRINTED_DAYS * 86400000) { delete printed[id]; }
+    });
+    window.localStorage.setItem(printedKey(slug), JSON.stringify(printed));
+  }
+
+  function autoPrintOn(slug) { return window.localStorage.getItem(printedKey(slug) + "-on") === "1"; }
+
+  function ticketCards() { return document.querySelectorAll("#board [data-ticket]"); }
+
+  function printNext() {
+    var area = document.querySelector("[data-print-area]");
+    if (printing || !printQueue.length || !area) { return; }
+    printing = true;
+    var url = printQueue.shift();
+    window.fetch(url, { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) { throw new Error(String(response.status)); }
+        return response.text();
+      })
+      .then(function (html) {
+        var ticket = new DOMParser().parseFromString(html, "text/html").querySelector(".ticket");
+        if (!ticket) { return; }
+        area.replaceChildren(document.importNode(ticket, true));
+        document.body.classList.add("is-printing-ticket");
+        window.print();
+      })
+      .catch(function () { /* the card's « Ticket » link stays there to print it by hand */ })
+      .then(function () {
+        document.body.classList.remove("is-printing-ticket");
+        area.replaceChildren();
+        printing = false;
+        printNext();
+      });
+  }
+
+  function printNewTickets() {
+    var toggle = document.querySelector("[data-auto-print]");
+    if (!toggle) { return; }
+    var slug = toggle.getAttribute("data-auto-print");
+    if (!autoPrintOn(slug)) { return; }
+    var printed = printedTickets(slug);
+    var fresh = Array.prototype.filter.call(ticketCards(), function (card) {
+      return !(card.getAttribute("data-order-id") in printed);
+    });
+    if (!fresh.length) { return; }
+    markPrinted(slug, fresh.map(function (card) { return card.getAttribute("data-order-id"); }));
+    fresh.forEach(function (card) { printQueue.push(card.getAttribute("data-ticket")); });
+    printNext();
+  }
+
+  function showAutoPrint(toggle, on) {
+    toggle.setAttribute("aria-pressed", String(on));
+    toggle.textContent = on ? "Tickets imprimés automatiquement" : "Imprimer les tickets";
+  }
+
   // Ages, lateness and undo buttons follow the clock between refreshes.
   function tick() {
     var now = Date.now();
@@ -81,6 +154,22 @@
         if (soundOn) { beep(); }
       });
     });
+    document.querySelectorAll("[data-auto-print]").forEach(function (toggle) {
+      var slug = toggle.getAttribute("data-auto-print");
+      showAutoPrint(toggle, autoPrintOn(slug));
+      toggle.addEventListener("click", function () {
+        var on = !autoPrintOn(slug);
+        window.localStorage.setItem(printedKey(slug) + "-on", on ? "1" : "0");
+        if (on) {
+          // The orders already in the queue had their tickets, or will be printed by hand: only new ones print.
+          markPrinted(slug, Array.prototype.map.call(ticketCards(), function (card) {
+            return card.getAttribute("data-order-id");
+          }));
+        }
+        showAutoPrint(toggle, on);
+      });
+    });
+    printNewTickets();
     document.querySelectorAll("[data-print]").forEach(function (button) {
       button.addEventListener("click", function () { window.print(); });
     });
@@ -111,6 +200,7 @@
     var container = event.detail.target;
     if (container.hasAttribute("data-live")) {
       alertNew(container);
+      printNewTickets();
       tick();
     }
   });
