@@ -58,3 +58,7 @@ def close_periods() -> None:
 
 def purge_guest_data() -> None:
     _run_or_exit(name="purge_guest_data", work=lambda: tasks.guest_data_purge.enqueue(at=timezone.now().isoformat()))
+
+
+def watch_kitchens() -> None:
+    _run_or_exit(name="watch_kitchens", work=lambda: tasks.kitchens_watch.enqueue(at=timezone.now().isoformat()))

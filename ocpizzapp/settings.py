@@ -281,6 +281,8 @@ OCPIZZA = {
     "GUEST_DATA_MONTHS": env.int("GUEST_DATA_MONTHS", default=12),
     # A half-and-half pizza costs its dearer half's price ("dearer") or the average of its halves ("average").
     "HALF_AND_HALF_PRICE": env.str("HALF_AND_HALF_PRICE", default="dearer"),
+    # Busy mode starts by itself when a kitchen's orders run this many minutes late on average; 0: never.
+    "AUTO_BUSY_LATE_MINUTES": env.int("AUTO_BUSY_LATE_MINUTES", default=15),
 }
 
 # Seals the sales journal's archives (ventes/archives.py); kept apart from them: whoever checks an archive needs it.
@@ -378,6 +380,7 @@ CRONJOBS = [
     # The day's closing (Z) within a quarter of an hour of TILL_DAY_ENDS_AT, and the month's and year's with it.
     ("*/15 * * * *", "ocpizzapp.cron.close_periods"),
     ("30 4 * * *", "ocpizzapp.cron.purge_guest_data"),
+    ("*/5 * * * *", "ocpizzapp.cron.watch_kitchens"),
 ]
 CRONTAB_COMMAND_PREFIX = " ".join(
     f"{name}={shlex.quote(os.environ[name])}"

@@ -9,6 +9,7 @@ import datetime
 from django_tasks import task
 
 from ventes.closings import closings_make_all
+from ventes.pace import kitchens_busy_when_late
 from ventes.payments import refunds_retry_due
 from ventes.privacy import guests_forget
 from ventes.services import orders_expire_unpaid
@@ -44,3 +45,9 @@ def periods_close(*, at: str) -> int:
 def guest_data_purge(*, at: str) -> int:
     """Guests' details out of their orders GUEST_DATA_MONTHS after them; an order already purged is left alone."""
     return guests_forget(now=datetime.datetime.fromisoformat(at))
+
+
+@task()
+def kitchens_watch(*, at: str) -> list[str]:
+    """Busy mode in the kitchens running late at ``at``; one already busy is left as it is."""
+    return [pizzeria.slug for pizzeria in kitchens_busy_when_late(now=datetime.datetime.fromisoformat(at))]

@@ -67,6 +67,8 @@ class Pizzeria(models.Model):
         "coup de feu (minutes ajoutées)", default=0, choices=[(step, f"+{step} min") for step in BUSY_STEPS]
     )
     busy_until = models.DateTimeField("coup de feu jusqu'à", null=True, blank=True)
+    # Why busy mode started by itself (kitchen lateness, ventes/pace.py); empty when someone chose it.
+    busy_reason = models.CharField("coup de feu automatique", max_length=120, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -175,6 +177,7 @@ class PizzeriaEvent(models.Model):
     kind = models.CharField("type", max_length=10, choices=KINDS)
     until = models.DateTimeField("jusqu'à", null=True, blank=True)
     minutes = models.PositiveSmallIntegerField("minutes ajoutées", default=0)
+    note = models.CharField("motif", max_length=120, blank=True)
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name="par"
     )

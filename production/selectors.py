@@ -24,6 +24,7 @@ from .models import (
     Option,
     OptionGroup,
     Pizzeria,
+    PizzeriaEvent,
     Product,
     ProductSize,
     RecipeLine,
@@ -118,6 +119,15 @@ def pizzeria_business_day(pizzeria: Pizzeria, *, at: datetime.datetime | None = 
 
 def pizzeria_is_open(pizzeria: Pizzeria, *, at: datetime.datetime | None = None) -> bool:
     return pizzeria_closes_at(pizzeria, at=at) is not None
+
+
+def pizzerias_pace_set_by_hand_since(*, since: datetime.datetime) -> set[int]:
+    """The pizzerias where someone started or ended busy mode since ``since``: their choice stands."""
+    return set(
+        PizzeriaEvent.objects.filter(
+            kind__in=[PizzeriaEvent.BUSY, PizzeriaEvent.CALM], by__isnull=False, at__gte=since
+        ).values_list("pizzeria_id", flat=True)
+    )
 
 
 @dataclass(frozen=True)

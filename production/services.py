@@ -512,9 +512,11 @@ def pizzeria_set_busy(
     until: datetime.datetime | None = None,
     by=None,
     now: datetime.datetime | None = None,
+    reason: str = "",
 ) -> Pizzeria:
     """Add ``minutes`` to the pizzeria's quotes and lower its slots' capacity until ``until``
-    (default: its closing time), after which it ends by itself; 0 ends it now."""
+    (default: its closing time), after which it ends by itself; 0 ends it now. ``reason`` says why it
+    started by itself (no ``by``), shown with it on the staff screens."""
     now = now or timezone.now()
     if minutes not in BUSY_STEPS:
         raise InvalidPace("Choisissez +10, +20 ou +30 minutes.", field="minutes")
@@ -524,15 +526,16 @@ def pizzeria_set_busy(
             raise InvalidPace(f"{pizzeria.name} est fermée en ce moment : indiquez une heure de fin.", field="until")
         _check_until(until, now)
     else:
-        until = None
-    pizzeria.busy_minutes, pizzeria.busy_until = minutes, until
-    Pizzeria.objects.filter(pk=pizzeria.pk).update(busy_minutes=minutes, busy_until=until)
+        until, reason = None, ""
+    pizzeria.busy_minutes, pizzeria.busy_until, pizzeria.busy_reason = minutes, until, reason
+    Pizzeria.objects.filter(pk=pizzeria.pk).update(busy_minutes=minutes, busy_until=until, busy_reason=reason)
     PizzeriaEvent.objects.create(
         pizzeria=pizzeria,
         kind=PizzeriaEvent.BUSY if minutes else PizzeriaEvent.CALM,
         minutes=minutes,
         until=until,
         by=by,
+        note=reason,
     )
     return pizzeria
 

@@ -5,16 +5,21 @@ import zoneinfo
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.urls import reverse
 
 from production.exceptions import InvalidPace
 from production.models import Pizzeria, PizzeriaEvent
 from production.services import pizzeria_set_accepting_orders, pizzeria_set_busy
+from tests.queue import run_queued_tasks
 from tests.ventes.helpers import place
 from ventes.capacity import slot_capacity
 from ventes.exceptions import PizzeriaUnavailable
+from ventes.models import OrderState
+from ventes.pace import kitchens_busy_when_late
 from ventes.selectors import dashboard_fingerprint, kitchen_columns
 from ventes.services import LineRequest
+from ventes.workflow import order_transition
 
 pytestmark = pytest.mark.django_db
 
@@ -154,3 +159,81 @@ def test_the_kitchen_sets_busy_mode_and_a_past_end_is_said_not_written(client, s
     client.force_login(team.rider)
     assert client.post(busy_url, {"minutes": "10"}).status_code in (403, 404)
     assert fresh(shop).busy_now == 0
+
+
+# --- Busy mode started by a kitchen running late ---------------------------------------------
+
+
+def watch_kitchens():
+    """What cron does every five minutes: queue the watch; the worker runs it."""
+    call_command("cron_job", "watch_kitchens")
+    run_queued_tasks()
+
+
+def test_a_late_kitchen_goes_busy_by_itself_says_why_and_calms_down_by_itself(client, shop, evening, team, settings):
+    settings.OCPIZZA = {**settings.OCPIZZA, "AUTO_BUSY_LATE_MINUTES": 15}
+    assert ("*/5 * * * *", "ocpizzapp.cron.watch_kitchens") in settings.CRONJOBS
+    late = [place(shop, [LineRequest(shop.margherita.pk, 1)]) for _ in range(2)]  # both due at 19:06
+    evening.move_to(at(19, 20))
+    watch_kitchens()  # fourteen minutes late on average: not yet
+    assert fresh(shop).busy_now == 0 and not PizzeriaEvent.objects.exists()
+
+    evening.move_to(at(19, 25))
+    watch_kitchens()  # nineteen minutes: busy mode, by the smallest step covering it, for half an hour
+
+    pizzeria = fresh(shop)
+    assert (pizzeria.busy_now, pizzeria.busy_until) == (20, at(19, 55))
+    assert pizzeria.busy_reason == "retard moyen de 19 min en cuisine"
+    assert list(PizzeriaEvent.objects.values_list("kind", "minutes", "by", "note")) == [
+        ("busy", 20, None, "retard moyen de 19 min en cuisine")
+    ]
+    client.force_login(team.pizzaiolo)
+    kitchen = client.get(reverse("production:kitchen", kwargs={"slug": shop.pizzeria.slug})).content.decode()
+    assert "Coup de feu +20 min jusqu" in kitchen and "automatique : retard moyen de 19 min en cuisine" in kitchen
+    client.force_login(team.manager)
+    dashboard = client.get(reverse("production:dashboard")).content.decode()
+    assert "automatique : retard moyen de 19 min en cuisine" in dashboard
+
+    evening.move_to(at(19, 30))
+    watch_kitchens()  # already busy: left as it is
+    assert PizzeriaEvent.objects.count() == 1
+
+    for order in late:
+        for state in (OrderState.PREPARING, OrderState.READY):
+            order_transition(order_id=order.pk, to_state=state, by=team.pizzaiolo)
+    evening.move_to(at(19, 56))
+    watch_kitchens()  # caught up: busy mode ended by itself and does not start again
+    pizzeria = fresh(shop)
+    assert pizzeria.busy_now == 0 and PizzeriaEvent.objects.count() == 1
+
+
+def test_one_forgotten_order_does_not_make_a_kitchen_busy(shop, evening, settings):
+    settings.OCPIZZA = {**settings.OCPIZZA, "AUTO_BUSY_LATE_MINUTES": 15}
+    place(shop, [LineRequest(shop.margherita.pk, 1)])  # due at 19:06, forgotten on the pass
+    evening.move_to(at(19, 40))  # 34 minutes late, beside two orders on time: 12 minutes on average
+    for _ in range(2):
+        place(shop, [LineRequest(shop.margherita.pk, 1)])
+
+    assert kitchens_busy_when_late(now=at(19, 40)) == []
+    assert fresh(shop).busy_now == 0
+
+
+def test_a_busy_mode_set_by_hand_stands_for_an_hour(shop, evening, team, settings):
+    settings.OCPIZZA = {**settings.OCPIZZA, "AUTO_BUSY_LATE_MINUTES": 15}
+    place(shop, [LineRequest(shop.margherita.pk, 1)])
+    evening.move_to(at(19, 25))
+    assert [p.pk for p in kitchens_busy_when_late(now=at(19, 25))] == [shop.pizzeria.pk]
+    pizzeria_set_busy(pizzeria=fresh(shop), minutes=0, by=team.manager)  # « the oven is fine, we're catching up »
+    assert fresh(shop).busy_reason == ""
+
+    assert kitchens_busy_when_late(now=at(19, 35)) == []
+    evening.move_to(at(20, 26))
+    assert [p.pk for p in kitchens_busy_when_late(now=at(20, 26))] == [shop.pizzeria.pk]
+
+
+def test_without_a_threshold_busy_mode_never_starts_by_itself(shop, evening, settings):
+    settings.OCPIZZA = {**settings.OCPIZZA, "AUTO_BUSY_LATE_MINUTES": 0}
+    place(shop, [LineRequest(shop.margherita.pk, 1)])
+    evening.move_to(at(20))
+    assert kitchens_busy_when_late(now=at(20)) == []
+    assert not PizzeriaEvent.objects.exists()

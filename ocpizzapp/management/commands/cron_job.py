@@ -9,6 +9,7 @@ JOBS = {
     "retry_refunds": cron.retry_refunds,
     "close_periods": cron.close_periods,
     "purge_guest_data": cron.purge_guest_data,
+    "watch_kitchens": cron.watch_kitchens,
 }
 
 
