@@ -1,6 +1,7 @@
 """Forms of the staff screens; they only check input, services do the writes."""
 
 import datetime
+from typing import cast
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
@@ -155,3 +156,79 @@ class BusyForm(_PaceForm):
         coerce=int,
         error_messages={"invalid_choice": "Choisissez +10, +20 ou +30 minutes.", "required": "Choisissez une durée."},
     )
+
+
+CHAIN = "chaine"
+
+
+class OpeningExceptionForm(AccessibleErrorsMixin, forms.Form):
+    """A dated change of hours: closed all day, or special hours (closing before opening: the next day)."""
+
+    scope = forms.ChoiceField(label="Pour")
+    day = forms.DateField(
+        label="Jour",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": "Saisissez une date, par exemple 2026-12-24.", "required": "Indiquez le jour."},
+    )
+    closed = forms.BooleanField(label="Fermée toute la journée", required=False)
+    opens = forms.TimeField(
+        label="Ouverture",
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        error_messages={"invalid": "Indiquez une heure, par exemple 18:00."},
+    )
+    closes = forms.TimeField(
+        label="Fermeture",
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        error_messages={"invalid": "Indiquez une heure, par exemple 01:00."},
+    )
+    label = forms.CharField(label="Motif", max_length=100, required=False)
+
+    def __init__(self, data: QueryDict | None = None, *, pizzerias, chain: bool, today: datetime.date):
+        super().__init__(data, prefix="exception")
+        self.today = today
+        self.pizzerias = {pizzeria.slug: pizzeria for pizzeria in pizzerias}
+        chain_choice = [(CHAIN, "Toute la chaîne")] if chain else []
+        cast(forms.ChoiceField, self.fields["scope"]).choices = chain_choice + [
+            (slug, p.name) for slug, p in self.pizzerias.items()
+        ]
+        self.fields["scope"].error_messages["invalid_choice"] = "Choisissez une pizzeria de la liste."
+        self.fields["day"].widget.attrs["min"] = today.isoformat()
+
+    def clean_day(self) -> datetime.date:
+        day = self.cleaned_data["day"]
+        if day < self.today:
+            raise forms.ValidationError("Ce jour est déjà passé.")
+        return day
+
+    def clean(self):
+        cleaned = super().clean() or {}
+        if not cleaned.get("closed") and "opens" not in self.errors and "closes" not in self.errors:
+            for name, what in (("opens", "l'ouverture"), ("closes", "la fermeture")):
+                if cleaned.get(name) is None:
+                    self.add_error(name, f"Indiquez {what}, ou cochez « fermée toute la journée ».")
+        return cleaned
+
+    @property
+    def pizzeria(self) -> Pizzeria | None:
+        """The pizzeria chosen, None for the whole chain."""
+        return self.pizzerias.get(self.cleaned_data["scope"])
+
+
+class OpeningExceptionRemoveForm(forms.Form):
+    """Which exception goes: the pizzeria's own, or the chain's, on a day."""
+
+    scope = forms.ChoiceField()
+    day = forms.DateField()
+
+    def __init__(self, data: QueryDict | None = None, *, pizzerias, chain: bool):
+        super().__init__(data)
+        self.pizzerias = {pizzeria.slug: pizzeria for pizzeria in pizzerias}
+        cast(forms.ChoiceField, self.fields["scope"]).choices = [(CHAIN, CHAIN)] * chain + [
+            (slug, slug) for slug in self.pizzerias
+        ]
+
+    @property
+    def pizzeria(self) -> Pizzeria | None:
+        return self.pizzerias.get(self.cleaned_data["scope"])

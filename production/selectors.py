@@ -121,6 +121,68 @@ def pizzeria_is_open(pizzeria: Pizzeria, *, at: datetime.datetime | None = None)
     return pizzeria_closes_at(pizzeria, at=at) is not None
 
 
+@dataclass(frozen=True)
+class CalendarEntry:
+    """One exception of a day, for one pizzeria or (``pizzeria`` None) for the whole chain."""
+
+    pizzeria: Pizzeria | None
+    closed: bool
+    opens: datetime.time | None
+    closes: datetime.time | None
+    label: str
+
+    @property
+    def past_midnight(self) -> bool:
+        return self.opens is not None and self.closes is not None and self.closes < self.opens
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    day: datetime.date
+    holiday: str | None
+    entries: list[CalendarEntry]
+    # On a public holiday with no exception of their own: the pizzerias that close for it.
+    closed_for_holiday: list[Pizzeria]
+
+
+def opening_calendar(*, start: datetime.date, days: int, pizzerias: Sequence[Pizzeria]) -> list[CalendarDay]:
+    """The days from ``start`` that differ from the usual week at any of ``pizzerias``: their exceptions (a
+    chain-wide one once, as long as a pizzeria kept it) and the public holidays. One query."""
+    end = start + datetime.timedelta(days=days)
+    exceptions = (
+        OpeningException.objects.filter(pizzeria__in=pizzerias, day__gte=start, day__lt=end)
+        .select_related("pizzeria")
+        .order_by("day", "pizzeria__name")
+    )
+    by_day: dict[datetime.date, list[OpeningException]] = defaultdict(list)
+    for row in exceptions:
+        by_day[row.day].append(row)
+    holidays_ahead = {
+        day: name
+        for year in {start.year, end.year}
+        for day, name in _french_holidays(year).items()
+        if start <= day < end
+    }
+    calendar = []
+    for day in sorted(by_day.keys() | holidays_ahead.keys()):
+        rows = by_day.get(day, [])
+        chain = next((row for row in rows if row.chain_wide), None)
+        entries = [CalendarEntry(None, chain.closed, chain.opens, chain.closes, chain.label)] if chain else []
+        entries += [
+            CalendarEntry(row.pizzeria, row.closed, row.opens, row.closes, row.label)
+            for row in rows
+            if not row.chain_wide
+        ]
+        excepted = {row.pizzeria_id for row in rows}
+        closed_for_holiday = (
+            [p for p in pizzerias if not p.opens_on_public_holidays and p.pk not in excepted]
+            if day in holidays_ahead
+            else []
+        )
+        calendar.append(CalendarDay(day, holidays_ahead.get(day), entries, closed_for_holiday))
+    return calendar
+
+
 def pizzerias_pace_set_by_hand_since(*, since: datetime.datetime) -> set[int]:
     """The pizzerias where someone started or ended busy mode since ``since``: their choice stands."""
     return set(

@@ -559,7 +559,7 @@ def opening_exception_set(
         raise InvalidPace("La fermeture doit différer de l'ouverture.", field="closes")
     hours = {"opens": None, "closes": None} if closed else {"opens": opens, "closes": closes}
     targets = [pizzeria] if pizzeria is not None else list(Pizzeria.objects.filter(is_active=True).order_by("pk"))
-    return [
+    rows = [
         OpeningException.objects.update_or_create(
             pizzeria=target,
             day=day,
@@ -567,3 +567,16 @@ def opening_exception_set(
         )[0]
         for target in targets
     ]
+    catalogue_changed()  # the menus say when each pizzeria opens
+    return rows
+
+
+@transaction.atomic
+def opening_exception_remove(*, pizzeria: Pizzeria | None, day: datetime.date) -> int:
+    """Back to the usual hours on ``day``: ``pizzeria``'s own exception, or with None the chain-wide one
+    at every pizzeria that kept it. Returns how many pizzerias it concerned."""
+    rows = OpeningException.objects.filter(day=day)
+    rows = rows.filter(chain_wide=True) if pizzeria is None else rows.filter(pizzeria=pizzeria)
+    removed, _ = rows.delete()
+    catalogue_changed()
+    return removed

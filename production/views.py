@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
-from django.views.decorators.http import condition, require_GET, require_POST
+from django.views.decorators.http import condition, require_GET, require_http_methods, require_POST
 
 from ocpizzapp.exceptions import BusinessError
 from ventes import selectors as orders
@@ -31,10 +31,21 @@ from . import selectors
 from .cache import board_html
 from .decorators import staff_only
 from .exceptions import InvalidPace
-from .forms import BusyForm, IngredientCostForm, PauseForm, StaffLoginForm, StockMoveForm, StockTransferForm
+from .forms import (
+    BusyForm,
+    IngredientCostForm,
+    OpeningExceptionForm,
+    OpeningExceptionRemoveForm,
+    PauseForm,
+    StaffLoginForm,
+    StockMoveForm,
+    StockTransferForm,
+)
 from .models import StaffMember, StockMovement
 from .services import (
     ingredient_cost_set,
+    opening_exception_remove,
+    opening_exception_set,
     pizzeria_set_accepting_orders,
     pizzeria_set_busy,
     stock_count_inventory,
@@ -438,6 +449,70 @@ def ingredient_cost(request):
             )
             return redirect("production:food_cost")
     return _food_cost_page(request, form, status=400)
+
+
+# --- Opening exceptions (managers) ------------------------------------------------
+
+CALENDAR_DAYS = 90
+
+
+def _calendar_page(request, form, *, status=200):
+    pizzerias = form.pizzerias.values()
+    context = {
+        "form": form,
+        "calendar": selectors.opening_calendar(start=form.today, days=CALENDAR_DAYS, pizzerias=list(pizzerias)),
+        "calendar_days": CALENDAR_DAYS,
+        "chain": request.staff.pizzeria_id is None,
+    }
+    return render(request, "production/opening_exceptions.html", context, status=status)
+
+
+def _exception_form(request, data=None):
+    member = request.staff
+    pizzerias = [pizzeria for pizzeria in selectors.pizzeria_list() if member.covers(pizzeria.pk)]
+    return OpeningExceptionForm(data, pizzerias=pizzerias, chain=member.pizzeria_id is None, today=timezone.localdate())
+
+
+@require_http_methods(["GET", "POST"])
+@staff_only([MANAGER])
+def opening_exceptions(request):
+    """Closed days and special hours, for a pizzeria or the whole chain, with the public holidays ahead."""
+    if request.method == "GET":
+        return _calendar_page(request, _exception_form(request))
+    form = _exception_form(request, request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            opening_exception_set(
+                pizzeria=form.pizzeria,
+                day=data["day"],
+                closed=data["closed"],
+                opens=data["opens"],
+                closes=data["closes"],
+                label=data["label"],
+            )
+        except InvalidPace as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            where = form.pizzeria.name if form.pizzeria else "toute la chaîne"
+            messages.success(request, f"{where} : horaires du {data['day']:%d/%m/%Y} enregistrés.")
+            return redirect("production:opening_exceptions")
+    return _calendar_page(request, form, status=400)
+
+
+@require_POST
+@staff_only([MANAGER])
+def opening_exception_delete(request):
+    member = request.staff
+    pizzerias = [pizzeria for pizzeria in selectors.pizzeria_list() if member.covers(pizzeria.pk)]
+    form = OpeningExceptionRemoveForm(request.POST, pizzerias=pizzerias, chain=member.pizzeria_id is None)
+    if not form.is_valid():
+        return HttpResponseBadRequest("Exception inconnue.")
+    day = form.cleaned_data["day"]
+    if opening_exception_remove(pizzeria=form.pizzeria, day=day):
+        where = form.pizzeria.name if form.pizzeria else "Toute la chaîne"
+        messages.success(request, f"{where} : horaires habituels le {day:%d/%m/%Y}.")
+    return redirect("production:opening_exceptions")
 
 
 # --- Managers' dashboard ---------------------------------------------------------
