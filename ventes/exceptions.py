@@ -32,6 +32,14 @@ class SlotFull(InvalidOrder):
     default_message = "Ce créneau est complet : choisissez-en un autre."
 
 
+class TooManyLinkAttempts(OrderError):
+    """This client tried too many order links that were not valid: someone guessing, not a customer."""
+
+    code = "too_many_link_attempts"
+    status = HTTPStatus.TOO_MANY_REQUESTS
+    default_message = "Trop de liens de suivi non valables ont été essayés : réessayez dans une heure."
+
+
 class PizzeriaUnavailable(OrderError):
     code = "pizzeria_unavailable"
     status = HTTPStatus.CONFLICT

@@ -608,6 +608,8 @@ class OrderView:
 
     order: Order
     role: Role | None
+    # Seen through the order's signed link rather than by a signed-in person: changes are made with that link.
+    by_link: bool = False
 
     @property
     def may_edit(self) -> bool:
@@ -632,7 +634,10 @@ def order_for_viewer(*, number: str, user, token: str = "") -> OrderView | None:
     allowed, role = _viewer_role(
         number=number, pizzeria_id=order.pizzeria_id, owner_id=owner_id, user=user, token=token
     )
-    return OrderView(order=order, role=role) if allowed else None
+    if not allowed:
+        return None
+    by_link = role == Role.OWNER and owner_id is None
+    return OrderView(order=order, role=role, by_link=by_link)
 
 
 @dataclass(frozen=True)
@@ -671,17 +676,18 @@ def order_version_for_viewer(*, number: str, user, token: str = "") -> OrderVers
 def order_view_at(*, version: OrderVersion) -> OrderView:
     """The whole order behind a version already checked for its viewer."""
     order = Order.objects.select_related("pizzeria", "customer").get(pk=version.pk)
-    return OrderView(order=order, role=version.role)
+    return OrderView(order=order, role=version.role, by_link=version.role == Role.OWNER and order.customer_id is None)
 
 
 def _viewer_role(*, number: str, pizzeria_id: int, owner_id: int | None, user, token: str) -> tuple[bool, Role | None]:
-    """Whether this viewer may see the order, and as whom (None: a guest with a signed link)."""
+    """Whether this viewer may see the order, and as whom: a guest with its signed link is the owner of an order
+    placed without an account (``OrderView.by_link``), a mere viewer (None) of one placed with an account."""
     if user.is_authenticated:
         role = actor_role_for(pizzeria_id=pizzeria_id, owner_id=owner_id, user=user)
         if role == Role.OWNER or role in STAFF_ROLES:
             return True, role
     if token and order_number_from_token(token) == number:
-        return True, None
+        return True, Role.OWNER if owner_id is None else None
     return False, None
 
 

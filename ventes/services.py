@@ -533,15 +533,16 @@ def _order_write(
 
 
 @transaction.atomic
-def order_edit_lines(*, order_id: int, lines: Sequence[LineRequest], by) -> Order:
-    """Replace the lines of an order still waiting in the queue.
+def order_edit_lines(*, order_id: int, lines: Sequence[LineRequest], by, link: str = "") -> Order:
+    """Replace the lines of an order still waiting in the queue, for ``by`` or (``by`` None) the guest holding
+    its signed link ``link``.
 
     Only the difference in ingredients is reserved or released; totals are
     computed again. Refused once the kitchen has started.
     """
     cleaned = _clean_lines(lines)
     order = order_lock(order_id=order_id)
-    role = actor_role(order=order, user=by)
+    role = actor_role(order=order, user=by, link=link)
     if role not in EDITOR_ROLES:
         raise TransitionForbidden()
     if order.state != OrderState.RECEIVED:

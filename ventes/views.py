@@ -18,8 +18,10 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.formats import number_format
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import condition, require_http_methods, require_POST, require_safe
+from django_ratelimit.core import is_ratelimited
 
 from ocpizzapp.errors import errors_go_back_to
+from ocpizzapp.security import client_ip
 from production.cache import menu_version
 from production.decorators import staff_only
 from production.exceptions import InvalidConfiguration, SoldOut
@@ -43,6 +45,7 @@ from .exceptions import (
     PaymentError,
     PizzeriaUnavailable,
     RefundNotAllowed,
+    TooManyLinkAttempts,
 )
 from .forms import (
     AddressSearchForm,
@@ -547,9 +550,32 @@ def _pay_online(request, *, order: Order, order_url: str):
 # Following an order
 
 
+# A client that tried this many order links that were not valid waits an hour: a customer has one good link, a
+# guesser has none (the links are signed, so this only spares the server and the logs).
+LINK_ATTEMPTS_RATE = "20/h"
+
+
+def _link_attempt(request, *, failed: bool) -> None:
+    """Count a link that was not valid; refuse every link from a client past the rate, good ones too."""
+    if not request.GET.get("t"):
+        return
+    if is_ratelimited(
+        request,
+        group="ventes.order-link",
+        key=lambda group, request: client_ip(request),
+        rate=LINK_ATTEMPTS_RATE,
+        increment=failed,
+    ):
+        raise TooManyLinkAttempts()
+
+
 def _order_view(request, number):
     """The order as this request may see it."""
-    return order_for_viewer(number=number, user=request.user, token=request.GET.get("t", ""))
+    _link_attempt(request, failed=False)
+    view = order_for_viewer(number=number, user=request.user, token=request.GET.get("t", ""))
+    if view is None:
+        _link_attempt(request, failed=True)
+    return view
 
 
 def _order_view_or_404(request, number):
@@ -589,7 +615,10 @@ def _order_version(request, number):
     """When the order last changed and who is asking, read once for both conditional-GET functions."""
     versions = request.__dict__.setdefault("_ventes_order_versions", {})
     if number not in versions:
+        _link_attempt(request, failed=False)
         versions[number] = order_version_for_viewer(number=number, user=request.user, token=request.GET.get("t", ""))
+        if versions[number] is None:
+            _link_attempt(request, failed=True)
     return versions[number]
 
 
@@ -675,6 +704,13 @@ def _editor_view_or_404(request, number):
     return view
 
 
+def _acting(request, view) -> dict:
+    """Who makes a change: the signed-in person, or the guest through the order's signed link."""
+    if view.by_link:
+        return {"by": None, "link": request.GET.get("t", "")}
+    return {"by": request.user}
+
+
 @require_http_methods(["GET", "POST"])
 @errors_go_back_to(_order_page)
 def order_edit(request, number):
@@ -687,7 +723,7 @@ def order_edit(request, number):
     form = EditLinesForm(request.POST or None, rows=rows)
     if request.method == "POST" and form.is_valid():
         try:
-            order_edit_lines(order_id=order.pk, lines=form.line_requests(), by=request.user)
+            order_edit_lines(order_id=order.pk, lines=form.line_requests(), **_acting(request, view))
         except ORDER_ERRORS as error:
             form.add_error(None, error.message)
         else:
@@ -714,7 +750,7 @@ def order_cancel(request, number):
             order_transition(
                 order_id=order.pk,
                 to_state=OrderState.CANCELLED,
-                by=request.user,
+                **_acting(request, view),
                 note=form.cleaned_data["reason"],
                 cancel_reason=form.cleaned_data.get("cancel_reason", ""),
             )

@@ -31,6 +31,7 @@ from .models import (
     PaymentState,
 )
 from .signals import order_cancelled
+from .tracking import order_number_from_token
 
 S = OrderState
 # A pizzaiolo may take back a tap on the kitchen screen for this long.
@@ -77,8 +78,14 @@ STOCK_HELD_STATES = {S.PENDING_PAYMENT, S.RECEIVED}
 AT_DOOR_METHODS = {PaymentMethod.CASH, PaymentMethod.CARD, PaymentMethod.MEAL_VOUCHER}
 
 
-def actor_role(*, order: Order, user) -> Role | None:
-    """The part ``user`` plays for this order, or None when they have nothing to do with it."""
+def actor_role(*, order: Order, user, link: str = "") -> Role | None:
+    """The part ``user`` plays for this order, or None when they have nothing to do with it.
+
+    ``link``: the token of the order's signed tracking link, for a guest acting through it. It makes them the
+    owner of an order placed without an account, of that order only; an order with an account asks its owner
+    to sign in."""
+    if link:
+        return Role.OWNER if order.customer_id is None and order_number_from_token(link) == order.number else None
     owner_id = order.customer.user_id if order.customer is not None else None
     return actor_role_for(pizzeria_id=order.pizzeria_id, owner_id=owner_id, user=user)
 
@@ -143,15 +150,18 @@ def _cancel_reason(*, role: Role, reason: str) -> str:
 
 
 @transaction.atomic
-def order_transition(*, order_id: int, to_state: str, by=None, note: str = "", cancel_reason: str = "") -> Order:
-    """Move an order to ``to_state`` on behalf of ``by`` (None: the platform itself).
+def order_transition(
+    *, order_id: int, to_state: str, by=None, note: str = "", cancel_reason: str = "", link: str = ""
+) -> Order:
+    """Move an order to ``to_state`` on behalf of ``by`` (None: the platform itself, or with ``link`` the guest
+    holding the order's signed tracking link).
 
     Raises ``IllegalTransition`` when the move does not exist from the order's
     current state (it may just have moved), ``TransitionForbidden`` when it is
     not this person's to make; in both cases nothing changes.
     """
     order = order_lock(order_id=order_id)
-    role = _check_move(order=order, target=to_state, role=actor_role(order=order, user=by), user=by)
+    role = _check_move(order=order, target=to_state, role=actor_role(order=order, user=by, link=link), user=by)
     source = order.state
     is_undo = (source, to_state) in UNDO_TRANSITIONS
 
