@@ -117,9 +117,7 @@ def test_the_facts_of_each_day_match_the_figures_counted_by_hand(history):
     assert (day2.orders, day2.sold, day2.cancelled, day2.takings) == (2, 1, 1, Decimal("25.00"))
     assert (day2.paused_seconds, day2.busy_seconds) == (1200, 2700)
     assert SalesFact.objects.get(pizzeria=montmartre, day=D1).takings == Decimal("9.00")
-    counts = dict(
-        SalesFactCount.objects.filter(pizzeria=bastille, day=D2).values_list("dimension", "key").annotate()
-    )
+    counts = dict(SalesFactCount.objects.filter(pizzeria=bastille, day=D2).values_list("dimension", "key").annotate())
     assert counts["kitchen"] == "30-45" and counts["oven"] == "20+" and counts["lateness"] == "10-20"
     # Run again: the same rows, not twice as many.
     facts_refresh(since=D1, until=D3, now=AFTER)
@@ -133,7 +131,13 @@ def test_the_chain_report_sums_the_period_against_the_one_before(history):
     report = sales_report(period=Period(D1, D3), granularity="jour", pizzeria_id=None, now=AFTER)
 
     totals = report.totals
-    assert (totals.orders, totals.sold, totals.cancelled, totals.takings, totals.items) == (7, 5, 2, Decimal("76.00"), 7)
+    assert (totals.orders, totals.sold, totals.cancelled, totals.takings, totals.items) == (
+        7,
+        5,
+        2,
+        Decimal("76.00"),
+        7,
+    )
     assert totals.basket == Decimal("15.20") and totals.cancellation_rate == Decimal("28.6")
     assert report.previous_period == Period(datetime.date(2026, 10, 30), datetime.date(2026, 11, 1))
     assert report.previous_totals.takings == Decimal("40.00") and report.takings_change == Decimal("90.0")
