@@ -767,9 +767,10 @@ def _pace_intervals(events: list[PizzeriaEvent], *, starts: frozenset[str], end:
 
 
 def pizzeria_pace_seconds(
-    *, pizzeria_ids: Sequence[int], since: datetime.date, until: datetime.date, now: datetime.datetime
+    *, pizzeria_ids: Sequence[int] | None, since: datetime.date, until: datetime.date, now: datetime.datetime
 ) -> dict[tuple[int, datetime.date], tuple[int, int]]:
-    """Seconds each pizzeria spent paused and busy (« coup de feu ») on each till day from ``since`` to ``until``.
+    """Seconds each pizzeria (of ``pizzeria_ids``, None: all) spent paused and busy (« coup de feu ») on each till
+    day from ``since`` to ``until``.
 
     Read from its ``PizzeriaEvent`` rows: those of the period and, for a pause or busy spell begun
     before it, the last change of each kind before it. Two queries, however long the period.
@@ -777,16 +778,17 @@ def pizzeria_pace_seconds(
     start, end = till_day_start(since), min(till_day_start(until + datetime.timedelta(days=1)), now)
     if end <= start:
         return {}
+    scope = {"pizzeria_id__in": pizzeria_ids} if pizzeria_ids is not None else {}
     before = (
-        PizzeriaEvent.objects.filter(pizzeria_id__in=pizzeria_ids, at__lt=start)
+        PizzeriaEvent.objects.filter(at__lt=start, **scope)
         .values("pizzeria_id")
         .annotate(pause=Max("pk", filter=Q(kind__in=PAUSE_KINDS)), busy=Max("pk", filter=Q(kind__in=BUSY_KINDS)))
     )
     carried = [pk for row in before for pk in (row["pause"], row["busy"]) if pk is not None]
     events: dict[int, list[PizzeriaEvent]] = defaultdict(list)
-    for event in PizzeriaEvent.objects.filter(
-        Q(pk__in=carried) | Q(pizzeria_id__in=pizzeria_ids, at__gte=start, at__lt=end)
-    ).order_by("at", "pk"):
+    for event in PizzeriaEvent.objects.filter(Q(pk__in=carried) | Q(at__gte=start, at__lt=end, **scope)).order_by(
+        "at", "pk"
+    ):
         events[event.pizzeria_id].append(event)
     days = [since + datetime.timedelta(days=n) for n in range((until - since).days + 1)]
     windows = [(day, till_day_start(day), till_day_start(day + datetime.timedelta(days=1))) for day in days]

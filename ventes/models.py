@@ -177,6 +177,8 @@ class Order(models.Model):
             models.Index(fields=["pizzeria", "updated_at"], name="order_pizzeria_updated_idx"),
             # The load already due in the next slots, read by every checkout.
             models.Index(fields=["pizzeria", "slot"], name="order_pizzeria_slot_idx"),
+            # The whole chain's orders of one till day, summed live by the managers' reports (ventes.reports).
+            models.Index(fields=["business_date"], name="order_business_date_idx"),
         ]
 
     def __str__(self):

@@ -13,16 +13,17 @@ the time quoted to the customer.
 """
 
 import datetime
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, F, Min, Q, Sum
+from django.db.models import Count, F, Min, Sum
 from django.utils import timezone
 
-from production.models import Pizzeria
 from production.selectors import pizzeria_pace_seconds
 
 from .journal import business_date
@@ -93,18 +94,15 @@ class DayFacts:
         figures[1] += amount
 
 
-def _sold() -> Q:
-    return ~Q(state__in=[OrderState.CANCELLED, OrderState.PENDING_PAYMENT])
-
-
 def _minutes(start: datetime.datetime, end: datetime.datetime) -> float:
     return (end - start).total_seconds() / 60
 
 
 def facts_compute(
-    *, pizzeria_ids: Sequence[int], since: datetime.date, until: datetime.date, now: datetime.datetime
+    *, pizzeria_ids: Sequence[int] | None, since: datetime.date, until: datetime.date, now: datetime.datetime
 ) -> dict[tuple[int, datetime.date], DayFacts]:
-    """Sum the orders of ``pizzeria_ids`` placed on the till days ``since`` to ``until``: seven queries."""
+    """Sum the orders of ``pizzeria_ids`` (None: the whole chain) of the till days ``since`` to ``until``: five
+    queries, each reading the period's orders by their day."""
     facts: dict[tuple[int, datetime.date], DayFacts] = {}
 
     def of(pizzeria_id: int, day: datetime.date) -> DayFacts:
@@ -112,35 +110,26 @@ def facts_compute(
             facts[(pizzeria_id, day)] = DayFacts(pizzeria_id=pizzeria_id, day=day)
         return facts[(pizzeria_id, day)]
 
-    orders = Order.objects.filter(pizzeria_id__in=pizzeria_ids, business_date__range=(since, until))
-    for row in orders.values("pizzeria_id", "business_date").annotate(
-        placed=Count("pk", filter=~Q(state=OrderState.PENDING_PAYMENT)),
-        sold=Count("pk", filter=_sold()),
-        cancelled=Count("pk", filter=Q(state=OrderState.CANCELLED)),
-        takings=Sum("total", filter=_sold()),
-    ):
-        day = of(row["pizzeria_id"], row["business_date"])
-        day.orders, day.sold, day.cancelled = row["placed"], row["sold"], row["cancelled"]
-        day.takings = row["takings"] or ZERO
-    for mix in (
-        orders.filter(_sold())
-        .values("pizzeria_id", "business_date", "channel", "fulfilment")
-        .annotate(count=Count("pk"), amount=Sum("total"))
-    ):
-        day = of(mix["pizzeria_id"], mix["business_date"])
-        day.add(FactCount.CHANNEL, mix["channel"], mix["count"], mix["amount"])
-        day.add(FactCount.FULFILMENT, mix["fulfilment"], mix["count"], mix["amount"])
-    for cancelled in (
-        orders.filter(state=OrderState.CANCELLED)
-        .values("pizzeria_id", "business_date", "cancel_reason")
-        .annotate(count=Count("pk"), amount=Sum("total"))
-    ):
-        day = of(cancelled["pizzeria_id"], cancelled["business_date"])
-        day.add(
-            FactCount.CANCEL_REASON, cancelled["cancel_reason"] or NO_REASON, cancelled["count"], cancelled["amount"]
-        )
+    scope = {"pizzeria_id__in": pizzeria_ids} if pizzeria_ids is not None else {}
+    orders = Order.objects.filter(business_date__range=(since, until), **scope)
+    # One pass over the orders, grouped by everything a breakdown needs: the rest is summed here.
+    for group in orders.values(
+        "pizzeria_id", "business_date", "state", "channel", "fulfilment", "cancel_reason"
+    ).annotate(count=Count("pk"), amount=Sum("total")):
+        if group["state"] == OrderState.PENDING_PAYMENT:
+            continue
+        day, count, amount = of(group["pizzeria_id"], group["business_date"]), group["count"], group["amount"]
+        day.orders += count
+        if group["state"] == OrderState.CANCELLED:
+            day.cancelled += count
+            day.add(FactCount.CANCEL_REASON, group["cancel_reason"] or NO_REASON, count, amount)
+        else:
+            day.sold += count
+            day.takings += amount
+            day.add(FactCount.CHANNEL, group["channel"], count, amount)
+            day.add(FactCount.FULFILMENT, group["fulfilment"], count, amount)
     lines = OrderLine.objects.filter(
-        order__pizzeria_id__in=pizzeria_ids, order__business_date__range=(since, until)
+        order__business_date__range=(since, until), **{f"order__{key}": value for key, value in scope.items()}
     ).exclude(order__state__in=[OrderState.CANCELLED, OrderState.PENDING_PAYMENT])
     for sold in lines.values("order__pizzeria_id", "order__business_date", "product_name").annotate(
         pieces=Sum("quantity"), revenue=Sum(F("unit_price") * F("quantity"))
@@ -148,7 +137,7 @@ def facts_compute(
         day = of(sold["order__pizzeria_id"], sold["order__business_date"])
         day.items += sold["pieces"]
         day.add(FactCount.PRODUCT, sold["product_name"][:100], sold["pieces"], sold["revenue"])
-    _kitchen_times(of, pizzeria_ids=pizzeria_ids, since=since, until=until)
+    _kitchen_times(of, scope=scope, since=since, until=until)
     pace = pizzeria_pace_seconds(pizzeria_ids=pizzeria_ids, since=since, until=until, now=now)
     for (pizzeria_id, day_date), (paused, busy) in pace.items():
         day = of(pizzeria_id, day_date)
@@ -156,13 +145,13 @@ def facts_compute(
     return facts
 
 
-def _kitchen_times(of, *, pizzeria_ids: Sequence[int], since: datetime.date, until: datetime.date) -> None:
+def _kitchen_times(of, *, scope: dict, since: datetime.date, until: datetime.date) -> None:
     """Each order's first « reçue », « en préparation » and « prête », banded into kitchen, oven and late minutes."""
     stamps: dict[int, dict] = {}
     for row in (
         OrderEvent.objects.filter(
-            order__pizzeria_id__in=pizzeria_ids,
             order__business_date__range=(since, until),
+            **{f"order__{key}": value for key, value in scope.items()},
             to_state__in=[OrderState.RECEIVED, OrderState.PREPARING, OrderState.READY],
         )
         .values(
@@ -207,10 +196,10 @@ def facts_refresh(
     from their orders as they are now; returns how many pizzeria-days have figures. Running it twice writes the
     same rows."""
     now = now or timezone.now()
-    if pizzeria_ids is None:
-        pizzeria_ids = list(Pizzeria.objects.order_by("pk").values_list("pk", flat=True))
     facts = facts_compute(pizzeria_ids=pizzeria_ids, since=since, until=until, now=now)
-    scope = {"pizzeria_id__in": pizzeria_ids, "day__range": (since, until)}
+    scope: dict[str, object] = {"day__range": (since, until)}
+    if pizzeria_ids is not None:
+        scope["pizzeria_id__in"] = pizzeria_ids
     FactCount.objects.filter(**scope).delete()
     SalesFact.objects.filter(**scope).delete()
     ordered = [facts[key] for key in sorted(facts)]
@@ -241,6 +230,8 @@ def facts_refresh(
         ],
         batch_size=5000,
     )
+    _facts_changed()
+    transaction.on_commit(_facts_changed)  # and again once written, for a report read meanwhile
     return len(facts)
 
 
@@ -414,55 +405,70 @@ def _banded(counts, dimension: str) -> list[Share]:
     return rows if any(row.count for row in rows) else []
 
 
-def sales_report(
-    *, period: Period, granularity: str, pizzeria_id: int | None, now: datetime.datetime | None = None
-) -> SalesReport:
-    """The report of ``period`` for one pizzeria or the chain (``pizzeria_id`` None), against the period before.
+# Past days' facts change only when ``facts_refresh`` writes them again, and bumps this version: their sums are
+# kept under it, and for FACTS_CACHE_SECONDS at most (a per-process cache does not see another process's bump).
+FACTS_VERSION_KEY = "reports:facts-version"
+FACTS_CACHE_SECONDS = 300
+# Today's figures summed live are kept this long: a report opened by several managers at once sums them once.
+LIVE_CACHE_SECONDS = 30
 
-    Past days come from the facts (two queries for the whole period and the previous one); today, when the
-    period reaches it, is summed live from its orders (seven queries more).
-    """
-    now = now or timezone.now()
-    today = business_date(now)
-    previous = period.previous()
-    scope = {"pizzeria_id": pizzeria_id} if pizzeria_id is not None else {}
-    days: dict[datetime.date, Totals] = {}
-    for row in (
-        SalesFact.objects.filter(day__range=(previous.since, min(period.until, today - datetime.timedelta(days=1))))
-        .filter(**scope)
-        .values("day")
-        .annotate(
-            orders_sum=Sum("orders"),
-            sold_sum=Sum("sold"),
-            cancelled_sum=Sum("cancelled"),
-            takings_sum=Sum("takings"),
-            items_sum=Sum("items"),
-            paused_sum=Sum("paused_seconds"),
-            busy_sum=Sum("busy_seconds"),
-        )
-    ):
-        days[row["day"]] = Totals(
-            row["orders_sum"],
-            row["sold_sum"],
-            row["cancelled_sum"],
-            row["takings_sum"],
-            row["items_sum"],
-            row["paused_sum"],
-            row["busy_sum"],
-        )
-    counts: dict[tuple[str, str], list] = defaultdict(lambda: [0, ZERO])
-    for count in (
-        FactCount.objects.filter(day__range=(period.since, min(period.until, today - datetime.timedelta(days=1))))
-        .filter(**scope)
-        .values("dimension", "key")
-        .annotate(count_sum=Sum("count"), amount_sum=Sum("amount"))
-    ):
-        counts[(count["dimension"], count["key"])] = [count["count_sum"], count["amount_sum"]]
-    live_day = today if period.since <= today <= period.until else None
-    if live_day is not None:
-        ids = [pizzeria_id] if pizzeria_id is not None else list(Pizzeria.objects.values_list("pk", flat=True))
+
+def _facts_changed() -> None:
+    cache.set(FACTS_VERSION_KEY, uuid.uuid4().hex, None)
+
+
+def _past_figures(*, pizzeria_id: int | None, since: datetime.date, counted: datetime.date, until: datetime.date):
+    """Each past day's totals from ``since`` to ``until`` and the breakdowns' sums from ``counted`` on."""
+    key = f"reports:past:{cache.get(FACTS_VERSION_KEY, '')}:{pizzeria_id}:{since}:{counted}:{until}"
+    cached = cache.get(key)
+    if cached is None:
+        scope = {"pizzeria_id": pizzeria_id} if pizzeria_id is not None else {}
+        days = {
+            row["day"]: Totals(
+                row["orders_sum"],
+                row["sold_sum"],
+                row["cancelled_sum"],
+                row["takings_sum"],
+                row["items_sum"],
+                row["paused_sum"],
+                row["busy_sum"],
+            )
+            for row in SalesFact.objects.filter(day__range=(since, until), **scope)
+            .values("day")
+            .annotate(
+                orders_sum=Sum("orders"),
+                sold_sum=Sum("sold"),
+                cancelled_sum=Sum("cancelled"),
+                takings_sum=Sum("takings"),
+                items_sum=Sum("items"),
+                paused_sum=Sum("paused_seconds"),
+                busy_sum=Sum("busy_seconds"),
+            )
+        }
+        counts = {
+            (count["dimension"], count["key"]): [count["count_sum"], count["amount_sum"]]
+            for count in FactCount.objects.filter(day__range=(counted, until), **scope)
+            .values("dimension", "key")
+            .annotate(count_sum=Sum("count"), amount_sum=Sum("amount"))
+        }
+        cached = (days, counts)
+        cache.set(key, cached, FACTS_CACHE_SECONDS)
+    days, counts = cached
+    figures: dict[tuple[str, str], list] = defaultdict(lambda: [0, ZERO])
+    figures.update((key, list(value)) for key, value in counts.items())
+    return dict(days), figures
+
+
+def _live_figures(*, pizzeria_id: int | None, today: datetime.date, now: datetime.datetime):
+    """Today's totals and breakdowns, summed from its orders (of the whole chain when ``pizzeria_id`` is None)."""
+    key = f"reports:live:{pizzeria_id}:{today}"
+    cached = cache.get(key)
+    if cached is None:
+        totals = Totals()
+        counts: dict[tuple[str, str], list] = defaultdict(lambda: [0, ZERO])
+        ids = [pizzeria_id] if pizzeria_id is not None else None
         for fact in facts_compute(pizzeria_ids=ids, since=today, until=today, now=now).values():
-            days[today] = days.get(today, Totals()) + Totals(
+            totals += Totals(
                 fact.orders,
                 fact.sold,
                 fact.cancelled,
@@ -471,9 +477,35 @@ def sales_report(
                 fact.paused_seconds,
                 fact.busy_seconds,
             )
-            for key, (count, amount) in fact.counts.items():
-                counts[key][0] += count
-                counts[key][1] += amount
+            for dimension_key, (count, amount) in fact.counts.items():
+                counts[dimension_key][0] += count
+                counts[dimension_key][1] += amount
+        cached = (totals, dict(counts))
+        cache.set(key, cached, LIVE_CACHE_SECONDS)
+    return cached
+
+
+def sales_report(
+    *, period: Period, granularity: str, pizzeria_id: int | None, now: datetime.datetime | None = None
+) -> SalesReport:
+    """The report of ``period`` for one pizzeria or the chain (``pizzeria_id`` None), against the period before.
+
+    Past days come from the facts (two queries for the whole period and the previous one); today, when the
+    period reaches it, is summed live from its orders (seven queries more). Both are kept a while in the cache
+    (``_past_figures``, ``_live_figures``).
+    """
+    now = now or timezone.now()
+    today = business_date(now)
+    previous = period.previous()
+    past_until = min(period.until, today - datetime.timedelta(days=1))
+    days, counts = _past_figures(pizzeria_id=pizzeria_id, since=previous.since, counted=period.since, until=past_until)
+    live_day = today if period.since <= today <= period.until else None
+    if live_day is not None:
+        live_totals, live_counts = _live_figures(pizzeria_id=pizzeria_id, today=today, now=now)
+        days[today] = live_totals
+        for key, (count, amount) in live_counts.items():
+            counts[key][0] += count
+            counts[key][1] += amount
     current = _series(period, days, granularity)
     before = _series(previous, days, granularity)
     series = [

@@ -11,7 +11,7 @@ from django.utils import timezone
 from ocpizzapp.ops.daily import daily_update
 from production.models import PizzeriaEvent
 from tests import factories
-from ventes.models import OrderEvent, OrderState, SalesFact, SalesFactCount
+from ventes.models import Order, OrderEvent, OrderState, SalesFact, SalesFactCount
 from ventes.reports import Period, facts_refresh, sales_report
 
 D1, D2, D3 = datetime.date(2026, 11, 2), datetime.date(2026, 11, 3), datetime.date(2026, 11, 4)
@@ -211,3 +211,14 @@ def test_a_period_without_any_order_reports_zeros_not_errors(db):
     assert report.totals.takings == 0 and report.totals.basket is None and report.takings_change is None
     assert report.kitchen == [] and report.cancellations == [] and len(report.series) == 1
     assert OrderState.CANCELLED  # the states the report leaves out are those of the order model
+
+
+def test_a_refresh_shows_at_once_though_the_past_figures_are_kept_in_the_cache(history):
+    facts_refresh(since=D1, until=D3, now=AFTER)
+    before = sales_report(period=Period(D1, D3), granularity="jour", pizzeria_id=None, now=AFTER)
+    Order.objects.filter(business_date=D3).update(state="cancelled", cancel_reason="no_show")
+
+    assert sales_report(period=Period(D1, D3), granularity="jour", pizzeria_id=None, now=AFTER) == before
+    facts_refresh(since=D3, until=D3, now=AFTER)
+    after = sales_report(period=Period(D1, D3), granularity="jour", pizzeria_id=None, now=AFTER)
+    assert after.totals.takings == before.totals.takings - 10 and after.totals.cancelled == 3
