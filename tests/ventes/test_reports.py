@@ -1,9 +1,11 @@
 """The managers' reports: the facts summed from a known set of orders match the figures counted by hand."""
 
 import datetime
+import io
 from decimal import Decimal
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -222,3 +224,13 @@ def test_a_refresh_shows_at_once_though_the_past_figures_are_kept_in_the_cache(h
     facts_refresh(since=D3, until=D3, now=AFTER)
     after = sales_report(period=Period(D1, D3), granularity="jour", pizzeria_id=None, now=AFTER)
     assert after.totals.takings == before.totals.takings - 10 and after.totals.cancelled == 3
+
+
+def test_the_command_sums_a_period_again_and_refuses_a_bad_one(history):
+    out = io.StringIO()
+    call_command("refresh_reports", "2026-11-02", "2026-11-04", stdout=out)
+    assert "4 journée(s) de pizzeria" in out.getvalue() and SalesFact.objects.count() == 4
+    with pytest.raises(CommandError, match="La fin de la période précède son début"):
+        call_command("refresh_reports", "2026-11-04", "2026-11-02")
+    with pytest.raises(CommandError, match="Date invalide"):
+        call_command("refresh_reports", "hier", "2026-11-02")
