@@ -22,7 +22,7 @@ from production.models import (
 )
 from production.services import role_groups_sync, staff_member_upsert
 from ventes.models import Channel, Fulfilment, PaymentMethod
-from ventes.reports import facts_refresh
+from ventes.reports import facts_refresh_period
 from ventes.services import LineRequest, OrderRequest, order_place
 
 INGREDIENTS = 40
@@ -175,20 +175,12 @@ def history_create(*, size: Dataset) -> None:
         cursor.execute("ANALYZE")
 
 
-# Facts are summed this many days at a time: a month of the large chain is 15 000 pizzeria-days in memory.
-FACTS_WINDOW = 31
-
-
 def facts_create(*, size: Dataset) -> None:
     """The reports' facts of the past year, as the daily update writes them day after day."""
     if connection.vendor != "postgresql" or not size.history:
         return
     today = timezone.localdate()
-    since = today - datetime.timedelta(days=365)
-    while since < today:
-        until = min(since + datetime.timedelta(days=FACTS_WINDOW - 1), today - datetime.timedelta(days=1))
-        facts_refresh(since=since, until=until)
-        since = until + datetime.timedelta(days=1)
+    facts_refresh_period(since=today - datetime.timedelta(days=365), until=today - datetime.timedelta(days=1))
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE ventes_salesfact")
         cursor.execute("ANALYZE ventes_salesfactcount")

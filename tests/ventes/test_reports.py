@@ -226,10 +226,13 @@ def test_a_refresh_shows_at_once_though_the_past_figures_are_kept_in_the_cache(h
     assert after.totals.takings == before.totals.takings - 10 and after.totals.cancelled == 3
 
 
-def test_the_command_sums_a_period_again_and_refuses_a_bad_one(history):
+def test_the_command_sums_a_period_again_a_window_at_a_time_and_refuses_a_bad_one(history, monkeypatch):
+    monkeypatch.setattr("ventes.reports.REFRESH_WINDOW_DAYS", 2)
     out = io.StringIO()
-    call_command("refresh_reports", "2026-11-02", "2026-11-04", stdout=out)
-    assert "4 journée(s) de pizzeria" in out.getvalue() and SalesFact.objects.count() == 4
+    call_command("refresh_reports", "2026-11-01", "2026-11-04", stdout=out)
+    assert "5 journée(s) de pizzeria" in out.getvalue() and SalesFact.objects.count() == 5
+    report = sales_report(period=Period(D1, D3), granularity="jour", pizzeria_id=None, now=AFTER)
+    assert report.totals.takings == Decimal("76.00") and report.previous_totals.takings == Decimal("40.00")
     with pytest.raises(CommandError, match="La fin de la période précède son début"):
         call_command("refresh_reports", "2026-11-04", "2026-11-02")
     with pytest.raises(CommandError, match="Date invalide"):

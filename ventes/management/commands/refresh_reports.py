@@ -5,7 +5,7 @@ import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ventes.reports import facts_refresh
+from ventes.reports import facts_refresh_period
 
 
 def _day(value: str) -> datetime.date:
@@ -26,5 +26,5 @@ class Command(BaseCommand):
         first, last = _day(start), _day(end)
         if last < first:
             raise CommandError("La fin de la période précède son début.")
-        days = facts_refresh(since=first, until=last)
+        days = facts_refresh_period(since=first, until=last)
         self.stdout.write(f"Rapports du {first} au {last} recalculés : {days} journée(s) de pizzeria.")
