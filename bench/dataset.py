@@ -1,6 +1,7 @@
 """The benchmark's data set: a chain of ``pizzerias`` shops offering ``products``
 pizzas each, with stock, staff, open orders in the kitchens and, on
-PostgreSQL, ``history`` past orders generated in bulk by SQL."""
+PostgreSQL, ``history`` past orders generated in bulk by SQL and the reports'
+facts summed from them."""
 
 import datetime
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from production.models import (
 )
 from production.services import role_groups_sync, staff_member_upsert
 from ventes.models import Channel, Fulfilment, PaymentMethod
+from ventes.reports import facts_refresh_period
 from ventes.services import LineRequest, OrderRequest, order_place
 
 INGREDIENTS = 40
@@ -135,16 +137,23 @@ INSERT INTO ventes_order (
 )
 SELECT
     'H' || p.code || '-' || g, p.id, (%(day)s::date - (g %% 365)), 100000 + g,
-    'Client ' || g, '06 00 00 00 00', '', 'web', 'pickup', '', '', '', '', '',
-    'completed', 'cash', 'paid', 12.00, 1.09, 0, 12.00, '', true, '', 1,
+    'Client ' || g, '06 00 00 00 00', '',
+    -- A trade as the reports see it: three channels, half delivered, one order in 25 cancelled.
+    (ARRAY['web', 'web', 'phone', 'counter'])[1 + g %% 4],
+    CASE WHEN g %% 2 = 0 THEN 'delivery' ELSE 'pickup' END,
+    CASE WHEN g %% 2 = 0 THEN '1 rue de Rivoli' ELSE '' END, '', '', '', '',
+    CASE WHEN g %% 25 = 0 THEN 'cancelled' ELSE 'completed' END, 'cash', 'paid', 12.00, 1.09, 0, 12.00,
+    CASE WHEN g %% 25 = 0 THEN 'customer' ELSE '' END, true, '', 1,
     %(now)s - ((g %% 365) || ' days')::interval, %(now)s - ((g %% 365) || ' days')::interval
 FROM generate_series(1, %(count)s) AS g
 JOIN production_pizzeria p ON p.id = (SELECT min(id) FROM production_pizzeria) + (g %% %(pizzerias)s);
 
 INSERT INTO ventes_orderline (order_id, product_id, product_name, quantity, unit_price, vat_rate,
                               options, description, recipe, allergens)
-SELECT o.id, (SELECT min(id) FROM production_product), 'Pizza', 1, 12.00, 10.00, '[]', '', '{}', '[]'
-FROM ventes_order o WHERE o.number LIKE 'H%%';
+SELECT o.id, p.id, p.name, 1, 12.00, 10.00, '[]', '', '{}', '[]'
+FROM ventes_order o
+JOIN production_product p ON p.id = (SELECT min(id) FROM production_product) + (o.id %% %(products)s)
+WHERE o.number LIKE 'H%%';
 """
 
 
@@ -158,6 +167,7 @@ def history_create(*, size: Dataset) -> None:
             {
                 "count": size.history,
                 "pizzerias": size.pizzerias,
+                "products": size.products,
                 "day": timezone.localdate(),
                 "now": timezone.now(),
             },
@@ -165,7 +175,19 @@ def history_create(*, size: Dataset) -> None:
         cursor.execute("ANALYZE")
 
 
+def facts_create(*, size: Dataset) -> None:
+    """The reports' facts of the past year, as the daily update writes them day after day."""
+    if connection.vendor != "postgresql" or not size.history:
+        return
+    today = timezone.localdate()
+    facts_refresh_period(since=today - datetime.timedelta(days=365), until=today - datetime.timedelta(days=1))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE ventes_salesfact")
+        cursor.execute("ANALYZE ventes_salesfactcount")
+
+
 def dataset_create(*, size: Dataset) -> list[str]:
     catalogue_create(size=size)
     history_create(size=size)
+    facts_create(size=size)
     return open_orders_create(size=size)

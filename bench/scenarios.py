@@ -1,5 +1,6 @@
 """What the benchmark measures, once Django is set up against the bench database."""
 
+import datetime
 import os
 import platform
 import re
@@ -16,9 +17,11 @@ from django.db.models import F, Q, Sum
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import Resolver404, resolve, reverse
+from django.utils import timezone
 
 from production.models import Pizzeria, RecipeLine, StaffMember, Stock
 from production.services import stock_count_inventory
+from ventes.journal import business_date
 from ventes.models import Order, OrderLine, OrderState
 from ventes.selectors import stock_check_ledger
 from ventes.tracking import order_tracking_url
@@ -43,6 +46,7 @@ class Fixture:
     tracking_path: str
     kitchen_path: str | None
     kitchen_cookie: str
+    manager_cookie: str
     scarce_product_id: int
     scarce_portions: int
     plentiful_product_ids: list[int]
@@ -90,6 +94,8 @@ def prepare(*, large: bool, reuse: bool, quick: bool = False) -> Fixture:
     pizzaiolo = StaffMember.objects.get(role=StaffMember.PIZZAIOLO, pizzeria=pizzeria).user
     client = Client()
     client.force_login(pizzaiolo)
+    manager = Client()
+    manager.force_login(StaffMember.objects.get(role=StaffMember.MANAGER, pizzeria=None).user)
     sizes = {
         "pizzerias": Pizzeria.objects.count(),
         "products_per_pizzeria": pizzeria.products.count(),
@@ -103,6 +109,7 @@ def prepare(*, large: bool, reuse: bool, quick: bool = False) -> Fixture:
         tracking_path=tracking,
         kitchen_path=_kitchen_path(pizzeria),
         kitchen_cookie=client.cookies[settings.SESSION_COOKIE_NAME].value,
+        manager_cookie=manager.cookies[settings.SESSION_COOKIE_NAME].value,
         scarce_product_id=scarce,
         scarce_portions=portions,
         plentiful_product_ids=plentiful,
@@ -118,6 +125,12 @@ CHECKOUT_FIELDS = {
     "when": "asap",
     "payment_method": "cash",
 }
+
+
+# The managers' reports of the whole chain: the last 30 days by day (the page as it opens, today summed live),
+# and the last 12 months by month (a year of facts).
+REPORTS_PATH = "/equipe/rapports/"
+REPORTS_YEAR_PATH = "/equipe/rapports/?par=mois&du={since}&au={until}"
 
 
 # Query counts, in-process with the test client against the same database.
@@ -140,6 +153,10 @@ def query_counts(fixture: Fixture) -> dict[str, int]:
         ),
         "checkout_form": lambda: browser.get("/commander/"),
     }
+    manager = Client(HTTP_HOST="127.0.0.1")
+    manager.cookies[settings.SESSION_COOKIE_NAME] = fixture.manager_cookie
+    pages["reports"] = lambda: manager.get(REPORTS_PATH)
+    pages["reports_year"] = lambda: manager.get(_reports_year_path())
     kitchen_path = fixture.kitchen_path
     if kitchen_path:
         pages["kitchen"] = lambda: kitchen.get(kitchen_path)
@@ -165,6 +182,12 @@ def query_counts(fixture: Fixture) -> dict[str, int]:
 
 WRK_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s|m)\s*$", re.M)
 UNIT_MS = {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}
+
+
+def _reports_year_path() -> str:
+    today = business_date(timezone.now())
+    since = (today.replace(day=1) - datetime.timedelta(days=334)).replace(day=1)
+    return REPORTS_YEAR_PATH.format(since=since.isoformat(), until=today.isoformat())
 
 
 def _found(pattern: str, text: str) -> str:
@@ -285,6 +308,8 @@ def run_all(*, base: str, fixture: Fixture, seconds: float, connections: int) ->
         ("poll_unchanged", fixture.tracking_path, {**etag_headers, "HX-Request": "true"}, 304),
         ("poll_changed", fixture.tracking_path, {"HX-Request": "true"}, 200),
     ]
+    manager = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={fixture.manager_cookie}"}
+    gets += [("reports", REPORTS_PATH, manager, 200), ("reports_year", _reports_year_path(), manager, 200)]
     if fixture.kitchen_path:
         gets.append(("kitchen", fixture.kitchen_path, {**cookie, "HX-Request": "true"}, 200))
         # The display polls with the ETag of what it shows: unchanged queue, 304. The ETag is read

@@ -5,10 +5,14 @@ from typing import cast
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.forms.utils import flatatt
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from ocpizzapp.forms import AsciiIntegerField
+from ventes.reports import DAY, GRANULARITIES, MAX_DAYS
 
 from .models import BUSY_STEPS, Ingredient, Pizzeria, StockMovement
 from .selectors import pizzeria_list, staff_member_for
@@ -232,3 +236,87 @@ class OpeningExceptionRemoveForm(forms.Form):
     @property
     def pizzeria(self) -> Pizzeria | None:
         return self.pizzerias.get(self.cleaned_data["scope"])
+
+
+class PizzeriaSelect(forms.Select):
+    """The chain's pizzerias, hundreds of them, written out here: through the form templates (two template
+    includes and a pizzeria read per option) this one field took most of the reports page's time."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        chosen = str(value or "")
+        options = [format_html('<option value=""{}>Toute la chaîne</option>', "" if chosen else " selected")]
+        options += [
+            format_html('<option value="{}"{}>{}</option>', slug, " selected" if slug == chosen else "", label)
+            for slug, label in Pizzeria.objects.order_by("name").values_list("slug", "name")
+        ]
+        return format_html(
+            '<select name="{}"{}>\n{}\n</select>',
+            name,
+            flatatt(self.build_attrs(self.attrs, attrs)),
+            mark_safe("\n".join(options)),  # each option escaped by format_html above
+        )
+
+
+class ReportRangeForm(AccessibleErrorsMixin, forms.Form):
+    """The period, grain and pizzeria of the managers' reports (a GET form: the report's address says it all)."""
+
+    since = forms.DateField(
+        label="Du",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={
+            "required": "Indiquez le premier jour.",
+            "invalid": "Saisissez une date, par exemple 2026-11-01.",
+        },
+    )
+    until = forms.DateField(
+        label="Au",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={
+            "required": "Indiquez le dernier jour.",
+            "invalid": "Saisissez une date, par exemple 2026-11-30.",
+        },
+    )
+    by = forms.ChoiceField(
+        label="Regrouper",
+        choices=GRANULARITIES,
+        required=False,
+        error_messages={"invalid_choice": "Choisissez par jour, par semaine ou par mois."},
+    )
+    pizzeria = forms.ModelChoiceField(
+        label="Pizzeria",
+        queryset=Pizzeria.objects.order_by("name"),
+        to_field_name="slug",
+        required=False,
+        widget=PizzeriaSelect,
+        error_messages={"invalid_choice": "Choisissez une pizzeria de la liste."},
+    )
+
+    def __init__(self, data: QueryDict | None = None, *, today: datetime.date):
+        self.today = today
+        # Without a period asked for, the last 30 days up to today.
+        if data is None or not (data.get("du") or data.get("au")):
+            since = today - datetime.timedelta(days=29)
+            data = data.copy() if data is not None else QueryDict(mutable=True)
+            data["du"], data["au"] = since.isoformat(), today.isoformat()
+        super().__init__(data)
+
+    def add_prefix(self, field_name):
+        # Short, French names in the report's address: ?du=…&au=…&par=…&pizzeria=…
+        return {"since": "du", "until": "au", "by": "par"}.get(field_name, field_name)
+
+    def clean(self):
+        super().clean()
+        data = self.cleaned_data
+        since, until = data.get("since"), data.get("until")
+        if since is None or until is None:
+            return data
+        if since > self.today:
+            self.add_error("since", "Le premier jour ne peut pas être dans le futur.")
+        elif until < since:
+            self.add_error("until", "Le dernier jour doit suivre le premier.")
+        elif (until - since).days + 1 > MAX_DAYS:
+            self.add_error("until", f"Choisissez une période de {MAX_DAYS} jours au plus.")
+        elif until > self.today:
+            data["until"] = self.today  # a period running on past today stops at today: nothing is sold ahead
+        data["by"] = data.get("by") or DAY
+        return data

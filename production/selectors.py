@@ -811,3 +811,75 @@ def recipe_memo_rows(
     for ingredient_id, ingredient in added.items():
         rows.append(MemoRow(ingredient.name, ingredient.get_unit_display(), recipe[ingredient_id], 0, "supplément"))
     return rows
+
+
+# --- Pause and busy time, for the managers' reports -----------------------------------------
+
+PAUSE_KINDS = (PizzeriaEvent.PAUSED, PizzeriaEvent.RESUMED)
+BUSY_KINDS = (PizzeriaEvent.BUSY, PizzeriaEvent.CALM)
+
+
+def till_day_start(day: datetime.date) -> datetime.datetime:
+    """When ``day``'s till day begins: at the hour the evening before ends (``TILL_DAY_ENDS_AT``), local time."""
+    return timezone.make_aware(datetime.datetime.combine(day, settings.OCPIZZA["TILL_DAY_ENDS_AT"]))
+
+
+def _pace_intervals(events: list[PizzeriaEvent], *, starts: frozenset[str], end: datetime.datetime):
+    """The spans a pizzeria spent paused (or busy): from each start to its ``until``, the next change or ``end``."""
+    spans = []
+    for index, event in enumerate(events):
+        if event.kind not in starts:
+            continue
+        stop = events[index + 1].at if index + 1 < len(events) else end
+        if event.until is not None:
+            stop = min(stop, event.until)
+        spans.append((event.at, min(stop, end)))
+    return spans
+
+
+def pizzeria_pace_seconds(
+    *, pizzeria_ids: Sequence[int] | None, since: datetime.date, until: datetime.date, now: datetime.datetime
+) -> dict[tuple[int, datetime.date], tuple[int, int]]:
+    """Seconds each pizzeria (of ``pizzeria_ids``, None: all) spent paused and busy (« coup de feu ») on each till
+    day from ``since`` to ``until``.
+
+    Read from its ``PizzeriaEvent`` rows: those of the period and, for a pause or busy spell begun
+    before it, the last change of each kind before it. Two queries, however long the period.
+    """
+    start, end = till_day_start(since), min(till_day_start(until + datetime.timedelta(days=1)), now)
+    if end <= start:
+        return {}
+    scope = {"pizzeria_id__in": pizzeria_ids} if pizzeria_ids is not None else {}
+    before = (
+        PizzeriaEvent.objects.filter(at__lt=start, **scope)
+        .values("pizzeria_id")
+        .annotate(pause=Max("pk", filter=Q(kind__in=PAUSE_KINDS)), busy=Max("pk", filter=Q(kind__in=BUSY_KINDS)))
+    )
+    carried = [pk for row in before for pk in (row["pause"], row["busy"]) if pk is not None]
+    events: dict[int, list[PizzeriaEvent]] = defaultdict(list)
+    for event in PizzeriaEvent.objects.filter(Q(pk__in=carried) | Q(at__gte=start, at__lt=end, **scope)).order_by(
+        "at", "pk"
+    ):
+        events[event.pizzeria_id].append(event)
+    days = [since + datetime.timedelta(days=n) for n in range((until - since).days + 1)]
+    windows = [(day, till_day_start(day), till_day_start(day + datetime.timedelta(days=1))) for day in days]
+    seconds: dict[tuple[int, datetime.date], tuple[int, int]] = {}
+    for pizzeria_id, history in events.items():
+        figures = []
+        for kinds in (PAUSE_KINDS, BUSY_KINDS):
+            spans = _pace_intervals(
+                [event for event in history if event.kind in kinds], starts=frozenset(kinds[:1]), end=end
+            )
+            figures.append(
+                {
+                    day: sum(
+                        max(0, (min(stop, day_end) - max(begin, day_start)).total_seconds()) for begin, stop in spans
+                    )
+                    for day, day_start, day_end in windows
+                }
+            )
+        paused, busy = figures
+        for day in days:
+            if paused[day] or busy[day]:
+                seconds[(pizzeria_id, day)] = (round(paused[day]), round(busy[day]))
+    return seconds

@@ -7,13 +7,15 @@ through ``ventes.selectors`` (scoped to the pizzeria) and moved through
 selectors and changed through the stock services: nothing is written here.
 """
 
+import csv
 import datetime
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -24,7 +26,8 @@ from django.views.decorators.http import condition, require_GET, require_http_me
 from ocpizzapp.exceptions import BusinessError
 from ventes import selectors as orders
 from ventes.closings import closings_latest, closings_make, closings_verify
-from ventes.journal import journal_verify_all
+from ventes.journal import business_date, journal_verify_all
+from ventes.reports import Period, sales_report
 from ventes.workflow import STAFF_MOVES, order_transition
 
 from . import selectors
@@ -37,6 +40,7 @@ from .forms import (
     OpeningExceptionForm,
     OpeningExceptionRemoveForm,
     PauseForm,
+    ReportRangeForm,
     StaffLoginForm,
     StockMoveForm,
     StockTransferForm,
@@ -575,6 +579,212 @@ def sales_journal_close(request, pizzeria):
     else:
         messages.info(request, f"{pizzeria} : rien à clôturer, chaque journée terminée l'est déjà.")
     return redirect("production:sales_journal")
+
+
+# --- Managers' reports -----------------------------------------------------------
+
+# The CSV file of each report: its columns, and its rows from the report.
+REPORT_CSV = {
+    "ventes": "ventes",
+    "canaux": "canaux-et-modes",
+    "produits": "meilleures-ventes",
+    "annulations": "annulations",
+    "temps": "temps-cuisine-four-retard",
+    "rythme": "pause-et-coup-de-feu",
+}
+
+
+def _report_presets(request, today: datetime.date, shown: tuple | None) -> list[dict]:
+    """The periods a manager asks for most, as links keeping the pizzeria chosen; ``shown``: (since, until, by)."""
+    keep = {"pizzeria": request.GET["pizzeria"]} if request.GET.get("pizzeria") else {}
+    presets = [
+        ("7 jours", today - datetime.timedelta(days=6), "jour"),
+        ("30 jours", today - datetime.timedelta(days=29), "jour"),
+        ("Ce mois-ci", today.replace(day=1), "jour"),
+        ("12 mois", (today.replace(day=1) - datetime.timedelta(days=334)).replace(day=1), "mois"),
+    ]
+    return [
+        {
+            "label": label,
+            "query": urlencode({**keep, "du": since.isoformat(), "au": today.isoformat(), "par": by}),
+            "current": shown == (since, today, by),
+        }
+        for label, since, by in presets
+    ]
+
+
+def _minutes(seconds: int) -> int:
+    return round(seconds / 60)
+
+
+def _chart_data(report) -> dict:
+    """What static/js/reports.js draws: plain numbers and labels, read from a json_script block."""
+
+    def parts(rows):
+        # A doughnut's legend says each part's share: the slices alone are hard to compare.
+        return {"labels": [f"{row.label} ({row.percent:.0f} %)" for row in rows], "values": [row.count for row in rows]}
+
+    def shares(rows):
+        return {"labels": [row.label for row in rows], "values": [row.count for row in rows]}
+
+    return {
+        "sales": {
+            "labels": [point.label for point in report.series],
+            "current": [float(point.totals.takings) for point in report.series],
+            "previous": [float(point.previous.takings) if point.previous else None for point in report.series],
+            "currentLabel": f"Du {report.period.since:%d/%m/%Y} au {report.period.until:%d/%m/%Y}",
+            "previousLabel": f"Du {report.previous_period.since:%d/%m/%Y} au {report.previous_period.until:%d/%m/%Y}",
+        },
+        "channels": parts(report.channels),
+        "fulfilments": parts(report.fulfilments),
+        "products": shares(report.best_sellers),
+        "cancellations": shares(report.cancellations),
+        "kitchen": shares(report.kitchen),
+        "oven": shares(report.oven),
+        "lateness": shares(report.lateness),
+        "pace": {
+            "labels": [point.label for point in report.series],
+            "paused": [_minutes(point.totals.paused_seconds) for point in report.series],
+            "busy": [_minutes(point.totals.busy_seconds) for point in report.series],
+        },
+    }
+
+
+def _duration(seconds: int) -> str:
+    hours, minutes = divmod(_minutes(seconds), 60)
+    return f"{hours} h {minutes:02d}" if hours else f"{minutes} min"
+
+
+def _pace(report) -> dict:
+    rows = [
+        {
+            "label": point.label,
+            "paused": _minutes(point.totals.paused_seconds),
+            "busy": _minutes(point.totals.busy_seconds),
+        }
+        for point in report.series
+    ]
+    return {
+        "paused": _duration(report.totals.paused_seconds),
+        "busy": _duration(report.totals.busy_seconds),
+        "any": bool(report.totals.paused_seconds or report.totals.busy_seconds),
+        "rows": rows,
+    }
+
+
+def _euros(value) -> str:
+    return f"{value:.2f}".replace(".", ",")
+
+
+def _report_csv_rows(report, name: str) -> list[list]:
+    if name == "ventes":
+        header = ["période", "ventes TTC", "commandes vendues", "panier moyen", "annulations"]
+        header += ["période précédente", "ventes TTC (précédente)", "commandes vendues (précédente)"]
+        rows = [
+            [
+                point.label,
+                _euros(point.totals.takings),
+                point.totals.sold,
+                _euros(point.totals.basket) if point.totals.basket is not None else "",
+                point.totals.cancelled,
+                point.previous_label,
+                _euros(point.previous.takings) if point.previous else "",
+                point.previous.sold if point.previous else "",
+            ]
+            for point in report.series
+        ]
+        return [header, *rows]
+    if name == "canaux":
+        rows = [["canal", row.label, row.count, _euros(row.amount)] for row in report.channels]
+        rows += [["mode", row.label, row.count, _euros(row.amount)] for row in report.fulfilments]
+        return [["axe", "valeur", "commandes vendues", "ventes TTC"], *rows]
+    if name == "produits":
+        return [
+            ["produit", "quantité", "ventes TTC"],
+            *[[r.label, r.count, _euros(r.amount)] for r in report.best_sellers],
+        ]
+    if name == "annulations":
+        rows = [[row.label, row.count, _euros(row.amount)] for row in report.cancellations]
+        return [["motif", "commandes annulées", "montant TTC"], *rows]
+    if name == "temps":
+        rows = [
+            [measure, row.label, row.count]
+            for measure, rows_of in (
+                ("en cuisine", report.kitchen),
+                ("au four", report.oven),
+                ("retard", report.lateness),
+            )
+            for row in rows_of
+        ]
+        return [["mesure", "tranche", "commandes"], *rows]
+    rows = [
+        [point.label, _minutes(point.totals.paused_seconds), _minutes(point.totals.busy_seconds)]
+        for point in report.series
+    ]
+    return [["période", "minutes en pause", "minutes en coup de feu"], *rows]
+
+
+def _report_form(request) -> ReportRangeForm:
+    return ReportRangeForm(request.GET or None, today=business_date(timezone.now()))
+
+
+def _report_of(form: ReportRangeForm):
+    data = form.cleaned_data
+    pizzeria = data["pizzeria"]
+    return sales_report(
+        period=Period(data["since"], data["until"]),
+        granularity=data["by"],
+        pizzeria_id=pizzeria.pk if pizzeria is not None else None,
+    )
+
+
+@require_GET
+@staff_only([MANAGER])
+def reports(request):
+    """Sales, channels, best sellers, cancellations, kitchen times and pace over a period, chain-wide or for one
+    pizzeria; a period that does not hold is said beside its field and nothing else is shown."""
+    form = _report_form(request)
+    if not form.is_valid():
+        context = {"form": form, "presets": _report_presets(request, form.today, None)}
+        return render(request, "production/reports.html", context, status=400)
+    report = _report_of(form)
+    shown = (report.period.since, report.period.until, report.granularity)
+    context = {"form": form, "presets": _report_presets(request, form.today, shown)}
+    query = urlencode(
+        {
+            "du": report.period.since.isoformat(),
+            "au": report.period.until.isoformat(),
+            "par": report.granularity,
+            **({"pizzeria": form.cleaned_data["pizzeria"].slug} if form.cleaned_data["pizzeria"] else {}),
+        }
+    )
+    context |= {
+        "report": report,
+        "pizzeria_chosen": form.cleaned_data["pizzeria"],
+        "charts": _chart_data(report),
+        "pace": _pace(report),
+        "query": query,
+        "csv": REPORT_CSV,
+    }
+    return render(request, "production/reports.html", context)
+
+
+@require_GET
+@staff_only([MANAGER])
+def reports_export(request, name: str):
+    if name not in REPORT_CSV:
+        raise Http404("Rapport inconnu.")
+    form = _report_form(request)
+    if not form.is_valid():
+        return HttpResponseBadRequest(" ".join(str(error) for errors in form.errors.values() for error in errors))
+    report = _report_of(form)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    scope = form.cleaned_data["pizzeria"].slug if form.cleaned_data["pizzeria"] else "chaine"
+    filename = f"{REPORT_CSV[name]}-{scope}-{report.period.since}-{report.period.until}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.write("\ufeff")  # the byte order mark by which a spreadsheet reads the file as UTF-8
+    csv.writer(response, delimiter=";").writerows(_report_csv_rows(report, name))
+    return response
 
 
 @require_POST

@@ -208,6 +208,8 @@ class Order(models.Model):
             models.Index(fields=["pizzeria", "updated_at"], name="order_pizzeria_updated_idx"),
             # The load already due in the next slots, read by every checkout.
             models.Index(fields=["pizzeria", "slot"], name="order_pizzeria_slot_idx"),
+            # The whole chain's orders of one till day, summed live by the managers' reports (ventes.reports).
+            models.Index(fields=["business_date"], name="order_business_date_idx"),
         ]
 
     def __str__(self):
@@ -680,3 +682,74 @@ class Closing(models.Model):
     def payment_rows(self) -> list[tuple[str, Decimal]]:
         """(label, net amount) per payment method, as the screen shows them."""
         return [(PaymentMethod(method).label, Decimal(amount)) for method, amount in self.payments.items()]
+
+
+class SalesFact(models.Model):
+    """One pizzeria's figures for one till day, summed from its orders by ``ventes.reports.facts_refresh``.
+
+    The managers' reports read these rows (and their ``SalesFactCount`` rows), never the orders of a past day:
+    a year of a chain of 500 pizzerias is 180 000 rows instead of a million orders and their lines and events.
+    """
+
+    pizzeria = models.ForeignKey(Pizzeria, on_delete=models.CASCADE, related_name="sales_facts")
+    day = models.DateField("jour")
+    orders = models.PositiveIntegerField("commandes passées", default=0)
+    sold = models.PositiveIntegerField("commandes vendues", default=0)
+    cancelled = models.PositiveIntegerField("annulations", default=0)
+    takings = models.DecimalField("ventes TTC", max_digits=12, decimal_places=2, default=Decimal("0"))
+    items = models.PositiveIntegerField("articles vendus", default=0)
+    paused_seconds = models.PositiveIntegerField("en pause (s)", default=0)
+    busy_seconds = models.PositiveIntegerField("en coup de feu (s)", default=0)
+    refreshed_at = models.DateTimeField("calculé le", auto_now=True)
+
+    class Meta:
+        verbose_name = "chiffres du jour"
+        verbose_name_plural = "chiffres des jours"
+        ordering = ["-day", "pizzeria"]
+        constraints = [models.UniqueConstraint(fields=["pizzeria", "day"], name="sales_fact_unique_day")]
+        # The chain's report reads every pizzeria's days of a period.
+        indexes = [models.Index(fields=["day"], name="sales_fact_day_idx")]
+
+    def __str__(self):
+        return f"{self.pizzeria} — {self.day:%d/%m/%Y}"
+
+
+class SalesFactCount(models.Model):
+    """How many orders (or pizzas, for a product) of one pizzeria's till day fall under one key of a breakdown,
+    and for how much: a channel, a fulfilment, a cancellation reason, a product, a band of minutes."""
+
+    CHANNEL, FULFILMENT, CANCEL_REASON, PRODUCT = "channel", "fulfilment", "cancel_reason", "product"
+    KITCHEN, OVEN, LATENESS = "kitchen", "oven", "lateness"
+    DIMENSIONS = [
+        (CHANNEL, "canal"),
+        (FULFILMENT, "mode"),
+        (CANCEL_REASON, "motif d'annulation"),
+        (PRODUCT, "produit"),
+        (KITCHEN, "temps en cuisine"),
+        (OVEN, "temps au four"),
+        (LATENESS, "retard"),
+    ]
+    pizzeria = models.ForeignKey(Pizzeria, on_delete=models.CASCADE, related_name="sales_fact_counts")
+    day = models.DateField("jour")
+    dimension = models.CharField("axe", max_length=20, choices=DIMENSIONS)
+    key = models.CharField("valeur", max_length=100)
+    count = models.PositiveIntegerField("nombre", default=0)
+    amount = models.DecimalField("montant TTC", max_digits=12, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        verbose_name = "décompte du jour"
+        verbose_name_plural = "décomptes des jours"
+        ordering = ["-day", "pizzeria", "dimension", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["pizzeria", "day", "dimension", "key"], name="sales_fact_count_unique"),
+            models.CheckConstraint(
+                condition=Q(
+                    dimension__in=["channel", "fulfilment", "cancel_reason", "product", "kitchen", "oven", "lateness"]
+                ),
+                name="sales_fact_count_dimension_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["day", "dimension"], name="sales_fact_count_day_idx")]
+
+    def __str__(self):
+        return f"{self.pizzeria} — {self.day:%d/%m/%Y} — {self.dimension} {self.key}"

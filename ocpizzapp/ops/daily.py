@@ -20,6 +20,7 @@ from django.utils import timezone
 from production.models import DailyReport, Pizzeria, StaffMember, Stock
 from production.selectors import stock_low
 from ventes.models import Order, OrderEvent, OrderLine, OrderState
+from ventes.reports import facts_refresh
 from ventes.selectors import LedgerDrift, stock_check_ledger
 from ventes.services import orders_expire_unpaid
 
@@ -164,6 +165,8 @@ def daily_update(*, now: datetime.datetime | None = None) -> DailyUpdateResult:
     expired = orders_expire_unpaid(now=now)
     with transaction.atomic():
         reports = [report_write(pizzeria=pizzeria, day=day) for pizzeria in Pizzeria.objects.order_by("pk")]
+        # The managers' reports read the day from its facts from now on.
+        facts_refresh(since=day, until=day, now=now)
     alerts = sum(low_stock_alert(report=report, now=now) for report in reports)
     drifts = stock_check_ledger()
     ledger_drift_alert(drifts=drifts)
