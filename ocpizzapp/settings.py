@@ -280,6 +280,10 @@ OCPIZZA = {
     "GUEST_DATA_MONTHS": env.int("GUEST_DATA_MONTHS", default=12),
     # A half-and-half pizza costs its dearer half's price ("dearer") or the average of its halves ("average").
     "HALF_AND_HALF_PRICE": env.str("HALF_AND_HALF_PRICE", default="dearer"),
+    # A stock line with a par level (what to hold after a delivery) is low at this share of it, in percent.
+    "PAR_ALERT_PERCENT": env.int("PAR_ALERT_PERCENT", default=50),
+    # Suggested purchases forecast each day's use from the same weekday of this many past weeks.
+    "PURCHASE_HISTORY_WEEKS": env.int("PURCHASE_HISTORY_WEEKS", default=4),
 }
 
 # Seals the sales journal's archives (ventes/archives.py); kept apart from them: whoever checks an archive needs it.
