@@ -175,6 +175,9 @@ class ParLevelsForm(AccessibleErrorsMixin, forms.Form):
                 min_value=0,
                 max_value=10_000_000,
                 initial=line.par_level,
+                error_messages={
+                    "min_value": "Le niveau cible ne peut pas être négatif : laissez vide pour n'en avoir aucun."
+                },
             )
 
     def rows(self):
@@ -197,6 +200,10 @@ class _PacksForm(AccessibleErrorsMixin, forms.Form):
                 min_value=0,
                 max_value=MAX_PACKS,
                 initial=self._initial(line),
+                error_messages={
+                    "min_value": "Le nombre de colis ne peut pas être négatif.",
+                    "max_value": f"Au plus {MAX_PACKS} colis par ligne.",
+                },
             )
 
     def _initial(self, line: PurchaseOrderLine) -> int | None:

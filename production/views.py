@@ -680,7 +680,14 @@ def purchase_order(request, pizzeria, pk: int):
 def _field_error(form, error: BusinessError) -> None:
     """The error beside its line's field when it names one of the form's, else above the form."""
     field = error.details.get("field")
-    form.add_error(field if field in form.fields else None, error.message)
+    if field in form.fields:
+        form.add_error(field, error.message)
+        # Added after cleaning: point the input at its message as AccessibleErrorsMixin does.
+        form.fields[field].widget.attrs.update(
+            {"aria-invalid": "true", "aria-describedby": f"{form[field].auto_id}_error"}
+        )
+    else:
+        form.add_error(None, error.message)
 
 
 @require_POST
@@ -704,6 +711,16 @@ def purchase_order_lines(request, pizzeria, pk: int):
 def purchase_order_act(request, pizzeria, pk: int, action: str):
     """Send the order to the supplier, send its e-mail again, or cancel it."""
     order = _purchase_order_or_404(pizzeria, pk)
+    if action == "send" and any(key.startswith("order-line-") for key in request.POST):
+        # « Envoyer » from the quantities' form: what was typed there is saved first.
+        form = PurchaseLinesForm(request.POST, lines=list(order.lines.all()))
+        if not form.is_valid():
+            return _purchase_order_page(request, pizzeria, order, lines_form=form, status=400)
+        try:
+            purchase_order_update_lines(order=order, packs=form.packs())
+        except BusinessError as error:
+            _field_error(form, error)
+            return _purchase_order_page(request, pizzeria, order, lines_form=form, status=400)
     try:
         if action == "send":
             purchase_order_send(order=order, by=request.user)

@@ -600,7 +600,7 @@ def test_from_suggestion_to_receipt_through_the_screens(client, shop, supplier, 
         url("purchase_order_lines", shop, order.pk), {**form, f"order-line-{lines['cheese'].pk}": "-2"}
     )
     assert response.status_code == 400
-    assert "Assurez-vous que cette valeur est supérieure ou égale à 0." in page_text(response)
+    assert "Le nombre de colis ne peut pas être négatif." in page_text(response)
     assert f'id="id_order-line-{lines["cheese"].pk}_error"' in page_text(response)
     assert written() == before
 
@@ -654,6 +654,9 @@ def test_par_levels_are_set_on_their_screen_and_bad_ones_write_nothing(client, s
         response = client.post(url("par_levels", shop), {**form, f"par-{cheese.pk}": "3000", f"par-{ham.pk}": bad})
         assert response.status_code == 400
         assert f'id="id_par-{ham.pk}_error"' in page_text(response)
+    assert "Le niveau cible ne peut pas être négatif" in page_text(
+        client.post(url("par_levels", shop), {**form, f"par-{ham.pk}": "-5"})
+    )
     assert written() == before
     response = client.post(url("par_levels", shop), {**form, f"par-{cheese.pk}": "3000"})
     assert response.status_code == 302
@@ -723,3 +726,27 @@ def counts_of(client, page_url):
     with CaptureQueriesContext(connection) as captured:
         assert client.get(page_url).status_code == 200
     return len(captured)
+
+
+def test_send_from_the_quantities_form_saves_what_was_typed_first(client, shop, supplier, manager):
+    client.force_login(manager)
+    order = purchase_order_draft(pizzeria=shop.pizzeria, supplier=supplier, by=manager)
+    lines = lines_of(order)
+    form = {f"order-line-{line.pk}": "0" for line in lines.values()}
+    before = written()
+    response = client.post(
+        url("purchase_order_send", shop, order.pk), {**form, f"order-line-{lines['cheese'].pk}": "-1"}
+    )
+    assert response.status_code == 400
+    assert "Le nombre de colis ne peut pas être négatif." in page_text(response)
+    assert written() == before
+    response = client.post(url("purchase_order_send", shop, order.pk), form)
+    assert "Commandez au moins un colis" in page_text(client.get(response.url))
+    assert PurchaseOrder.objects.get(pk=order.pk).status == "draft"
+    response = client.post(
+        url("purchase_order_send", shop, order.pk), {**form, f"order-line-{lines['cheese'].pk}": "4"}
+    )
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.status == "sent"
+    assert {line.ingredient.name: line.packs for line in order.lines.all()} == {"cheese": 4}
