@@ -87,6 +87,17 @@ def test_a_manager_orders_from_a_supplier_and_receives_the_delivery_in_two_parts
     # 4000 g left, the alert at half of 12 kg: the line is low.
     expect(page.locator("tr.is-low", has_text="Mozzarella fior di latte")).to_be_visible()
     shoot(page, "purchasing-par-levels")
+    # The stock screen flags the line against its par level, and its page says at what level it alerts.
+    page.get_by_role("link", name="Stock", exact=True).click()
+    low = page.locator("tr.is-low", has_text="Mozzarella fior di latte")
+    expect(low).to_contain_text("6000")
+    expect(low).to_contain_text("12000")
+    shoot(page, "stock-par-levels")
+    low.get_by_role("link", name="Mozzarella fior di latte").click()
+    expect(page.locator(".stock-level")).to_contain_text("Alerte à6000 g")
+    shoot(page, "stock-line-par-level")
+    page.get_by_role("link", name="Achats", exact=True).click()
+    page.get_by_role("link", name="Niveaux cibles du stock").click()
 
     page.get_by_role("link", name="Retour aux achats").click()
     page.get_by_role("link", name="Suggestion Latteria Napoletana").click()
