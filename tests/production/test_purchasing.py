@@ -750,3 +750,62 @@ def test_send_from_the_quantities_form_saves_what_was_typed_first(client, shop, 
     order.refresh_from_db()
     assert order.status == "sent"
     assert {line.ingredient.name: line.packs for line in order.lines.all()} == {"cheese": 4}
+
+
+# --- Back-office -------------------------------------------------------------------
+
+
+@pytest.fixture
+def admin_client(client, django_user_model):
+    client.force_login(django_user_model.objects.create_superuser(email="boss@ocpizza.fr", password="x-solide-2026"))
+    return client
+
+
+def supplier_post(cheese, **item):
+    return {
+        "name": "Caseificio",
+        "email": "ordini@caseificio.example",
+        "phone": "",
+        "lead_time_days": "2",
+        "is_active": "on",
+        "items-TOTAL_FORMS": "1",
+        "items-INITIAL_FORMS": "0",
+        "items-0-ingredient": cheese.pk,
+        "items-0-reference": "",
+        "items-0-pack_label": "sac de 2,5 kg",
+        "items-0-pack_size": "2500",
+        "items-0-pack_price": "18.50",
+        **{f"items-0-{key}": value for key, value in item.items()},
+    }
+
+
+def test_suppliers_and_their_items_are_kept_in_the_back_office(admin_client, shop):
+    cheese = shop.stock["cheese"].ingredient
+    for bad in [{"pack_price": "-1"}, {"pack_size": "0"}]:
+        response = admin_client.post("/admin/production/supplier/add/", supplier_post(cheese, **bad))
+        assert response.status_code == 200
+        assert not Supplier.objects.exists()
+    response = admin_client.post("/admin/production/supplier/add/", supplier_post(cheese))
+    assert response.status_code == 302
+    item = SupplierItem.objects.get()
+    assert (item.supplier.name, item.pack_size, item.pack_price) == ("Caseificio", 2500, Decimal("18.50"))
+
+
+def test_purchase_orders_are_read_only_in_the_back_office(admin_client, sent, manager):
+    purchase_order_receive(order=sent, received={lines_of(sent)["cheese"].pk: 1}, by=manager)
+    for path in ["/admin/production/supplier/", "/admin/production/purchaseorder/", "/admin/production/stockmovement/"]:
+        assert admin_client.get(path).status_code == 200
+    page = page_text(admin_client.get(f"/admin/production/purchaseorder/{sent.pk}/change/"))
+    assert "sac de 2,5 kg" in page
+    assert admin_client.get("/admin/production/purchaseorder/add/").status_code == 403
+
+
+def test_a_par_level_is_set_in_the_back_office_too(admin_client, shop):
+    stock = shop.stock["ham"]
+    data = {"pizzeria": stock.pizzeria_id, "ingredient": stock.ingredient_id, "on_hand": "300", "low_threshold": "2"}
+    response = admin_client.post(f"/admin/production/stock/{stock.pk}/change/", {**data, "par_level": "-1"})
+    assert response.status_code == 200
+    assert Stock.objects.get(pk=stock.pk).par_level is None
+    response = admin_client.post(f"/admin/production/stock/{stock.pk}/change/", {**data, "par_level": "900"})
+    assert response.status_code == 302
+    assert Stock.objects.get(pk=stock.pk).par_level == 900
