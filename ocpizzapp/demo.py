@@ -25,6 +25,8 @@ from production.models import (
     RecipeStep,
     StaffMember,
     Stock,
+    Supplier,
+    SupplierItem,
 )
 from production.services import role_groups_sync, staff_member_upsert, stock_line_create
 from ventes.models import Address, Customer
@@ -287,6 +289,37 @@ OTHER_PRODUCTS = [
 # At Montmartre the Quatre fromages is sold out and only two Chèvre-miel can still be made.
 SHORT_STOCK = {("montmartre", "Gorgonzola"): 0, ("montmartre", "Fromage de chèvre"): 160}
 
+# Two suppliers: (name, e-mail, phone, lead time in days, items as (ingredient, reference, pack, pack size, price)).
+SUPPLIERS = [
+    (
+        "Latteria Napoletana",
+        "commandes@latteria-napoletana.example",
+        "01 48 00 12 34",
+        2,
+        [
+            ("Mozzarella fior di latte", "FDL-25", "sac de 2,5 kg", 2500, "18.50"),
+            ("Mozzarella di bufala", "BUF-10", "boîte de 1 kg", 1000, "16.90"),
+            ("Gorgonzola", "GOR-15", "demi-meule de 1,5 kg", 1500, "21.00"),
+            ("Parmigiano Reggiano", "PAR-10", "bloc de 1 kg", 1000, "19.80"),
+            ("Crème fraîche", "CRE-50", "seau de 5 L", 5000, "14.50"),
+        ],
+    ),
+    (
+        "Italia Épicerie Import",
+        "achats@italia-epicerie.example",
+        "01 43 00 56 78",
+        3,
+        [
+            ("Pâton de pâte à pizza", "PAT-60", "caisse de 60 pâtons", 60, "21.00"),
+            ("Sauce tomate San Marzano", "SMZ-50", "bidon de 5 L", 5000, "11.80"),
+            ("Olives noires", "OLN-20", "seau de 2 kg", 2000, "13.40"),
+            ("Jambon de Parme", "PRM-05", "barquette de 500 g", 500, "12.90"),
+            ("Huile d'olive extra vierge", "HOV-50", "bidon de 5 L", 5000, "38.00"),
+            ("Coca-Cola 33 cl", "COC-24", "pack de 24 canettes", 24, "13.20"),
+        ],
+    ),
+]
+
 CUSTOMER_EMAIL = "client@example.com"
 MANAGER_EMAIL = "manager@ocpizza.fr"
 
@@ -421,6 +454,26 @@ def seed_demo() -> list[DemoLogin]:
                     on_hand=SHORT_STOCK.get((pizzeria.slug, name), level),
                     low_threshold=threshold,
                 )
+
+    # Each supplied ingredient held at its opening level; a par level a manager changed since is kept.
+    for name, email, phone, lead_time_days, items in SUPPLIERS:
+        supplier, _ = Supplier.objects.update_or_create(
+            name=name, defaults={"email": email, "phone": phone, "lead_time_days": lead_time_days}
+        )
+        for ingredient_name, reference, pack_label, pack_size, price in items:
+            SupplierItem.objects.update_or_create(
+                supplier=supplier,
+                ingredient=ingredients[ingredient_name],
+                defaults={
+                    "reference": reference,
+                    "pack_label": pack_label,
+                    "pack_size": pack_size,
+                    "pack_price": Decimal(price),
+                },
+            )
+            Stock.objects.filter(ingredient=ingredients[ingredient_name], par_level__isnull=True).update(
+                par_level=INGREDIENTS[ingredient_name][2]
+            )
 
     products = []
     for position, (name, price, base, extra, base_steps, topping_steps, final_steps, description) in enumerate(PIZZAS):

@@ -283,6 +283,10 @@ OCPIZZA = {
     "HALF_AND_HALF_PRICE": env.str("HALF_AND_HALF_PRICE", default="dearer"),
     # Busy mode starts by itself when a kitchen's orders run this many minutes late on average; 0: never.
     "AUTO_BUSY_LATE_MINUTES": env.int("AUTO_BUSY_LATE_MINUTES", default=15),
+    # A stock line with a par level (what to hold after a delivery) is low at this share of it, in percent.
+    "PAR_ALERT_PERCENT": env.int("PAR_ALERT_PERCENT", default=50),
+    # Suggested purchases forecast each day's use from the same weekday of this many past weeks.
+    "PURCHASE_HISTORY_WEEKS": env.int("PURCHASE_HISTORY_WEEKS", default=4),
 }
 
 # Seals the sales journal's archives (ventes/archives.py); kept apart from them: whoever checks an archive needs it.

@@ -16,12 +16,16 @@ from .models import (
     PizzeriaEvent,
     Product,
     ProductSize,
+    PurchaseOrder,
+    PurchaseOrderLine,
     RecipeLine,
     RecipeStep,
     StaffMember,
     Stock,
     StockMovement,
     StockTransfer,
+    Supplier,
+    SupplierItem,
 )
 from .services import pizzeria_set_accepting_orders, stock_count_inventory
 
@@ -33,7 +37,7 @@ def save_stock_line(*, stock: Stock, by) -> None:
         stock.on_hand = 0
         stock.save()
     else:
-        Stock.objects.filter(pk=stock.pk).update(low_threshold=stock.low_threshold)
+        Stock.objects.filter(pk=stock.pk).update(low_threshold=stock.low_threshold, par_level=stock.par_level)
     stock_count_inventory(stock=stock, counted=counted, by=by, note="saisie back-office")
 
 
@@ -42,7 +46,7 @@ class StockForm(forms.ModelForm):
 
     class Meta:
         model = Stock
-        fields = ["pizzeria", "ingredient", "on_hand", "low_threshold"]
+        fields = ["pizzeria", "ingredient", "on_hand", "low_threshold", "par_level"]
 
     def clean_on_hand(self) -> int:
         counted = self.cleaned_data["on_hand"]
@@ -71,7 +75,7 @@ class StockInline(admin.TabularInline):
     form = StockForm
     extra = 0
     autocomplete_fields = ["ingredient"]
-    fields = ["ingredient", "on_hand", "reserved", "available", "low_threshold"]
+    fields = ["ingredient", "on_hand", "reserved", "available", "low_threshold", "par_level"]
     readonly_fields = ["reserved", "available"]
 
     @admin.display(description="disponible")
@@ -144,7 +148,16 @@ class IngredientAdmin(admin.ModelAdmin):
 @admin.register(Stock)
 class StockAdmin(admin.ModelAdmin):
     form = StockForm
-    list_display = ["ingredient", "pizzeria", "on_hand", "reserved", "available", "low_threshold", "is_low"]
+    list_display = [
+        "ingredient",
+        "pizzeria",
+        "on_hand",
+        "reserved",
+        "available",
+        "low_threshold",
+        "par_level",
+        "is_low",
+    ]
     list_filter = ["pizzeria", "ingredient__unit"]
     list_select_related = ["ingredient", "pizzeria"]
     search_fields = ["ingredient__name", "pizzeria__name"]
@@ -166,9 +179,9 @@ class StockAdmin(admin.ModelAdmin):
 
 @admin.register(StockMovement)
 class StockMovementAdmin(admin.ModelAdmin):
-    list_display = ["at", "stock", "kind", "on_hand_delta", "reserved_delta", "order", "by"]
+    list_display = ["at", "stock", "kind", "on_hand_delta", "reserved_delta", "order", "purchase_order", "by"]
     list_filter = ["kind", "stock__pizzeria"]
-    list_select_related = ["stock__ingredient", "stock__pizzeria", "order", "by"]
+    list_select_related = ["stock__ingredient", "stock__pizzeria", "order", "purchase_order", "by"]
     search_fields = ["stock__ingredient__name", "order__number", "note"]
     date_hierarchy = "at"
 
@@ -296,6 +309,61 @@ class StockTransferAdmin(admin.ModelAdmin):
     list_select_related = ["ingredient", "source", "destination", "by"]
     search_fields = ["ingredient__name", "note"]
     date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class SupplierItemInline(admin.TabularInline):
+    model = SupplierItem
+    extra = 1
+    autocomplete_fields = ["ingredient"]
+    fields = ["ingredient", "reference", "pack_label", "pack_size", "pack_price"]
+
+
+@admin.register(Supplier)
+class SupplierAdmin(admin.ModelAdmin):
+    list_display = ["name", "email", "phone", "lead_time_days", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "email"]
+    inlines = [SupplierItemInline]
+
+
+class PurchaseOrderLineInline(admin.TabularInline):
+    model = PurchaseOrderLine
+    extra = 0
+    fields = readonly_fields = (
+        "ingredient",
+        "pack_label",
+        "pack_size",
+        "pack_price",
+        "suggested_packs",
+        "packs",
+        "packs_received",
+    )
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PurchaseOrder)
+class PurchaseOrderAdmin(admin.ModelAdmin):
+    """The purchase orders, read only: they are drafted, sent and received from the purchasing screens."""
+
+    list_display = ["pk", "pizzeria", "supplier", "status", "email_state", "created_at", "sent_at", "received_at"]
+    list_filter = ["status", "email_state", "pizzeria", "supplier"]
+    list_select_related = ["pizzeria", "supplier"]
+    date_hierarchy = "created_at"
+    inlines = [PurchaseOrderLineInline]
 
     def has_add_permission(self, request):
         return False

@@ -53,6 +53,26 @@ class TransferForbidden(StockError):
     default_message = "Seul un responsable peut transférer du stock d'une pizzeria à une autre."
 
 
+class InvalidPurchaseOrder(StockError):
+    """A purchase order that cannot be drafted, changed, sent or received as asked."""
+
+    code = "invalid_purchase_order"
+    default_message = "Opération impossible sur ce bon de commande."
+
+    def __init__(self, message: str | None = None, *, field: str | None = None, **details):
+        self.field = field
+        super().__init__(message, field=field, **details)
+
+
+class InvalidParLevel(StockError):
+    code = "invalid_par_level"
+    default_message = "Le niveau cible doit être un nombre entier positif ou nul, ou rester vide."
+
+    def __init__(self, message: str | None = None, *, field: str | None = None, **details):
+        self.field = field
+        super().__init__(message, field=field, **details)
+
+
 @dataclass(frozen=True)
 class Shortage:
     """A product the order wants more of than the stock allows."""

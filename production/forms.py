@@ -14,7 +14,7 @@ from django.utils.safestring import mark_safe
 from ocpizzapp.forms import AsciiIntegerField
 from ventes.reports import DAY, GRANULARITIES, MAX_DAYS
 
-from .models import BUSY_STEPS, Ingredient, Pizzeria, StockMovement
+from .models import BUSY_STEPS, Ingredient, Pizzeria, PurchaseOrderLine, Stock, StockMovement
 from .selectors import pizzeria_list, staff_member_for
 
 
@@ -320,3 +320,84 @@ class ReportRangeForm(AccessibleErrorsMixin, forms.Form):
             data["until"] = self.today  # a period running on past today stops at today: nothing is sold ahead
         data["by"] = data.get("by") or DAY
         return data
+
+
+# --- Purchasing ------------------------------------------------------------------
+# Most packs a line may hold or receive (the services check it again): beyond it, a typing slip.
+MAX_PACKS = 10_000
+
+
+class ParLevelsForm(AccessibleErrorsMixin, forms.Form):
+    """The par level of each stock line of a pizzeria, one field per line (``par-<line id>``); empty: none."""
+
+    def __init__(self, data: QueryDict | None = None, *, lines: list[Stock]):
+        super().__init__(data)
+        self.lines = lines
+        for line in lines:
+            self.fields[f"par-{line.pk}"] = AsciiIntegerField(
+                label=f"{line.ingredient.name} ({line.ingredient.get_unit_display()})",
+                required=False,
+                min_value=0,
+                max_value=10_000_000,
+                initial=line.par_level,
+                error_messages={
+                    "min_value": "Le niveau cible ne peut pas être négatif : laissez vide pour n'en avoir aucun."
+                },
+            )
+
+    def rows(self):
+        return [(line, self[f"par-{line.pk}"]) for line in self.lines]
+
+    def levels(self) -> dict[int, int | None]:
+        return {line.pk: self.cleaned_data[f"par-{line.pk}"] for line in self.lines}
+
+
+class _PacksForm(AccessibleErrorsMixin, forms.Form):
+    """One whole number of packs per line of a purchase order (``line-<line id>``)."""
+
+    def __init__(self, data: QueryDict | None, *, lines: list[PurchaseOrderLine], prefix: str, required: bool):
+        super().__init__(data, prefix=prefix)
+        self.lines = lines
+        for line in lines:
+            self.fields[f"line-{line.pk}"] = AsciiIntegerField(
+                label=f"{line.ingredient.name} — {line.pack_label}",
+                required=required,
+                min_value=0,
+                max_value=MAX_PACKS,
+                initial=self._initial(line),
+                error_messages={
+                    "min_value": "Le nombre de colis ne peut pas être négatif.",
+                    "max_value": f"Au plus {MAX_PACKS} colis par ligne.",
+                },
+            )
+
+    def _initial(self, line: PurchaseOrderLine) -> int | None:
+        return None
+
+    def rows(self):
+        return [(line, self[f"line-{line.pk}"]) for line in self.lines]
+
+    def packs(self) -> dict[int, int]:
+        return {line.pk: self.cleaned_data[f"line-{line.pk}"] or 0 for line in self.lines}
+
+
+class PurchaseLinesForm(_PacksForm):
+    """The packs ordered of each line of a draft purchase order."""
+
+    def __init__(self, data: QueryDict | None = None, *, lines: list[PurchaseOrderLine]):
+        super().__init__(data, lines=lines, prefix="order", required=True)
+
+    def _initial(self, line: PurchaseOrderLine) -> int | None:
+        return line.packs
+
+
+class PurchaseReceiveForm(_PacksForm):
+    """The packs delivered of each line still awaited; empty means none of it came."""
+
+    allow_extra = forms.BooleanField(label="Confirmer : recevoir plus que commandé", required=False)
+
+    def __init__(self, data: QueryDict | None = None, *, lines: list[PurchaseOrderLine]):
+        super().__init__(data, lines=lines, prefix="receive", required=False)
+
+    def _initial(self, line: PurchaseOrderLine) -> int | None:
+        return line.packs_missing  # all that is awaited: a full delivery is one tap, a partial one is typed

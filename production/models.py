@@ -267,6 +267,13 @@ class Stock(models.Model):
     on_hand = models.IntegerField("en stock", default=0, validators=[MinValueValidator(0)])
     reserved = models.IntegerField("réservé", default=0, editable=False)
     low_threshold = models.PositiveIntegerField("seuil bas", default=0)
+    par_level = models.PositiveIntegerField(
+        "niveau cible",
+        null=True,
+        blank=True,
+        help_text="Ce qu'il faut avoir en stock après une livraison ; quand il est fixé, "
+        "l'alerte se déclenche à une part de ce niveau (PAR_ALERT_PERCENT) au lieu du seuil bas.",
+    )
 
     class Meta:
         verbose_name = "ligne de stock"
@@ -287,8 +294,15 @@ class Stock(models.Model):
         return max(self.on_hand - self.reserved, 0)
 
     @property
+    def alert_threshold(self) -> int:
+        """The available quantity at or under which the line is low: a share of its par level when it has one."""
+        if self.par_level is None:
+            return self.low_threshold
+        return self.par_level * settings.OCPIZZA["PAR_ALERT_PERCENT"] // 100
+
+    @property
     def is_low(self) -> bool:
-        return self.available <= self.low_threshold
+        return self.available <= self.alert_threshold
 
 
 class StockTransfer(models.Model):
@@ -323,6 +337,7 @@ class StockMovement(models.Model):
     RESERVATION, RELEASE, CONSUMPTION, UNCONSUMED = "reservation", "release", "consumption", "unconsumed"
     RESTOCK, INVENTORY, WASTE = "restock", "inventory", "waste"
     TRANSFER_OUT, TRANSFER_IN = "transfer_out", "transfer_in"
+    RECEIPT = "receipt"
     KINDS = [
         (RESERVATION, "réservation"),
         (RELEASE, "libération"),
@@ -333,9 +348,10 @@ class StockMovement(models.Model):
         (WASTE, "perte"),
         (TRANSFER_OUT, "transfert sortant"),
         (TRANSFER_IN, "transfert entrant"),
+        (RECEIPT, "réception fournisseur"),
     ]
     ORDER_KINDS = [RESERVATION, RELEASE, CONSUMPTION, UNCONSUMED]
-    SHELF_KINDS = [RESTOCK, INVENTORY, WASTE, TRANSFER_OUT, TRANSFER_IN]
+    SHELF_KINDS = [RESTOCK, INVENTORY, WASTE, TRANSFER_OUT, TRANSFER_IN, RECEIPT]
     stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="movements")
     kind = models.CharField("type", max_length=12, choices=KINDS)
     on_hand_delta = models.IntegerField("en stock", default=0, help_text="Signé : négatif quand l'étagère se vide.")
@@ -345,6 +361,14 @@ class StockMovement(models.Model):
     )
     transfer = models.ForeignKey(
         StockTransfer, on_delete=models.PROTECT, null=True, blank=True, related_name="movements"
+    )
+    purchase_order = models.ForeignKey(
+        "PurchaseOrder",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="movements",
+        verbose_name="bon de commande",
     )
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name="par"
@@ -359,8 +383,17 @@ class StockMovement(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind__in=["reservation", "release", "consumption", "unconsumed"], order__isnull=False)
-                | Q(kind__in=["restock", "inventory", "waste", "transfer_out", "transfer_in"], reserved_delta=0),
+                | Q(
+                    kind__in=["restock", "inventory", "waste", "transfer_out", "transfer_in", "receipt"],
+                    reserved_delta=0,
+                ),
                 name="movement_kind_valid",
+            ),
+            # A supplier's delivery names its purchase order; no other row does.
+            models.CheckConstraint(
+                condition=Q(kind="receipt", purchase_order__isnull=False)
+                | (~Q(kind="receipt") & Q(purchase_order__isnull=True)),
+                name="movement_receipt_named",
             ),
             # A transfer's two rows name it; no other row does.
             models.CheckConstraint(
@@ -681,3 +714,165 @@ class DailyReport(models.Model):
 
     def __str__(self):
         return f"{self.pizzeria} — {self.day:%d/%m/%Y}"
+
+
+# --- Purchasing -------------------------------------------------------------------
+
+
+class Supplier(models.Model):
+    """Who the chain buys ingredients from, and how long a delivery takes once ordered."""
+
+    name = models.CharField("nom", max_length=100, unique=True)
+    email = models.EmailField("e-mail des commandes")
+    phone = models.CharField("téléphone", max_length=20, blank=True)
+    lead_time_days = models.PositiveSmallIntegerField(
+        "délai de livraison (jours)", default=2, help_text="Jours entre l'envoi d'une commande et sa livraison."
+    )
+    is_active = models.BooleanField("actif", default=True)
+
+    class Meta:
+        verbose_name = "fournisseur"
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(lead_time_days__gte=1), name="supplier_lead_time_gte_1"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class SupplierItem(models.Model):
+    """An ingredient a supplier sells, by the pack (a 2.5 kg bag holds 2500 g), at a price per pack."""
+
+    supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="items", verbose_name="fournisseur")
+    ingredient = models.ForeignKey(
+        Ingredient, on_delete=models.PROTECT, related_name="supplier_items", verbose_name="ingrédient"
+    )
+    reference = models.CharField("référence fournisseur", max_length=40, blank=True)
+    pack_label = models.CharField("conditionnement", max_length=60, help_text="Ex. sac de 2,5 kg.")
+    pack_size = models.PositiveIntegerField(
+        "quantité par colis", help_text="Dans l'unité de l'ingrédient : 2500 pour un sac de 2,5 kg."
+    )
+    pack_price = models.DecimalField("prix du colis HT", max_digits=8, decimal_places=2)
+
+    class Meta:
+        verbose_name = "article fournisseur"
+        verbose_name_plural = "articles fournisseur"
+        ordering = ["supplier", "ingredient__name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(pack_size__gt=0), name="supplier_item_pack_size_gt_0"),
+            models.CheckConstraint(condition=Q(pack_price__gte=0), name="supplier_item_pack_price_gte_0"),
+            models.UniqueConstraint(fields=["supplier", "ingredient"], name="supplier_item_unique_ingredient"),
+        ]
+
+    def __str__(self):
+        return f"{self.ingredient} — {self.pack_label} ({self.supplier})"
+
+
+class PurchaseOrder(models.Model):
+    """What one pizzeria orders from one supplier: drafted, sent by e-mail, then received, perhaps in parts.
+
+    Changed by ``production.services`` only; each receipt writes the ledger rows
+    (``StockMovement`` of kind receipt) that name it.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "brouillon"
+        SENT = "sent", "envoyée"
+        PARTIAL = "partial", "partiellement reçue"
+        RECEIVED = "received", "reçue"
+        CANCELLED = "cancelled", "annulée"
+
+    class Email(models.TextChoices):
+        """Where the e-mail to the supplier stands (the worker sends it, and retries while the server is down)."""
+
+        NONE = "", "pas encore envoyé"
+        PENDING = "pending", "en cours d'envoi"
+        SENT = "sent", "envoyé"
+        FAILED = "failed", "en échec"
+
+    pizzeria = models.ForeignKey(Pizzeria, on_delete=models.PROTECT, related_name="purchase_orders")
+    supplier = models.ForeignKey(
+        Supplier, on_delete=models.PROTECT, related_name="purchase_orders", verbose_name="fournisseur"
+    )
+    status = models.CharField("statut", max_length=10, choices=Status.choices, default=Status.DRAFT)
+    note = models.CharField("remarque", max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField("créée le", auto_now_add=True)
+    sent_at = models.DateTimeField("envoyée le", null=True, blank=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    email_to = models.EmailField("envoyée à", blank=True)
+    email_state = models.CharField("e-mail", max_length=10, choices=Email.choices, default=Email.NONE, blank=True)
+    email_attempts = models.PositiveSmallIntegerField("tentatives d'envoi", default=0)
+    email_error = models.CharField("dernière erreur d'envoi", max_length=300, blank=True)
+    email_next_attempt_at = models.DateTimeField("prochain essai", null=True, blank=True)
+    email_sent_at = models.DateTimeField("e-mail parti le", null=True, blank=True)
+    received_at = models.DateTimeField("reçue le", null=True, blank=True)
+    cancelled_at = models.DateTimeField("annulée le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "bon de commande"
+        verbose_name_plural = "bons de commande"
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "sent", "partial", "received", "cancelled"]),
+                name="purchase_order_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "cancelled"]) | Q(sent_at__isnull=False),
+                name="purchase_order_sent_at",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Bon n° {self.pk} — {self.supplier} pour {self.pizzeria}"
+
+    @property
+    def number(self) -> str:
+        return f"{self.pk:05d}"
+
+
+class PurchaseOrderLine(models.Model):
+    """One ingredient of a purchase order, in packs, with the pack as the supplier sold it that day."""
+
+    order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="lines")
+    ingredient = models.ForeignKey(
+        Ingredient, on_delete=models.PROTECT, related_name="purchase_lines", verbose_name="ingrédient"
+    )
+    reference = models.CharField("référence fournisseur", max_length=40, blank=True)
+    pack_label = models.CharField("conditionnement", max_length=60)
+    pack_size = models.PositiveIntegerField("quantité par colis")
+    pack_price = models.DecimalField("prix du colis HT", max_digits=8, decimal_places=2)
+    suggested_packs = models.PositiveIntegerField("colis suggérés", default=0)
+    # 0 on a draft: an item of the supplier not ordered this time (sending drops such lines).
+    packs = models.PositiveIntegerField("colis commandés")
+    packs_received = models.PositiveIntegerField("colis reçus", default=0)
+
+    class Meta:
+        verbose_name = "ligne de bon de commande"
+        verbose_name_plural = "lignes de bon de commande"
+        ordering = ["order", "ingredient__name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(pack_size__gt=0), name="purchase_line_pack_size_gt_0"),
+            models.UniqueConstraint(fields=["order", "ingredient"], name="purchase_line_unique_ingredient"),
+        ]
+
+    def __str__(self):
+        return f"{self.packs} × {self.pack_label} {self.ingredient}"
+
+    @property
+    def quantity(self) -> int:
+        return self.packs * self.pack_size
+
+    @property
+    def packs_missing(self) -> int:
+        return max(self.packs - self.packs_received, 0)
+
+    @property
+    def total(self) -> Decimal:
+        return self.pack_price * self.packs

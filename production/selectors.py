@@ -3,6 +3,7 @@ and the catalogue as one pizzeria sells it (sizes, options, its own prices)."""
 
 import datetime
 import functools
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -10,7 +11,8 @@ from decimal import ROUND_CEILING, Decimal
 
 import holidays
 from django.conf import settings
-from django.db.models import F, FilteredRelation, Max, Prefetch, Q, QuerySet
+from django.db.models import F, FilteredRelation, Max, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from .exceptions import InvalidConfiguration
@@ -27,10 +29,14 @@ from .models import (
     PizzeriaEvent,
     Product,
     ProductSize,
+    PurchaseOrder,
+    PurchaseOrderLine,
     RecipeLine,
     StaffMember,
     Stock,
     StockMovement,
+    Supplier,
+    SupplierItem,
 )
 
 
@@ -323,8 +329,14 @@ def stock_overview(*, pizzeria: Pizzeria) -> list[StockLineView]:
 
 
 def stock_low(lines: QuerySet[Stock]) -> QuerySet[Stock]:
-    """The lines whose available stock (on hand less what orders hold) is at or under their threshold."""
-    return lines.alias(free=F("on_hand") - F("reserved")).filter(free__lte=F("low_threshold"))
+    """The lines whose available stock (on hand less what orders hold) is at or under their alert threshold:
+    a share of their par level when they have one (``Stock.alert_threshold``), else their low threshold."""
+    percent = settings.OCPIZZA["PAR_ALERT_PERCENT"]
+    # In hundredths, so that the share of the par level is compared without any rounding of its own.
+    return lines.alias(free=F("on_hand") - F("reserved"), free_100=(F("on_hand") - F("reserved")) * 100).filter(
+        Q(par_level__isnull=True, free__lte=F("low_threshold"))
+        | Q(par_level__isnull=False, free_100__lte=F("par_level") * percent)
+    )
 
 
 def stock_line_of(*, pizzeria: Pizzeria, stock_id: int) -> Stock | None:
@@ -883,3 +895,149 @@ def pizzeria_pace_seconds(
             if paused[day] or busy[day]:
                 seconds[(pizzeria_id, day)] = (round(paused[day]), round(busy[day]))
     return seconds
+
+
+# --- Purchasing --------------------------------------------------------------------
+
+
+def supplier_list() -> QuerySet[Supplier]:
+    """The active suppliers with what each sells, in two queries."""
+    items = SupplierItem.objects.select_related("ingredient").order_by("ingredient__name")
+    return Supplier.objects.filter(is_active=True).prefetch_related(Prefetch("items", queryset=items))
+
+
+def supplier_of(*, supplier_id: int) -> Supplier | None:
+    return Supplier.objects.filter(pk=supplier_id, is_active=True).first()
+
+
+def par_level_lines(*, pizzeria: Pizzeria) -> list[Stock]:
+    """The pizzeria's stock lines, by ingredient name, for setting their par levels."""
+    return list(Stock.objects.filter(pizzeria=pizzeria).select_related("ingredient").order_by("ingredient__name"))
+
+
+def _consumption_by_day(
+    *, pizzeria_id: int, ingredient_ids: Iterable[int], since: datetime.date, until: datetime.date
+) -> dict[tuple[int, datetime.date], int]:
+    """{(ingredient id, local day): what orders took off the shelf that day}, over [since, until), in one query.
+
+    Consumption less the taps taken back (``unconsumed``): what really went into pizzas.
+    """
+    start = timezone.make_aware(datetime.datetime.combine(since, datetime.time.min))
+    end = timezone.make_aware(datetime.datetime.combine(until, datetime.time.min))
+    rows = (
+        StockMovement.objects.filter(
+            stock__pizzeria_id=pizzeria_id,
+            stock__ingredient_id__in=list(ingredient_ids),
+            kind__in=[StockMovement.CONSUMPTION, StockMovement.UNCONSUMED],
+            at__gte=start,
+            at__lt=end,
+        )
+        .annotate(day=TruncDate("at"))
+        .values("stock__ingredient_id", "day")
+        .annotate(used=Sum("on_hand_delta"))
+        .order_by()
+    )
+    return {(row["stock__ingredient_id"], row["day"]): -row["used"] for row in rows}
+
+
+def past_same_weekdays(*, day: datetime.date, today: datetime.date, weeks: int) -> list[datetime.date]:
+    """The ``weeks`` latest days before ``today`` that fall on ``day``'s weekday, latest first."""
+    last = today - datetime.timedelta(days=(today.weekday() - day.weekday() - 1) % 7 + 1)
+    return [last - datetime.timedelta(weeks=week) for week in range(weeks)]
+
+
+def _on_order(*, pizzeria_id: int, ingredient_ids: Iterable[int]) -> dict[int, int]:
+    """{ingredient id: quantity ordered from any supplier and not received yet}, in one query."""
+    on_order: dict[int, int] = defaultdict(int)
+    for line in PurchaseOrderLine.objects.filter(
+        order__pizzeria_id=pizzeria_id,
+        order__status__in=[PurchaseOrder.Status.SENT, PurchaseOrder.Status.PARTIAL],
+        ingredient_id__in=list(ingredient_ids),
+        packs__gt=F("packs_received"),
+    ).only("ingredient_id", "packs", "packs_received", "pack_size"):
+        on_order[line.ingredient_id] += line.packs_missing * line.pack_size
+    return on_order
+
+
+@dataclass(frozen=True)
+class SuggestedLine:
+    """What to order of one supplier item for one pizzeria, and the figures it comes from (ingredient's unit)."""
+
+    item: SupplierItem
+    on_hand: int
+    reserved: int
+    par_level: int | None
+    forecast: int  # expected use until the delivery comes, from the same weekdays of the past weeks
+    on_order: int  # already ordered and not received yet
+    needed: int  # what is lacking: par level + forecast + reserved − on hand − on order (never below 0)
+    packs: int  # ``needed`` in whole packs, rounded up
+
+
+def purchase_suggestion(
+    *, pizzeria: Pizzeria, supplier: Supplier, today: datetime.date | None = None, weeks: int | None = None
+) -> list[SuggestedLine]:
+    """What ``pizzeria`` should order from ``supplier`` today, item by item, in four queries.
+
+    An order sent today comes in ``supplier.lead_time_days`` days: until then
+    the shelf has to feed the orders already placed (what they reserve) and
+    those still to come, forecast day by day as the average use of the same
+    weekday over the last ``weeks`` weeks (PURCHASE_HISTORY_WEEKS). What the
+    delivery brings must make up what the shelf lacks for that, and bring what
+    is left when it arrives up to the line's par level. What is on order
+    already (sent, not received) counts as on its way.
+    """
+    today = today or timezone.localdate()
+    weeks = weeks or settings.OCPIZZA["PURCHASE_HISTORY_WEEKS"]
+    items = list(supplier.items.select_related("ingredient").order_by("ingredient__name"))
+    ingredient_ids = [item.ingredient_id for item in items]
+    lines = {
+        line.ingredient_id: line for line in Stock.objects.filter(pizzeria=pizzeria, ingredient_id__in=ingredient_ids)
+    }
+    cover = [today + datetime.timedelta(days=offset) for offset in range(supplier.lead_time_days)]
+    samples = {day: past_same_weekdays(day=day, today=today, weeks=weeks) for day in cover}
+    since = min(min(days) for days in samples.values())
+    used = _consumption_by_day(pizzeria_id=pizzeria.pk, ingredient_ids=ingredient_ids, since=since, until=today)
+    on_order = _on_order(pizzeria_id=pizzeria.pk, ingredient_ids=ingredient_ids)
+    suggestion = []
+    for item in items:
+        line = lines.get(item.ingredient_id)
+        on_hand, reserved = (line.on_hand, line.reserved) if line is not None else (0, 0)
+        par_level = line.par_level if line is not None else None
+        # Summed over the sample days and divided once by the weeks: a single rounding, up.
+        total = sum(used.get((item.ingredient_id, day), 0) for days in samples.values() for day in days)
+        forecast = max(math.ceil(total / weeks), 0)
+        coming = on_order.get(item.ingredient_id, 0)
+        needed = max((par_level or 0) + forecast + reserved - on_hand - coming, 0)
+        suggestion.append(
+            SuggestedLine(
+                item=item,
+                on_hand=on_hand,
+                reserved=reserved,
+                par_level=par_level,
+                forecast=forecast,
+                on_order=coming,
+                needed=needed,
+                packs=math.ceil(needed / item.pack_size),
+            )
+        )
+    return suggestion
+
+
+def purchase_orders_of(*, pizzeria: Pizzeria) -> QuerySet[PurchaseOrder]:
+    return PurchaseOrder.objects.filter(pizzeria=pizzeria).select_related("supplier").order_by("-created_at", "-pk")
+
+
+def purchase_order_of(*, pizzeria: Pizzeria, order_id: int) -> PurchaseOrder | None:
+    """One purchase order of this pizzeria with its lines (their ingredients) and its ledger rows."""
+    return (
+        PurchaseOrder.objects.filter(pizzeria=pizzeria, pk=order_id)
+        .select_related("supplier", "created_by", "sent_by")
+        .prefetch_related(
+            Prefetch("lines", queryset=PurchaseOrderLine.objects.select_related("ingredient")),
+            Prefetch(
+                "movements",
+                queryset=StockMovement.objects.select_related("stock__ingredient", "by").order_by("at", "pk"),
+            ),
+        )
+        .first()
+    )

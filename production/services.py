@@ -18,6 +18,7 @@ inventory         ± the gap        0                 no
 waste             −q               0                 no
 transfer_out      −q               0                 no
 transfer_in       +q               0                 no
+receipt           +q               0                 no
 ================  ===============  ================  =========
 
 Placing an order reserves what it needs, editing it reserves or releases the
@@ -26,7 +27,8 @@ preparation consumes what it holds (the goods leave the shelf and the order no
 longer holds anything), and taking that tap back puts them back on the shelf,
 held by the order again. Counts, waste and transfers between pizzerias act
 on the shelf only; a transfer writes its two rows (out of one pizzeria's line,
-into the other's) in one transaction.
+into the other's) in one transaction; a supplier's delivery writes one receipt
+row per ingredient received, naming its purchase order.
 
 So each line's ``on_hand`` is the sum of its rows' ``on_hand_delta``, its
 ``reserved`` the sum of their ``reserved_delta``, and what one order holds on
@@ -53,6 +55,8 @@ from .cache import catalogue_changed, stock_changed
 from .exceptions import (
     InvalidCost,
     InvalidPace,
+    InvalidParLevel,
+    InvalidPurchaseOrder,
     InvalidStockQuantity,
     InvalidTransfer,
     NotEnoughStock,
@@ -66,12 +70,16 @@ from .models import (
     OpeningException,
     Pizzeria,
     PizzeriaEvent,
+    PurchaseOrder,
+    PurchaseOrderLine,
     StaffMember,
     Stock,
     StockMovement,
     StockTransfer,
+    Supplier,
 )
-from .selectors import pizzeria_closes_at
+from .notifications import purchase_order_email
+from .selectors import cost_history, pizzeria_closes_at, purchase_suggestion
 
 
 def _locked(stock: Stock) -> Stock:
@@ -79,15 +87,28 @@ def _locked(stock: Stock) -> Stock:
 
 
 def _move(
-    *, stock: Stock, kind: str, on_hand_delta: int, by=None, note: str = "", transfer: StockTransfer | None = None
+    *,
+    stock: Stock,
+    kind: str,
+    on_hand_delta: int,
+    by=None,
+    note: str = "",
+    transfer: StockTransfer | None = None,
+    purchase_order: PurchaseOrder | None = None,
 ) -> Stock:
-    """Change the shelf of one locked line (restock, count, waste, transfer) and write its ledger row."""
+    """Change the shelf of one locked line (restock, count, waste, transfer, receipt) and write its ledger row."""
     if on_hand_delta == 0:
         return stock
     Stock.objects.filter(pk=stock.pk).update(on_hand=F("on_hand") + on_hand_delta)
     stock_changed(pizzeria_id=stock.pizzeria_id)
     StockMovement.objects.create(
-        stock=stock, kind=kind, on_hand_delta=on_hand_delta, by=by, note=note, transfer=transfer
+        stock=stock,
+        kind=kind,
+        on_hand_delta=on_hand_delta,
+        by=by,
+        note=note,
+        transfer=transfer,
+        purchase_order=purchase_order,
     )
     stock.refresh_from_db(fields=["on_hand", "reserved"])
     return stock
@@ -580,3 +601,224 @@ def opening_exception_remove(*, pizzeria: Pizzeria | None, day: datetime.date) -
     removed, _ = rows.delete()
     catalogue_changed()
     return removed
+
+
+# --- Purchasing ------------------------------------------------------------------
+
+# Most packs one line of a purchase order may hold or receive at once: beyond it, a typing slip.
+MAX_PACKS = 10_000
+# IngredientCost keeps six decimals: a pack's price per unit compared and stored at that precision.
+UNIT_COST_STEP = Decimal("0.000001")
+Status = PurchaseOrder.Status
+
+
+@transaction.atomic
+def stock_par_levels_set(*, pizzeria: Pizzeria, levels: Mapping[int, int | None]) -> int:
+    """Set the par levels of the pizzeria's stock lines ({stock line id: level, None for none}).
+
+    Checks every figure before writing any; returns how many lines changed.
+    """
+    for stock_id, level in levels.items():
+        if level is not None and (not isinstance(level, int) or isinstance(level, bool) or level < 0):
+            raise InvalidParLevel(field=f"par-{stock_id}")
+    lines = {line.pk: line for line in Stock.objects.filter(pizzeria=pizzeria, pk__in=list(levels))}
+    if set(levels) - set(lines):
+        raise InvalidParLevel("Une des lignes de stock n'est pas celle de cette pizzeria.")
+    changed = [line for line in lines.values() if line.par_level != levels[line.pk]]
+    for line in changed:
+        line.par_level = levels[line.pk]
+    Stock.objects.bulk_update(changed, ["par_level"])
+    if changed:
+        stock_changed(pizzeria_id=pizzeria.pk)
+    return len(changed)
+
+
+@transaction.atomic
+def purchase_order_draft(
+    *, pizzeria: Pizzeria, supplier: Supplier, by=None, today: datetime.date | None = None
+) -> PurchaseOrder:
+    """A draft order of ``pizzeria`` to ``supplier`` with today's suggestion (``purchase_suggestion``).
+
+    Every item of the supplier is a line, those not suggested at 0 pack: the
+    manager may still order them before sending.
+    """
+    if not supplier.is_active:
+        raise InvalidPurchaseOrder(f"{supplier.name} n'est plus un fournisseur actif.")
+    suggestion = purchase_suggestion(pizzeria=pizzeria, supplier=supplier, today=today)
+    if not suggestion:
+        raise InvalidPurchaseOrder(f"{supplier.name} ne vend encore aucun ingrédient : ajoutez ses articles.")
+    order = PurchaseOrder.objects.create(pizzeria=pizzeria, supplier=supplier, created_by=by)
+    PurchaseOrderLine.objects.bulk_create(
+        PurchaseOrderLine(
+            order=order,
+            ingredient_id=line.item.ingredient_id,
+            reference=line.item.reference,
+            pack_label=line.item.pack_label,
+            pack_size=line.item.pack_size,
+            pack_price=line.item.pack_price,
+            suggested_packs=line.packs,
+            packs=line.packs,
+        )
+        for line in suggestion
+    )
+    return order
+
+
+def _locked_order(order: PurchaseOrder) -> PurchaseOrder:
+    return PurchaseOrder.objects.select_for_update(of=("self",)).select_related("pizzeria", "supplier").get(pk=order.pk)
+
+
+def _packs(value, *, line: PurchaseOrderLine, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise InvalidPurchaseOrder(
+            f"{line.ingredient.name} : le nombre de colis {what} doit être un entier positif ou nul.",
+            field=f"line-{line.pk}",
+        )
+    if value > MAX_PACKS:
+        raise InvalidPurchaseOrder(
+            f"{line.ingredient.name} : au plus {MAX_PACKS} colis par ligne.", field=f"line-{line.pk}"
+        )
+    return value
+
+
+def _lines_of(order: PurchaseOrder, wanted: Mapping[int, object]) -> dict[int, PurchaseOrderLine]:
+    lines = {line.pk: line for line in order.lines.select_related("ingredient")}
+    if set(wanted) - set(lines):
+        raise InvalidPurchaseOrder("Une des lignes n'appartient pas à ce bon de commande : rechargez la page.")
+    return lines
+
+
+@transaction.atomic
+def purchase_order_update_lines(*, order: PurchaseOrder, packs: Mapping[int, int]) -> PurchaseOrder:
+    """Change how many packs the lines of a draft order ({line id: packs}); checks all before writing any."""
+    order = _locked_order(order)
+    if order.status != Status.DRAFT:
+        raise InvalidPurchaseOrder("Seul un brouillon peut être modifié : cette commande est déjà partie.")
+    lines = _lines_of(order, packs)
+    changed = []
+    for line_id, value in packs.items():
+        line = lines[line_id]
+        line.packs = _packs(value, line=line, what="commandés")
+        changed.append(line)
+    PurchaseOrderLine.objects.bulk_update(changed, ["packs"])
+    return order
+
+
+@transaction.atomic
+def purchase_order_send(*, order: PurchaseOrder, by=None, now: datetime.datetime | None = None) -> PurchaseOrder:
+    """Send a draft order to its supplier: the lines at 0 pack go, the e-mail is queued with the order.
+
+    The task row is written in this transaction: a committed order always has
+    its e-mail on the way, whatever the mail server does (the worker retries it).
+    """
+    order = _locked_order(order)
+    if order.status != Status.DRAFT:
+        raise InvalidPurchaseOrder(f"Cette commande est déjà {order.get_status_display()}.")
+    if not order.lines.filter(packs__gt=0).exists():
+        raise InvalidPurchaseOrder("Commandez au moins un colis avant d'envoyer la commande.")
+    order.lines.filter(packs=0).delete()
+    order.status, order.sent_at, order.sent_by = Status.SENT, now or timezone.now(), by
+    order.email_to, order.email_state, order.email_attempts = order.supplier.email, PurchaseOrder.Email.PENDING, 0
+    order.email_error, order.email_next_attempt_at = "", None
+    order.save()
+    purchase_order_email.enqueue(order_id=order.pk)
+    return order
+
+
+@transaction.atomic
+def purchase_order_email_resend(*, order: PurchaseOrder) -> PurchaseOrder:
+    """Queue the supplier's e-mail again once the retries gave up (or the address was refused and mended)."""
+    order = _locked_order(order)
+    if order.status == Status.DRAFT or order.email_state != PurchaseOrder.Email.FAILED:
+        raise InvalidPurchaseOrder("Seul un envoi en échec peut être relancé.")
+    order.email_to = order.supplier.email
+    order.email_state, order.email_attempts, order.email_next_attempt_at = PurchaseOrder.Email.PENDING, 0, None
+    order.save(update_fields=["email_to", "email_state", "email_attempts", "email_next_attempt_at"])
+    purchase_order_email.enqueue(order_id=order.pk)
+    return order
+
+
+@transaction.atomic
+def purchase_order_cancel(*, order: PurchaseOrder, now: datetime.datetime | None = None) -> PurchaseOrder:
+    """Cancel an order nothing of which was received yet."""
+    order = _locked_order(order)
+    if order.status not in (Status.DRAFT, Status.SENT):
+        raise InvalidPurchaseOrder(f"Cette commande est {order.get_status_display()} : elle ne peut plus être annulée.")
+    order.status, order.cancelled_at = Status.CANCELLED, now or timezone.now()
+    order.save(update_fields=["status", "cancelled_at"])
+    return order
+
+
+@transaction.atomic
+def purchase_order_receive(
+    *,
+    order: PurchaseOrder,
+    received: Mapping[int, int],
+    by=None,
+    allow_extra: bool = False,
+    now: datetime.datetime | None = None,
+) -> PurchaseOrder:
+    """Put a delivery ({line id: packs received}) on the pizzeria's shelf, with one receipt row per ingredient.
+
+    A delivery may be partial (the order is then « partiellement reçue » until
+    the rest comes); more than ordered only with ``allow_extra`` (confirmed by
+    the manager). A pack price that differs from the ingredient's cost of the
+    day becomes its cost from today. Locks the order, then its stock lines in
+    primary-key order: two receipts of one order queue up and never receive
+    the same packs twice. Checks everything before writing anything.
+    """
+    now = now or timezone.now()
+    order = _locked_order(order)
+    if order.status == Status.CANCELLED:
+        raise InvalidPurchaseOrder("Cette commande est annulée : rien ne peut y être reçu.")
+    if order.status == Status.DRAFT:
+        raise InvalidPurchaseOrder("Cette commande n'a pas encore été envoyée au fournisseur.")
+    if order.status == Status.RECEIVED:
+        raise InvalidPurchaseOrder("Cette commande est déjà entièrement reçue.")
+    lines = _lines_of(order, received)
+    arriving = {}
+    for line_id, value in received.items():
+        line = lines[line_id]
+        packs = _packs(value, line=line, what="reçus")
+        if packs and line.packs_received + packs > line.packs and not allow_extra:
+            raise InvalidPurchaseOrder(
+                f"{line.ingredient.name} : {packs} colis reçus alors qu'il n'en reste que {line.packs_missing} "
+                "à recevoir. Cochez la confirmation pour recevoir plus que commandé.",
+                field=f"line-{line.pk}",
+            )
+        if packs:
+            arriving[line.ingredient_id] = (line, packs)
+    if not arriving:
+        raise InvalidPurchaseOrder("Indiquez au moins un colis reçu.")
+    for ingredient_id in sorted(arriving):
+        Stock.objects.get_or_create(pizzeria_id=order.pizzeria_id, ingredient_id=ingredient_id)
+    stock_lines = (
+        Stock.objects.select_for_update(of=("self",))
+        .filter(pizzeria_id=order.pizzeria_id, ingredient_id__in=list(arriving))
+        .order_by("pk")
+    )
+    note = f"bon de commande n° {order.number} — {order.supplier.name}"
+    today = timezone.localdate(now)
+    history = cost_history()
+    for stock in stock_lines:
+        line, packs = arriving[stock.ingredient_id]
+        _move(
+            stock=stock,
+            kind=StockMovement.RECEIPT,
+            on_hand_delta=packs * line.pack_size,
+            by=by,
+            note=note,
+            purchase_order=order,
+        )
+        line.packs_received += packs
+        unit_cost = (line.pack_price / line.pack_size).quantize(UNIT_COST_STEP)
+        if history.on(line.ingredient_id, today) != unit_cost:
+            IngredientCost.objects.update_or_create(
+                ingredient_id=line.ingredient_id, valid_from=today, defaults={"unit_cost": unit_cost, "by": by}
+            )
+    PurchaseOrderLine.objects.bulk_update([line for line, _packs in arriving.values()], ["packs_received"])
+    complete = all(line.packs_received >= line.packs for line in lines.values())
+    order.status = Status.RECEIVED if complete else Status.PARTIAL
+    order.received_at = now if complete else None
+    order.save(update_fields=["status", "received_at"])
+    return order

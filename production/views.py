@@ -12,6 +12,7 @@ import datetime
 from decimal import Decimal
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
@@ -39,20 +40,31 @@ from .forms import (
     IngredientCostForm,
     OpeningExceptionForm,
     OpeningExceptionRemoveForm,
+    ParLevelsForm,
     PauseForm,
+    PurchaseLinesForm,
+    PurchaseReceiveForm,
     ReportRangeForm,
     StaffLoginForm,
     StockMoveForm,
     StockTransferForm,
 )
-from .models import StaffMember, StockMovement
+from .models import PurchaseOrder, StaffMember, StockMovement
+from .notifications import purchase_order_csv, purchase_order_csv_name
 from .services import (
     ingredient_cost_set,
     opening_exception_remove,
     opening_exception_set,
     pizzeria_set_accepting_orders,
     pizzeria_set_busy,
+    purchase_order_cancel,
+    purchase_order_draft,
+    purchase_order_email_resend,
+    purchase_order_receive,
+    purchase_order_send,
+    purchase_order_update_lines,
     stock_count_inventory,
+    stock_par_levels_set,
     stock_record_waste,
     stock_restock,
     stock_transfer,
@@ -834,3 +846,198 @@ def pizzeria_busy(request, pizzeria):
     if request.POST.get("back") == "dashboard":
         return redirect("production:dashboard")
     return redirect("production:kitchen", slug=pizzeria.slug)
+
+
+# --- Purchasing ------------------------------------------------------------------
+# Managers only; a manager of one pizzeria orders for it alone (``staff_only`` scopes the slug).
+
+
+@require_GET
+@staff_only([MANAGER])
+def purchasing(request):
+    """The suppliers and what each sells, and the pizzerias to order for."""
+    own = request.staff.pizzeria
+    context = {"suppliers": selectors.supplier_list(), "pizzerias": [own] if own else selectors.pizzeria_list()}
+    return render(request, "production/purchasing.html", context)
+
+
+@require_GET
+@staff_only([MANAGER])
+def purchase_orders(request, pizzeria):
+    page = Paginator(selectors.purchase_orders_of(pizzeria=pizzeria), LEDGER_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    context = {"pizzeria": pizzeria, "page": page, "suppliers": selectors.supplier_list()}
+    return render(request, "production/purchase_orders.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_only([MANAGER])
+def par_levels(request, pizzeria):
+    lines = selectors.par_level_lines(pizzeria=pizzeria)
+    form = ParLevelsForm(request.POST if request.method == "POST" else None, lines=lines)
+    if form.is_bound and form.is_valid():
+        try:
+            changed = stock_par_levels_set(pizzeria=pizzeria, levels=form.levels())
+        except BusinessError as error:
+            _field_error(form, error)
+        else:
+            messages.success(
+                request, f"{pizzeria} : niveaux cibles enregistrés ({changed} modifié{'s' if changed > 1 else ''})."
+            )
+            return redirect("production:par_levels", slug=pizzeria.slug)
+    status = 400 if form.is_bound else 200
+    context = {"pizzeria": pizzeria, "form": form, "alert_percent": settings.OCPIZZA["PAR_ALERT_PERCENT"]}
+    return render(request, "production/par_levels.html", context, status=status)
+
+
+def _supplier_or_404(supplier_id: int):
+    supplier = selectors.supplier_of(supplier_id=supplier_id)
+    if supplier is None:
+        raise Http404("Fournisseur inconnu.")
+    return supplier
+
+
+@require_GET
+@staff_only([MANAGER])
+def purchase_suggestion(request, pizzeria, supplier_id: int):
+    supplier = _supplier_or_404(supplier_id)
+    context = {
+        "pizzeria": pizzeria,
+        "supplier": supplier,
+        "lines": selectors.purchase_suggestion(pizzeria=pizzeria, supplier=supplier),
+        "weeks": settings.OCPIZZA["PURCHASE_HISTORY_WEEKS"],
+    }
+    return render(request, "production/purchase_suggestion.html", context)
+
+
+@require_POST
+@staff_only([MANAGER])
+def purchase_draft(request, pizzeria, supplier_id: int):
+    supplier = _supplier_or_404(supplier_id)
+    try:
+        order = purchase_order_draft(pizzeria=pizzeria, supplier=supplier, by=request.user)
+    except BusinessError as error:
+        messages.error(request, error.message)
+        return redirect("production:purchase_suggestion", slug=pizzeria.slug, supplier_id=supplier.pk)
+    messages.success(request, f"Brouillon n° {order.number} créé : vérifiez les quantités avant de l'envoyer.")
+    return redirect("production:purchase_order", slug=pizzeria.slug, pk=order.pk)
+
+
+def _purchase_order_or_404(pizzeria, pk: int) -> PurchaseOrder:
+    order = selectors.purchase_order_of(pizzeria=pizzeria, order_id=pk)
+    if order is None:
+        raise Http404("Bon de commande inconnu.")
+    return order
+
+
+def _purchase_order_page(request, pizzeria, order, *, lines_form=None, receive_form=None, status=200):
+    lines = list(order.lines.all())
+    if order.status == PurchaseOrder.Status.DRAFT and lines_form is None:
+        lines_form = PurchaseLinesForm(lines=lines)
+    if order.status in (PurchaseOrder.Status.SENT, PurchaseOrder.Status.PARTIAL) and receive_form is None:
+        receive_form = PurchaseReceiveForm(lines=lines)
+    context = {
+        "pizzeria": pizzeria,
+        "order": order,
+        "lines": lines,
+        "total": sum((line.total for line in lines), Decimal("0")),
+        "lines_form": lines_form,
+        "receive_form": receive_form,
+        "movements": order.movements.all(),
+    }
+    return render(request, "production/purchase_order.html", context, status=status)
+
+
+@require_GET
+@staff_only([MANAGER])
+def purchase_order(request, pizzeria, pk: int):
+    return _purchase_order_page(request, pizzeria, _purchase_order_or_404(pizzeria, pk))
+
+
+def _field_error(form, error: BusinessError) -> None:
+    """The error beside its line's field when it names one of the form's, else above the form."""
+    field = error.details.get("field")
+    if field in form.fields:
+        form.add_error(field, error.message)
+        # Added after cleaning: point the input at its message as AccessibleErrorsMixin does.
+        form.fields[field].widget.attrs.update(
+            {"aria-invalid": "true", "aria-describedby": f"{form[field].auto_id}_error"}
+        )
+    else:
+        form.add_error(None, error.message)
+
+
+@require_POST
+@staff_only([MANAGER])
+def purchase_order_lines(request, pizzeria, pk: int):
+    order = _purchase_order_or_404(pizzeria, pk)
+    form = PurchaseLinesForm(request.POST, lines=list(order.lines.all()))
+    if form.is_valid():
+        try:
+            purchase_order_update_lines(order=order, packs=form.packs())
+        except BusinessError as error:
+            _field_error(form, error)
+        else:
+            messages.success(request, "Quantités enregistrées.")
+            return redirect("production:purchase_order", slug=pizzeria.slug, pk=order.pk)
+    return _purchase_order_page(request, pizzeria, order, lines_form=form, status=400)
+
+
+@require_POST
+@staff_only([MANAGER])
+def purchase_order_act(request, pizzeria, pk: int, action: str):
+    """Send the order to the supplier, send its e-mail again, or cancel it."""
+    order = _purchase_order_or_404(pizzeria, pk)
+    if action == "send" and any(key.startswith("order-line-") for key in request.POST):
+        # « Envoyer » from the quantities' form: what was typed there is saved first.
+        form = PurchaseLinesForm(request.POST, lines=list(order.lines.all()))
+        if not form.is_valid():
+            return _purchase_order_page(request, pizzeria, order, lines_form=form, status=400)
+        try:
+            purchase_order_update_lines(order=order, packs=form.packs())
+        except BusinessError as error:
+            _field_error(form, error)
+            return _purchase_order_page(request, pizzeria, order, lines_form=form, status=400)
+    try:
+        if action == "send":
+            purchase_order_send(order=order, by=request.user)
+            done = f"Commande n° {order.number} envoyée à {order.supplier.name} : l'e-mail part dans un instant."
+        elif action == "resend":
+            purchase_order_email_resend(order=order)
+            done = f"Commande n° {order.number} : nouvel envoi de l'e-mail demandé."
+        else:
+            purchase_order_cancel(order=order)
+            done = f"Commande n° {order.number} annulée : prévenez {order.supplier.name} si elle était partie."
+    except BusinessError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, done)
+    return redirect("production:purchase_order", slug=pizzeria.slug, pk=order.pk)
+
+
+@require_POST
+@staff_only([MANAGER])
+def purchase_order_receive_view(request, pizzeria, pk: int):
+    order = _purchase_order_or_404(pizzeria, pk)
+    form = PurchaseReceiveForm(request.POST, lines=list(order.lines.all()))
+    if form.is_valid():
+        try:
+            received = purchase_order_receive(
+                order=order, received=form.packs(), by=request.user, allow_extra=form.cleaned_data["allow_extra"]
+            )
+        except BusinessError as error:
+            _field_error(form, error)
+        else:
+            messages.success(request, f"Livraison enregistrée : commande {received.get_status_display()}.")
+            return redirect("production:purchase_order", slug=pizzeria.slug, pk=order.pk)
+    return _purchase_order_page(request, pizzeria, order, receive_form=form, status=400)
+
+
+@require_GET
+@staff_only([MANAGER])
+def purchase_order_csv_file(request, pizzeria, pk: int):
+    order = _purchase_order_or_404(pizzeria, pk)
+    response = HttpResponse(purchase_order_csv(order=order), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{purchase_order_csv_name(order=order)}"'
+    return response

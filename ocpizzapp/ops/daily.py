@@ -77,7 +77,9 @@ def report_write(*, pizzeria: Pizzeria, day: datetime.date) -> DailyReport:
             "available": line.available,
             "on_hand": line.on_hand,
             "reserved": line.reserved,
-            "threshold": line.low_threshold,
+            # A share of the par level when the line has one, else its low threshold.
+            "threshold": line.alert_threshold,
+            "par_level": line.par_level,
         }
         for line in stock_low(Stock.objects.filter(pizzeria=pizzeria)).select_related("ingredient")
     ]
@@ -103,6 +105,12 @@ def _manager_emails(*, pizzeria: Pizzeria | None = None, pizzeria_ids: list[int]
         Q(pizzeria__isnull=True) | Q(pizzeria_id__in=ids)
     )
     return sorted({email for email in managers.values_list("user__email", flat=True) if email})
+
+
+def _threshold(item: dict) -> str:
+    if item.get("par_level") is None:  # no par level, or a report written before par levels
+        return f"seuil {item['threshold']}"
+    return f"niveau cible {item['par_level']}, alerte à {item['threshold']}"
 
 
 def _low_figures(item: dict) -> str:
@@ -144,7 +152,7 @@ def low_stock_alert(*, report: DailyReport, now: datetime.datetime) -> bool:
         logger.warning("Low stock at %s but no manager to alert", report.pizzeria)
         return False
     lines = "\n".join(
-        f"- {item['ingredient']} : {_low_figures(item)} (seuil {item['threshold']})" for item in report.low_stock
+        f"- {item['ingredient']} : {_low_figures(item)} ({_threshold(item)})" for item in report.low_stock
     )
     send_mail(
         subject=f"[OC Pizza] Stocks bas — {report.pizzeria}",

@@ -14,10 +14,11 @@ import pytest
 from django.apps import apps
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from production.models import Pizzeria, StaffMember
+from production.models import Pizzeria, PurchaseOrder, PurchaseOrderLine, StaffMember, Supplier, SupplierItem
 from tests import factories
 from tests.ventes.helpers import place
 from ventes.models import Fulfilment
@@ -40,7 +41,8 @@ class Rule:
     data: tuple = ()  # POST fields for the allowed actor; a callable is read when posting (a row's id)
 
     def post_data(self):
-        return {key: value() if callable(value) else value for key, value in self.data}
+        # A callable key too: a field named after a row's id (a purchase order's line).
+        return {(key() if callable(key) else key): value() if callable(value) else value for key, value in self.data}
 
 
 def _rule(obj, allowed, methods=("get", "post"), **data):
@@ -49,6 +51,15 @@ def _rule(obj, allowed, methods=("get", "post"), **data):
 
 
 KITCHEN, RIDER, COUNTER, MANAGER = "pizzaiolo", "rider", "counter", "manager"
+
+
+def _line_field(prefix: str, status: str):
+    """The packs field of Bastille's purchase order in ``status``, named when posting (its line's id)."""
+    return lambda: (
+        f"{prefix}-line-{PurchaseOrderLine.objects.get(order__pizzeria__code='BAS', order__status=status).pk}"
+    )
+
+
 # Who does what, as in production/views.py; managers reach every pizzeria.
 COOKS = {KITCHEN, MANAGER}
 RIDERS = {RIDER, MANAGER}
@@ -102,6 +113,21 @@ RULES = {
         MANAGER,
         methods=("post",),
         **{"transfer-destination": lambda: Pizzeria.objects.get(code="MON").pk, "transfer-quantity": "1"},
+    ),
+    "production:purchase_orders": _rule("pizzeria", MANAGER, methods=("get",)),
+    "production:par_levels": _rule("pizzeria", MANAGER),
+    "production:purchase_suggestion": _rule("supplier", MANAGER, methods=("get",)),
+    "production:purchase_draft": _rule("supplier", MANAGER, methods=("post",)),
+    "production:purchase_order": _rule("purchase_order", MANAGER, methods=("get",)),
+    "production:purchase_order_csv": _rule("sent_order", MANAGER, methods=("get",)),
+    "production:purchase_order_lines": Rule(
+        "purchase_order", frozenset({MANAGER}), frozenset({"post"}), ((_line_field("order", "draft"), "2"),)
+    ),
+    "production:purchase_order_send": _rule("purchase_order", MANAGER, methods=("post",)),
+    "production:purchase_order_resend": _rule("sent_order", MANAGER, methods=("post",)),
+    "production:purchase_order_cancel": _rule("purchase_order", MANAGER, methods=("post",)),
+    "production:purchase_order_receive": Rule(
+        "sent_order", frozenset({MANAGER}), frozenset({"post"}), ((_line_field("receive", "sent"), "1"),)
     ),
 }
 
@@ -174,6 +200,27 @@ def world(shop):
         COUNTER: staff(StaffMember.COUNTER, shop.pizzeria, "comptoir@ocpizza.fr"),
         MANAGER: staff(StaffMember.MANAGER, None, "manager@ocpizza.fr"),
     }
+    # Suppliers serve the whole chain: the one out of reach is one that no longer supplies it.
+    supplier = Supplier.objects.create(name="Latteria", email="commandes@latteria.example")
+    former = Supplier.objects.create(name="Ancien fournisseur", email="ancien@example.com", is_active=False)
+    SupplierItem.objects.create(
+        supplier=supplier, ingredient=shop.stock["cheese"].ingredient, pack_label="sac", pack_size=2500, pack_price=18
+    )
+
+    def purchase(pizzeria, status):
+        order = PurchaseOrder.objects.create(
+            pizzeria=pizzeria, supplier=supplier, status=status, sent_at=None if status == "draft" else timezone.now()
+        )
+        PurchaseOrderLine.objects.create(
+            order=order,
+            ingredient=shop.stock["cheese"].ingredient,
+            pack_label="sac",
+            pack_size=2500,
+            pack_price=18,
+            packs=1,
+        )
+        return order
+
     mine = place(shop, customer=owner, fulfilment=Fulfilment.DELIVERY)
     theirs = place(shop, pizzeria_id=shop.other_pizzeria.pk, customer=stranger)
     objects = {
@@ -184,6 +231,9 @@ def world(shop):
         "product": (shop.margherita, foreign_product),
         "pizzeria": (shop.pizzeria, shop.other_pizzeria),
         "reset": (owner.user, stranger.user),
+        "supplier": (supplier, former),
+        "purchase_order": (purchase(shop.pizzeria, "draft"), purchase(shop.other_pizzeria, "draft")),
+        "sent_order": (purchase(shop.pizzeria, "sent"), purchase(shop.other_pizzeria, "sent")),
     }
     return shop, users, objects
 
@@ -197,6 +247,7 @@ def _url(name: str, params: frozenset, obj, pizzeria) -> str:
         "number": getattr(obj, "number", None),
         "pk": obj.pk,
         "product_id": obj.pk,
+        "supplier_id": obj.pk,
         "key": f"{obj.pk}::",  # a cart line: the product as it comes
         "address_id": obj.pk,
         # A forged link: a real user's id with a token that was never issued.
