@@ -25,6 +25,7 @@ from ventes.services import (
     customer_complete_profile,
     customer_create,
     customer_set_notifications,
+    order_claim,
 )
 
 if TYPE_CHECKING:
@@ -33,9 +34,18 @@ __all__ = ["AddressData", "address_create", "address_delete", "address_update", 
 
 
 def customer_sign_up(
-    *, email: str, password: str, first_name: str, last_name: str, phone: str, marketing: bool = False
+    *,
+    email: str,
+    password: str,
+    first_name: str,
+    last_name: str,
+    phone: str,
+    marketing: bool = False,
+    claim: tuple[str, str] | None = None,
 ):
     """Open a customer account: the user (e-mail as login) and its customer profile, together or not at all.
+
+    ``claim``: the (number, signed link) of the guest order the account is opened from, which becomes its first.
 
     Raises ``EmailAlreadyUsed`` when the address is taken, in any case, even by
     a sign-up racing this one (the database's case-insensitive unique index decides).
@@ -47,7 +57,9 @@ def customer_sign_up(
     try:
         with transaction.atomic():
             user = users.create_user(email=email, password=password, first_name=first_name, last_name=last_name)
-            customer_create(user=user, phone=phone, marketing=marketing)
+            customer = customer_create(user=user, phone=phone, marketing=marketing)
+            if claim is not None:
+                order_claim(number=claim[0], link=claim[1], customer=customer)
     except IntegrityError as error:
         raise EmailAlreadyUsed() from error
     return user

@@ -38,7 +38,7 @@ from accounts.services import (
 from ocpizzapp.errors import errors_go_back_to
 from ventes.geo import GeoError
 from ventes.privacy import customer_data_csv, customer_data_export
-from ventes.selectors import customer_addresses, customer_for, customer_order_history
+from ventes.selectors import customer_addresses, customer_for, customer_order_history, guest_order_from_link
 
 # The staff screens' entry (another app); staff land there when it exists.
 STAFF_HOME_PATH = "/equipe/"
@@ -87,7 +87,11 @@ class LogoutView(auth_views.LogoutView):
 def signup(request):
     if request.user.is_authenticated:
         return redirect("accounts:profile")
-    form = SignupForm(request.POST or None)
+    # Opened from a guest's order (its signed link): the form starts from what they typed at the checkout, and
+    # the order becomes the account's first.
+    number, link = request.GET.get("commande", ""), request.GET.get("t", "")
+    order = guest_order_from_link(number=number, link=link)
+    form = SignupForm(request.POST or None, initial=_initial_from_order(order) if order else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -98,14 +102,23 @@ def signup(request):
                 last_name=data["last_name"],
                 phone=data["phone"],
                 marketing=data["marketing"],
+                claim=(number, link) if order else None,
             )
         except EmailAlreadyUsed as error:
             form.add_error("email", error.message)
         else:
             login(request, user, backend=PASSWORD_BACKEND)
             messages.success(request, f"Bienvenue, {user.first_name} ! Votre compte est créé.")
+            if order is not None:
+                return redirect("ventes:order_detail", number=order.number)
             return redirect(_safe_next(request) or resolve_url(settings.LOGIN_REDIRECT_URL))
-    return render(request, "accounts/signup.html", {"form": form, "next": _safe_next(request)})
+    context = {"form": form, "next": _safe_next(request), "order": order, "link": link}
+    return render(request, "accounts/signup.html", context)
+
+
+def _initial_from_order(order) -> dict[str, str]:
+    first, _, last = order.customer_name.strip().partition(" ")
+    return {"email": order.customer_email, "first_name": first, "last_name": last, "phone": order.customer_phone}
 
 
 @login_required

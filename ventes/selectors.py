@@ -673,6 +673,14 @@ def order_version_for_viewer(*, number: str, user, token: str = "") -> OrderVers
     return OrderVersion(pk=pk, updated_at=updated_at, role=role) if allowed else None
 
 
+def guest_order_from_link(*, number: str, link: str) -> Order | None:
+    """The order placed without an account that this signed link is for, or None: what a guest may turn into
+    their account's first order."""
+    if not link or order_number_from_token(link) != number:
+        return None
+    return Order.objects.filter(number=number, customer__isnull=True).first()
+
+
 def order_view_at(*, version: OrderVersion) -> OrderView:
     """The whole order behind a version already checked for its viewer."""
     order = Order.objects.select_related("pizzeria", "customer").get(pk=version.pk)

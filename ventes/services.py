@@ -62,6 +62,7 @@ from .models import (
     PaymentState,
 )
 from .pricing import PricedLine, delivery_fee_for, order_totals
+from .tracking import order_number_from_token
 from .workflow import Role, actor_role, order_lock, order_transition
 
 EDITOR_ROLES = {Role.OWNER, Role.COUNTER, Role.MANAGER}
@@ -652,6 +653,21 @@ def customer_set_notifications(
         if before != now_given
     )
     return customer
+
+
+@transaction.atomic
+def order_claim(*, number: str, link: str, customer: Customer) -> Order | None:
+    """Make a guest's order the first of the account they opened from its signed link ``link``: it then shows in
+    their orders, and only they (signed in) may change it. None, and nothing written, when the link is not that
+    order's or the order already has an account."""
+    if not link or order_number_from_token(link) != number:
+        return None
+    order = Order.objects.select_for_update().filter(number=number, customer__isnull=True).first()
+    if order is None:
+        return None
+    order.customer = customer
+    order.save(update_fields=["customer", "updated_at"])
+    return order
 
 
 # Customers and their address book (the accounts app asks for these writes).
