@@ -627,7 +627,7 @@ class OrderView:
 def order_for_viewer(*, number: str, user, token: str = "") -> OrderView | None:
     """The order if this person may see it: its owner, staff of its pizzeria, a manager,
     or anyone holding a valid signed link. None otherwise (the caller answers 404)."""
-    order = Order.objects.select_related("pizzeria", "customer").filter(number=number).first()
+    order = Order.objects.select_related("pizzeria", "customer", "rider").filter(number=number).first()
     if order is None:
         return None
     owner_id = order.customer.user_id if order.customer is not None else None
@@ -683,7 +683,7 @@ def guest_order_from_link(*, number: str, link: str) -> Order | None:
 
 def order_view_at(*, version: OrderVersion) -> OrderView:
     """The whole order behind a version already checked for its viewer."""
-    order = Order.objects.select_related("pizzeria", "customer").get(pk=version.pk)
+    order = Order.objects.select_related("pizzeria", "customer", "rider").get(pk=version.pk)
     return OrderView(order=order, role=version.role, by_link=version.role == Role.OWNER and order.customer_id is None)
 
 
@@ -720,6 +720,51 @@ def order_meal_voucher_split(*, order: Order, lines: Iterable[OrderLine]) -> Mea
 
 def order_events(*, order: Order) -> list[OrderEvent]:
     return list(order.events.all())
+
+
+@dataclass(frozen=True)
+class ProgressStage:
+    """One step of an order's way to its customer, as the tracking page draws it."""
+
+    label: str
+    at: datetime.datetime | None  # when it was reached; None while ahead
+    current: bool
+
+
+# The steps a customer follows, by fulfilment; each is reached when the order first moves to its state.
+PROGRESS_STEPS = {
+    Fulfilment.DELIVERY: [
+        (OrderState.RECEIVED, "Reçue"),
+        (OrderState.PREPARING, "Au four"),
+        (OrderState.READY, "Prête"),
+        (OrderState.OUT_FOR_DELIVERY, "En route"),
+        (OrderState.COMPLETED, "Livrée"),
+    ],
+    Fulfilment.PICKUP: [
+        (OrderState.RECEIVED, "Reçue"),
+        (OrderState.PREPARING, "Au four"),
+        (OrderState.READY, "Prête à retirer"),
+        (OrderState.COMPLETED, "Retirée"),
+    ],
+}
+
+
+def order_progress(*, order: Order, events: Iterable[OrderEvent]) -> list[ProgressStage]:
+    """The order's steps with the time each was reached (from its history), the one it is at marked current;
+    none for an order cancelled or still waiting for its payment."""
+    steps = PROGRESS_STEPS[Fulfilment(order.fulfilment)]
+    states: list[str] = [state for state, _label in steps]
+    if order.state not in states:
+        return []
+    reached: dict[str, datetime.datetime] = {}
+    for event in events:
+        if event.type in STATE_EVENT_TYPES and event.to_state in states:
+            reached.setdefault(event.to_state, event.at)
+    position = states.index(order.state)
+    return [
+        ProgressStage(label=label, at=reached.get(state) if index <= position else None, current=index == position)
+        for index, (state, label) in enumerate(steps)
+    ]
 
 
 def order_totals_of(*, order: Order, lines: list[OrderLine]) -> Totals:

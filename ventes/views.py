@@ -83,6 +83,7 @@ from .selectors import (
     order_is_owned_by,
     order_lines,
     order_notification_log,
+    order_progress,
     order_reorder,
     order_totals_of,
     order_version_for_viewer,
@@ -596,6 +597,7 @@ def _order_context(request, view) -> dict:
         "order": order,
         "lines": lines,
         "events": events,
+        "progress": order_progress(order=order, events=events),
         "refunds": refunds,
         # What the order's price gave back; a second payment's refund is not part of it.
         "refunded": sum(
