@@ -372,6 +372,13 @@ REMOVABLE = [
 OWN_PRICES_SLUG = "montmartre"
 
 
+STAFF_FIRST_NAMES = {
+    StaffMember.PIZZAIOLO: ["Giuseppe", "Lucia", "Marco", "Chiara"],
+    StaffMember.RIDER: ["Karim", "Inès", "Théo", "Awa"],
+    StaffMember.COUNTER: ["Léa", "Hugo", "Sofia", "Nathan"],
+}
+
+
 def _slug(name: str) -> str:
     from django.utils.text import slugify
 
@@ -530,7 +537,7 @@ def seed_demo() -> list[DemoLogin]:
 
     role_groups_sync()
     logins = []
-    for pizzeria in pizzerias:
+    for index, pizzeria in enumerate(pizzerias):
         for role, label in StaffMember.ROLES:
             if role == StaffMember.MANAGER:
                 continue
@@ -540,7 +547,8 @@ def seed_demo() -> list[DemoLogin]:
                 role=role,
                 pizzeria=pizzeria,
                 password=DEMO_PASSWORD,
-                first_name=label.capitalize(),
+                # A name the customer may read (« Votre livreur Karim est en route »).
+                first_name=STAFF_FIRST_NAMES[role][index % len(STAFF_FIRST_NAMES[role])],
                 last_name=pizzeria.name.removeprefix("OC Pizza "),
             )
             logins.append(DemoLogin(email=email, role=label, pizzeria=pizzeria.name))
