@@ -121,25 +121,54 @@ class SlotSelect(forms.Widget):
 
     def render(self, name, value, attrs=None, renderer=None):
         here = timezone.get_current_timezone()
+        today = timezone.localdate()
         options = ['<option value=""{}>—</option>'.format("" if value else " selected")]
+        day, day_short = None, ""
         for room in self.slots:
             t = room.at.astimezone(here)
+            if t.date() != day:
+                # One group per day, so that « 19h30 » is read with its day.
+                if day is not None:
+                    options.append("</optgroup>")
+                day = t.date()
+                options.append(f'<optgroup label="{_day_label(day, today=today)}">')
+                day_short = _day_short(day, today=today)
             # SLOT_FORMAT, from integers (strftime is several times slower); nothing else is written out.
             option = f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}"
             selected = " selected" if option == value else ""
-            label = f"{t.day:02d}/{t.month:02d} {t.hour:02d}h{t.minute:02d}"
+            # The day again in each option: a closed list shows only the option chosen.
+            label = f"{day_short} {t.hour:02d}h{t.minute:02d}"
             if self.load is None:
                 full = "" if room.remaining else " — complet"
             else:
                 full = "" if room.fits(self.load) else " — complet"
                 selected += " disabled" if full else ""
             options.append(f'<option value="{option}"{selected}>{label}{full}</option>')
+        if day is not None:
+            options.append("</optgroup>")
         return format_html(
             '<select name="{}"{}>\n{}\n</select>',
             name,
             flatatt(self.build_attrs(self.attrs, attrs)),
             mark_safe("\n".join(options)),
         )
+
+
+WEEKDAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
+
+
+def _day_short(day: datetime.date, *, today: datetime.date) -> str:
+    if day == today:
+        return "Aujourd'hui"
+    if day == today + datetime.timedelta(days=1):
+        return "Demain"
+    return f"{WEEKDAYS[day.weekday()][:3].capitalize()}. {day.day:02d}/{day.month:02d}"
+
+
+def _day_label(day: datetime.date, *, today: datetime.date) -> str:
+    named = {today: "Aujourd'hui", today + datetime.timedelta(days=1): "Demain"}.get(day)
+    date = f"{WEEKDAYS[day.weekday()]} {day.day:02d}/{day.month:02d}"
+    return f"{named}, {date}" if named else date.capitalize()
 
 
 def parse_slot(value: str) -> datetime.datetime | None:
@@ -177,12 +206,24 @@ class OrderDetailsForm(forms.Form):
     )
     note = forms.CharField(label="Remarque", max_length=300, required=False)
 
-    def __init__(self, *args, pizzeria: Pizzeria, slots: list[SlotRoom], load: int | None = None, **kwargs):
-        """``load``: the oven load of the cart, when known as the form is shown (see ``SlotSelect``)."""
+    def __init__(
+        self, *args, pizzeria: Pizzeria, slots: list[SlotRoom], load: int | None = None, asap: bool = True, **kwargs
+    ):
+        """``load``: the oven load of the cart, when known as the form is shown (see ``SlotSelect``). ``asap``
+        False (a pizzeria closed or paused now): no « dès que possible », the first slot with room chosen."""
         super().__init__(*args, **kwargs)
         self.pizzeria = pizzeria
         self.fields["slot"].widget.slots = slots
         self.fields["slot"].widget.load = load
+        self.asap_offered = asap
+        if not asap:
+            # Only shown: an « asap » sent anyway is refused by order_place, with why.
+            when = self.fields["when"]
+            cast(forms.RadioSelect, when.widget).choices = [choice for choice in WHEN_CHOICES if choice[0] != "asap"]
+            when.initial = "slot"
+            first = next((room for room in slots if load is None or room.fits(load)), None)
+            if first is not None:
+                self.fields["slot"].initial = timezone.localtime(first.at).strftime(SLOT_FORMAT)
         for name, bound in self.fields.items():
             bound.widget.attrs.setdefault("aria-describedby", f"id_{name}_error")
 
@@ -263,6 +304,7 @@ class CheckoutForm(OrderDetailsForm):
         super().__init__(*args, **kwargs)
         if not sms.sms_enabled():
             del self.fields["notify_by"]
+        self.offers_online_payment = online_payment
         if online_payment:
             cast(forms.ChoiceField, self.fields["payment_method"]).choices = [ONLINE_CHOICE, *AT_DOOR_CHOICES]
         self.addresses = {address.pk: address for address in addresses}

@@ -455,10 +455,13 @@ def checkout(request):
     user = request.user
     customer = customer_for(user=user)
     summary = cart_summary(pizzeria=pizzeria, lines=cart.lines)
+    is_open = pizzeria_is_open(pizzeria)
     form_kwargs = {
         "pizzeria": pizzeria,
         "slots": checkout_slots(pizzeria=pizzeria),
         "load": summary.oven_load,
+        # Closed or paused, nothing leaves now: the form offers the first slot with room instead.
+        "asap": is_open and not pizzeria.is_paused,
         # Only a customer has an address book (compiling even an empty query costs more than the whole form).
         "addresses": customer_addresses(user=user) if customer is not None else (),
         "online_payment": online_payment_enabled(),
@@ -521,7 +524,7 @@ def checkout(request):
     context = {
         "form": form,
         "pizzeria": pizzeria,
-        "is_open": pizzeria_is_open(pizzeria),
+        "is_open": is_open,
         "cart": summary,
         "voucher": cart_meal_voucher_splits(cart=summary),
     }

@@ -53,7 +53,7 @@ def test_full_slots_busy_mode_and_a_timed_pause_on_the_screens(browser, live_ser
     Pizzeria.objects.filter(pk=shop.pizzeria.pk).update(ovens=1, pizzas_per_oven=3)
     full = checkout_slots(pizzeria=pizzeria_get(pk=shop.pizzeria.pk))[4].at
     place(shop, [LineRequest(shop.margherita.pk, 3)], requested_for=full)
-    label = timezone.localtime(full).strftime("%d/%m %Hh%M")
+    label, value = timezone.localtime(full).strftime("%Hh%M"), timezone.localtime(full).strftime("%Y-%m-%dT%H:%M")
 
     # A customer sees the full slot, and cannot choose it.
     customer = browser.new_page()
@@ -63,8 +63,9 @@ def test_full_slots_busy_mode_and_a_timed_pause_on_the_screens(browser, live_ser
     expect(customer.locator("#panier")).to_contain_text("Margherita")
     customer.goto(f"{live_server.url}/commander/")
     customer.get_by_label("À un créneau précis").check()
-    option = customer.locator("#id_slot option", has_text=label)
-    expect(option).to_have_text(f"{label} — complet")
+    option = customer.locator(f'#id_slot option[value="{value}"]')
+    day = "Aujourd'hui" if timezone.localtime(full).date() == timezone.localdate() else "Demain"
+    expect(option).to_have_text(f"{day} {label} — complet")
     expect(option).to_be_disabled()
     looked_at(customer, "checkout-full-slot")
 
@@ -77,7 +78,7 @@ def test_full_slots_busy_mode_and_a_timed_pause_on_the_screens(browser, live_ser
     counter.locator("#id_customer_phone").fill("01 02 03 04 05")
     counter.get_by_label("À emporter").check()
     counter.get_by_label("À un créneau précis").check()
-    counter.locator("#id_slot").select_option(label=f"{label} — complet")
+    counter.locator("#id_slot").select_option(value=value)
     counter.get_by_label("Espèces").check()
     counter.get_by_role("button", name="Enregistrer la commande").click()
     expect(counter.locator("#id_slot_error")).to_contain_text("est complet (3 pizzas prévues sur 3)")

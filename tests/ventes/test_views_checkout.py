@@ -266,3 +266,35 @@ def test_placing_an_order_from_the_checkout_reads_nothing_twice(
     assert mailoutbox == []
     run_queued_tasks()
     assert len(mailoutbox) == 1
+
+
+def test_a_closed_pizzeria_offers_its_first_slot_with_room_and_no_asap(client, shop):
+    OpeningHours.objects.filter(pizzeria=shop.pizzeria, weekday=timezone.localdate().weekday()).delete()
+    fill_cart(client, shop)
+
+    html = client.get("/commander/").content.decode()
+
+    assert 'value="asap"' not in html and "Dès que possible" not in html
+    assert '<input type="hidden" name="when" value="slot">' in html
+    first = timezone.localtime(checkout_slots(pizzeria=shop.pizzeria)[0].at)
+    assert f'<option value="{first:%Y-%m-%dT%H:%M}" selected>Demain {first:%Hh%M}</option>' in html
+    # The slots come grouped by day, each group named.
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    assert '<optgroup label="Demain, ' in html and f"{tomorrow:%d/%m}" in html
+
+
+def test_an_open_pizzeria_offers_asap_first(client, shop):
+    fill_cart(client, shop)
+    html = client.get("/commander/").content.decode()
+    assert 'value="asap"' in html and "Dès que possible" in html
+    assert (
+        '<optgroup label="Aujourd&#x27;hui, ' in html or "<optgroup label=\"Aujourd'hui, " in html or "Demain" in html
+    )
+
+
+def test_the_payment_heading_follows_the_methods_on_offer(client, shop, settings):
+    fill_cart(client, shop)
+    assert "<h2>Paiement à la livraison ou au comptoir</h2>" in client.get("/commander/").content.decode()
+    settings.STRIPE_SECRET_KEY, settings.STRIPE_PUBLISHABLE_KEY = "sk_test_" + "x" * 24, "pk_test_" + "x" * 24
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_" + "x" * 24
+    assert "<h2>Paiement</h2>" in client.get("/commander/").content.decode()
