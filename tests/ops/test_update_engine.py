@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ops.conftest import make_site_env
+from tests.ops.conftest import LEGAL_MENTIONS, make_site_env
 from tests.ops.servers import ROOT, wait_until
 
 pytestmark = pytest.mark.skipif(
@@ -25,6 +25,9 @@ SERVER_VARIABLES = (
     "STATIC_ROOT",
     "MEDIA_ROOT",
     "BACKUP_DIR",
+    # What the operator adds once to the file the engine wrote (docs/exploitation.md, first deployment).
+    *LEGAL_MENTIONS,
+    "ARCHIVE_SIGNING_KEY",
 )
 
 

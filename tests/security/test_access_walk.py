@@ -9,6 +9,7 @@ a login redirect, 403, 404 or 405 and the database is left exactly as it was.
 """
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pytest
 from django.apps import apps
@@ -115,6 +116,7 @@ RULES = {
         **{"transfer-destination": lambda: Pizzeria.objects.get(code="MON").pk, "transfer-quantity": "1"},
     ),
     "production:purchase_orders": _rule("pizzeria", MANAGER, methods=("get",)),
+    "production:reports_export": _rule("report", MANAGER, methods=("get",)),
     "production:par_levels": _rule("pizzeria", MANAGER),
     "production:purchase_suggestion": _rule("supplier", MANAGER, methods=("get",)),
     "production:purchase_draft": _rule("supplier", MANAGER, methods=("post",)),
@@ -234,6 +236,8 @@ def world(shop):
         "supplier": (supplier, former),
         "purchase_order": (purchase(shop.pizzeria, "draft"), purchase(shop.other_pizzeria, "draft")),
         "sent_order": (purchase(shop.pizzeria, "sent"), purchase(shop.other_pizzeria, "sent")),
+        # A report names no row: the chain's figures, for managers only.
+        "report": (SimpleNamespace(pk=None, report="ventes"), SimpleNamespace(pk=None, report="ventes")),
     }
     return shop, users, objects
 
@@ -249,6 +253,7 @@ def _url(name: str, params: frozenset, obj, pizzeria) -> str:
         "product_id": obj.pk,
         "supplier_id": obj.pk,
         "key": f"{obj.pk}::",  # a cart line: the product as it comes
+        "name": getattr(obj, "report", None),
         "address_id": obj.pk,
         # A forged link: a real user's id with a token that was never issued.
         "uidb64": urlsafe_base64_encode(force_bytes(obj.pk)),
