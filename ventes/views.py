@@ -52,6 +52,7 @@ from .forms import (
     CheckoutForm,
     ConfigureForm,
     EditLinesForm,
+    FormulaAddForm,
     RefundForm,
     StaffOrderForm,
 )
@@ -70,6 +71,7 @@ from .selectors import (
     line_check_available,
     menu_configurator,
     menu_for,
+    menu_formula,
     menu_line,
     menu_products,
     order_awaiting_payment,
@@ -172,9 +174,11 @@ def _menu_cards(request, pizzeria) -> str:
     key = f"menu-cards:{pizzeria.pk}:{menu_version(pizzeria_id=pizzeria.pk)}"
     html = cache.get(key)
     if html is None:
+        menu = menu_for(pizzeria=pizzeria, fresh=True)
         context = {
             "pizzeria": pizzeria,
-            "sections": menu_for(pizzeria=pizzeria, fresh=True).sections,
+            "sections": menu.sections,
+            "formulas": menu.formulas,
             "csrf_token": CSRF_TOKEN_SLOT,
         }
         html = render_to_string("ventes/_menu_cards.html", context)
@@ -254,6 +258,40 @@ def cart_add(request):
             return _cart_answer(request, cart, error=error.message, back=back)
     cart.add(pizzeria_id=pizzeria.pk, key=key, quantity=quantity)
     return _cart_answer(request, cart, pizzeria=pizzeria, notice=f"{line.label} ajouté au panier.", back=back)
+
+
+@require_POST
+def cart_add_formula(request):
+    """Put a formula with its choices in the cart; a missing or foreign choice is said in French, nothing added."""
+    cart = Cart(request.session)
+    form = FormulaAddForm(request.POST)
+    if not form.is_valid():
+        return _cart_answer(request, cart, error=str(next(iter(form.errors.values()))[0]))
+    pizzeria = pizzeria_get(pk=form.cleaned_data["pizzeria"], with_hours=False)
+    if pizzeria is None:
+        return _cart_answer(request, cart, error="Pizzeria inconnue.")
+    back = f"{pizzeria.get_absolute_url()}#formule-{form.cleaned_data['formula']}"
+    quantity = form.cleaned_data["quantity"]
+    try:
+        chosen, can_make = menu_formula(
+            pizzeria=pizzeria, formula_id=form.cleaned_data["formula"], choice_ids=form.cleaned_data["choices"]
+        )
+        elsewhere = cart.belongs_elsewhere(pizzeria.pk)
+        wanted = quantity if elsewhere else cart.quantity_after_adding(chosen.key, quantity)
+        line_check_available(line=chosen, can_make=can_make, quantity=wanted)
+        if not elsewhere:
+            cart_check_add(lines=cart.lines, key=chosen.key, quantity=quantity)
+    except (InvalidConfiguration, SoldOut, CartLimitReached) as error:
+        return _cart_answer(request, cart, error=error.message, back=back)
+    if elsewhere and not form.cleaned_data["replace"]:
+        return _cart_answer(
+            request,
+            cart,
+            error="Votre panier contient des produits d'une autre pizzeria : videz-le avant d'ajouter cette formule.",
+            back=back,
+        )
+    cart.add(pizzeria_id=pizzeria.pk, key=chosen.key, quantity=quantity)
+    return _cart_answer(request, cart, pizzeria=pizzeria, notice=f"{chosen.label} ajoutée au panier.", back=back)
 
 
 def _configure_choice(request) -> tuple[int | None, tuple[int, ...] | None, int | None]:
