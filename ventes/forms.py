@@ -331,10 +331,11 @@ class StaffOrderForm(OrderDetailsForm):
         label="Prendre la commande même si le créneau est complet (la cuisine en sera avertie)", required=False
     )
 
-    def __init__(self, *args, products=(), **kwargs):
+    def __init__(self, *args, products=(), configured_lines: int = 0, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["customer_name"].error_messages["required"] = "Indiquez le nom du client."
         self.products = list(products)
+        self.configured_lines = configured_lines  # lines configured beforehand, kept in the operator's cart
         for product in self.products:
             field = _quantity_field(min_value=0, required=False)
             field.label = product.name
@@ -352,7 +353,7 @@ class StaffOrderForm(OrderDetailsForm):
 
     def clean(self):
         cleaned = super().clean()
-        if not self.errors and not self.quantities():
+        if not self.errors and not self.quantities() and not self.configured_lines:
             self.add_error(None, "Ajoutez au moins un produit.")
         return cleaned
 
