@@ -901,3 +901,72 @@ def recipe_memo_rows(
     for ingredient_id, ingredient in added.items():
         rows.append(MemoRow(ingredient.name, ingredient.get_unit_display(), recipe[ingredient_id], 0, "supplément"))
     return rows
+
+
+@dataclass(frozen=True)
+class OverrideRow:
+    """One thing a pizzeria may price or withdraw on its own: a product, one of its sizes or one of its options.
+
+    ``price``: its own price here, None for the chain's; ``priced``: False for a product sold in sizes
+    (each size has its price).
+    """
+
+    key: str
+    product: Product
+    label: str
+    chain_price: Decimal | None
+    price: Decimal | None
+    withdrawn: bool
+    size_id: int | None = None
+    option_id: int | None = None
+    priced: bool = True
+
+
+def menu_override_rows(*, pizzeria: Pizzeria) -> list[tuple[Product, list[OverrideRow]]]:
+    """Each product of the pizzeria's menu with what it may price or withdraw there, in a fixed number of queries."""
+    catalogue = catalogue_for(pizzeria=pizzeria)
+    listed = []
+    for product in catalogue.products.values():
+        sizes = list(product.sizes.all())
+        own = catalogue._override("product", product.pk)
+        rows = [
+            OverrideRow(
+                key=f"p{product.pk}",
+                product=product,
+                label=f"{product.name} (tout le produit)" if sizes else product.name,
+                chain_price=None if sizes else product.price,
+                price=own.price if own is not None else None,
+                withdrawn=own is not None and own.withdrawn,
+                priced=not sizes,
+            )
+        ]
+        for size in sizes:
+            own = catalogue._override("size", size.pk)
+            rows.append(
+                OverrideRow(
+                    key=f"s{size.pk}",
+                    product=product,
+                    label=f"{product.name} {size.name}",
+                    chain_price=size.price,
+                    price=own.price if own is not None else None,
+                    withdrawn=own is not None and own.withdrawn,
+                    size_id=size.pk,
+                )
+            )
+        for group in product.option_groups.all():
+            for option in group.options.all():
+                own = catalogue._override("option", option.pk)
+                name = f"sans {_lower_first(option.name)}" if group.kind == OptionGroup.REMOVE else option.name
+                rows.append(
+                    OverrideRow(
+                        key=f"o{option.pk}",
+                        product=product,
+                        label=f"{group.name} : {name}",
+                        chain_price=option.price,
+                        price=own.price if own is not None else None,
+                        withdrawn=own is not None and own.withdrawn,
+                        option_id=option.pk,
+                    )
+                )
+        listed.append((product, rows))
+    return listed

@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
-from django.views.decorators.http import condition, require_GET, require_POST
+from django.views.decorators.http import condition, require_GET, require_http_methods, require_POST
 
 from ocpizzapp.exceptions import BusinessError
 from ventes import selectors as orders
@@ -31,10 +31,19 @@ from . import selectors
 from .cache import board_html
 from .decorators import staff_only
 from .exceptions import InvalidPace
-from .forms import BusyForm, IngredientCostForm, PauseForm, StaffLoginForm, StockMoveForm, StockTransferForm
+from .forms import (
+    BusyForm,
+    IngredientCostForm,
+    MenuOverrideForm,
+    PauseForm,
+    StaffLoginForm,
+    StockMoveForm,
+    StockTransferForm,
+)
 from .models import StaffMember, StockMovement
 from .services import (
     ingredient_cost_set,
+    menu_override_set,
     pizzeria_set_accepting_orders,
     pizzeria_set_busy,
     stock_count_inventory,
@@ -438,6 +447,49 @@ def ingredient_cost(request):
             )
             return redirect("production:food_cost")
     return _food_cost_page(request, form, status=400)
+
+
+# --- The pizzeria's own prices and withdrawals --------------------------------------
+
+
+def _menu_prices_page(request, pizzeria, *, posted: MenuOverrideForm | None = None, posted_key: str = "", status=200):
+    context = {
+        "pizzeria": pizzeria,
+        "products": selectors.menu_override_rows(pizzeria=pizzeria),
+        "posted": posted,
+        "posted_key": posted_key,
+    }
+    return render(request, "production/menu_prices.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_only([MANAGER])
+def menu_prices(request, pizzeria):
+    """A manager sets the pizzeria's own price of a product, a size or an option, or withdraws it there."""
+    if request.method == "GET":
+        return _menu_prices_page(request, pizzeria)
+    form = MenuOverrideForm(request.POST)
+    key = ""
+    if form.is_valid():
+        data = form.cleaned_data
+        key = f"o{data['option']}" if data["option"] else f"s{data['size']}" if data["size"] else f"p{data['product']}"
+        try:
+            menu_override_set(
+                pizzeria=pizzeria,
+                product_id=data["product"],
+                size_id=data["size"],
+                option_id=data["option"],
+                price=data["price"],
+                withdrawn=data["withdrawn"],
+            )
+        except BusinessError as error:
+            form.add_error("price", error.message)
+        else:
+            messages.success(request, "Carte de la pizzeria enregistrée.")
+            return redirect(f"{reverse('production:menu_prices', args=[pizzeria.slug])}#ligne-{key}")
+    else:
+        key = request.POST.get("key", "")
+    return _menu_prices_page(request, pizzeria, posted=form, posted_key=key, status=400)
 
 
 # --- Managers' dashboard ---------------------------------------------------------
