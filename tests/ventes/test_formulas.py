@@ -328,3 +328,23 @@ def test_the_menu_reads_a_fixed_number_of_queries_however_many_formulas(client, 
                 FormulaChoice.objects.create(slot=slot, product=product)
     with django_assert_num_queries(14):
         client.get(url)
+
+
+def test_an_order_edited_in_the_queue_keeps_its_formula_and_adjusts_only_the_difference(lunch, at_lunch, manager):
+    from ventes.services import order_edit_lines
+
+    shop = lunch.shop
+    order = place(shop, [lunch.request("Regina", "Peroni", "Tiramisu")])
+    order_edit_lines(
+        order_id=order.pk, lines=[lunch.request("Margherita", "Peroni", "Tiramisu", quantity=2)], by=manager
+    )
+
+    order.refresh_from_db()
+    assert [(line.product_name, line.quantity) for line in order.lines.order_by("pk")] == [
+        ("Margherita", 2),
+        ("Peroni", 2),
+        ("Tiramisu", 2),
+    ]
+    assert order.total == Decimal("29.80")
+    assert shop.figures("ham") == (300, 0) and shop.figures("beer")[1] == 2
+    assert ledger_matches_levels()
