@@ -436,8 +436,10 @@ def cart_remove(request, key):
     key = _cart_key(key)
     if key not in cart.lines:
         return _cart_answer(request, cart, error="Ce produit n'est pas dans votre panier.")
-    pizzeria = pizzeria_get(pk=cart.pizzeria_id, with_hours=False) if cart.pizzeria_id else None
-    back = _staff_return(request, pizzeria) if pizzeria is not None else ""
+    back = ""
+    if request.POST.get("retour") == STAFF_RETURN and cart.pizzeria_id:
+        pizzeria = pizzeria_get(pk=cart.pizzeria_id, with_hours=False)
+        back = _staff_return(request, pizzeria) if pizzeria is not None else ""
     cart.remove(key=key)
     return _cart_answer(request, cart, notice="Produit retiré du panier.", back=back)
 

@@ -204,3 +204,16 @@ def test_the_staff_page_reads_a_fixed_number_of_queries_however_many_lines_are_c
     with django_assert_num_queries(10):
         page = client.get(URL)
     assert page.content.decode().count('class="cart-line"') == 10
+
+
+def test_a_composed_line_taken_back_returns_to_the_staff_page(client, options_shop, counter):
+    shop = options_shop
+    client.force_login(counter)
+    client.post(configure_url(shop, shop.regina), {"size": shop.sizes["Grande"].pk, "quantity": 1, "retour": "equipe"})
+    (key,) = client.session["cart"]["lines"]
+    page = client.get(URL).content.decode()
+    assert f'action="{reverse("ventes:cart_remove", args=[key])}" id="retirer-1"' in page
+
+    answer = client.post(reverse("ventes:cart_remove", args=[key]), {"retour": "equipe"})
+    assert answer.status_code == 302 and answer.url == URL
+    assert not client.session["cart"]["lines"]
