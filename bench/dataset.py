@@ -149,8 +149,8 @@ FROM generate_series(1, %(count)s) AS g
 JOIN production_pizzeria p ON p.id = (SELECT min(id) FROM production_pizzeria) + (g %% %(pizzerias)s);
 
 INSERT INTO ventes_orderline (order_id, product_id, product_name, quantity, unit_price, vat_rate,
-                              options, description, recipe, allergens)
-SELECT o.id, p.id, p.name, 1, 12.00, 10.00, '[]', '', '{}', '[]'
+                              options, description, recipe, allergens, formula)
+SELECT o.id, p.id, p.name, 1, 12.00, 10.00, '[]', '', '{}', '[]', '{}'
 FROM ventes_order o
 JOIN production_product p ON p.id = (SELECT min(id) FROM production_product) + (o.id %% %(products)s)
 WHERE o.number LIKE 'H%%';

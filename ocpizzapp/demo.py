@@ -13,6 +13,10 @@ from django.db import transaction
 
 from production.models import (
     Allergen,
+    Formula,
+    FormulaChoice,
+    FormulaSlot,
+    FormulaWindow,
     Ingredient,
     MenuOverride,
     OpeningHours,
@@ -368,6 +372,27 @@ REMOVABLE = [
     "Miel",
     "Noix",
 ]
+# Two formulas, sold everywhere: (name, description, price, size of the pizza, days, from, to).
+FORMULAS = [
+    (
+        "Formule midi",
+        "Une pizza moyenne, une boisson et un dessert.",
+        "14.90",
+        "Moyenne",
+        range(0, 5),
+        datetime.time(11, 30),
+        datetime.time(14, 0),
+    ),
+    (
+        "Formule du soir",
+        "Une grande pizza, une boisson et un dessert.",
+        "21.90",
+        "Grande",
+        range(0, 7),
+        datetime.time(18, 30),
+        datetime.time(22, 30),
+    ),
+]
 # Montmartre sets its own prices: Géantes a euro dearer, and no bufala extra.
 OWN_PRICES_SLUG = "montmartre"
 
@@ -428,6 +453,37 @@ def _sizes_and_options(*, product: Product, ingredients: dict[str, Ingredient]) 
         Option.objects.update_or_create(
             group=removals, name=label, defaults={"ingredient": ingredients[name], "quantity": 0, "position": position}
         )
+
+
+def _formulas(*, products: list[Product], pizzerias: list[Pizzeria]) -> None:
+    """The formulas: a pizza of the menu in one size, a drink and a dessert, at a set price, in their hours."""
+    by_category = {
+        category: [product for product in products if product.category == category]
+        for category, _label in Product.CATEGORIES
+    }
+    for position, (name, description, price, size_name, days, starts, ends) in enumerate(FORMULAS):
+        formula, _ = Formula.objects.update_or_create(
+            name=name, defaults={"description": description, "price": Decimal(price), "position": position}
+        )
+        formula.pizzerias.add(*pizzerias)
+        for weekday in days:
+            FormulaWindow.objects.update_or_create(
+                formula=formula, weekday=weekday, starts=starts, defaults={"ends": ends}
+            )
+        sizes = {size.product_id: size for size in ProductSize.objects.filter(name=size_name)}
+        for slot_position, (slot_name, category) in enumerate(
+            [("Pizza", Product.PIZZA), ("Boisson", Product.DRINK), ("Dessert", Product.DESSERT)]
+        ):
+            slot, _ = FormulaSlot.objects.update_or_create(
+                formula=formula, name=slot_name, defaults={"position": slot_position}
+            )
+            for choice_position, product in enumerate(by_category[category]):
+                FormulaChoice.objects.update_or_create(
+                    slot=slot,
+                    product=product,
+                    size=sizes.get(product.pk),
+                    defaults={"position": choice_position},
+                )
 
 
 @transaction.atomic
@@ -534,6 +590,8 @@ def seed_demo() -> list[DemoLogin]:
         MenuOverride.objects.update_or_create(
             pizzeria=own, product_id=option.group.product_id, option=option, defaults={"withdrawn": True}
         )
+
+    _formulas(products=products, pizzerias=pizzerias)
 
     role_groups_sync()
     logins = []

@@ -6,6 +6,10 @@ from django.db.models import Count
 from .models import (
     Allergen,
     DailyReport,
+    Formula,
+    FormulaChoice,
+    FormulaSlot,
+    FormulaWindow,
     Ingredient,
     MenuOverride,
     OpeningException,
@@ -247,6 +251,42 @@ class MenuOverrideAdmin(admin.ModelAdmin):
     list_select_related = ["pizzeria", "product", "size__product", "option"]
     search_fields = ["product__name", "option__name"]
     autocomplete_fields = ["product"]
+
+
+class FormulaWindowInline(admin.TabularInline):
+    model = FormulaWindow
+    extra = 0
+
+
+class FormulaSlotInline(admin.TabularInline):
+    """The slots of a formula; their choices are edited on each slot's own page."""
+
+    model = FormulaSlot
+    extra = 0
+    show_change_link = True
+
+
+class FormulaChoiceInline(admin.TabularInline):
+    model = FormulaChoice
+    extra = 0
+    autocomplete_fields = ["product"]
+
+
+@admin.register(FormulaSlot)
+class FormulaSlotAdmin(admin.ModelAdmin):
+    list_display = ["name", "formula", "position"]
+    list_select_related = ["formula"]
+    inlines = [FormulaChoiceInline]
+
+
+@admin.register(Formula)
+class FormulaAdmin(admin.ModelAdmin):
+    """A set meal: its price, where and when it is sold, and its slots."""
+
+    list_display = ["name", "price", "is_active", "position"]
+    list_editable = ["is_active"]
+    filter_horizontal = ["pizzerias"]
+    inlines = [FormulaWindowInline, FormulaSlotInline]
 
 
 @admin.register(Product)

@@ -42,6 +42,14 @@ class InvalidCost(BusinessError):
     default_message = "Le prix doit être un montant positif, par exemple 12,50."
 
 
+class InvalidMenuOverride(BusinessError):
+    code = "invalid_menu_override"
+    default_message = "Ce prix ou ce retrait n'est pas possible."
+
+    def __init__(self, message: str | None = None, *, field: str | None = None, **details):
+        super().__init__(message, field=field, **details)
+
+
 class InvalidTransfer(StockError):
     code = "invalid_transfer"
     default_message = "Ce transfert n'est pas possible."

@@ -121,6 +121,29 @@ class IngredientCostForm(AccessibleErrorsMixin, forms.Form):
         super().__init__(data, initial={"valid_from": today}, prefix="cost")
 
 
+class MenuOverrideForm(forms.Form):
+    """A manager's own price or withdrawal, at their pizzeria, of one row of the menu (a product, a size or an
+    option): an empty price is the chain's."""
+
+    product = AsciiIntegerField(widget=forms.HiddenInput, error_messages={"invalid": "Produit inconnu."})
+    size = AsciiIntegerField(required=False, widget=forms.HiddenInput, error_messages={"invalid": "Taille inconnue."})
+    option = AsciiIntegerField(required=False, widget=forms.HiddenInput, error_messages={"invalid": "Option inconnue."})
+    price = forms.DecimalField(
+        label="Prix ici",
+        required=False,
+        max_digits=6,
+        decimal_places=2,
+        localize=True,
+        error_messages={
+            "invalid": "Saisissez un montant, par exemple 12,50.",
+            "max_digits": "Le prix s'écrit en euros et centimes, par exemple 12,50.",
+            "max_decimal_places": "Le prix s'écrit en euros et centimes, par exemple 12,50.",
+            "max_whole_digits": "Le prix s'écrit en euros et centimes, par exemple 12,50.",
+        },
+    )
+    withdrawn = forms.BooleanField(label="Retiré ici", required=False)
+
+
 def _end_field() -> forms.TimeField:
     return forms.TimeField(
         label="Jusqu'à",

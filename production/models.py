@@ -619,6 +619,93 @@ class MenuOverride(models.Model):
             raise ValidationError("Indiquez un prix ou cochez « retiré de la carte ici ».")
 
 
+class Formula(models.Model):
+    """A set meal (« Formule midi »): one product chosen in each of its slots, at a set price, in its hours.
+
+    Sold in the pizzerias it names, only during its windows (the pizzeria's local time); a choice
+    withdrawn at a pizzeria (its product or size, ``MenuOverride``) is not offered there.
+    """
+
+    name = models.CharField("nom", max_length=60, unique=True)
+    description = models.CharField(max_length=200, blank=True)
+    price = models.DecimalField("prix TTC", max_digits=6, decimal_places=2, validators=POSITIVE_MONEY)
+    is_active = models.BooleanField("en vente", default=True)
+    position = models.PositiveSmallIntegerField("ordre", default=0)
+    pizzerias = models.ManyToManyField(Pizzeria, related_name="formulas", blank=True, verbose_name="à la carte de")
+
+    class Meta:
+        verbose_name = "formule"
+        ordering = ["position", "name"]
+        constraints = [models.CheckConstraint(condition=Q(price__gt=0), name="formula_price_gt_0")]
+
+    def __str__(self):
+        return self.name
+
+
+class FormulaWindow(models.Model):
+    """A time a formula is served: one weekday, from ``starts`` to ``ends`` (same day)."""
+
+    formula = models.ForeignKey(Formula, on_delete=models.CASCADE, related_name="windows")
+    weekday = models.PositiveSmallIntegerField("jour", choices=OpeningHours.WEEKDAYS)
+    starts = models.TimeField("de")
+    ends = models.TimeField("à")
+
+    class Meta:
+        verbose_name = "horaire de la formule"
+        verbose_name_plural = "horaires de la formule"
+        ordering = ["formula", "weekday", "starts"]
+        constraints = [
+            models.CheckConstraint(condition=Q(weekday__gte=0, weekday__lte=6), name="formula_window_weekday"),
+            models.CheckConstraint(condition=Q(ends__gt=F("starts")), name="formula_window_ends_after"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_weekday_display()} {self.starts:%H:%M}–{self.ends:%H:%M}"
+
+
+class FormulaSlot(models.Model):
+    """One part of a formula (« Pizza », « Boisson », « Dessert »): exactly one of its choices is taken."""
+
+    formula = models.ForeignKey(Formula, on_delete=models.CASCADE, related_name="slots")
+    name = models.CharField("nom", max_length=40)
+    position = models.PositiveSmallIntegerField("ordre", default=0)
+
+    class Meta:
+        verbose_name = "élément de formule"
+        verbose_name_plural = "éléments de formule"
+        ordering = ["formula", "position", "pk"]
+        constraints = [models.UniqueConstraint(fields=["formula", "name"], name="formula_slot_unique_name")]
+
+    def __str__(self):
+        return f"{self.formula} — {self.name}"
+
+
+class FormulaChoice(models.Model):
+    """A product a slot may be filled with, in one size when ``size`` is set (else its first size there)."""
+
+    slot = models.ForeignKey(FormulaSlot, on_delete=models.CASCADE, related_name="choices")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="formula_choices")
+    size = models.ForeignKey(
+        ProductSize, on_delete=models.CASCADE, null=True, blank=True, related_name="formula_choices"
+    )
+    position = models.PositiveSmallIntegerField("ordre", default=0)
+
+    class Meta:
+        verbose_name = "choix de formule"
+        verbose_name_plural = "choix de formule"
+        ordering = ["slot", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["slot", "product", "size"], name="formula_choice_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.product} {self.size.name}" if self.size else str(self.product)
+
+    def clean(self):
+        if self.size is not None and self.size.product_id != self.product_id:
+            raise ValidationError({"size": "Cette taille est celle d'un autre produit."})
+
+
 class RecipeStep(models.Model):
     """One step of the pizzaiolo's memo for a product."""
 

@@ -6,7 +6,7 @@ import functools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_CEILING, Decimal
 
 import holidays
@@ -18,6 +18,9 @@ from django.utils import timezone
 from .exceptions import InvalidConfiguration
 from .models import (
     Allergen,
+    Formula,
+    FormulaChoice,
+    FormulaSlot,
     Ingredient,
     IngredientCost,
     MenuOverride,
@@ -565,6 +568,102 @@ def parse_line_key(key: str) -> tuple[int, int | None, tuple[int, ...], int | No
     )
 
 
+def formula_key(formula_id: int, choice_ids: Iterable[int]) -> str:
+    """The cart key of a formula with its choices (``FormulaChoice`` ids): « F3:12,15,19 »."""
+    return f"F{formula_id}:" + ",".join(str(choice_id) for choice_id in sorted(set(choice_ids)))
+
+
+def parse_formula_key(key: str) -> tuple[int, tuple[int, ...]] | None:
+    """(formula id, choice ids) of a ``formula_key``, or None when it is not one."""
+    head, _, choices = key.partition(":")
+    parts = choices.split(",") if choices else []
+    if len(key) > 200 or not head.startswith("F") or not head[1:].isdigit() or not all(p.isdigit() for p in parts):
+        return None
+    return int(head[1:]), tuple(int(part) for part in parts)
+
+
+def price_split(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
+    """``total`` shared in proportion to ``weights`` (the parts' usual prices), in whole cents that sum exactly
+    to it: each part its rounded-down share, the cents left to the largest remainders; never a part of 0."""
+    cents = int((total * 100).to_integral_value())
+    whole = sum(weights, Decimal(0))
+    shares = [Decimal(cents) * weight / whole if whole else Decimal(cents) / len(weights) for weight in weights]
+    parts = [int(share) for share in shares]
+    by_remainder = sorted(range(len(parts)), key=lambda i: (parts[i] - shares[i], i))
+    for i in by_remainder[: cents - sum(parts)]:
+        parts[i] += 1
+    # A line is never free (order lines are priced above zero): a cent from the dearest part, when it can spare it.
+    for i, part in enumerate(parts):
+        dearest = max(range(len(parts)), key=lambda j: parts[j])
+        if part == 0 and parts[dearest] > 1:
+            parts[i], parts[dearest] = 1, parts[dearest] - 1
+    return [Decimal(part) / 100 for part in parts]
+
+
+def formula_served_at(formula: Formula, at: datetime.datetime) -> bool:
+    """True when ``at`` (in the pizzerias' local time) is in one of the formula's windows; always without any."""
+    windows = formula.windows.all()
+    local = timezone.localtime(at)
+    return not windows or any(
+        window.weekday == local.weekday() and window.starts <= local.time() < window.ends for window in windows
+    )
+
+
+def formula_hours(formula: Formula) -> str:
+    """« du lundi au vendredi de 11h30 à 14h00 »: the formula's windows in words, "" when it is always served."""
+    days_by_time: dict[tuple[datetime.time, datetime.time], list[int]] = defaultdict(list)
+    for window in formula.windows.all():
+        days_by_time[(window.starts, window.ends)].append(window.weekday)
+    said = []
+    for (starts, ends), days in days_by_time.items():
+        days = sorted(set(days))
+        names = [OpeningHours.WEEKDAYS[day][1] for day in days]
+        run = len(days) >= 3 and days == list(range(days[0], days[-1] + 1))
+        when = f"du {names[0]} au {names[-1]}" if run else ", ".join(names)
+        said.append(f"{when} de {starts:%H}h{starts:%M} à {ends:%H}h{ends:%M}")
+    return " ; ".join(said)
+
+
+@dataclass(frozen=True)
+class ConfiguredFormula:
+    """A formula as chosen: one configured line per slot, each priced at its share of the set price
+    (``price_split`` of their usual prices here), so that each part carries its own VAT rate."""
+
+    formula: Formula
+    choices: tuple[FormulaChoice, ...]
+    parts: tuple[ConfiguredLine, ...]
+
+    @property
+    def key(self) -> str:
+        return formula_key(self.formula.pk, [choice.pk for choice in self.choices])
+
+    @property
+    def unit_price(self) -> Decimal:
+        return self.formula.price
+
+    @property
+    def description(self) -> str:
+        return ", ".join(part.label for part in self.parts)
+
+    @property
+    def label(self) -> str:
+        return f"{self.formula.name} ({self.description})"
+
+    @property
+    def recipe(self) -> dict[int, int]:
+        recipe: dict[int, int] = defaultdict(int)
+        for part in self.parts:
+            for ingredient_id, quantity in part.recipe.items():
+                recipe[ingredient_id] += quantity
+        return dict(recipe)
+
+    def can_make(self, levels: Mapping[int, int]) -> int | None:
+        recipe = self.recipe
+        if not recipe:
+            return None
+        return min(max(levels.get(ingredient_id, 0), 0) // quantity for ingredient_id, quantity in recipe.items())
+
+
 @dataclass
 class Catalogue:
     """Products of one pizzeria's menu with their sizes, options and recipes, and its overrides.
@@ -576,6 +675,7 @@ class Catalogue:
     pizzeria: Pizzeria
     products: dict[int, Product]
     overrides: dict[tuple[str, int], MenuOverride] = field(default_factory=dict)
+    formulas: dict[int, Formula] = field(default_factory=dict)
 
     def _override(self, kind: str, pk: int) -> MenuOverride | None:
         return self.overrides.get((kind, pk))
@@ -711,6 +811,42 @@ class Catalogue:
             half=half,
         )
 
+    def configure_formula(self, *, formula_id: int, choice_ids: Iterable[int]) -> ConfiguredFormula:
+        """The formula with one choice per slot, checked against this pizzeria's menu (a part withdrawn here,
+        in its product or its size, cannot be chosen); ``InvalidConfiguration`` in French otherwise.
+        Its hours are checked when the order is placed (``formula_served_at``)."""
+        where = self.pizzeria.name
+        formula = self.formulas.get(formula_id)
+        if formula is None:
+            raise InvalidConfiguration(f"Cette formule n'est pas proposée à {where} en ce moment.")
+        offered = {choice.pk: (slot, choice) for slot in formula.slots.all() for choice in slot.choices.all()}
+        taken: dict[int, FormulaChoice] = {}
+        for choice_id in choice_ids:
+            if choice_id not in offered:
+                raise InvalidConfiguration(f"Un des choix ne fait pas partie de la formule « {formula.name} ».")
+            slot, choice = offered[choice_id]
+            if slot.pk in taken:
+                raise InvalidConfiguration(f"{formula.name} : un seul choix pour « {slot.name} ».")
+            taken[slot.pk] = choice
+        choices, parts = [], []
+        for slot in formula.slots.all():
+            if slot.pk not in taken:
+                raise InvalidConfiguration(f"{formula.name} : choisissez « {slot.name} ».")
+            choice = taken[slot.pk]
+            product = self.products.get(choice.product_id)
+            if product is None or not self.sellable(product):
+                raise InvalidConfiguration(f"{choice} n'est plus proposé dans la formule « {formula.name} » à {where}.")
+            choices.append(choice)
+            parts.append(
+                self.configure(product_id=product.pk, size_id=choice.size_id, option_ids=self.default_options(product))
+            )
+        shares = price_split(formula.price, [part.unit_price for part in parts])
+        return ConfiguredFormula(
+            formula=formula,
+            choices=tuple(choices),
+            parts=tuple(replace(part, unit_price=share) for part, share in zip(parts, shares, strict=True)),
+        )
+
     def _half(
         self, *, product: Product, size: ProductSize | None, half_id: int, base: Decimal
     ) -> tuple[Product, Decimal]:
@@ -734,12 +870,33 @@ class Catalogue:
         return half, max(base, half_price)
 
 
-def catalogue_for(*, pizzeria: Pizzeria, product_ids: Iterable[int] | None = None) -> Catalogue:
-    """The active products of ``pizzeria``'s menu (or those of ``product_ids`` among them), in six queries."""
+def catalogue_for(
+    *, pizzeria: Pizzeria, product_ids: Iterable[int] | None = None, formula_ids: Iterable[int] | None = None
+) -> Catalogue:
+    """The active products and formulas of ``pizzeria``'s menu, in ten queries; with ``product_ids``, only
+    those products, and the formulas of ``formula_ids`` (none without) with the products they offer."""
+    formulas = Formula.objects.filter(pizzerias=pizzeria, is_active=True)
+    if product_ids is not None:
+        formulas = formulas.filter(pk__in=list(formula_ids or []))
+    formulas = formulas.prefetch_related(
+        "windows",
+        Prefetch(
+            "slots",
+            queryset=FormulaSlot.objects.prefetch_related(
+                Prefetch("choices", queryset=FormulaChoice.objects.select_related("product", "size"))
+            ),
+        ),
+    )
+    formulas_by_id = {formula.pk: formula for formula in formulas}
     products = Product.objects.filter(pizzerias=pizzeria, is_active=True)
     overrides = MenuOverride.objects.filter(pizzeria=pizzeria)
     if product_ids is not None:
-        ids = list(product_ids)
+        ids = list(product_ids) + [
+            choice.product_id
+            for formula in formulas_by_id.values()
+            for slot in formula.slots.all()
+            for choice in slot.choices.all()
+        ]
         products, overrides = products.filter(pk__in=ids), overrides.filter(product_id__in=ids)
     products = products.order_by("position", "name").prefetch_related(
         "sizes",
@@ -762,7 +919,12 @@ def catalogue_for(*, pizzeria: Pizzeria, product_ids: Iterable[int] | None = Non
     # Pizzas first, then drinks and desserts: the order of Product.CATEGORIES, not the alphabet.
     rank = {category: index for index, (category, _label) in enumerate(Product.CATEGORIES)}
     ordered = sorted(products, key=lambda product: rank[product.category])
-    return Catalogue(pizzeria=pizzeria, products={product.pk: product for product in ordered}, overrides=by_target)
+    return Catalogue(
+        pizzeria=pizzeria,
+        products={product.pk: product for product in ordered},
+        overrides=by_target,
+        formulas=formulas_by_id,
+    )
 
 
 def stock_levels(*, pizzeria_id: int) -> dict[int, int]:
@@ -1041,3 +1203,72 @@ def purchase_order_of(*, pizzeria: Pizzeria, order_id: int) -> PurchaseOrder | N
         )
         .first()
     )
+
+
+@dataclass(frozen=True)
+class OverrideRow:
+    """One thing a pizzeria may price or withdraw on its own: a product, one of its sizes or one of its options.
+
+    ``price``: its own price here, None for the chain's; ``priced``: False for a product sold in sizes
+    (each size has its price).
+    """
+
+    key: str
+    product: Product
+    label: str
+    chain_price: Decimal | None
+    price: Decimal | None
+    withdrawn: bool
+    size_id: int | None = None
+    option_id: int | None = None
+    priced: bool = True
+
+
+def menu_override_rows(*, pizzeria: Pizzeria) -> list[tuple[Product, list[OverrideRow]]]:
+    """Each product of the pizzeria's menu with what it may price or withdraw there, in a fixed number of queries."""
+    catalogue = catalogue_for(pizzeria=pizzeria)
+    listed = []
+    for product in catalogue.products.values():
+        sizes = list(product.sizes.all())
+        own = catalogue._override("product", product.pk)
+        rows = [
+            OverrideRow(
+                key=f"p{product.pk}",
+                product=product,
+                label=f"{product.name} (tout le produit)" if sizes else product.name,
+                chain_price=None if sizes else product.price,
+                price=own.price if own is not None else None,
+                withdrawn=own is not None and own.withdrawn,
+                priced=not sizes,
+            )
+        ]
+        for size in sizes:
+            own = catalogue._override("size", size.pk)
+            rows.append(
+                OverrideRow(
+                    key=f"s{size.pk}",
+                    product=product,
+                    label=f"{product.name} {size.name}",
+                    chain_price=size.price,
+                    price=own.price if own is not None else None,
+                    withdrawn=own is not None and own.withdrawn,
+                    size_id=size.pk,
+                )
+            )
+        for group in product.option_groups.all():
+            for option in group.options.all():
+                own = catalogue._override("option", option.pk)
+                name = f"sans {_lower_first(option.name)}" if group.kind == OptionGroup.REMOVE else option.name
+                rows.append(
+                    OverrideRow(
+                        key=f"o{option.pk}",
+                        product=product,
+                        label=f"{group.name} : {name}",
+                        chain_price=option.price,
+                        price=own.price if own is not None else None,
+                        withdrawn=own is not None and own.withdrawn,
+                        option_id=option.pk,
+                    )
+                )
+        listed.append((product, rows))
+    return listed

@@ -54,6 +54,7 @@ from django.utils import timezone
 from .cache import catalogue_changed, stock_changed
 from .exceptions import (
     InvalidCost,
+    InvalidMenuOverride,
     InvalidPace,
     InvalidParLevel,
     InvalidPurchaseOrder,
@@ -67,9 +68,12 @@ from .models import (
     BUSY_STEPS,
     Ingredient,
     IngredientCost,
+    MenuOverride,
     OpeningException,
+    Option,
     Pizzeria,
     PizzeriaEvent,
+    Product,
     PurchaseOrder,
     PurchaseOrderLine,
     StaffMember,
@@ -509,6 +513,58 @@ def pizzeria_set_accepting_orders(
 
 
 @transaction.atomic
+@transaction.atomic
+def menu_override_set(
+    *,
+    pizzeria: Pizzeria,
+    product_id: int,
+    size_id: int | None = None,
+    option_id: int | None = None,
+    price: Decimal | None,
+    withdrawn: bool,
+) -> MenuOverride | None:
+    """The pizzeria's own price of a product sold without sizes, of a size or of an option, or its withdrawal
+    there; neither (no price, not withdrawn) goes back to the chain's. None once back to it.
+
+    The target must be on the pizzeria's menu; ``InvalidMenuOverride`` in French otherwise.
+    """
+    product = Product.objects.filter(pk=product_id, pizzerias=pizzeria).prefetch_related("sizes").first()
+    if product is None or (size_id is not None and option_id is not None):
+        raise InvalidMenuOverride("Ce produit n'est pas à la carte de cette pizzeria.")
+    size = option = None
+    if size_id is not None:
+        size = next((candidate for candidate in product.sizes.all() if candidate.pk == size_id), None)
+        if size is None:
+            raise InvalidMenuOverride(f"Cette taille n'existe pas pour {product.name}.")
+    elif option_id is not None:
+        option = Option.objects.filter(pk=option_id, group__product=product).first()
+        if option is None:
+            raise InvalidMenuOverride(f"Cette option n'existe pas pour {product.name}.")
+    elif price is not None and product.sizes.all():
+        raise InvalidMenuOverride(
+            f"{product.name} se vend en tailles : donnez le prix de chaque taille.", field="price"
+        )
+    if price is not None:
+        minimum = Decimal("0.00") if option is not None else Decimal("0.01")
+        if not price.is_finite() or not minimum <= price < 10_000 or price != price.quantize(Decimal("0.01")):
+            raise InvalidMenuOverride(
+                "Le prix doit être un montant en euros, par exemple 12,50"
+                + (" (0 pour une option offerte)." if option is not None else "."),
+                field="price",
+            )
+    # One row per target, read locked: two managers saving the same line at once write one row.
+    target = MenuOverride.objects.select_for_update().filter(
+        pizzeria=pizzeria, product=product, size=size, option=option
+    )
+    if price is None and not withdrawn:
+        target.delete()
+        return None
+    override = target.first() or MenuOverride(pizzeria=pizzeria, product=product, size=size, option=option)
+    override.price, override.withdrawn = price, withdrawn
+    override.save()
+    return override
+
+
 def ingredient_cost_set(
     *, ingredient: Ingredient, price: Decimal, valid_from: datetime.date, by=None
 ) -> IngredientCost:

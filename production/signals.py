@@ -7,6 +7,10 @@ from django.dispatch import receiver
 from .cache import catalogue_changed, stock_changed
 from .models import (
     Allergen,
+    Formula,
+    FormulaChoice,
+    FormulaSlot,
+    FormulaWindow,
     Ingredient,
     MenuOverride,
     OpeningException,
@@ -32,6 +36,11 @@ from .models import (
 @receiver([post_save, post_delete], sender=Pizzeria)
 @receiver([post_save, post_delete], sender=OpeningHours)
 @receiver([post_save, post_delete], sender=OpeningException)
+@receiver([post_save, post_delete], sender=Formula)
+@receiver([post_save, post_delete], sender=FormulaWindow)
+@receiver([post_save, post_delete], sender=FormulaSlot)
+@receiver([post_save, post_delete], sender=FormulaChoice)
+@receiver(m2m_changed, sender=Formula.pizzerias.through)
 @receiver(m2m_changed, sender=Product.pizzerias.through)
 @receiver(m2m_changed, sender=Ingredient.allergens.through)
 def _catalogue_changed(**kwargs):

@@ -66,6 +66,7 @@ urlpatterns = [
     path("<slug:slug>/comptoir/", views.counter, name="counter"),
     path("<slug:slug>/comptoir/direct/", views.counter_board, name="counter_board"),
     path("<slug:slug>/comptoir/<int:pk>/remise/", views.counter_handover, name="counter_handover"),
+    path("<slug:slug>/carte/", views.menu_prices, name="menu_prices"),
     path("<slug:slug>/stock/", views.stock, name="stock"),
     path("<slug:slug>/stock/historique/", views.stock_ledger, name="stock_ledger"),
     path("<slug:slug>/stock/<int:pk>/", views.stock_line, name="stock_line"),

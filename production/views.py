@@ -38,6 +38,7 @@ from .exceptions import InvalidPace
 from .forms import (
     BusyForm,
     IngredientCostForm,
+    MenuOverrideForm,
     OpeningExceptionForm,
     OpeningExceptionRemoveForm,
     ParLevelsForm,
@@ -53,6 +54,7 @@ from .models import PurchaseOrder, StaffMember, StockMovement
 from .notifications import purchase_order_csv, purchase_order_csv_name
 from .services import (
     ingredient_cost_set,
+    menu_override_set,
     opening_exception_remove,
     opening_exception_set,
     pizzeria_set_accepting_orders,
@@ -489,6 +491,19 @@ def _exception_form(request, data=None):
     return OpeningExceptionForm(data, pizzerias=pizzerias, chain=member.pizzeria_id is None, today=timezone.localdate())
 
 
+# --- The pizzeria's own prices and withdrawals --------------------------------------
+
+
+def _menu_prices_page(request, pizzeria, *, posted: MenuOverrideForm | None = None, posted_key: str = "", status=200):
+    context = {
+        "pizzeria": pizzeria,
+        "products": selectors.menu_override_rows(pizzeria=pizzeria),
+        "posted": posted,
+        "posted_key": posted_key,
+    }
+    return render(request, "production/menu_prices.html", context, status=status)
+
+
 @require_http_methods(["GET", "POST"])
 @staff_only([MANAGER])
 def opening_exceptions(request):
@@ -529,6 +544,34 @@ def opening_exception_delete(request):
         where = form.pizzeria.name if form.pizzeria else "Toute la chaîne"
         messages.success(request, f"{where} : horaires habituels le {day:%d/%m/%Y}.")
     return redirect("production:opening_exceptions")
+
+
+def menu_prices(request, pizzeria):
+    """A manager sets the pizzeria's own price of a product, a size or an option, or withdraws it there."""
+    if request.method == "GET":
+        return _menu_prices_page(request, pizzeria)
+    form = MenuOverrideForm(request.POST)
+    key = ""
+    if form.is_valid():
+        data = form.cleaned_data
+        key = f"o{data['option']}" if data["option"] else f"s{data['size']}" if data["size"] else f"p{data['product']}"
+        try:
+            menu_override_set(
+                pizzeria=pizzeria,
+                product_id=data["product"],
+                size_id=data["size"],
+                option_id=data["option"],
+                price=data["price"],
+                withdrawn=data["withdrawn"],
+            )
+        except BusinessError as error:
+            form.add_error("price", error.message)
+        else:
+            messages.success(request, "Carte de la pizzeria enregistrée.")
+            return redirect(f"{reverse('production:menu_prices', args=[pizzeria.slug])}#ligne-{key}")
+    else:
+        key = request.POST.get("key", "")
+    return _menu_prices_page(request, pizzeria, posted=form, posted_key=key, status=400)
 
 
 # --- Managers' dashboard ---------------------------------------------------------

@@ -67,3 +67,18 @@ def test_every_demo_pizza_comes_in_three_sizes_with_extras_and_toppings_to_take_
         prices[slug] = {choice.size.name: choice.price for choice in item.sizes}
     assert prices["montmartre"]["Géante"] == prices["bastille"]["Géante"] + 1
     assert prices["montmartre"]["Moyenne"] == prices["bastille"]["Moyenne"]
+
+
+def test_the_demo_sells_two_formulas_everywhere_each_a_pizza_a_drink_and_a_dessert():
+    call_command("seed_demo")
+    from production.models import Formula
+
+    formulas = Formula.objects.prefetch_related("slots__choices", "windows", "pizzerias")
+    assert [formula.name for formula in formulas] == ["Formule midi", "Formule du soir"]
+    for formula in formulas:
+        assert [slot.name for slot in formula.slots.all()] == ["Pizza", "Boisson", "Dessert"]
+        assert all(slot.choices.all() for slot in formula.slots.all())
+        assert formula.windows.all() and len(formula.pizzerias.all()) == len(pizzeria_list())
+    lunch = formulas[0]
+    # The lunch pizza is a medium one.
+    assert {choice.size.name for choice in lunch.slots.all()[0].choices.all()} == {"Moyenne"}

@@ -1,15 +1,13 @@
 """The customer's cart, kept in the session.
 
 It holds only line keys (a product, its size and its options:
-``production.selectors.line_key``) and quantities for one pizzeria: prices,
+``production.selectors.line_key``; a formula and its choices: ``formula_key``) and quantities for one pizzeria: prices,
 totals and VAT are computed by the server from the catalogue each time it is
 shown (``ventes.selectors.cart_summary``). Django's login keeps the session's
 data when it changes the session key, so the cart survives logging in.
 """
 
-from production.selectors import parse_line_key
-
-from .services import LineRequest
+from .services import AnyLineRequest, line_request_of
 
 SESSION_KEY = "cart"
 
@@ -20,7 +18,9 @@ class Cart:
         data = session.get(SESSION_KEY) or {}
         self.pizzeria_id: int | None = data.get("pizzeria_id")
         self.lines: dict[str, int] = {
-            str(key): quantity for key, quantity in data.get("lines", {}).items() if parse_line_key(str(key))
+            str(key): quantity
+            for key, quantity in data.get("lines", {}).items()
+            if line_request_of(str(key), 1) is not None
         }
 
     def __len__(self) -> int:
@@ -64,13 +64,7 @@ class Cart:
         self.lines = {}
         self.save()
 
-    def line_requests(self) -> list[LineRequest]:
-        requests = []
-        for key, quantity in self.lines.items():
-            parsed = parse_line_key(key)
-            if parsed is not None:
-                product_id, size_id, option_ids, half_id = parsed
-                requests.append(
-                    LineRequest(product_id, quantity, size_id=size_id, option_ids=option_ids, half_id=half_id)
-                )
-        return requests
+    def line_requests(self) -> list[AnyLineRequest]:
+        return [
+            request for key, quantity in self.lines.items() if (request := line_request_of(key, quantity)) is not None
+        ]

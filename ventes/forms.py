@@ -19,12 +19,11 @@ from django.utils.safestring import mark_safe
 from ocpizzapp.exceptions import BusinessError
 from ocpizzapp.forms import AsciiIntegerField, ascii_digits
 from production.models import Pizzeria
-from production.selectors import parse_line_key
 
 from . import sms
 from .capacity import SlotRoom
 from .models import STAFF_REFUND_REASONS, CancelReason, Channel, Fulfilment, OrderLine, PaymentMethod
-from .services import DeliveryAddress, LineRequest
+from .services import AnyLineRequest, DeliveryAddress, line_request_of
 
 AT_DOOR_CHOICES = [
     (PaymentMethod.CASH, "Espèces"),
@@ -99,6 +98,28 @@ class CartAddForm(forms.Form):
         cleaned = cast(dict[str, Any], super().clean())
         cleaned["options"] = _option_ids(self.data)
         return cleaned
+
+
+class FormulaAddForm(forms.Form):
+    """A formula as the menu's form sends it: one ``choice-<slot>`` per slot (a ``FormulaChoice`` id)."""
+
+    pizzeria = AsciiIntegerField(widget=forms.HiddenInput, error_messages={"invalid": "Pizzeria inconnue."})
+    formula = AsciiIntegerField(widget=forms.HiddenInput, error_messages={"invalid": "Formule inconnue."})
+    quantity = _quantity_field()
+    replace = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def clean(self):
+        cleaned = cast(dict[str, Any], super().clean())
+        cleaned["choices"] = formula_choice_ids(self.data)
+        return cleaned
+
+
+def formula_choice_ids(data, prefix: str = "choice-") -> tuple[int, ...]:
+    """The choices posted as ``<prefix><slot>`` fields, or ValidationError: ids only, a few at most."""
+    values = [value for name, value in data.items() if name.startswith(prefix) and value != ""]
+    if len(values) > MAX_OPTIONS or not all(value.isascii() and value.isdigit() for value in values):
+        raise forms.ValidationError("Choix inconnu.")
+    return tuple(int(value) for value in values)
 
 
 class CartQuantityForm(forms.Form):
@@ -352,10 +373,11 @@ class StaffOrderForm(OrderDetailsForm):
         label="Prendre la commande même si le créneau est complet (la cuisine en sera avertie)", required=False
     )
 
-    def __init__(self, *args, products=(), **kwargs):
+    def __init__(self, *args, products=(), configured_lines: int = 0, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["customer_name"].error_messages["required"] = "Indiquez le nom du client."
         self.products = list(products)
+        self.configured_lines = configured_lines  # lines configured beforehand, kept in the operator's cart
         for product in self.products:
             field = _quantity_field(min_value=0, required=False)
             field.label = product.name
@@ -373,7 +395,7 @@ class StaffOrderForm(OrderDetailsForm):
 
     def clean(self):
         cleaned = super().clean()
-        if not self.errors and not self.quantities():
+        if not self.errors and not self.quantities() and not self.configured_lines:
             self.add_error(None, "Ajoutez au moins un produit.")
         return cleaned
 
@@ -395,16 +417,12 @@ class EditLinesForm(forms.Form):
     def field_name(key: str) -> str:
         return "qty_" + key.replace(":", "-").replace(",", "_")
 
-    def line_requests(self) -> list[LineRequest]:
+    def line_requests(self) -> list[AnyLineRequest]:
         requests = []
         for row in self.rows:
             quantity = self.cleaned_data.get(self.field_name(row.key))
-            parsed = parse_line_key(row.key)
-            if quantity and parsed is not None:
-                product_id, size_id, option_ids, half_id = parsed
-                requests.append(
-                    LineRequest(product_id, quantity, size_id=size_id, option_ids=option_ids, half_id=half_id)
-                )
+            if quantity and (request := line_request_of(row.key, quantity)) is not None:
+                requests.append(request)
         return requests
 
 

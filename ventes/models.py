@@ -247,6 +247,10 @@ class OrderLine(models.Model):
     # The allergens of what was made, kept as they were (a recipe may change later): the kitchen card,
     # the ticket, the delivery card, the receipt and the confirmation print them.
     allergens = models.JSONField("allergènes", default=list, blank=True)
+    # A part of a formula: {"id", "name", "price" (the formula's set price), "group" (the rank of that formula
+    # in the order: its parts are contiguous lines), "choice" (the FormulaChoice taken)}; empty otherwise.
+    # The line's price is its share of the set price, at its own VAT rate.
+    formula = models.JSONField("formule", default=dict, blank=True)
 
     class Meta:
         verbose_name = "ligne de commande"
@@ -261,7 +265,8 @@ class OrderLine(models.Model):
 
     @property
     def label(self) -> str:
-        return f"{self.product_name} ({self.description})" if self.description else self.product_name
+        label = f"{self.product_name} ({self.description})" if self.description else self.product_name
+        return f"{self.formula['name']} : {label}" if self.formula else label
 
     @property
     def option_ids(self) -> list[int]:

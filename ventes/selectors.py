@@ -15,6 +15,9 @@ from django.utils import timezone
 from production.cache import catalogue_version, menu_version
 from production.exceptions import InvalidConfiguration, Shortage, SoldOut
 from production.models import (
+    Formula,
+    FormulaChoice,
+    FormulaSlot,
     Option,
     OptionGroup,
     Pizzeria,
@@ -26,10 +29,14 @@ from production.models import (
 from production.selectors import (
     Availability,
     Catalogue,
+    ConfiguredFormula,
     ConfiguredLine,
     allergens_by_ingredient,
     catalogue_for,
+    formula_hours,
+    formula_key,
     line_key,
+    parse_formula_key,
     parse_line_key,
     pizzeria_hours_on,
     pizzeria_hours_prefetches,
@@ -142,6 +149,35 @@ class MenuItem:
         return len(self.sizes) > 1 or any(group.options for group in self.groups)
 
 
+@dataclass(frozen=True)
+class FormulaOption:
+    """A choice of a formula's slot as the menu offers it: what it is (« Regina (Moyenne) ») and its usual price."""
+
+    choice: FormulaChoice
+    label: str
+    price: Decimal
+    sold_out: bool
+
+
+@dataclass(frozen=True)
+class FormulaPart:
+    slot: FormulaSlot
+    options: list[FormulaOption]
+
+
+@dataclass(frozen=True)
+class FormulaItem:
+    """A formula of the menu: its price, its hours in words, and the choices of each slot sold here."""
+
+    formula: Formula
+    hours: str
+    parts: list[FormulaPart]
+
+    @property
+    def sold_out(self) -> bool:
+        return any(all(option.sold_out for option in part.options) for part in self.parts)
+
+
 @dataclass
 class MenuSection:
     label: str
@@ -157,6 +193,7 @@ class Menu:
     catalogue: Catalogue
     levels: dict[int, int]
     allergens: dict[int, list[str]]
+    formulas: list[FormulaItem] = field(default_factory=list)
 
     @property
     def items(self) -> dict[int, MenuItem]:
@@ -269,7 +306,32 @@ def _menu_build(*, pizzeria: Pizzeria) -> Menu:
         catalogue=catalogue,
         levels=levels,
         allergens=allergens,
+        formulas=[
+            item for formula in catalogue.formulas.values() if (item := _formula_item(catalogue, formula, levels))
+        ],
     )
+
+
+def _formula_item(catalogue: Catalogue, formula: Formula, levels: dict[int, int]) -> FormulaItem | None:
+    """The formula as the menu offers it: the choices of each slot sold here; None when a slot has none."""
+    parts = []
+    for slot in formula.slots.all():
+        options = []
+        for choice in slot.choices.all():
+            product = catalogue.products.get(choice.product_id)
+            if product is None or not catalogue.sellable(product):
+                continue
+            try:
+                line = catalogue.configure(
+                    product_id=product.pk, size_id=choice.size_id, option_ids=catalogue.default_options(product)
+                )
+            except InvalidConfiguration:
+                continue
+            options.append(FormulaOption(choice, line.label, line.unit_price, line.can_make(levels) == 0))
+        if not options:
+            return None
+        parts.append(FormulaPart(slot, options))
+    return FormulaItem(formula=formula, hours=formula_hours(formula), parts=parts) if parts else None
 
 
 def menu_item(*, pizzeria: Pizzeria, product_id: int) -> MenuItem | None:
@@ -281,13 +343,29 @@ def menu_item(*, pizzeria: Pizzeria, product_id: int) -> MenuItem | None:
 @dataclass
 class CartLine:
     key: str
-    line: ConfiguredLine
+    line: ConfiguredLine | ConfiguredFormula
     quantity: int
     availability: Availability
 
     @property
-    def product(self) -> Product:
-        return self.line.product
+    def name(self) -> str:
+        return self.line.formula.name if isinstance(self.line, ConfiguredFormula) else self.line.product.name
+
+    @property
+    def products(self) -> list[Product]:
+        """What goes to the kitchen: the product, or each part of a formula."""
+        if isinstance(self.line, ConfiguredFormula):
+            return [part.product for part in self.line.parts]
+        return [self.line.product]
+
+    @property
+    def priced(self) -> list[PricedLine]:
+        """The line for VAT: a formula's parts, each at its share of the set price and its own rate."""
+        parts = self.line.parts if isinstance(self.line, ConfiguredFormula) else (self.line,)
+        return [
+            PricedLine(part.unit_price, self.quantity, part.product.vat_rate, part.product.contains_alcohol)
+            for part in parts
+        ]
 
     @property
     def unit_price(self) -> Decimal:
@@ -319,7 +397,7 @@ class CartSummary:
 
     @property
     def oven_load(self) -> int:
-        return oven_load_of((line.product, line.quantity) for line in self.lines)
+        return oven_load_of((product, line.quantity) for line in self.lines for product in line.products)
 
 
 def _line_product_ids(lines: Iterable[str]) -> set[int]:
@@ -330,6 +408,10 @@ def _line_product_ids(lines: Iterable[str]) -> set[int]:
         for product_id in (parsed[0], parsed[3])
         if product_id is not None
     }
+
+
+def _line_formula_ids(lines: Iterable[str]) -> set[int]:
+    return {parsed[0] for key in lines if (parsed := parse_formula_key(key)) is not None}
 
 
 def cart_summary(
@@ -352,27 +434,45 @@ def cart_summary(
     if menu is not None:
         catalogue, levels = menu.catalogue, menu.levels
     else:
-        catalogue = catalogue_for(pizzeria=pizzeria, product_ids=_line_product_ids(lines))
+        catalogue = catalogue_for(
+            pizzeria=pizzeria, product_ids=_line_product_ids(lines), formula_ids=_line_formula_ids(lines)
+        )
         levels = stock_levels(pizzeria_id=pizzeria.pk)
     cart_lines = []
     for key, quantity in lines.items():
-        parsed = parse_line_key(key)
-        if parsed is None:
-            continue
-        product_id, size_id, option_ids, half_id = parsed
-        try:
-            configured = catalogue.configure(
-                product_id=product_id, size_id=size_id, option_ids=option_ids, half_id=half_id
-            )
-        except InvalidConfiguration:
-            continue
-        cart_lines.append(CartLine(key, configured, quantity, Availability(can_make=configured.can_make(levels))))
+        configured = _configured_key(catalogue, key)
+        if configured is not None:
+            cart_lines.append(CartLine(key, configured, quantity, Availability(can_make=configured.can_make(levels))))
     order = {product_id: index for index, product_id in enumerate(catalogue.products)}
-    cart_lines.sort(key=lambda line: order[line.product.pk])  # the menu's order
-    priced = [PricedLine(line.unit_price, line.quantity, line.product.vat_rate) for line in cart_lines]
+    # The menu's order, formulas last.
+    cart_lines.sort(
+        key=lambda line: order[line.line.product.pk] if isinstance(line.line, ConfiguredLine) else len(order)
+    )
+    priced = [part for line in cart_lines for part in line.priced]
     subtotal = sum((line.total for line in priced), Decimal("0"))
     fee = delivery_fee_for(pizzeria=pizzeria, delivery=delivery, subtotal=subtotal)
     return CartSummary(pizzeria=pizzeria, lines=cart_lines, totals=order_totals(lines=priced, delivery_fee=fee))
+
+
+def _configured_key(catalogue: Catalogue, key: str) -> ConfiguredLine | ConfiguredFormula | None:
+    """The line of a cart or order key as the catalogue sells it, or None when it no longer can."""
+    try:
+        if (formula := parse_formula_key(key)) is not None:
+            return catalogue.configure_formula(formula_id=formula[0], choice_ids=formula[1])
+        if (parsed := parse_line_key(key)) is not None:
+            product_id, size_id, option_ids, half_id = parsed
+            return catalogue.configure(product_id=product_id, size_id=size_id, option_ids=option_ids, half_id=half_id)
+    except InvalidConfiguration:
+        return None
+    return None
+
+
+def menu_formula(*, pizzeria: Pizzeria, formula_id: int, choice_ids) -> tuple[ConfiguredFormula, int | None]:
+    """A formula as the menu's form asks it, checked and priced against the menu, and how many of it the
+    stock allows now. Raises ``InvalidConfiguration``; its hours are checked when the order is placed."""
+    menu = menu_for(pizzeria=pizzeria)
+    chosen = menu.catalogue.configure_formula(formula_id=formula_id, choice_ids=choice_ids)
+    return chosen, chosen.can_make(menu.levels)
 
 
 def menu_line(
@@ -487,13 +587,14 @@ def menu_line_allergens(*, pizzeria: Pizzeria, line: ConfiguredLine) -> list[str
     return recipe_allergens(line.recipe, menu_for(pizzeria=pizzeria).allergens)
 
 
-def line_check_available(*, line: ConfiguredLine, can_make: int | None, quantity: int) -> None:
+def line_check_available(*, line: ConfiguredLine | ConfiguredFormula, can_make: int | None, quantity: int) -> None:
     """Refuse, in the menu's own words (« épuisé », « plus que N »), more than the pizzeria can make now.
 
     Raises ``SoldOut``. Placing the order checks the stock again, behind its locks.
     """
     if can_make is not None and can_make < quantity:
-        raise SoldOut([Shortage(line.product.pk, line.label, quantity, can_make)])
+        product = line.parts[0].product if isinstance(line, ConfiguredFormula) else line.product
+        raise SoldOut([Shortage(product.pk, line.label, quantity, can_make)])
 
 
 @dataclass(frozen=True)
@@ -517,10 +618,7 @@ def cart_meal_voucher_splits(*, cart: CartSummary) -> CheckoutVoucherSplits | No
     """What meal vouchers would pay of this cart and what would be left, or None for an empty cart."""
     if cart.pizzeria is None:
         return None
-    priced = [
-        PricedLine(line.unit_price, line.quantity, line.product.vat_rate, line.product.contains_alcohol)
-        for line in cart.lines
-    ]
+    priced = [part for line in cart.lines for part in line.priced]
     fee = delivery_fee_for(pizzeria=cart.pizzeria, delivery=True, subtotal=cart.totals.subtotal)
     limit = settings.OCPIZZA["MEAL_VOUCHER_DAILY_LIMIT"]
     return CheckoutVoucherSplits(
@@ -775,12 +873,40 @@ def order_totals_of(*, order: Order, lines: list[OrderLine]) -> Totals:
 
 def order_line_key(line: OrderLine) -> str:
     """The cart key of an order line: its product, size and options as chosen."""
-    return line_key(line.product_id, line.size_id, line.option_ids)
+    return line_key(line.product_id, line.size_id, line.option_ids, line.half_product_id)
+
+
+def order_line_groups(lines: Iterable[OrderLine]) -> list[tuple[str, list[OrderLine]]]:
+    """The order's lines by what was asked: (its cart key, [the line]) for a product, (the formula's key,
+    [its parts]) for a formula, in the order's order."""
+    groups: list[tuple[str, list[OrderLine]]] = []
+    formulas: dict[int, list[OrderLine]] = {}
+    for line in lines:
+        if not line.formula:
+            groups.append((order_line_key(line), [line]))
+        elif line.formula["group"] in formulas:
+            formulas[line.formula["group"]].append(line)
+        else:
+            formulas[line.formula["group"]] = [line]
+            groups.append(("", formulas[line.formula["group"]]))
+    return [
+        (key or formula_key(parts[0].formula["id"], [part.formula["choice"] for part in parts]), parts)
+        for key, parts in groups
+    ]
 
 
 def order_history_lines(*, order: Order) -> dict[str, int]:
-    """{line key: quantity} of an order, options kept, to fill a cart or an edit form again."""
-    return {order_line_key(line): line.quantity for line in order.lines.all()}
+    """{line key: quantity} of an order, options and formulas kept, to fill a cart or an edit form again."""
+    history: dict[str, int] = {}
+    for key, parts in order_line_groups(order.lines.all()):
+        history[key] = history.get(key, 0) + parts[0].quantity
+    return history
+
+
+def _group_label(parts: list[OrderLine]) -> str:
+    if parts[0].formula:
+        return f"{parts[0].formula['name']} ({', '.join(part.product_name for part in parts)})"
+    return parts[0].label
 
 
 @dataclass(frozen=True)
@@ -798,21 +924,14 @@ def order_edit_rows(*, order: Order) -> list[EditRow]:
     """The order's lines as configured, priced today, then the rest of the menu, from the cached menu."""
     menu = menu_for(pizzeria=order.pizzeria)
     rows: list[EditRow] = []
-    for line in order.lines.all():
-        key = order_line_key(line)
-        try:
-            configured = menu.catalogue.configure(
-                product_id=line.product_id,
-                size_id=line.size_id,
-                option_ids=line.option_ids,
-                half_id=line.half_product_id,
-            )
-        except InvalidConfiguration:
-            rows.append(EditRow(key, f"{line.label} — plus proposée ainsi", line.unit_price, 0, line.quantity))
+    for key, parts in order_line_groups(order.lines.all()):
+        configured = _configured_key(menu.catalogue, key)
+        quantity = parts[0].quantity
+        if configured is None:
+            price = sum((part.unit_price for part in parts), Decimal("0"))
+            rows.append(EditRow(key, f"{_group_label(parts)} — plus proposée ainsi", price, 0, quantity))
             continue
-        rows.append(
-            EditRow(key, configured.label, configured.unit_price, configured.can_make(menu.levels), line.quantity)
-        )
+        rows.append(EditRow(key, configured.label, configured.unit_price, configured.can_make(menu.levels), quantity))
     taken = {row.key for row in rows}
     for item in menu.items.values():
         base = menu.catalogue.configure(
@@ -843,27 +962,23 @@ def order_reorder(*, order: Order, pizzeria: Pizzeria) -> Reorder:
     catalogue = catalogue_for(
         pizzeria=pizzeria,
         product_ids={i for line in wanted for i in (line.product_id, line.half_product_id) if i is not None},
+        formula_ids={line.formula["id"] for line in wanted if line.formula},
     )
     levels = stock_levels(pizzeria_id=pizzeria.pk)
     lines: dict[str, int] = {}
     missing: list[str] = []
-    for line in wanted:
-        try:
-            configured = catalogue.configure(
-                product_id=line.product_id,
-                size_id=line.size_id,
-                option_ids=line.option_ids,
-                half_id=line.half_product_id,
-            )
-        except InvalidConfiguration:
-            missing.append(f"{line.label} (plus proposée ainsi)")
+    for key, parts in order_line_groups(wanted):
+        label, quantity = _group_label(parts), parts[0].quantity
+        configured = _configured_key(catalogue, key)
+        if configured is None:
+            missing.append(f"{label} (plus proposée ainsi)")
             continue
         can_make = configured.can_make(levels)
-        if can_make is not None and can_make < line.quantity:
-            missing.append(f"{line.label} (plus que {can_make})" if can_make else f"{line.label} (épuisé)")
+        if can_make is not None and can_make < quantity:
+            missing.append(f"{label} (plus que {can_make})" if can_make else f"{label} (épuisé)")
         if can_make is None or can_make > 0:
             key = configured.key
-            lines[key] = lines.get(key, 0) + (line.quantity if can_make is None else min(line.quantity, can_make))
+            lines[key] = lines.get(key, 0) + (quantity if can_make is None else min(quantity, can_make))
     return Reorder(lines=lines, missing=missing)
 
 
@@ -912,6 +1027,7 @@ def _lines_prefetch() -> Prefetch:
             "quantity",
             "unit_price",
             "vat_rate",
+            "formula",
         )
         .order_by("pk")
     )

@@ -23,7 +23,12 @@ from production.selectors import (
     ConfiguredLine,
     allergens_by_ingredient,
     catalogue_for,
+    formula_hours,
+    formula_key,
+    formula_served_at,
     line_key,
+    parse_formula_key,
+    parse_line_key,
     pizzeria_business_day,
     pizzeria_closes_at,
     pizzeria_is_open,
@@ -86,6 +91,32 @@ class LineRequest:
 
 
 @dataclass(frozen=True)
+class FormulaRequest:
+    """A formula as asked: its id, how many, and the ``FormulaChoice`` taken in each of its slots."""
+
+    formula_id: int
+    quantity: int
+    choice_ids: tuple[int, ...] = field(default=(), kw_only=True)
+
+    @property
+    def key(self) -> str:
+        return formula_key(self.formula_id, self.choice_ids)
+
+
+AnyLineRequest = LineRequest | FormulaRequest
+
+
+def line_request_of(key: str, quantity: int) -> AnyLineRequest | None:
+    """The request of a cart or form line key (``line_key`` or ``formula_key``), or None when it is neither."""
+    if (formula := parse_formula_key(key)) is not None:
+        return FormulaRequest(formula[0], quantity, choice_ids=formula[1])
+    if (parsed := parse_line_key(key)) is not None:
+        product_id, size_id, option_ids, half_id = parsed
+        return LineRequest(product_id, quantity, size_id=size_id, option_ids=option_ids, half_id=half_id)
+    return None
+
+
+@dataclass(frozen=True)
 class DeliveryAddress:
     line: str
     postcode: str
@@ -99,18 +130,21 @@ def _is_id(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _clean_lines(lines: Sequence[LineRequest]) -> list[LineRequest]:
+def _clean_lines(lines: Sequence[AnyLineRequest]) -> list[AnyLineRequest]:
     """The lines, equal configurations merged, or InvalidOrder with a French message."""
     limits = settings.OCPIZZA
     if not lines:
         raise InvalidOrder("Votre commande est vide.", field="lines")
     if len(lines) > limits["MAX_ORDER_LINES"]:
         raise InvalidOrder(f"Une commande compte au plus {limits['MAX_ORDER_LINES']} lignes.", field="lines")
-    merged: dict[str, LineRequest] = {}
+    merged: dict[str, AnyLineRequest] = {}
     for line in lines:
-        if not _is_id(line.product_id):
+        if isinstance(line, FormulaRequest):
+            if not _is_id(line.formula_id) or not all(_is_id(c) for c in line.choice_ids):
+                raise InvalidOrder("Formule inconnue.", field="lines")
+        elif not _is_id(line.product_id):
             raise InvalidOrder("Produit inconnu.", field="lines")
-        if any(i is not None and not _is_id(i) for i in (line.size_id, line.half_id)) or not all(
+        elif any(i is not None and not _is_id(i) for i in (line.size_id, line.half_id)) or not all(
             _is_id(o) for o in line.option_ids
         ):
             raise InvalidOrder("Option inconnue.", field="lines")
@@ -135,28 +169,53 @@ def cart_check_add(*, lines: Mapping[str, int], key: str, quantity: int) -> None
 
 @dataclass(frozen=True)
 class _Wanted:
-    """A configured line and how many of it."""
+    """A configured line and how many of it; for a part of a formula, what the line keeps of it
+    (``OrderLine.formula``)."""
 
     line: ConfiguredLine
     quantity: int
+    formula: dict[str, Any] = field(default_factory=dict)
 
 
-def _configured(*, pizzeria: Pizzeria, lines: Sequence[LineRequest]) -> list[_Wanted]:
-    """Each line checked against the pizzeria's menu and priced there, in the menu's order."""
+def _configured(*, pizzeria: Pizzeria, lines: Sequence[AnyLineRequest], at: datetime.datetime) -> list[_Wanted]:
+    """Each line checked against the pizzeria's menu and priced there, in the menu's order, then the parts
+    of each formula (served at ``at``, when the order is for), one line each, side by side."""
+    products = [line for line in lines if isinstance(line, LineRequest)]
+    formulas = [line for line in lines if isinstance(line, FormulaRequest)]
     catalogue = catalogue_for(
-        pizzeria=pizzeria, product_ids={i for line in lines for i in (line.product_id, line.half_id) if i is not None}
+        pizzeria=pizzeria,
+        product_ids={i for line in products for i in (line.product_id, line.half_id) if i is not None},
+        formula_ids={line.formula_id for line in formulas},
     )
     wanted = []
-    for line in lines:
-        try:
+    try:
+        for line in products:
             configured = catalogue.configure(
                 product_id=line.product_id, size_id=line.size_id, option_ids=line.option_ids, half_id=line.half_id
             )
-        except InvalidConfiguration as error:
-            raise InvalidOrder(error.message, field="lines") from None
-        wanted.append(_Wanted(configured, line.quantity))
-    order = {product_id: index for index, product_id in enumerate(catalogue.products)}
-    return sorted(wanted, key=lambda w: order[w.line.product.pk])
+            wanted.append(_Wanted(configured, line.quantity))
+        order = {product_id: index for index, product_id in enumerate(catalogue.products)}
+        wanted.sort(key=lambda w: order[w.line.product.pk])
+        for group, request in enumerate(formulas, start=1):
+            chosen = catalogue.configure_formula(formula_id=request.formula_id, choice_ids=request.choice_ids)
+            if not formula_served_at(chosen.formula, at):
+                raise InvalidOrder(
+                    f"La formule « {chosen.formula.name} » n'est servie que {formula_hours(chosen.formula)} : "
+                    "retirez-la du panier ou choisissez un créneau à ces heures.",
+                    field="lines",
+                )
+            for choice, part in zip(chosen.choices, chosen.parts, strict=True):
+                kept = {
+                    "id": chosen.formula.pk,
+                    "name": chosen.formula.name,
+                    "price": money(chosen.formula.price),
+                    "group": group,
+                    "choice": choice.pk,
+                }
+                wanted.append(_Wanted(part, request.quantity, kept))
+    except InvalidConfiguration as error:
+        raise InvalidOrder(error.message, field="lines") from None
+    return wanted
 
 
 def _oven_load(wanted: Sequence[_Wanted]) -> int:
@@ -226,6 +285,7 @@ def _priced_lines(*, order: Order, wanted: Sequence[_Wanted]) -> list[OrderLine]
             # JSON keys are strings: the ingredient ids come back as such.
             recipe={str(ingredient_id): quantity for ingredient_id, quantity in item.line.recipe.items()},
             allergens=recipe_allergens(item.line.recipe, allergens),
+            formula=item.formula,
         )
         for item in wanted
     ]
@@ -304,7 +364,7 @@ class OrderRequest:
     """
 
     pizzeria: Pizzeria
-    lines: Sequence[LineRequest]
+    lines: Sequence[AnyLineRequest]
     channel: str
     fulfilment: str
     payment_method: str
@@ -387,7 +447,7 @@ def order_place(*, request: OrderRequest) -> Order:
     _check_timing(pizzeria=pizzeria, requested_for=requested_for, now=now)
     if delivery_address is not None:
         delivery_address = _delivery_checked(pizzeria=pizzeria, address=delivery_address)
-    wanted = _configured(pizzeria=pizzeria, lines=lines)
+    wanted = _configured(pizzeria=pizzeria, lines=lines, at=requested_for or now)
     override = request.override_capacity and channel != Channel.WEB
     oven_load = _oven_load(wanted)
     if oven_load > slot_capacity(pizzeria=pizzeria) and not override:
@@ -534,7 +594,7 @@ def _order_write(
 
 
 @transaction.atomic
-def order_edit_lines(*, order_id: int, lines: Sequence[LineRequest], by, link: str = "") -> Order:
+def order_edit_lines(*, order_id: int, lines: Sequence[AnyLineRequest], by, link: str = "") -> Order:
     """Replace the lines of an order still waiting in the queue, for ``by`` or (``by`` None) the guest holding
     its signed link ``link``.
 
@@ -550,7 +610,7 @@ def order_edit_lines(*, order_id: int, lines: Sequence[LineRequest], by, link: s
         raise OrderNotEditable()
     if order.payment_state == PaymentState.PAID:
         raise OrderNotEditable("Cette commande est déjà réglée en ligne : annulez-la puis commandez à nouveau.")
-    wanted = _configured(pizzeria=order.pizzeria, lines=cleaned)
+    wanted = _configured(pizzeria=order.pizzeria, lines=cleaned, at=order.requested_for or timezone.now())
     _slot_resize(order=order, load=_oven_load(wanted))
     held = stock_reserved_for_order(order=order)
     _reserve(order=order, wanted=wanted, held=held, by=by)
@@ -604,6 +664,7 @@ def _lines_params(lines: Sequence[OrderLine]) -> list[dict[str, object]]:
             "description": line.description,
             "quantity": line.quantity,
             "unit_price": money(line.unit_price),
+            **({"formula": line.formula["name"], "formula_group": line.formula["group"]} if line.formula else {}),
         }
         for line in lines
     ]

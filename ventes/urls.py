@@ -10,6 +10,7 @@ urlpatterns = [
     path("pizzeria/<slug:slug>/produit/<int:product_id>/", views.product_configure, name="product_configure"),
     path("panier/", views.cart_page, name="cart"),
     path("panier/ajouter/", views.cart_add, name="cart_add"),
+    path("panier/ajouter-formule/", views.cart_add_formula, name="cart_add_formula"),
     path("panier/<str:key>/", views.cart_update, name="cart_update"),
     path("panier/<str:key>/retirer/", views.cart_remove, name="cart_remove"),
     path("commander/", views.checkout, name="checkout"),

@@ -27,13 +27,12 @@ from production.decorators import staff_only
 from production.exceptions import InvalidConfiguration, SoldOut
 from production.models import Pizzeria, StaffMember
 from production.selectors import (
-    availability_of,
     line_key,
     parse_line_key,
     pizzeria_hours_on,
     pizzeria_is_open,
     pizzeria_list,
-    product_availability,
+    staff_member_for,
 )
 
 from .cart import Cart
@@ -55,6 +54,7 @@ from .forms import (
     CheckoutForm,
     ConfigureForm,
     EditLinesForm,
+    FormulaAddForm,
     RefundForm,
     StaffOrderForm,
 )
@@ -73,8 +73,8 @@ from .selectors import (
     line_check_available,
     menu_configurator,
     menu_for,
+    menu_formula,
     menu_line,
-    menu_products,
     order_awaiting_payment,
     order_capacity_overridden,
     order_edit_rows,
@@ -176,9 +176,11 @@ def _menu_cards(request, pizzeria) -> str:
     key = f"menu-cards:{pizzeria.pk}:{menu_version(pizzeria_id=pizzeria.pk)}"
     html = cache.get(key)
     if html is None:
+        menu = menu_for(pizzeria=pizzeria, fresh=True)
         context = {
             "pizzeria": pizzeria,
-            "sections": menu_for(pizzeria=pizzeria, fresh=True).sections,
+            "sections": menu.sections,
+            "formulas": menu.formulas,
             "csrf_token": CSRF_TOKEN_SLOT,
         }
         html = render_to_string("ventes/_menu_cards.html", context)
@@ -260,6 +262,58 @@ def cart_add(request):
     return _cart_answer(request, cart, pizzeria=pizzeria, notice=f"{line.label} ajouté au panier.", back=back)
 
 
+STAFF_RETURN = "equipe"
+
+
+def _staff_return(request, pizzeria: Pizzeria) -> str:
+    """The staff order page, when a phone or counter operator came from it to configure a line
+    (``retour=equipe``): the configurator and the formulas fill the operator's cart, which that page
+    places; "" for anyone else."""
+    asked = request.POST.get("retour") if request.method == "POST" else request.GET.get("retour")
+    if asked != STAFF_RETURN or not request.user.is_authenticated:
+        return ""
+    member = staff_member_for(user=request.user)
+    if member is None or member.role not in (StaffMember.COUNTER, StaffMember.MANAGER):
+        return ""
+    if member.role != StaffMember.MANAGER:
+        return reverse("ventes:staff_order") if member.pizzeria_id == pizzeria.pk else ""
+    return f"{reverse('ventes:staff_order')}?pizzeria={pizzeria.slug}"
+
+
+@require_POST
+def cart_add_formula(request):
+    """Put a formula with its choices in the cart; a missing or foreign choice is said in French, nothing added."""
+    cart = Cart(request.session)
+    form = FormulaAddForm(request.POST)
+    if not form.is_valid():
+        return _cart_answer(request, cart, error=str(next(iter(form.errors.values()))[0]))
+    pizzeria = pizzeria_get(pk=form.cleaned_data["pizzeria"], with_hours=False)
+    if pizzeria is None:
+        return _cart_answer(request, cart, error="Pizzeria inconnue.")
+    back = _staff_return(request, pizzeria) or f"{pizzeria.get_absolute_url()}#formule-{form.cleaned_data['formula']}"
+    quantity = form.cleaned_data["quantity"]
+    try:
+        chosen, can_make = menu_formula(
+            pizzeria=pizzeria, formula_id=form.cleaned_data["formula"], choice_ids=form.cleaned_data["choices"]
+        )
+        elsewhere = cart.belongs_elsewhere(pizzeria.pk)
+        wanted = quantity if elsewhere else cart.quantity_after_adding(chosen.key, quantity)
+        line_check_available(line=chosen, can_make=can_make, quantity=wanted)
+        if not elsewhere:
+            cart_check_add(lines=cart.lines, key=chosen.key, quantity=quantity)
+    except (InvalidConfiguration, SoldOut, CartLimitReached) as error:
+        return _cart_answer(request, cart, error=error.message, back=back)
+    if elsewhere and not form.cleaned_data["replace"]:
+        return _cart_answer(
+            request,
+            cart,
+            error="Votre panier contient des produits d'une autre pizzeria : videz-le avant d'ajouter cette formule.",
+            back=back,
+        )
+    cart.add(pizzeria_id=pizzeria.pk, key=chosen.key, quantity=quantity)
+    return _cart_answer(request, cart, pizzeria=pizzeria, notice=f"{chosen.label} ajoutée au panier.", back=back)
+
+
 def _configure_choice(request) -> tuple[int | None, tuple[int, ...] | None, int | None]:
     """The size, options and second half of a configurator's refresh (GET), or nothing: the product as the
     menu shows it."""
@@ -286,6 +340,7 @@ def product_configure(request, slug, product_id):
     cart = Cart(request.session)
     form = ConfigureForm(request.POST if request.method == "POST" else None)
     error, quantity = "", 1
+    staff_return = _staff_return(request, pizzeria)
     size_id, option_ids, half_id = _configure_choice(request) if request.method == "GET" else (None, None, None)
     if request.method == "POST" and not form.is_valid():
         error = str(next(iter(form.errors.values()))[0])
@@ -308,7 +363,7 @@ def product_configure(request, slug, product_id):
         )
         if not error:
             messages.success(request, f"{label} ajouté au panier.")
-            return redirect(f"{pizzeria.get_absolute_url()}#produit-{product_id}")
+            return redirect(staff_return or f"{pizzeria.get_absolute_url()}#produit-{product_id}")
     configurator = menu_configurator(
         pizzeria=pizzeria, product_id=product_id, size_id=size_id, option_ids=option_ids, half_id=half_id
     )
@@ -320,6 +375,7 @@ def product_configure(request, slug, product_id):
         "error": error,
         "quantity": quantity,
         "other_cart": cart.belongs_elsewhere(pizzeria.pk),
+        "staff_return": staff_return,
     }
     template = "ventes/_configurator.html" if request.htmx else "ventes/configure.html"
     return render(request, template, context, status=HTTPStatus.BAD_REQUEST if error else HTTPStatus.OK)
@@ -384,8 +440,12 @@ def cart_remove(request, key):
     key = _cart_key(key)
     if key not in cart.lines:
         return _cart_answer(request, cart, error="Ce produit n'est pas dans votre panier.")
+    back = ""
+    if request.POST.get("retour") == STAFF_RETURN and cart.pizzeria_id:
+        pizzeria = pizzeria_get(pk=cart.pizzeria_id, with_hours=False)
+        back = _staff_return(request, pizzeria) if pizzeria is not None else ""
     cart.remove(key=key)
-    return _cart_answer(request, cart, notice="Produit retiré du panier.")
+    return _cart_answer(request, cart, notice="Produit retiré du panier.", back=back)
 
 
 # One submit, one order
@@ -839,8 +899,18 @@ def staff_order(request):
     pizzeria = _staff_pizzeria(request, member, is_manager)
     if pizzeria is None:
         return render(request, "ventes/staff_choose.html", {"pizzerias": pizzeria_list()})
-    products = menu_products(pizzeria=pizzeria)
-    form_kwargs = {"pizzeria": pizzeria, "slots": checkout_slots(pizzeria=pizzeria), "products": products}
+    # The menu as the customers see it (cached): its products, their price and availability here.
+    menu = menu_for(pizzeria=pizzeria)
+    products = [item.product for item in menu.items.values()]
+    # The lines configured (sizes, options, halves, formulas) wait in the operator's cart, priced by the server.
+    cart = Cart(request.session)
+    configured = cart.line_requests() if cart.pizzeria_id == pizzeria.pk else []
+    form_kwargs = {
+        "pizzeria": pizzeria,
+        "slots": checkout_slots(pizzeria=pizzeria),
+        "products": products,
+        "configured_lines": len(configured),
+    }
     if request.method == "POST":
         form = StaffOrderForm(request.POST, **form_kwargs)
         overfilled = None
@@ -850,7 +920,7 @@ def staff_order(request):
             placed = order_place(
                 request=OrderRequest(
                     pizzeria=pizzeria,
-                    lines=[LineRequest(pk, quantity) for pk, quantity in form.quantities().items()],
+                    lines=[LineRequest(pk, quantity) for pk, quantity in form.quantities().items()] + configured,
                     channel=form.cleaned_data["channel"],
                     fulfilment=form.cleaned_data["fulfilment"],
                     payment_method=form.cleaned_data["payment_method"],
@@ -870,6 +940,8 @@ def staff_order(request):
 
         number = _submit_once(request, STAFF_TOKENS, form, place)
         if number:
+            if configured:
+                cart.clear()
             messages.success(request, f"Commande {number} enregistrée : elle est dans la file de la cuisine.")
             if overfilled:
                 messages.warning(request, f"Attention, {overfilled}.")
@@ -879,14 +951,17 @@ def staff_order(request):
         form = StaffOrderForm(
             initial={"token": form_token_issue(tokens=request.session, key=STAFF_TOKENS)}, **form_kwargs
         )
-    availabilities = product_availability(pizzeria_id=pizzeria.pk)
-    rows = [(form[f"qty_{product.pk}"], product, availability_of(availabilities, product.pk)) for product in products]
+    rows = [(form[f"qty_{item.product.pk}"], item) for item in menu.items.values()]
     context = {
         "form": form,
         "pizzeria": pizzeria,
         "rows": rows,
+        "configurable": [item for item in menu.items.values() if item.configurable and not item.sold_out],
+        "formulas": menu.formulas,
+        "cart": cart_summary(pizzeria=pizzeria, lines=cart.lines) if configured else None,
         "queue": pizzeria_queue(pizzeria=pizzeria),
         "is_manager": is_manager,
+        "retour": STAFF_RETURN,
     }
     return render(request, "ventes/staff_order.html", context)
 

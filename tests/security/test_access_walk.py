@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from production.models import Pizzeria, PurchaseOrder, PurchaseOrderLine, StaffMember, Supplier, SupplierItem
+from production.models import Pizzeria, Product, PurchaseOrder, PurchaseOrderLine, StaffMember, Supplier, SupplierItem
 from tests import factories
 from tests.ventes.helpers import place
 from ventes.models import Fulfilment
@@ -103,6 +103,12 @@ RULES = {
     "production:counter": _rule("pizzeria", DESK, methods=("get",)),
     "production:counter_board": _rule("pizzeria", DESK, methods=("get",)),
     "production:counter_handover": _rule("order", DESK, methods=("post",)),
+    "production:menu_prices": _rule(
+        "pizzeria",
+        MANAGER,
+        product=lambda: Product.objects.filter(pizzerias__code="BAS").order_by("pk").first().pk,
+        withdrawn="on",
+    ),
     "production:stock": _rule("pizzeria", COOKS, methods=("get",)),
     "production:stock_ledger": _rule("pizzeria", COOKS, methods=("get",)),
     "production:stock_line": _rule("stock", COOKS, methods=("get",)),

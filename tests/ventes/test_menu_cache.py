@@ -24,9 +24,9 @@ def menu_html(client, shop) -> str:
 
 
 def test_an_unchanged_menu_is_served_from_the_cache_without_a_query(client, shop, django_assert_num_queries):
-    # The pizzeria, its opening hours and their exceptions; the menu: products, their sizes, option groups
-    # and recipes, the pizzeria's own prices, its stock, the allergens.
-    with django_assert_num_queries(10):
+    # The pizzeria, its opening hours and their exceptions; the menu: its formulas, products, their sizes,
+    # option groups and recipes, the pizzeria's own prices, its stock, the allergens.
+    with django_assert_num_queries(11):
         client.get(f"/pizzeria/{shop.pizzeria.slug}/")
     with django_assert_num_queries(0):
         client.get(f"/pizzeria/{shop.pizzeria.slug}/")

@@ -97,8 +97,8 @@ def test_bad_choices_are_refused_beside_the_form_and_the_cart_stays_as_it_was(cl
 def test_the_configurator_and_the_menu_read_a_fixed_number_of_queries(client, options_shop, django_assert_num_queries):
     shop = options_shop
     # A first visit (no session yet): the pizzeria, its hours and their exceptions; the menu: products, sizes,
-    # option groups, options, recipes, the pizzeria's own prices, its stock, the allergens.
-    with django_assert_num_queries(11):
+    # option groups, options, recipes, the pizzeria's own prices, its formulas (none), its stock, the allergens.
+    with django_assert_num_queries(12):
         client.get(f"/pizzeria/{shop.pizzeria.slug}/")
     for index in range(12):
         product = factories.ProductFactory(pizzerias=[shop.pizzeria], name=f"Pizza {index}")
@@ -107,7 +107,7 @@ def test_the_configurator_and_the_menu_read_a_fixed_number_of_queries(client, op
             factories.ProductSizeFactory(product=product, name=size)
         for _ in range(4):
             factories.OptionFactory(group__product=product, ingredient=shop.ingredients["mozzarella"], quantity=30)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         client.get(f"/pizzeria/{shop.pizzeria.slug}/")
     with django_assert_num_queries(0):  # the configurator reads the cached pizzeria and menu
         client.get(url(shop), {"size": shop.sizes["Grande"].pk}, headers={"HX-Request": "true"})
