@@ -242,3 +242,22 @@ def test_cart_drops_products_taken_off_the_menu(client, shop):
     shop.regina.save()
     html = client.get("/panier/").content.decode()
     assert "Regina" not in html and "9,50 €" in html
+
+
+def test_the_cart_bar_follows_every_change_of_the_cart(client, shop):
+    menu = client.get(shop.pizzeria.get_absolute_url()).content.decode()
+    assert '<a id="cart-bar" class="cart-bar" href="/commander/" hidden>' in menu  # an empty cart: no bar
+
+    html = " ".join(add(client, shop.pizzeria, shop.margherita, 2, htmx=True).content.decode().split())
+
+    # With the cart partial, the bar in place (out of band), its count and total, and what was just added.
+    assert '<a id="cart-bar" class="cart-bar" href="/commander/" hx-swap-oob="true">' in html
+    assert '<span class="cart-bar-count">2<span class="visually-hidden"> articles —</span></span>' in html
+    assert '<span class="cart-bar-total">19,00 €</span>' in html
+    assert '<span class="cart-bar-notice" aria-hidden="true">Margherita ajouté au panier.</span>' in html
+    html = " ".join(
+        client.post(f"/panier/{shop.margherita.pk}/retirer/", headers={"HX-Request": "true"}).content.decode().split()
+    )
+    assert 'hx-swap-oob="true" hidden>' in html
+    page = " ".join(client.get(shop.pizzeria.get_absolute_url()).content.decode().split())
+    assert 'class="cart-bar" href="/commander/" hidden>' in page
