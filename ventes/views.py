@@ -181,6 +181,10 @@ def _menu_cards(request, pizzeria) -> str:
             "pizzeria": pizzeria,
             "sections": menu.sections,
             "formulas": menu.formulas,
+            # What the allergen filter offers: the allergens of this menu, and no others.
+            "menu_allergens": sorted(
+                {name for section in menu.sections for item in section.items for name in item.allergens}
+            ),
             "csrf_token": CSRF_TOKEN_SLOT,
         }
         html = render_to_string("ventes/_menu_cards.html", context)

@@ -261,3 +261,19 @@ def test_the_cart_bar_follows_every_change_of_the_cart(client, shop):
     assert 'hx-swap-oob="true" hidden>' in html
     page = " ".join(client.get(shop.pizzeria.get_absolute_url()).content.decode().split())
     assert 'class="cart-bar" href="/commander/" hidden>' in page
+
+
+def test_the_menu_has_tabs_for_its_sections_and_filters_its_own_allergens(client, shop):
+    gluten = Allergen.objects.get_or_create(code="gluten", defaults={"name": "Gluten"})[0]
+    shop.stock["dough"].ingredient.allergens.add(gluten)
+
+    html = " ".join(client.get(f"/pizzeria/{shop.pizzeria.slug}/").content.decode().split())
+
+    assert '<nav class="category-tabs" aria-label="Rubriques de la carte">' in html
+    assert '<a href="#rubrique-1">Pizzas</a>' in html and '<h2 id="rubrique-1">Pizzas</h2>' in html
+    assert '<a href="#rubrique-2">Boissons</a>' in html
+    # The filter offers the menu's allergens only, and each card says its own for the filter to read.
+    assert '<input type="checkbox" value="Gluten"> Gluten' in html and 'value="Lait"' not in html
+    assert f'id="produit-{shop.margherita.pk}" data-allergens="Gluten"' in html
+    assert f'id="produit-{shop.beer.pk}" data-allergens=""' in html
+    assert "js/menu" in html
