@@ -546,6 +546,8 @@ def opening_exception_delete(request):
     return redirect("production:opening_exceptions")
 
 
+@require_http_methods(["GET", "POST"])
+@staff_only([MANAGER])
 def menu_prices(request, pizzeria):
     """A manager sets the pizzeria's own price of a product, a size or an option, or withdraws it there."""
     if request.method == "GET":
