@@ -404,7 +404,7 @@ STAFF_FIRST_NAMES = {
 }
 
 
-def _slug(name: str) -> str:
+def demo_slug(name: str) -> str:
     from django.utils.text import slugify
 
     return slugify(name)
@@ -541,7 +541,7 @@ def seed_demo() -> list[DemoLogin]:
     products = []
     for position, (name, price, base, extra, base_steps, topping_steps, final_steps, description) in enumerate(PIZZAS):
         product, _ = Product.objects.update_or_create(
-            slug=_slug(name),
+            slug=demo_slug(name),
             defaults={
                 "name": name,
                 "category": Product.PIZZA,
@@ -549,6 +549,7 @@ def seed_demo() -> list[DemoLogin]:
                 "vat_rate": Decimal("10.00"),
                 "description": description,
                 "position": position,
+                "picture": demo_slug(name),
             },
         )
         for ingredient_name, quantity in {**base, **extra}.items():
@@ -562,7 +563,7 @@ def seed_demo() -> list[DemoLogin]:
         _sizes_and_options(product=product, ingredients=ingredients)
     for position, (name, category, price, vat_rate, stock_name, description) in enumerate(OTHER_PRODUCTS):
         product, _ = Product.objects.update_or_create(
-            slug=_slug(name),
+            slug=demo_slug(name),
             defaults={
                 "name": name,
                 "category": category,
@@ -572,6 +573,7 @@ def seed_demo() -> list[DemoLogin]:
                 "oven_load": 0,  # drinks and desserts are not baked to order
                 "description": description,
                 "position": position,
+                "picture": demo_slug(name),
             },
         )
         # A drink or a dessert is its own single ingredient: its stock is its availability.

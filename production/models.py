@@ -436,6 +436,9 @@ class Product(models.Model):
         help_text="Places de four par exemplaire : 1 pour une pizza, 0 pour une boisson, plus pour un calzone.",
     )
     image = models.ImageField(upload_to="products/", blank=True)
+    # A picture drawn for the menu (``manage.py draw_pictures``): static/img/produits/<picture>-<width>.webp, in
+    # every width of ocpizzapp.pictures.WIDTHS. An uploaded ``image`` comes first.
+    picture = models.CharField("image dessinée", max_length=60, blank=True)
     is_active = models.BooleanField("en vente", default=True)
     position = models.PositiveSmallIntegerField("ordre", default=0)
     pizzerias = models.ManyToManyField(Pizzeria, related_name="products", blank=True, verbose_name="à la carte de")
