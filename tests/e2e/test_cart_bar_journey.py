@@ -1,23 +1,13 @@
 """On a phone, each add shows at the foot of the screen: the cart bar's count and total follow, a short
 confirmation shows, and one tap on the bar leads to the checkout."""
 
-import os
-from pathlib import Path
-
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from production.models import Allergen
+from tests.e2e.screens import looked_at_on_a_phone
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def looked_at(page, name):
-    violations = Axe().run(page).response["violations"]
-    assert violations == [], [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations]
-    if folder := os.environ.get("UI_SCREENSHOTS"):
-        page.screenshot(path=str(Path(folder) / f"{name}-390.png"))
 
 
 def test_the_cart_bar_follows_each_add_and_leads_to_the_checkout(browser, live_server, shop):
@@ -31,7 +21,7 @@ def test_the_cart_bar_follows_each_add_and_leads_to_the_checkout(browser, live_s
     expect(bar.locator(".cart-bar-count")).to_have_text("1 article —")
     expect(bar).to_be_in_viewport()  # at the foot of the screen, wherever the menu is scrolled
     expect(bar.locator(".cart-bar-notice")).to_have_text("Margherita ajouté au panier.")
-    looked_at(page, "cart-bar-added")
+    looked_at_on_a_phone(page, "cart-bar-added", full_page=False)
 
     page.get_by_role("button", name="Ajouter Peroni").first.click()
     expect(bar.locator(".cart-bar-count")).to_have_text("2 articles —")
@@ -56,7 +46,7 @@ def test_the_menu_tabs_stay_on_top_and_the_allergen_filter_hides_what_holds_it(b
     expect(page.locator(f"#produit-{shop.beer.pk}")).to_be_visible()
     expect(page.locator("[data-filter-status]")).to_have_text("2 produits masqués.")
     expect(page.get_by_role("heading", name="Pizzas")).to_be_hidden()  # no pizza left: its heading goes too
-    looked_at(page, "menu-allergen-filter")
+    looked_at_on_a_phone(page, "menu-allergen-filter")
     page.get_by_label("Gluten").uncheck()
     expect(page.locator(f"#produit-{shop.margherita.pk}")).to_be_visible()
 

@@ -1,26 +1,16 @@
 """On a phone, a guest orders while the pizzeria is closed: no « dès que possible », the first slot with room
 already chosen, the address gone for a pick-up."""
 
-import os
-from pathlib import Path
-
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from production.models import OpeningHours
+from tests.e2e.screens import looked_at_on_a_phone
 from ventes.models import Order
 from ventes.selectors import checkout_slots, pizzeria_get
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def looked_at(page, name):
-    violations = Axe().run(page).response["violations"]
-    assert violations == [], [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations]
-    if folder := os.environ.get("UI_SCREENSHOTS"):
-        page.screenshot(path=str(Path(folder) / f"{name}-390.png"), full_page=True)
 
 
 def test_a_guest_orders_for_later_while_the_pizzeria_is_closed(browser, live_server, shop):
@@ -44,10 +34,10 @@ def test_a_guest_orders_for_later_while_the_pizzeria_is_closed(browser, live_ser
     page.get_by_label("Téléphone").fill("06 12 34 56 78")
     page.get_by_label("E-mail").fill("camille@example.com")
     page.get_by_label("Espèces").check()
-    looked_at(page, "checkout-closed")
+    looked_at_on_a_phone(page, "checkout-closed")
     page.get_by_role("button", name="Valider la commande").click()
 
     expect(page.get_by_role("heading", level=1)).to_contain_text("Commande ")
     order = Order.objects.get()
     assert order.requested_for == first and order.fulfilment == "pickup"
-    looked_at(page, "checkout-closed-placed")
+    looked_at_on_a_phone(page, "checkout-closed-placed")

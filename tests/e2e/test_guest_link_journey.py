@@ -1,26 +1,16 @@
 """On a phone, a guest follows their order from the link they were sent, changes it, then cancels it, and is
 offered an account; nobody signs in."""
 
-import os
-from pathlib import Path
-
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
+from tests.e2e.screens import looked_at_on_a_phone
 from tests.ventes.helpers import place
 from ventes.models import Order, OrderState
 from ventes.services import LineRequest
 from ventes.tracking import order_tracking_url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def looked_at(page, name):
-    violations = Axe().run(page).response["violations"]
-    assert violations == [], [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations]
-    if folder := os.environ.get("UI_SCREENSHOTS"):
-        page.screenshot(path=str(Path(folder) / f"{name}-390.png"), full_page=True)
 
 
 def test_a_guest_changes_then_cancels_their_order_from_the_link(browser, live_server, shop):
@@ -31,20 +21,20 @@ def test_a_guest_changes_then_cancels_their_order_from_the_link(browser, live_se
     page.goto(f"{live_server.url}{order_tracking_url(number=order.number)}")
     expect(page.get_by_role("heading", name=f"Commande {order.number}")).to_be_visible()
     expect(page.get_by_role("heading", name="Gardez cette commande dans un compte")).to_be_visible()
-    looked_at(page, "guest-link-order")
+    looked_at_on_a_phone(page, "guest-link-order")
 
     page.get_by_role("link", name="Modifier").click()
     page.get_by_label("Margherita").fill("2")
-    looked_at(page, "guest-link-edit")
+    looked_at_on_a_phone(page, "guest-link-edit")
     page.get_by_role("button", name="Enregistrer les changements").click()
     expect(page.get_by_text(f"Commande {order.number} modifiée.")).to_be_visible()
     assert Order.objects.get(pk=order.pk).lines.get().quantity == 2
 
     page.get_by_role("link", name="Annuler la commande").click()
     page.get_by_label("Pourquoi annulez-vous ?").fill("Je serai absente ce soir")
-    looked_at(page, "guest-link-cancel")
+    looked_at_on_a_phone(page, "guest-link-cancel")
     page.get_by_role("button", name="Annuler la commande").click()
     expect(page.get_by_text(f"Commande {order.number} annulée.")).to_be_visible()
     expect(page.get_by_role("link", name="Modifier")).to_have_count(0)
-    looked_at(page, "guest-link-cancelled")
+    looked_at_on_a_phone(page, "guest-link-cancelled")
     assert Order.objects.get(pk=order.pk).state == OrderState.CANCELLED
