@@ -15,8 +15,9 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
-URL = reverse("production:opening_exceptions")
-REMOVE = reverse("production:opening_exception_delete")
+# Written out: reversing at import would load the URLconf before the tests' settings apply.
+URL = "/equipe/horaires/"
+REMOVE = "/equipe/horaires/supprimer/"
 
 
 @pytest.fixture(autouse=True)
@@ -109,3 +110,7 @@ def test_the_screen_reads_in_few_queries_whatever_the_days(client, shop, team, d
         post(client, scope=shop.pizzeria.slug, day=f"2026-12-{day:02d}", closed="on")
     with django_assert_max_num_queries(8):
         client.get(URL)
+
+
+def test_the_screens_addresses():
+    assert (reverse("production:opening_exceptions"), reverse("production:opening_exception_delete")) == (URL, REMOVE)
