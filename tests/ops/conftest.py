@@ -124,6 +124,9 @@ def deployed_site(tmp_path):
             f"MEDIA_ROOT={tmp_path / 'media'}\n"
             f"BACKUP_DIR={tmp_path / 'backups'}\n"
             "LOG_LEVEL=WARNING\n"
+            # What the operator adds to the file the engine wrote (docs/exploitation.md).
+            + "".join(f"{key}={value}\n" for key, value in LEGAL_MENTIONS.items())
+            + f"ARCHIVE_SIGNING_KEY={'a' * 40}\n"
         )
         env = {key: value for key, value in os.environ.items() if key not in SITE_VARIABLES}
         env.update(DJANGO_SETTINGS_MODULE="ocpizzapp.settings", ENV_FILE=str(env_file))
