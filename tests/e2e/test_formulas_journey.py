@@ -104,7 +104,10 @@ def test_a_phone_order_is_composed_from_the_keyboard_at_the_counter(
     page.get_by_text("Grande", exact=True).click()
     page.get_by_label("Sans champignons").check()
     expect(page.locator(".configurator-bar button")).to_contain_text("14,50 €")
+    # Each choice redraws the configurator: the quantity is typed into the one drawn for the last choice.
+    expect(page.locator(".configurator-summary")).to_contain_text("sans champignons")
     page.locator("#configurateur-quantite").fill("2")
+    expect(page.locator("#configurateur-quantite")).to_have_value("2")
     page.locator("#configurateur-quantite").press("Enter")
 
     expect(page.get_by_role("heading", name="Lignes composées")).to_be_visible()
