@@ -19,8 +19,12 @@ run: install
 	$(PY) manage.py seed_demo
 	$(PY) manage.py rundev $(HOST)
 
+# Lighthouse (package.json), for the storefront's audit; a machine without npm skips that test.
+node_modules/.installed: package.json package-lock.json
+	if command -v npm >/dev/null; then npm ci --no-audit --no-fund --silent && touch $@; fi
+
 # One pytest worker per core; tests that share the machine's crontab run on one worker (xdist_group).
-test: install
+test: install node_modules/.installed
 	$(PY) -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
 lint: install

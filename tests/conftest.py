@@ -2,6 +2,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -13,6 +14,8 @@ from ventes.selectors import stock_check_ledger
 
 # A Redis database index of its own: the tests that use it flush it.
 TEST_REDIS_URL = "redis://127.0.0.1:6379/13"
+# The npm package package.json pins, installed by `npm ci`.
+LIGHTHOUSE = Path(__file__).resolve().parents[1] / "node_modules" / ".bin" / "lighthouse"
 
 
 def _required(flag: str) -> bool:
@@ -38,6 +41,7 @@ def pytest_collection_modifyitems(config, items):
         "e2e": (os.path.exists("/usr/bin/chromium"), "REQUIRE_E2E", "needs Debian's chromium"),
         "nginx": (shutil.which("nginx") is not None, "REQUIRE_NGINX", "needs nginx"),
         "redis": (_redis_answers(), "REQUIRE_REDIS", f"needs Redis at {TEST_REDIS_URL}"),
+        "lighthouse": (LIGHTHOUSE.exists(), "REQUIRE_LIGHTHOUSE", "needs Lighthouse (npm ci)"),
     }
     for available, flag, reason in checks.values():
         if not available and _required(flag):
