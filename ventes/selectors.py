@@ -340,6 +340,12 @@ def menu_item(*, pizzeria: Pizzeria, product_id: int) -> MenuItem | None:
     return menu_for(pizzeria=pizzeria).items.get(product_id)
 
 
+def menu_formula_item(*, pizzeria: Pizzeria, formula_id: int) -> FormulaItem | None:
+    """A formula of the pizzeria's menu with the choices of each part, as the menu shows it; None when it is not
+    offered here."""
+    return next((item for item in menu_for(pizzeria=pizzeria).formulas if item.formula.pk == formula_id), None)
+
+
 @dataclass
 class CartLine:
     key: str

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("pizzeria/<slug:slug>/", views.menu, name="menu"),
     path("pizzeria/<slug:slug>/produit/<int:product_id>/", views.product_configure, name="product_configure"),
+    path("pizzeria/<slug:slug>/formule/<int:formula_id>/", views.formula_choose, name="formula_choose"),
     path("panier/", views.cart_page, name="cart"),
     path("panier/ajouter/", views.cart_add, name="cart_add"),
     path("panier/ajouter-formule/", views.cart_add_formula, name="cart_add_formula"),

@@ -74,6 +74,7 @@ from .selectors import (
     menu_configurator,
     menu_for,
     menu_formula,
+    menu_formula_item,
     menu_line,
     order_awaiting_payment,
     order_capacity_overridden,
@@ -213,11 +214,37 @@ def cart_page(request):
     return render(request, "ventes/cart.html", _cart_context(Cart(request.session)))
 
 
-def _cart_answer(request, cart: Cart, *, pizzeria=None, error: str = "", notice: str = "", back: str = ""):
-    """The cart partial for htmx; otherwise a message and back to where the customer was."""
+SHEET = "fiche"
+SHEET_ADDED = "panier-ajoute"
+
+
+def _in_sheet(request) -> bool:
+    """A configurator or a formula's choices drawn in the menu's sheet (``fiche=1``, sent by htmx) rather than
+    as a page of their own: adding then answers with the cart, and a refusal is drawn again in the sheet."""
+    data = request.POST if request.method == "POST" else request.GET
+    return bool(request.htmx) and data.get(SHEET) == "1"
+
+
+def _sheet_refusal(response):
+    """What the sheet's add button answers when the line cannot be added: the sheet's content drawn again with
+    the reason, in place of the cart it aimed at."""
+    response["HX-Retarget"] = "#fiche-contenu"
+    response["HX-Reswap"] = "innerHTML"
+    return response
+
+
+def _cart_answer(
+    request, cart: Cart, *, pizzeria=None, error: str = "", notice: str = "", back: str = "", added: bool = False
+):
+    """The cart partial for htmx (which closes the menu's sheet once a line is in); otherwise a message and back
+    to where the customer was. Only an add (``added``) shows its notice on screen: a stepper's change shows in
+    place, and a notice above the lines would push them from under the finger about to tap again."""
     if request.htmx:
-        context = {**_cart_context(cart, pizzeria=pizzeria), "error": error, "notice": notice}
-        return render(request, "ventes/_cart.html", context)
+        context = {**_cart_context(cart, pizzeria=pizzeria), "error": error, "notice": notice, "added": added}
+        response = render(request, "ventes/_cart.html", context)
+        if not error and _in_sheet(request):
+            response["HX-Trigger"] = SHEET_ADDED
+        return response
     if error:
         messages.error(request, error)
     elif notice:
@@ -263,7 +290,9 @@ def cart_add(request):
         except CartLimitReached as error:
             return _cart_answer(request, cart, error=error.message, back=back)
     cart.add(pizzeria_id=pizzeria.pk, key=key, quantity=quantity)
-    return _cart_answer(request, cart, pizzeria=pizzeria, notice=f"{line.label} ajouté au panier.", back=back)
+    return _cart_answer(
+        request, cart, pizzeria=pizzeria, notice=f"{line.label} ajouté au panier.", back=back, added=True
+    )
 
 
 STAFF_RETURN = "equipe"
@@ -294,28 +323,50 @@ def cart_add_formula(request):
     pizzeria = pizzeria_get(pk=form.cleaned_data["pizzeria"], with_hours=False)
     if pizzeria is None:
         return _cart_answer(request, cart, error="Pizzeria inconnue.")
-    back = _staff_return(request, pizzeria) or f"{pizzeria.get_absolute_url()}#formule-{form.cleaned_data['formula']}"
-    quantity = form.cleaned_data["quantity"]
+    formula_id, quantity = form.cleaned_data["formula"], form.cleaned_data["quantity"]
+    staff_return = _staff_return(request, pizzeria)
+    back = staff_return or f"{pizzeria.get_absolute_url()}#formule-{formula_id}"
     try:
         chosen, can_make = menu_formula(
-            pizzeria=pizzeria, formula_id=form.cleaned_data["formula"], choice_ids=form.cleaned_data["choices"]
+            pizzeria=pizzeria, formula_id=formula_id, choice_ids=form.cleaned_data["choices"]
         )
         elsewhere = cart.belongs_elsewhere(pizzeria.pk)
         wanted = quantity if elsewhere else cart.quantity_after_adding(chosen.key, quantity)
         line_check_available(line=chosen, can_make=can_make, quantity=wanted)
         if not elsewhere:
             cart_check_add(lines=cart.lines, key=chosen.key, quantity=quantity)
+        if elsewhere and not form.cleaned_data["replace"]:
+            raise InvalidConfiguration(
+                "Votre panier contient des produits d'une autre pizzeria : videz-le avant d'ajouter cette formule."
+            )
     except (InvalidConfiguration, SoldOut, CartLimitReached) as error:
-        return _cart_answer(request, cart, error=error.message, back=back)
-    if elsewhere and not form.cleaned_data["replace"]:
-        return _cart_answer(
-            request,
-            cart,
-            error="Votre panier contient des produits d'une autre pizzeria : videz-le avant d'ajouter cette formule.",
-            back=back,
-        )
+        if _in_sheet(request):
+            item = menu_formula_item(pizzeria=pizzeria, formula_id=formula_id)
+            if item is not None:
+                context = {"pizzeria": pizzeria, "item": item, "formula": item.formula, "error": error.message}
+                context["sheet"] = True
+                response = render(request, "ventes/_formula_sheet.html", context, status=HTTPStatus.BAD_REQUEST)
+                return _sheet_refusal(response)
+        # Without the sheet, back to the formula's own page: its choices are there, not on the menu.
+        chooser = reverse("ventes:formula_choose", args=[pizzeria.slug, formula_id])
+        return _cart_answer(request, cart, error=error.message, back=staff_return or chooser)
     cart.add(pizzeria_id=pizzeria.pk, key=chosen.key, quantity=quantity)
-    return _cart_answer(request, cart, pizzeria=pizzeria, notice=f"{chosen.label} ajoutée au panier.", back=back)
+    return _cart_answer(
+        request, cart, pizzeria=pizzeria, notice=f"{chosen.label} ajoutée au panier.", back=back, added=True
+    )
+
+
+@require_safe
+def formula_choose(request, slug, formula_id):
+    """A formula's choices, one group per part: in the menu's sheet (htmx), or as a page of their own."""
+    pizzeria = pizzeria_for_menu(slug=slug)
+    if pizzeria is None:
+        raise Http404("Pizzeria inconnue.")
+    item = menu_formula_item(pizzeria=pizzeria, formula_id=formula_id)
+    if item is None:
+        raise Http404("Cette formule n'est pas à la carte.")
+    context = {"pizzeria": pizzeria, "item": item, "formula": item.formula, "sheet": _in_sheet(request)}
+    return render(request, "ventes/_formula_sheet.html" if request.htmx else "ventes/formula.html", context)
 
 
 def _configure_choice(request) -> tuple[int | None, tuple[int, ...] | None, int | None]:
@@ -365,6 +416,8 @@ def product_configure(request, slug, product_id):
             quantity=quantity,
             replace=form.cleaned_data["replace"],
         )
+        if not error and _in_sheet(request):
+            return _cart_answer(request, cart, pizzeria=pizzeria, notice=f"{label} ajouté au panier.", added=True)
         if not error:
             messages.success(request, f"{label} ajouté au panier.")
             return redirect(staff_return or f"{pizzeria.get_absolute_url()}#produit-{product_id}")
@@ -380,9 +433,11 @@ def product_configure(request, slug, product_id):
         "quantity": quantity,
         "other_cart": cart.belongs_elsewhere(pizzeria.pk),
         "staff_return": staff_return,
+        "sheet": _in_sheet(request),
     }
     template = "ventes/_configurator.html" if request.htmx else "ventes/configure.html"
-    return render(request, template, context, status=HTTPStatus.BAD_REQUEST if error else HTTPStatus.OK)
+    response = render(request, template, context, status=HTTPStatus.BAD_REQUEST if error else HTTPStatus.OK)
+    return _sheet_refusal(response) if error and context["sheet"] else response
 
 
 def _cart_put(

@@ -23,10 +23,10 @@ def test_menu_cart_checkout_then_the_order_page_follows_the_kitchen(live_server,
     expect(page.get_by_role("heading", name="OC Pizza Bastille")).to_be_visible()
 
     margherita = page.locator(f"#produit-{shop.margherita.pk}")
-    margherita.get_by_label("Quantité").fill("2")
     margherita.get_by_role("button", name="Ajouter").click()
     cart = page.locator("#panier")
     expect(cart).to_contain_text("Margherita ajouté au panier.")
+    cart.get_by_role("button", name="Ajouter 1 Margherita").click()  # one more with the cart's stepper
     expect(cart).to_contain_text("19,00 €")
     page.locator(f"#produit-{shop.beer.pk}").get_by_role("button", name="Ajouter").click()
     expect(cart).to_contain_text("23,50 €")

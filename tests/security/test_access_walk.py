@@ -19,7 +19,18 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from production.models import Pizzeria, Product, PurchaseOrder, PurchaseOrderLine, StaffMember, Supplier, SupplierItem
+from production.models import (
+    Formula,
+    FormulaChoice,
+    FormulaSlot,
+    Pizzeria,
+    Product,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    StaffMember,
+    Supplier,
+    SupplierItem,
+)
 from tests import factories
 from tests.ventes.helpers import place
 from ventes.models import Fulfilment
@@ -75,6 +86,7 @@ RULES = {
     "accounts:address_delete": _rule("address", "owner"),
     "ventes:menu": _rule("pizzeria", PUBLIC, methods=("get",)),
     "ventes:product_configure": _rule("product", PUBLIC, quantity="1"),
+    "ventes:formula_choose": _rule("formula", PUBLIC, methods=("get",)),
     "ventes:cart_update": _rule("product", PUBLIC, methods=("post",), quantity="2"),
     "ventes:cart_remove": _rule("product", PUBLIC, methods=("post",)),
     "ventes:order_detail": _rule("order", ORDER_READERS, methods=("get",)),
@@ -229,6 +241,12 @@ def world(shop):
         )
         return order
 
+    def formula(pizzeria, product):
+        made = Formula.objects.create(name=f"Formule {pizzeria.code}", price=10)
+        made.pizzerias.add(pizzeria)
+        FormulaChoice.objects.create(slot=FormulaSlot.objects.create(formula=made, name="Pizza"), product=product)
+        return made
+
     mine = place(shop, customer=owner, fulfilment=Fulfilment.DELIVERY)
     theirs = place(shop, pizzeria_id=shop.other_pizzeria.pk, customer=stranger)
     objects = {
@@ -237,6 +255,7 @@ def world(shop):
         "address": (factories.AddressFactory(customer=owner), factories.AddressFactory(customer=stranger)),
         "stock": (shop.stock["cheese"], shop.other_pizzeria.stock_lines.get(ingredient__name="cheese")),
         "product": (shop.margherita, foreign_product),
+        "formula": (formula(shop.pizzeria, shop.margherita), formula(shop.other_pizzeria, foreign_product)),
         "pizzeria": (shop.pizzeria, shop.other_pizzeria),
         "reset": (owner.user, stranger.user),
         "supplier": (supplier, former),
@@ -257,6 +276,7 @@ def _url(name: str, params: frozenset, obj, pizzeria) -> str:
         "number": getattr(obj, "number", None),
         "pk": obj.pk,
         "product_id": obj.pk,
+        "formula_id": obj.pk,
         "supplier_id": obj.pk,
         "key": f"{obj.pk}::",  # a cart line: the product as it comes
         "name": getattr(obj, "report", None),

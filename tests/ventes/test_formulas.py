@@ -253,7 +253,10 @@ def test_the_menu_offers_the_formula_and_the_cart_takes_it_to_an_order(client, l
     shop = lunch.shop
     menu = client.get(shop.pizzeria.get_absolute_url()).content.decode()
     assert "Formule midi" in menu and "du lundi au vendredi de 11h30 à 14h00" in menu
-    assert f'name="choice-{lunch.choices["Regina"].slot_id}" value="{lunch.choices["Regina"].pk}"' in menu
+    chooser = reverse("ventes:formula_choose", args=[shop.pizzeria.slug, lunch.formula.pk])
+    assert f'href="{chooser}" data-sheet' in menu  # its choices open in the menu's sheet
+    choices = client.get(chooser).content.decode()
+    assert f'name="choice-{lunch.choices["Regina"].slot_id}" value="{lunch.choices["Regina"].pk}"' in choices
 
     post = {"pizzeria": shop.pizzeria.pk, "formula": lunch.formula.pk, "quantity": 1}
     chosen = {f"choice-{lunch.choices[n].slot_id}": lunch.choices[n].pk for n in ["Regina", "Peroni", "Tiramisu"]}
