@@ -64,14 +64,16 @@ def _answers(url: str) -> bool:
 
 
 def _fill_a_cart(page, base: str) -> None:
-    """What a guest does first: the first pizzeria's menu, a pizza and a drink in the cart."""
+    """What a guest does first: the first pizzeria's menu, a pizza chosen in its sheet, a drink in one tap."""
     from playwright.sync_api import expect
 
     page.goto(f"{base}/")
     page.get_by_role("link", name="Voir la carte").first.click()
-    for count, product in enumerate(("Margherita", "Peroni"), start=1):
-        page.get_by_role("button", name=f"Ajouter {product}").click()
-        expect(page.locator("#cart-bar .cart-bar-count")).to_contain_text(f"{count} article")
+    page.get_by_role("link", name="Ajouter Margherita").click()
+    page.get_by_role("dialog").get_by_role("button", name="Ajouter").click()
+    expect(page.locator("#cart-bar .cart-bar-count")).to_contain_text("1 article")
+    page.get_by_role("button", name="Ajouter Peroni").click()
+    expect(page.locator("#cart-bar .cart-bar-count")).to_contain_text("2 articles")
 
 
 def _guest_visits(base: str) -> tuple[str, str]:
