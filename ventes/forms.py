@@ -4,12 +4,14 @@ typed errors are shown beside the matching field."""
 
 import datetime
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any, cast
 
+import phonenumbers
 from django import forms
 from django.conf import settings
+from django.forms.boundfield import BoundWidget
 from django.forms.utils import flatatt
 from django.utils import timezone
 from django.utils.formats import number_format
@@ -22,7 +24,7 @@ from production.models import Pizzeria
 
 from . import sms
 from .capacity import SlotRoom
-from .models import STAFF_REFUND_REASONS, CancelReason, Channel, Fulfilment, OrderLine, PaymentMethod
+from .models import STAFF_REFUND_REASONS, Address, CancelReason, Channel, Fulfilment, OrderLine, PaymentMethod
 from .services import AnyLineRequest, DeliveryAddress, line_request_of
 
 AT_DOOR_CHOICES = [
@@ -245,8 +247,9 @@ class OrderDetailsForm(forms.Form):
             first = next((room for room in slots if load is None or room.fits(load)), None)
             if first is not None:
                 self.fields["slot"].initial = timezone.localtime(first.at).strftime(SLOT_FORMAT)
-        for name, bound in self.fields.items():
-            bound.widget.attrs.setdefault("aria-describedby", f"id_{name}_error")
+        for name, field in self.fields.items():
+            if not field.widget.is_hidden:
+                field.widget.attrs.setdefault("aria-describedby", f"id_{name}_error")
 
     def clean_slot(self):
         value = self.cleaned_data.get("slot", "")
@@ -265,7 +268,12 @@ class OrderDetailsForm(forms.Form):
         cleaned = super().clean() or self.cleaned_data
         if cleaned.get("when") == "slot" and not cleaned.get("slot") and "slot" not in self.errors:
             self.add_error("slot", "Choisissez un créneau.")
-        if cleaned.get("fulfilment") == Fulfilment.DELIVERY and not self.saved_address():
+        # A saved address refused says so beside the address book; the fields of another address wait.
+        if (
+            cleaned.get("fulfilment") == Fulfilment.DELIVERY
+            and not self.saved_address()
+            and "saved_address_id" not in self.errors
+        ):
             line, postcode = cleaned.get("address_line", "").strip(), cleaned.get("address_postcode", "").strip()
             if not line:
                 self.add_error("address_line", "Indiquez l'adresse de livraison.")
@@ -298,17 +306,49 @@ class OrderDetailsForm(forms.Form):
         )
 
     def add_service_error(self, error: BusinessError) -> None:
-        """Show an order-service error beside its field, or at the top of the form."""
-        field = getattr(error, "field", None)
-        self.add_error(SERVICE_FIELDS.get(field) if field else None, error.message)
+        """Show an order-service error beside its field, or at the top of the form.
+
+        A time refused for an order « dès que possible » goes beside that choice (the slot list is hidden then), a
+        saved address refused beside the address book.
+        """
+        field = getattr(error, "field", None) or error.details.get("field")
+        name = SERVICE_FIELDS.get(field) if field else None
+        if name == "slot" and self.asap_offered and self.cleaned_data.get("when") == "asap":
+            name = "when"
+        if name == "address_line" and self.saved_address() is not None:
+            name = "saved_address_id"  # the saved address refused: the fields of another one are hidden
+        self.add_error(name, error.message)
+
+    def timing_refused(self) -> bool:
+        """Whether the time asked was refused: its error then says what a notice about the hours would."""
+        return bool(self.errors.get("slot") or self.errors.get("when"))
+
+
+# The browser's own autofill (and a password manager's) for each field of the checkout.
+CHECKOUT_AUTOCOMPLETE = {
+    "customer_name": "name",
+    "customer_phone": "tel",
+    "customer_email": "email",
+    "address_line": "street-address",
+    "address_postcode": "postal-code",
+    "address_city": "address-level2",
+    "address_instructions": "off",
+    "note": "off",
+}
+INVALID_PHONE = "Ce numéro de téléphone n'est pas valable. Exemple : 06 12 34 56 78."
 
 
 class CheckoutForm(OrderDetailsForm):
+    """The customer's checkout. A signed-in customer's saved addresses are offered as cards; choosing one
+    delivers there (the fields of another address are then hidden by the style sheet)."""
+
     customer_email = forms.EmailField(
         label="E-mail",
         error_messages={"required": "Indiquez votre e-mail.", "invalid": "Cette adresse e-mail n'est pas valable."},
     )
-    saved_address_id = forms.TypedChoiceField(label="Une de vos adresses", coerce=int, required=False, empty_value=None)
+    saved_address_id = forms.TypedChoiceField(
+        label="Livrer à", coerce=int, required=False, empty_value=None, widget=forms.RadioSelect
+    )
     # Offered when SMS are on (ventes/sms.py). Choosing SMS is the consent, recorded with its date on the order.
     notify_by = forms.ChoiceField(
         label="Suivi de la commande",
@@ -322,6 +362,7 @@ class CheckoutForm(OrderDetailsForm):
     field_order = ["customer_name", "customer_phone", "customer_email", "notify_by", "fulfilment", "saved_address_id"]
 
     def __init__(self, *args, addresses=(), online_payment=False, **kwargs):
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         if not sms.sms_enabled():
             del self.fields["notify_by"]
@@ -330,14 +371,36 @@ class CheckoutForm(OrderDetailsForm):
             cast(forms.ChoiceField, self.fields["payment_method"]).choices = [ONLINE_CHOICE, *AT_DOOR_CHOICES]
         self.addresses = {address.pk: address for address in addresses}
         if self.addresses:
-            cast(forms.ChoiceField, self.fields["saved_address_id"]).choices = [("", "Une autre adresse")] + [
-                (pk, f"{address.label} — {address}") for pk, address in self.addresses.items()
+            saved = cast(forms.ChoiceField, self.fields["saved_address_id"])
+            saved.choices = [(pk, address.label) for pk, address in self.addresses.items()] + [
+                ("", "Une autre adresse")
             ]
-            self.fields["saved_address_id"].error_messages["invalid_choice"] = (
-                "Cette adresse n'est pas dans votre carnet."
-            )
+            saved.initial = next(iter(self.addresses))
+            saved.error_messages["invalid_choice"] = "Cette adresse n'est pas dans votre carnet."
         else:
             del self.fields["saved_address_id"]
+        for name, token in CHECKOUT_AUTOCOMPLETE.items():
+            self.fields[name].widget.attrs["autocomplete"] = token
+        phone = cast(forms.TextInput, self.fields["customer_phone"].widget)
+        phone.input_type = "tel"
+        phone.attrs["inputmode"] = "tel"
+        self.fields["address_postcode"].widget.attrs["inputmode"] = "numeric"
+
+    def address_cards(self) -> Iterator[tuple[BoundWidget, Address | None]]:
+        """Each choice of the address book with its saved address (None: another address, typed below)."""
+        for choice in self["saved_address_id"]:
+            yield choice, self.addresses.get(choice.data["value"])
+
+    def clean_customer_phone(self) -> str:
+        """A number that exists (French without its country code); what the rider calls if he must."""
+        phone = self.cleaned_data["customer_phone"].strip()
+        try:
+            valid = phonenumbers.is_valid_number(phonenumbers.parse(phone, settings.PHONENUMBER_DEFAULT_REGION))
+        except phonenumbers.NumberParseException:
+            valid = False
+        if not valid:
+            raise forms.ValidationError(INVALID_PHONE)
+        return phone
 
     def saved_address(self):
         saved_id = self.cleaned_data.get("saved_address_id")

@@ -305,10 +305,13 @@ def _check_timing(*, pizzeria: Pizzeria, requested_for: datetime.datetime | None
         if pizzeria.is_paused_at(now):
             raise PizzeriaUnavailable(
                 f"{pizzeria.name} est débordée et ne prend plus de commande immédiate : "
-                "choisissez un créneau plus tard."
+                "choisissez un créneau plus tard.",
+                field="requested_for",
             )
         if not pizzeria_is_open(pizzeria, at=now):
-            raise PizzeriaUnavailable(f"{pizzeria.name} est fermée : choisissez un créneau pendant ses horaires.")
+            raise PizzeriaUnavailable(
+                f"{pizzeria.name} est fermée : choisissez un créneau pendant ses horaires.", field="requested_for"
+            )
         return
     if requested_for <= now:
         raise InvalidOrder("Ce créneau est déjà passé.", field="requested_for")
@@ -319,7 +322,8 @@ def _check_timing(*, pizzeria: Pizzeria, requested_for: datetime.datetime | None
     ):
         raise PizzeriaUnavailable(
             f"{pizzeria.name} est débordée : choisissez un créneau dans plus de "
-            f"{settings.OCPIZZA['PAUSE_LEAD_MINUTES']} minutes."
+            f"{settings.OCPIZZA['PAUSE_LEAD_MINUTES']} minutes.",
+            field="requested_for",
         )
     if not pizzeria_is_open(pizzeria, at=requested_for):
         raise InvalidOrder(f"{pizzeria.name} est fermée à ce moment-là.", field="requested_for")

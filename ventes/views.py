@@ -631,6 +631,8 @@ def checkout(request):
             "address_line": search.get("line", ""),
             "address_postcode": search.get("postcode", ""),
         }
+        if search.get("line"):
+            initial["saved_address_id"] = ""  # the address just searched for, rather than the book's first
         if user.is_authenticated:
             initial.update(
                 customer_name=user.get_full_name(),

@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from production.models import OpeningHours
 from tests.e2e.screens import looked_at_on_a_phone
+from tests.e2e.test_checkout_form_journey import looked_at_here_and_on_a_desktop
 from ventes.models import Order
 from ventes.selectors import checkout_slots, pizzeria_get
 
@@ -34,7 +35,8 @@ def test_a_guest_orders_for_later_while_the_pizzeria_is_closed(browser, live_ser
     page.get_by_label("Téléphone").fill("06 12 34 56 78")
     page.get_by_label("E-mail").fill("camille@example.com")
     page.get_by_label("Espèces").check()
-    looked_at_on_a_phone(page, "checkout-closed")
+    expect(page.get_by_role("heading", name="Paiement au comptoir", exact=True)).to_be_visible()
+    looked_at_here_and_on_a_desktop(page, "checkout-closed")
     page.get_by_role("button", name="Valider la commande").click()
 
     expect(page.get_by_role("heading", level=1)).to_contain_text("Commande ")
