@@ -425,7 +425,8 @@ class EditLinesForm(forms.Form):
     and nothing written. Posted without a step, the draft is the order's new lines.
     """
 
-    STEPS = ("plus", "minus", "remove", "add")
+    # Not « remove » nor any other name of a form's own methods, which a button of that name would hide from scripts.
+    STEPS = ("more", "fewer", "drop", "add")
 
     def __init__(self, *args, rows=(), sections=(), draft: dict[str, int] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -457,7 +458,7 @@ class EditLinesForm(forms.Form):
         row = self.rows.get(name)
         if row is not None:
             now = draft.get(name, 0)
-            wanted = now + 1 if step in {"plus", "add"} else max(now - 1, 0) if step == "minus" else 0
+            wanted = now + 1 if step in {"more", "add"} else max(now - 1, 0) if step == "fewer" else 0
             if wanted > now and (refusal := self._refusal(row, wanted)):
                 self.add_error(name, refusal)
                 return self

@@ -83,7 +83,7 @@ def fuzz(shop):
             "owner",
             "post",
             reverse("ventes:order_edit", args=[order.number]),
-            [*qty, "plus", "minus", "remove", "add"],
+            [*qty, "more", "fewer", "drop", "add"],
         ),
         "order cancel": (
             "counter",

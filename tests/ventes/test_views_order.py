@@ -225,7 +225,7 @@ def test_the_edit_page_is_the_orders_lines_with_steppers_and_the_menus_cards(cli
     client.force_login(customer.user)
     html = client.get(page(order.number, "modifier/")).content.decode()
     margherita = edit_line(html, shop.margherita)
-    for step in ("minus", "plus", "remove"):
+    for step in ("fewer", "more", "drop"):
         assert f'name="{step}" value="{field(shop.margherita)}"' in margherita
     assert f'name="{field(shop.margherita)}"' in margherita and 'value="2"' in margherita
     assert "Ajouter un produit" in html
@@ -250,15 +250,15 @@ def test_each_tap_draws_the_draft_again_and_writes_nothing(client, shop, order, 
     draft = {field(shop.margherita): 2, field(shop.beer): 1}
     url = page(order.number, "modifier/")
 
-    more = client.post(url, {**draft, "plus": field(shop.margherita)}).content.decode()
+    more = client.post(url, {**draft, "more": field(shop.margherita)}).content.decode()
     assert f'name="{field(shop.margherita)}" id="id_{field(shop.margherita)}" value="3"' in more
     assert "33,00 €" in more  # 3 × 9.50 + 4.50
     added = client.post(url, {**draft, "add": field(shop.regina)}).content.decode()
     assert f'name="{field(shop.regina)}" id="id_{field(shop.regina)}" value="1"' in edit_line(added, shop.regina)
     assert "1 dans la commande" in card(added, shop.regina)
-    removed = client.post(url, {**draft, "remove": field(shop.beer)}).content.decode()
+    removed = client.post(url, {**draft, "drop": field(shop.beer)}).content.decode()
     assert f'name="{field(shop.beer)}"' not in removed and f'name="add" value="{field(shop.beer)}"' in removed
-    fewer = client.post(url, {**draft, "minus": field(shop.margherita)}).content.decode()
+    fewer = client.post(url, {**draft, "fewer": field(shop.margherita)}).content.decode()
     assert f'id="id_{field(shop.margherita)}" value="1"' in fewer
 
     assert sorted(order.lines.values_list("product_name", "quantity")) == [("Margherita", 2), ("Peroni", 1)]
@@ -275,11 +275,11 @@ def test_a_tap_past_the_stock_is_refused_beside_its_line(client, shop, order, cu
     url = page(order.number, "modifier/")
     draft = {field(shop.margherita): 2, field(shop.beer): 1, field(shop.regina): 2}
 
-    html = client.post(url, {**draft, "plus": field(shop.regina)}).content.decode()
+    html = client.post(url, {**draft, "more": field(shop.regina)}).content.decode()
 
     line = edit_line(html, shop.regina)
     assert "Regina : pas plus de 2" in line and 'value="2"' in line
-    drawn = client.post(url, {**draft, "minus": field(shop.beer)}).content.decode()
+    drawn = client.post(url, {**draft, "fewer": field(shop.beer)}).content.decode()
     assert f'id="plus-{field(shop.regina)}" class="stepper-button" formnovalidate disabled' in drawn
     assert "le maximum" in edit_line(drawn, shop.regina)
     assert order.lines.count() == 2 and order.events.count() == 1
@@ -287,7 +287,7 @@ def test_a_tap_past_the_stock_is_refused_beside_its_line(client, shop, order, cu
 
 def test_a_mistyped_quantity_is_told_beside_its_line_and_the_tap_waits(client, shop, order, customer):
     client.force_login(customer.user)
-    data = {field(shop.margherita): "beaucoup", field(shop.beer): 1, "plus": field(shop.beer)}
+    data = {field(shop.margherita): "beaucoup", field(shop.beer): 1, "more": field(shop.beer)}
     html = client.post(page(order.number, "modifier/"), data).content.decode()
     assert "nombre entier" in edit_line(html, shop.margherita)
     assert f'id="id_{field(shop.beer)}" value="1"' in html
@@ -299,7 +299,7 @@ def test_with_htmx_a_tap_swaps_the_form_and_the_save_leaves_for_the_order(client
     url = page(order.number, "modifier/")
     draft = {field(shop.margherita): 2, field(shop.beer): 1}
 
-    swapped = client.post(url, {**draft, "plus": field(shop.beer)}, headers={"HX-Request": "true"})
+    swapped = client.post(url, {**draft, "more": field(shop.beer)}, headers={"HX-Request": "true"})
     html = swapped.content.decode()
     assert "<html" not in html and 'id="order-edit"' in html
     assert f'id="id_{field(shop.beer)}" value="2"' in html
