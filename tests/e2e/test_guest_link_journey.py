@@ -58,6 +58,7 @@ def test_a_guest_changes_then_cancels_their_order_from_the_link(browser, live_se
     page.get_by_role("button", name="Ajouter Peroni").click()
     expect(page.get_by_label("Quantité de Peroni")).to_have_value("1")
     expect(page.locator(".edit-total")).to_contain_text("23,50 €")  # 2 × 9.50 + 4.50
+    expect(page.locator("#edit-announce")).to_have_text("Total des articles : 23,50 €")  # said by screen readers
     looked_at_on_a_phone(page, "guest-link-edit-changed")
     assert Order.objects.get(pk=order.pk).lines.get().quantity == 1  # nothing written before « Enregistrer »
 
