@@ -5,6 +5,7 @@ typed errors are shown beside the matching field."""
 import datetime
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
@@ -463,42 +464,196 @@ class StaffOrderForm(OrderDetailsForm):
         return cleaned
 
 
-class EditLinesForm(forms.Form):
-    """New quantities of an order still in the queue: one field per line (its options kept) and per
-    product of the menu, 0 removes it."""
+@dataclass(frozen=True)
+class DraftLine:
+    """A line of the edit page's draft, or a menu card: its quantity field, its row, how many the draft has, and
+    how many more the stock allows (None: no limit), told only when few are left (``low``)."""
 
-    def __init__(self, *args, rows=(), **kwargs):
+    field: forms.BoundField
+    row: Any
+    quantity: int
+    more: int | None
+
+    @property
+    def low(self) -> bool:
+        return self.more is not None and self.more <= settings.OCPIZZA["LOW_AVAILABILITY"]
+
+
+class EditLinesForm(forms.Form):
+    """An order's lines as its customer changes them: a quantity per line (its options kept) and per product of
+    the menu as it comes; 0, or no quantity, leaves it out.
+
+    The page's steppers, « Retirer » and the menu cards' « Ajouter » post the whole draft with one change asked
+    (``STEPS``: the step's name, the quantity's field as its value): the page comes back with the change made
+    and nothing written. Posted without a step, the draft is the order's new lines.
+    """
+
+    # Not « remove » nor any other name of a form's own methods, which a button of that name would hide from scripts.
+    STEPS = ("more", "fewer", "drop", "add")
+
+    def __init__(self, *args, rows=(), sections=(), draft: dict[str, int] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.rows = list(rows)
-        for row in self.rows:
+        self.rows = {self.field_name(row.key): row for row in rows}
+        self.sections = list(sections)
+        self.quantities: dict[str, int] = {}
+        for name, row in self.rows.items():
             field = _quantity_field(min_value=0, required=False)
             field.label = row.label
-            field.initial = row.quantity
-            self.fields[self.field_name(row.key)] = field
+            field.initial = row.quantity if draft is None else draft.get(name, 0)
+            self.fields[name] = field
 
     @staticmethod
     def field_name(key: str) -> str:
         return "qty_" + key.replace(":", "-").replace(",", "_")
 
+    def step(self) -> tuple[str, str] | None:
+        """The change asked as (step, quantity's field), or None when the draft is to be saved."""
+        for step in self.STEPS:
+            if (name := self.data.get(step)) is not None:
+                return step, name
+        return None
+
+    def stepped(self) -> "EditLinesForm":
+        """The draft with its step made, as a new form; this one with the refusal beside its field when the
+        step asks for more than can be had. Call on a valid form."""
+        step, name = self.step() or ("", "")
+        draft = {field: quantity for field, quantity in self.cleaned_data.items() if quantity}
+        row = self.rows.get(name)
+        if row is not None:
+            now = draft.get(name, 0)
+            wanted = now + 1 if step in {"more", "add"} else max(now - 1, 0) if step == "fewer" else 0
+            if wanted > now and (refusal := self._refusal(row, wanted)):
+                self.add_error(name, refusal)
+                return self
+            draft[name] = wanted
+        # A card gone from the menu since the page was drawn: the draft as it was.
+        return EditLinesForm(rows=self.rows.values(), sections=self.sections, draft=draft)
+
+    @staticmethod
+    def _refusal(row, wanted: int) -> str:
+        maximum = settings.OCPIZZA["MAX_LINE_QUANTITY"]
+        if not row.sellable:
+            return "Ce produit n'est plus proposé ainsi : vous pouvez seulement le retirer."
+        if wanted > maximum:
+            return f"Au plus {maximum} exemplaires d'un même produit."
+        if row.most is not None and wanted > row.most:
+            if row.most == 0:
+                return f"{row.name} : épuisé pour le moment."
+            return f"{row.name} : pas plus de {row.most}, c'est tout ce que la pizzeria peut encore faire."
+        return ""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        # Read once, before a refusal set beside a field takes its quantity out of ``cleaned_data``.
+        self.quantities = {name: cleaned.get(name) or 0 for name in self.rows if name in cleaned}
+        return cleaned
+
+    def quantity(self, name: str) -> int:
+        """The draft's quantity of a field as the page stands (0 for one it cannot read)."""
+        if not self.is_bound:
+            return self.fields[name].initial or 0
+        _ = self.errors  # the form cleaned, once: its quantities read
+        return self.quantities.get(name, 0)
+
+    def in_draft(self, name: str) -> bool:
+        """Whether the page shows this field as a line: it is in the draft, or its quantity was mistyped."""
+        return (self.is_bound and name in self.data and name in self.errors) or self.quantity(name) > 0
+
+    def _draft_line(self, name: str, row) -> "DraftLine":
+        quantity = self.quantity(name)
+        more = None if row.most is None else max(row.most - quantity, 0)
+        return DraftLine(self[name], row, quantity, more)
+
+    def lines(self) -> list["DraftLine"]:
+        """The draft's lines as the page shows them, the order's own first."""
+        return [self._draft_line(name, row) for name, row in self.rows.items() if self.in_draft(name)]
+
+    def cards(self) -> list[tuple[str, list["DraftLine"]]]:
+        """The menu's cards of what can be added, by category, each with how many of it the draft has."""
+        return [
+            (section.label, [self._draft_line(self.field_name(row.key), row) for row in section.rows])
+            for section in self.sections
+        ]
+
+    def total(self) -> Decimal:
+        """What the draft's products come to at today's prices (delivery aside)."""
+        return sum((row.unit_price * self.quantity(name) for name, row in self.rows.items()), Decimal("0"))
+
+    def add_order_error(self, error: BusinessError) -> None:
+        """The service's refusal: each short product's share beside its line, the rest above the lines."""
+        shortages = getattr(error, "shortages", None) or []
+        lines = {row.product.pk: name for name, row in self.rows.items() if row.product and self.in_draft(name)}
+        placed = False
+        for shortage in shortages:
+            if (name := lines.get(shortage.product_id)) is not None:
+                said = f"plus que {shortage.available}" if shortage.available else "épuisé"
+                self.add_error(name, f"{shortage.product_name} : {said}.")
+                placed = True
+        if not placed:
+            self.add_error(None, error.message)
+
     def line_requests(self) -> list[AnyLineRequest]:
         requests = []
-        for row in self.rows:
-            quantity = self.cleaned_data.get(self.field_name(row.key))
+        for name, row in self.rows.items():
+            quantity = self.cleaned_data.get(name)
             if quantity and (request := line_request_of(row.key, quantity)) is not None:
                 requests.append(request)
         return requests
 
 
+# The reasons a customer gives, each a button that cancels at once; « Autre » may say more in a few words.
+CUSTOMER_CANCEL_REASONS = [
+    ("changed_mind", "J'ai changé d'avis"),
+    ("too_long", "Délai trop long"),
+    ("mistake", "Erreur dans la commande"),
+    ("other", "Autre raison"),
+]
+# What the staff may give as the reason: everything but what the platform alone decides.
+STAFF_CANCEL_REASONS = [choice for choice in CancelReason.choices if choice[0] != CancelReason.PAYMENT_EXPIRED]
+
+
 class CancelForm(forms.Form):
-    reason = forms.CharField(
+    """A cancellation in one tap: the customer's reason (``reason``), or the staff's motive (``cancel_reason``),
+    posted by the button chosen; ``detail``: a few optional words, the customer's for « Autre » only."""
+
+    reason = forms.ChoiceField(
         label="Pourquoi annulez-vous ?",
-        max_length=300,
-        widget=forms.Textarea(attrs={"rows": 3, "aria-describedby": "id_reason_error"}),
-        error_messages={"required": "Dites-nous pourquoi vous annulez."},
+        choices=CUSTOMER_CANCEL_REASONS,
+        error_messages={
+            "required": "Choisissez pourquoi vous annulez.",
+            "invalid_choice": "Choisissez une des raisons proposées.",
+        },
     )
     cancel_reason = forms.ChoiceField(
-        label="Motif", choices=CancelReason.choices, required=False, initial=CancelReason.CUSTOMER
+        label="Motif",
+        choices=STAFF_CANCEL_REASONS,
+        error_messages={
+            "required": "Choisissez le motif de l'annulation.",
+            "invalid_choice": "Choisissez un des motifs proposés.",
+        },
     )
+    detail = forms.CharField(
+        label="Précisez (facultatif)",
+        max_length=300,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "aria-describedby": "id_detail_error"}),
+        error_messages={"max_length": "Au plus 300 caractères."},
+    )
+
+    def __init__(self, *args, staff: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.staff = staff
+        del self.fields["reason" if staff else "cancel_reason"]
+
+    def note(self) -> str:
+        """What the order's history keeps: the reason in words, and what was said of it."""
+        detail = self.cleaned_data["detail"].strip()
+        if self.staff:
+            return detail
+        said = dict(CUSTOMER_CANCEL_REASONS)[self.cleaned_data["reason"]]
+        if self.cleaned_data["reason"] == "other" and detail:
+            return f"{said} : {detail}"
+        return said
 
 
 class AddressSearchForm(forms.Form):

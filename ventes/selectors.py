@@ -2,7 +2,7 @@
 
 import datetime
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from django.conf import settings
@@ -917,35 +917,99 @@ def _group_label(parts: list[OrderLine]) -> str:
 
 @dataclass(frozen=True)
 class EditRow:
-    """A line the order edit form offers: one of the order's own, options kept, or a menu product as it comes."""
+    """A line the order edit page offers: one of the order's own, options kept, or a menu product as it comes.
+
+    ``can_make``: how many more of it the stock allows on top of what the order holds (None: no limit);
+    ``quantity``: how many the order has; ``name`` and ``details``: what its card says (its product or
+    formula, then its options or its formula's parts); ``product``: whose picture it shows;
+    ``item``: the menu's own card of a product as it comes; ``sellable``: False for a line the pizzeria no
+    longer sells so, which can only be removed.
+    """
 
     key: str
     label: str
     unit_price: Decimal
     can_make: int | None
     quantity: int = 0
+    name: str = ""
+    details: str = ""
+    product: Product | None = None
+    item: MenuItem | None = None
+    sellable: bool = True
+
+    @property
+    def most(self) -> int | None:
+        """The most of it the order can have, or None when the stock sets no limit."""
+        return None if self.can_make is None else self.quantity + self.can_make
 
 
-def order_edit_rows(*, order: Order) -> list[EditRow]:
-    """The order's lines as configured, priced today, then the rest of the menu, from the cached menu."""
+@dataclass(frozen=True)
+class EditSection:
+    """A category of the menu as the edit page offers it: the products the pizzeria can still make."""
+
+    label: str
+    rows: list[EditRow]
+
+
+@dataclass(frozen=True)
+class OrderEditChoices:
+    """What the edit page of an order works with: every row it may hold (``rows``: the order's lines, then the
+    menu's products as they come), and the menu's cards of what can be added, by category (``sections``)."""
+
+    rows: list[EditRow]
+    sections: list[EditSection]
+
+
+def _order_row(menu: Menu, key: str, parts: list[OrderLine]) -> EditRow:
+    configured = _configured_key(menu.catalogue, key)
+    quantity = parts[0].quantity
+    if configured is None:
+        price = sum((part.unit_price for part in parts), Decimal("0"))
+        label = _group_label(parts)
+        return EditRow(key, f"{label} — plus proposée ainsi", price, 0, quantity, name=label, sellable=False)
+    if isinstance(configured, ConfiguredFormula):
+        name, product = configured.formula.name, configured.parts[0].product
+    else:
+        name, product = configured.product.name, configured.product
+    can_make = configured.can_make(menu.levels)
+    return EditRow(
+        key, configured.label, configured.unit_price, can_make, quantity, name, configured.description, product
+    )
+
+
+def order_edit_choices(*, order: Order) -> OrderEditChoices:
+    """The order's lines as configured, priced today, then the rest of the menu at its default options, and the
+    menu's cards of what the pizzeria can still make, from the cached menu."""
     menu = menu_for(pizzeria=order.pizzeria)
-    rows: list[EditRow] = []
-    for key, parts in order_line_groups(order.lines.all()):
-        configured = _configured_key(menu.catalogue, key)
-        quantity = parts[0].quantity
-        if configured is None:
-            price = sum((part.unit_price for part in parts), Decimal("0"))
-            rows.append(EditRow(key, f"{_group_label(parts)} — plus proposée ainsi", price, 0, quantity))
-            continue
-        rows.append(EditRow(key, configured.label, configured.unit_price, configured.can_make(menu.levels), quantity))
-    taken = {row.key for row in rows}
-    for item in menu.items.values():
-        base = menu.catalogue.configure(
-            product_id=item.product.pk, option_ids=menu.catalogue.default_options(item.product)
-        )
-        if base.key not in taken:
-            rows.append(EditRow(base.key, base.label, base.unit_price, item.availability.can_make))
-    return rows
+    rows = [_order_row(menu, key, parts) for key, parts in order_line_groups(order.lines.all())]
+    index = {row.key: position for position, row in enumerate(rows)}
+    sections = []
+    for section in menu.sections:
+        offered = []
+        for item in section.items:
+            base = menu.catalogue.configure(
+                product_id=item.product.pk, option_ids=menu.catalogue.default_options(item.product)
+            )
+            if base.key in index:  # on the order as it comes: its card adds one more to that line
+                row = rows[index[base.key]] = replace(rows[index[base.key]], item=item)
+            else:
+                row = EditRow(
+                    base.key,
+                    base.label,
+                    base.unit_price,
+                    item.availability.can_make,
+                    name=item.product.name,
+                    details=base.description,
+                    product=item.product,
+                    item=item,
+                )
+                index[base.key] = len(rows)
+                rows.append(row)
+            if not item.sold_out:
+                offered.append(row)
+        if offered:
+            sections.append(EditSection(section.label, offered))
+    return OrderEditChoices(rows=rows, sections=sections)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.formats import number_format
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import condition, require_http_methods, require_POST, require_safe
+from django_htmx.http import HttpResponseClientRedirect
 from django_ratelimit.core import is_ratelimited
 
 from ocpizzapp.errors import errors_go_back_to
@@ -78,7 +79,7 @@ from .selectors import (
     menu_line,
     order_awaiting_payment,
     order_capacity_overridden,
-    order_edit_rows,
+    order_edit_choices,
     order_events,
     order_for_viewer,
     order_is_owned_by,
@@ -837,47 +838,62 @@ def _acting(request, view) -> dict:
     return {"by": request.user}
 
 
+def _leave_for(request, url: str):
+    """To another page: htmx is told to load it, a plain form is redirected."""
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
 @require_http_methods(["GET", "POST"])
 @errors_go_back_to(_order_page)
 def order_edit(request, number):
+    """The order's lines with steppers and the menu's cards of what can be added: each tap draws the draft again
+    (nothing written), « Enregistrer » has the service replace the order's lines with it."""
     view = _editor_view_or_404(request, number)
     order = view.order
     if not view.may_edit:
         messages.error(request, TOO_LATE)
-        return _back_to_order(request, view)
-    rows = order_edit_rows(order=order)
-    form = EditLinesForm(request.POST or None, rows=rows)
+        return _leave_for(request, _order_page(request, number))
+    choices = order_edit_choices(order=order)
+    data = request.POST if request.method == "POST" else None
+    form = EditLinesForm(data, rows=choices.rows, sections=choices.sections)
     if request.method == "POST" and form.is_valid():
-        try:
-            order_edit_lines(order_id=order.pk, lines=form.line_requests(), **_acting(request, view))
-        except ORDER_ERRORS as error:
-            form.add_error(None, error.message)
+        if form.step() is not None:
+            form = form.stepped()
         else:
-            messages.success(request, f"Commande {order.number} modifiée.")
-            return _back_to_order(request, view)
-    fields = [(form[form.field_name(row.key)], row) for row in rows]
-    return render(request, "ventes/order_edit.html", {"order": order, "form": form, "rows": fields})
+            try:
+                order_edit_lines(order_id=order.pk, lines=form.line_requests(), **_acting(request, view))
+            except ORDER_ERRORS as error:
+                form.add_order_error(error)
+            else:
+                messages.success(request, f"Commande {order.number} modifiée.")
+                return _leave_for(request, _order_page(request, number))
+    context = {
+        "order": order,
+        "form": form,
+        "query": f"?t={request.GET['t']}" if view.by_link else "",
+    }
+    template = "ventes/_order_edit_form.html" if request.htmx else "ventes/order_edit.html"
+    return render(request, template, context)
 
 
 @require_http_methods(["GET", "POST"])
 @errors_go_back_to(_order_page)
 def order_cancel(request, number):
+    """One tap on a reason cancels; the staff tap their motive."""
     view = _editor_view_or_404(request, number)
     order = view.order
     if not view.may_edit:
         messages.error(request, TOO_LATE)
         return _back_to_order(request, view)
-    form = CancelForm(request.POST or None)
     staff = not view.is_owner
-    if not staff:
-        del form.fields["cancel_reason"]
+    form = CancelForm(request.POST if request.method == "POST" else None, staff=staff)
     if request.method == "POST" and form.is_valid():
         try:
             order_transition(
                 order_id=order.pk,
                 to_state=OrderState.CANCELLED,
                 **_acting(request, view),
-                note=form.cleaned_data["reason"],
+                note=form.note(),
                 cancel_reason=form.cleaned_data.get("cancel_reason", ""),
             )
         except InvalidOrder as error:
@@ -885,7 +901,8 @@ def order_cancel(request, number):
         else:
             messages.success(request, f"Commande {order.number} annulée.")
             return _back_to_order(request, view)
-    return render(request, "ventes/order_cancel.html", {"order": order, "form": form})
+    context = {"order": order, "form": form, "query": f"?t={request.GET['t']}" if view.by_link else ""}
+    return render(request, "ventes/order_cancel.html", context)
 
 
 @require_http_methods(["GET", "POST"])

@@ -94,7 +94,7 @@ RULES = {
     "ventes:receipt": _rule("order", ORDER_READERS, methods=("get",)),
     "ventes:receipt_reprint": _rule("order", ORDER_READERS, methods=("post",)),
     "ventes:order_edit": _rule("order", ORDER_EDITORS),
-    "ventes:order_cancel": _rule("order", ORDER_EDITORS, reason="Plus faim"),
+    "ventes:order_cancel": _rule("order", ORDER_EDITORS, reason="changed_mind", cancel_reason="too_busy"),
     "ventes:reorder": _rule("order", "owner", methods=("post",)),
     "ventes:order_refund": _rule("order", MANAGER, scope="all", reason="quality"),
     "production:pizzeria_pause": _rule("pizzeria", MANAGER, methods=("post",), accepting="0"),

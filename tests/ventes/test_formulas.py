@@ -351,3 +351,18 @@ def test_an_order_edited_in_the_queue_keeps_its_formula_and_adjusts_only_the_dif
     assert order.total == Decimal("29.80")
     assert shop.figures("ham") == (300, 0) and shop.figures("beer")[1] == 2
     assert ledger_matches_levels()
+
+
+def test_the_edit_page_steps_a_formula_line_with_its_choices_kept(client, lunch, at_lunch):
+    customer = factories.CustomerFactory()
+    order = place(lunch.shop, [lunch.request("Regina", "Peroni", "Tiramisu")], customer=customer)
+    client.force_login(customer.user)
+    name = "qty_" + lunch.key("Regina", "Peroni", "Tiramisu").replace(":", "-").replace(",", "_")
+    url = f"/commande/{order.number}/modifier/"
+
+    html = client.post(url, {name: 1, "more": name}).content.decode()
+
+    assert "Formule midi" in html and "Regina, Peroni, Tiramisu" in html and f'id="id_{name}" value="2"' in html
+    assert client.post(url, {name: 2}).status_code == 302
+    lines = sorted(order.lines.values_list("product_name", "quantity"))
+    assert lines == [("Peroni", 2), ("Regina", 2), ("Tiramisu", 2)]

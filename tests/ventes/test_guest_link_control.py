@@ -54,19 +54,39 @@ def test_the_guest_changes_their_order_from_the_link(client, shop, guest_order):
     assert event.by is None  # the guest has no account: the history says the customer, through their link
 
 
+def test_the_guests_taps_stay_on_their_link(client, shop, guest_order):
+    url = link(guest_order, "modifier/")
+    margherita, beer = f"qty_{shop.margherita.pk}--", f"qty_{shop.beer.pk}--"
+    assert f'hx-post="{unquote(url)}"' in html.unescape(client.get(url).content.decode())
+
+    drawn = client.post(url, {margherita: 1, "add": beer}, headers={"HX-Request": "true"})
+
+    assert f'id="id_{beer}" value="1"' in drawn.content.decode()
+    assert guest_order.lines.count() == 1
+    saved = client.post(url, {margherita: 1, beer: 1}, headers={"HX-Request": "true"})
+    path, token = unquote(saved["HX-Redirect"]).split("?t=")
+    assert path == f"/commande/{guest_order.number}/" and order_number_from_token(token) == guest_order.number
+    assert sorted(guest_order.lines.values_list("product_name", "quantity")) == [("Margherita", 1), ("Peroni", 1)]
+
+
 def test_the_guest_cancels_from_the_link_in_one_reason(client, shop, guest_order):
-    response = client.post(link(guest_order, "annuler/"), {"reason": "Je me suis trompé d'adresse"})
+    page = client.get(link(guest_order, "annuler/")).content.decode()
+    assert 'name="reason" value="mistake"' in page and "Garder ma commande" in page
+
+    response = client.post(link(guest_order, "annuler/"), {"reason": "mistake"})
 
     assert response.status_code == 302
     guest_order.refresh_from_db()
     assert guest_order.state == OrderState.CANCELLED and guest_order.cancel_reason == CancelReason.CUSTOMER
+    event = guest_order.events.get(type=OrderEventType.STATE_MOVED)
+    assert (event.by, event.note) == (None, "Erreur dans la commande")
 
 
 def test_once_the_kitchen_has_started_the_link_changes_nothing(client, shop, guest_order):
     pizzaiolo = factories.StaffMemberFactory(role=StaffMember.PIZZAIOLO, pizzeria=shop.pizzeria).user
     order_transition(order_id=guest_order.pk, to_state=OrderState.PREPARING, by=pizzaiolo)
 
-    response = client.post(link(guest_order, "annuler/"), {"reason": "Trop long"}, follow=True)
+    response = client.post(link(guest_order, "annuler/"), {"reason": "too_long"}, follow=True)
 
     assert html.unescape(OrderNotEditable.default_message) in html.unescape(response.content.decode())
     guest_order.refresh_from_db()
@@ -77,7 +97,8 @@ def test_a_link_acts_on_its_own_order_only(client, shop, guest_order):
     other = place(shop, [LineRequest(shop.margherita.pk, 1)])
     foreign = unquote(order_tracking_url(number=other.number).split("?t=")[1])
     for suffix in ("modifier/", "annuler/"):
-        assert client.post(f"/commande/{guest_order.number}/{suffix}", {"t": foreign, "reason": "x"}).status_code == 404
+        posted = client.post(f"/commande/{guest_order.number}/{suffix}", {"t": foreign, "reason": "too_long"})
+        assert posted.status_code == 404
         assert client.get(f"/commande/{guest_order.number}/{suffix}", {"t": foreign}).status_code == 404
     with pytest.raises(TransitionForbidden):
         order_transition(order_id=guest_order.pk, to_state=OrderState.CANCELLED, link=foreign)

@@ -199,37 +199,183 @@ def test_edit_beyond_stock_says_sold_out(client, shop, order, customer):
     client.force_login(customer.user)
     stock_count_inventory(stock=shop.stock["ham"], counted=0)
     html = client.post(page(order.number, "modifier/"), {f"qty_{shop.regina.pk}--": 1}).content.decode()
-    assert "Regina : épuisé" in html
+    assert "Regina : épuisé" in edit_line(html, shop.regina)  # beside the line it is about
     assert order.lines.count() == 2
 
 
-def test_owner_cancels_with_a_reason(client, shop, order, customer):
+def field(product) -> str:
+    """The edit page's quantity field of a product as it comes."""
+    return f"qty_{product.pk}--"
+
+
+def edit_line(html: str, product) -> str:
+    """The edit page's line of a product: from its list item to the end of its error slot."""
+    name = field(product)
+    start = html.index(f'id="moins-{name}"')
+    return html[html.rindex('<li class="edit-line', 0, start) : html.index(f'id="id_{name}_error"', start) + 200]
+
+
+def card(html: str, product) -> str:
+    """The edit page's menu card of a product."""
+    start = html.index(f'id="carte-{field(product)}"')
+    return html[start : html.index("</li>", start)]
+
+
+def test_the_edit_page_is_the_orders_lines_with_steppers_and_the_menus_cards(client, shop, order, customer):
     client.force_login(customer.user)
-    assert "Pourquoi annulez-vous" in client.get(page(order.number, "annuler/")).content.decode()
-    html = client.post(page(order.number, "annuler/"), {"reason": ""}).content.decode()
-    assert "Dites-nous pourquoi vous annulez." in html
-    order.refresh_from_db()
-    assert order.state == OrderState.RECEIVED
-    response = client.post(page(order.number, "annuler/"), {"reason": "Je me suis trompé"}, follow=True)
+    html = client.get(page(order.number, "modifier/")).content.decode()
+    margherita = edit_line(html, shop.margherita)
+    for step in ("fewer", "more", "drop"):
+        assert f'name="{step}" value="{field(shop.margherita)}"' in margherita
+    assert f'name="{field(shop.margherita)}"' in margherita and 'value="2"' in margherita
+    assert "Ajouter un produit" in html
+    regina = card(html, shop.regina)
+    assert f'name="add" value="{field(shop.regina)}"' in regina
+    # Only when few are left, as on the menu; never the internal counts the page used to print.
+    assert "plus que 5" in regina  # 300 g of ham, 60 g a pizza
+    assert "possibles" not in html and "plus que 8" not in html and "plus que 23" not in html
+    assert "Total des articles" in html and "23,50 €" in html
+
+
+def test_the_cards_offer_only_what_the_pizzeria_can_still_make(client, shop, order, customer):
+    stock_count_inventory(stock=shop.stock["ham"], counted=0)
+    client.force_login(customer.user)
+    html = client.get(page(order.number, "modifier/")).content.decode()
+    assert f'id="carte-{field(shop.regina)}"' not in html and f'value="{field(shop.regina)}"' not in html
+    assert f'name="add" value="{field(shop.margherita)}"' in card(html, shop.margherita)
+
+
+def test_each_tap_draws_the_draft_again_and_writes_nothing(client, shop, order, customer):
+    client.force_login(customer.user)
+    draft = {field(shop.margherita): 2, field(shop.beer): 1}
+    url = page(order.number, "modifier/")
+
+    more = client.post(url, {**draft, "more": field(shop.margherita)}).content.decode()
+    assert f'name="{field(shop.margherita)}" id="id_{field(shop.margherita)}" value="3"' in more
+    assert "33,00 €" in more  # 3 × 9.50 + 4.50
+    added = client.post(url, {**draft, "add": field(shop.regina)}).content.decode()
+    assert f'name="{field(shop.regina)}" id="id_{field(shop.regina)}" value="1"' in edit_line(added, shop.regina)
+    assert "1 dans la commande" in card(added, shop.regina)
+    removed = client.post(url, {**draft, "drop": field(shop.beer)}).content.decode()
+    assert f'name="{field(shop.beer)}"' not in removed and f'name="add" value="{field(shop.beer)}"' in removed
+    fewer = client.post(url, {**draft, "fewer": field(shop.margherita)}).content.decode()
+    assert f'id="id_{field(shop.margherita)}" value="1"' in fewer
+
+    assert sorted(order.lines.values_list("product_name", "quantity")) == [("Margherita", 2), ("Peroni", 1)]
+    assert order.events.count() == 1 and ledger_matches_levels()
+
+    response = client.post(url, {field(shop.margherita): 3, field(shop.regina): 1})
+    assert response.status_code == 302
+    assert sorted(order.lines.values_list("product_name", "quantity")) == [("Margherita", 3), ("Regina", 1)]
+
+
+def test_a_tap_past_the_stock_is_refused_beside_its_line(client, shop, order, customer):
+    stock_count_inventory(stock=shop.stock["ham"], counted=120)  # two Reginas
+    client.force_login(customer.user)
+    url = page(order.number, "modifier/")
+    draft = {field(shop.margherita): 2, field(shop.beer): 1, field(shop.regina): 2}
+
+    html = client.post(url, {**draft, "more": field(shop.regina)}).content.decode()
+
+    line = edit_line(html, shop.regina)
+    assert "Regina : pas plus de 2" in line and 'value="2"' in line
+    drawn = client.post(url, {**draft, "fewer": field(shop.beer)}).content.decode()
+    assert f'id="plus-{field(shop.regina)}" class="stepper-button" formnovalidate disabled' in drawn
+    assert "le maximum" in edit_line(drawn, shop.regina)
+    assert order.lines.count() == 2 and order.events.count() == 1
+
+
+def test_a_mistyped_quantity_is_told_beside_its_line_and_the_tap_waits(client, shop, order, customer):
+    client.force_login(customer.user)
+    data = {field(shop.margherita): "beaucoup", field(shop.beer): 1, "more": field(shop.beer)}
+    html = client.post(page(order.number, "modifier/"), data).content.decode()
+    assert "nombre entier" in edit_line(html, shop.margherita)
+    assert f'id="id_{field(shop.beer)}" value="1"' in html
+    assert sorted(order.lines.values_list("product_name", "quantity")) == [("Margherita", 2), ("Peroni", 1)]
+
+
+def test_with_htmx_a_tap_swaps_the_form_and_the_save_leaves_for_the_order(client, shop, order, customer):
+    client.force_login(customer.user)
+    url = page(order.number, "modifier/")
+    draft = {field(shop.margherita): 2, field(shop.beer): 1}
+
+    swapped = client.post(url, {**draft, "more": field(shop.beer)}, headers={"HX-Request": "true"})
+    html = swapped.content.decode()
+    assert "<html" not in html and 'id="order-edit"' in html
+    assert f'id="id_{field(shop.beer)}" value="2"' in html
+
+    saved = client.post(url, {**draft, field(shop.beer): 2}, headers={"HX-Request": "true"})
+    assert saved.status_code == 200 and saved["HX-Redirect"] == page(order.number)
+    assert order.lines.get(product=shop.beer).quantity == 2
+
+
+def test_owner_cancels_in_one_tap_on_a_reason(client, shop, order, customer):
+    client.force_login(customer.user)
+    html = client.get(page(order.number, "annuler/")).content.decode()
+    for value in ("changed_mind", "too_long", "mistake", "other"):
+        assert f'name="reason" value="{value}"' in html
+    assert 'name="cancel_reason"' not in html
+
+    response = client.post(page(order.number, "annuler/"), {"reason": "too_long"}, follow=True)
+
     order.refresh_from_db()
     assert order.state == OrderState.CANCELLED and order.cancel_reason == "customer"
+    assert order.events.latest("pk").note == "Délai trop long"
     assert f"Commande {order.number} annulée." in response.content.decode()
     assert shop.level("dough") == 10 and ledger_matches_levels()
 
 
-def test_counter_cancels_with_a_reason_code(client, shop, order):
+def test_another_reason_may_say_a_few_words(client, order, customer):
+    client.force_login(customer.user)
+    client.post(page(order.number, "annuler/"), {"reason": "other", "detail": "Je serai absente ce soir"})
+    order.refresh_from_db()
+    assert order.state == OrderState.CANCELLED
+    assert order.events.latest("pk").note == "Autre raison : Je serai absente ce soir"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({}, "Choisissez pourquoi vous annulez."),
+        ({"reason": "plus faim"}, "Choisissez une des raisons proposées."),
+        ({"reason": "other", "detail": "x" * 301}, "Au plus 300 caractères."),
+    ],
+)
+def test_a_cancel_without_a_reason_offered_changes_nothing(client, order, customer, data, message):
+    client.force_login(customer.user)
+    html = client.post(page(order.number, "annuler/"), data).content.decode()
+    assert message in html
+    order.refresh_from_db()
+    assert order.state == OrderState.RECEIVED and order.events.count() == 1
+
+
+def test_counter_cancels_in_one_tap_on_its_motive(client, shop, order):
     counter = factories.StaffMemberFactory(role=StaffMember.COUNTER, pizzeria=shop.pizzeria).user
     client.force_login(counter)
-    html = client.post(page(order.number, "annuler/"), {"reason": "rupture", "cancel_reason": "sold_out"})
-    assert html.status_code == 302
+    html = client.get(page(order.number, "annuler/")).content.decode()
+    assert 'name="cancel_reason" value="sold_out"' in html and 'name="reason"' not in html
+    assert 'value="payment_expired"' not in html
+    assert "Choisissez le motif" in client.post(page(order.number, "annuler/"), {}).content.decode()
+
+    response = client.post(page(order.number, "annuler/"), {"cancel_reason": "sold_out", "detail": "plus de pâte"})
+
+    assert response.status_code == 302
     order.refresh_from_db()
-    assert order.cancel_reason == "sold_out"
+    assert order.cancel_reason == "sold_out" and order.events.latest("pk").note == "plus de pâte"
+
+
+def test_the_staffs_motive_is_the_note_when_they_add_nothing(client, shop, order):
+    counter = factories.StaffMemberFactory(role=StaffMember.COUNTER, pizzeria=shop.pizzeria).user
+    client.force_login(counter)
+    client.post(page(order.number, "annuler/"), {"cancel_reason": "too_busy"})
+    order.refresh_from_db()
+    assert order.cancel_reason == "too_busy" and order.events.latest("pk").note == "pizzeria débordée"
 
 
 def test_cancel_or_edit_after_the_kitchen_started(client, order, customer, pizzaiolo):
     client.force_login(customer.user)
     order_transition(order_id=order.pk, to_state=OrderState.PREPARING, by=pizzaiolo)
-    for suffix, data in (("annuler/", {"reason": "trop long"}), ("modifier/", {"qty_1": 1})):
+    for suffix, data in (("annuler/", {"reason": "too_long"}), ("modifier/", {"qty_1": 1})):
         response = client.post(page(order.number, suffix), data, follow=True)
         assert "La cuisine a commencé votre commande" in response.content.decode()
     order.refresh_from_db()
@@ -248,7 +394,7 @@ def test_kitchen_starts_while_the_customer_cancels(client, order, customer, pizz
         return real(**kwargs)
 
     with mock.patch.object(views, "order_transition", kitchen_first):
-        response = client.post(page(order.number, "annuler/"), {"reason": "trop long"}, follow=True)
+        response = client.post(page(order.number, "annuler/"), {"reason": "too_long"}, follow=True)
     assert "La cuisine a commencé votre commande" in response.content.decode()
     order.refresh_from_db()
     assert order.state == OrderState.PREPARING and order.cancel_reason == ""
@@ -275,7 +421,7 @@ def test_tampered_order_number_in_edit_forms_is_404(client, shop, customer):
     theirs = place(shop, customer=factories.CustomerFactory())
     client.force_login(customer.user)
     assert client.get(page(mine.number, "modifier/")).status_code == 200
-    assert client.post(page(theirs.number, "annuler/"), {"reason": "x"}).status_code == 404
+    assert client.post(page(theirs.number, "annuler/"), {"reason": "changed_mind"}).status_code == 404
     assert client.post(page(theirs.number, "modifier/"), {f"qty_{shop.margherita.pk}--": 1}).status_code == 404
     theirs.refresh_from_db()
     assert theirs.state == OrderState.RECEIVED
