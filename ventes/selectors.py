@@ -405,6 +405,17 @@ class CartSummary:
     def oven_load(self) -> int:
         return oven_load_of((product, line.quantity) for line in self.lines for product in line.products)
 
+    @property
+    def delivery_fee(self) -> Decimal:
+        """The pizzeria's fee were this cart delivered (none past its free-delivery amount)."""
+        if self.pizzeria is None:
+            return Decimal("0.00")
+        return delivery_fee_for(pizzeria=self.pizzeria, delivery=True, subtotal=self.totals.subtotal)
+
+    @property
+    def delivered_total(self) -> Decimal:
+        return self.totals.total + self.delivery_fee
+
 
 def _line_product_ids(lines: Iterable[str]) -> set[int]:
     return {
@@ -625,7 +636,7 @@ def cart_meal_voucher_splits(*, cart: CartSummary) -> CheckoutVoucherSplits | No
     if cart.pizzeria is None:
         return None
     priced = [part for line in cart.lines for part in line.priced]
-    fee = delivery_fee_for(pizzeria=cart.pizzeria, delivery=True, subtotal=cart.totals.subtotal)
+    fee = cart.delivery_fee
     limit = settings.OCPIZZA["MEAL_VOUCHER_DAILY_LIMIT"]
     return CheckoutVoucherSplits(
         pickup=meal_voucher_split(lines=priced, delivery_fee=Decimal("0"), daily_limit=limit),

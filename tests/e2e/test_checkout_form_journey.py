@@ -71,7 +71,10 @@ def test_a_guest_sees_each_mistake_once_beside_its_field(browser, live_server, s
     page.get_by_label("Code postal").fill("75001")
     page.get_by_label("À emporter").check()
     expect(page.get_by_role("heading", name="Paiement au comptoir", exact=True)).to_be_visible()
+    # The button says what will be paid: the Margherita alone, then with the delivery fee.
+    expect(page.get_by_role("button", name="Valider la commande (9,50 €)", exact=True)).to_be_visible()
     page.get_by_label("Livraison", exact=True).check()
+    expect(page.get_by_role("button", name="Valider la commande (12,00 €)", exact=True)).to_be_visible()
     page.get_by_role("button", name="Valider la commande").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Commande ")
     order = Order.objects.get()

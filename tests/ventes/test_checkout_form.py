@@ -176,6 +176,17 @@ def test_the_payment_heading_puts_online_payment_first_when_offered(client, shop
     assert "Carte bancaire en ligne" in html
 
 
+def submit_totals(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<span data-total-for="(\w+)">Valider la commande \(([^<]+) €\)</span>', html))
+
+
+def test_the_submit_button_says_the_total_with_the_delivery_fee_once_delivery_is_chosen(client, shop):
+    fill_cart(client, shop)  # two Margherita at 9,50 €, delivered for 2,50 €
+    assert submit_totals(client.get("/commander/").content.decode()) == {"pickup": "19,00", "delivery": "21,50"}
+    Pizzeria.objects.filter(pk=shop.pizzeria.pk).update(free_delivery_from=15)
+    assert submit_totals(client.get("/commander/").content.decode()) == {"pickup": "19,00", "delivery": "19,00"}
+
+
 def test_every_field_tells_the_browser_what_to_fill_in(client, shop):
     fill_cart(client, shop)
     html = client.get("/commander/").content.decode()
