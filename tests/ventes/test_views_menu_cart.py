@@ -102,16 +102,16 @@ def test_paused_or_closed_pizzeria_says_it_takes_only_later_slots(client, shop):
 
 def test_menu_query_count_is_flat_whatever_the_menu_and_cart_size(client, shop, django_assert_num_queries):
     add(client, shop.pizzeria, shop.margherita)
-    # The session, the pizzeria, its hours and their exceptions, the menu built (8: its formulas, products, their
-    # sizes, option groups and recipes, the pizzeria's own prices, its stock, the allergens): the cart is priced
-    # from it.
-    with django_assert_num_queries(12):
+    # The pizzeria, its hours and their exceptions, the menu built (8: its formulas, products, their sizes, option
+    # groups and recipes, the pizzeria's own prices, its stock, the allergens): the cart is priced from it. The
+    # session is the guest's cookie: no query.
+    with django_assert_num_queries(11):
         client.get(f"/pizzeria/{shop.pizzeria.slug}/")
     for index in range(15):
         product = factories.ProductFactory(pizzerias=[shop.pizzeria], category="dessert")
         factories.RecipeLineFactory(product=product, ingredient=shop.stock["cheese"].ingredient, quantity=10)
         add(client, shop.pizzeria, product, quantity=index + 1)
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(11):
         client.get(f"/pizzeria/{shop.pizzeria.slug}/")
 
 
@@ -134,12 +134,12 @@ def test_add_change_remove_with_htmx_and_totals_from_the_server(client, shop):
 
 
 def test_adding_to_the_cart_reads_the_pizzeria_once(client, shop, django_assert_num_queries):
-    # A new session: the pizzeria, the menu built (8, as the menu page builds it); the session created (4).
-    with django_assert_num_queries(13):
+    # The pizzeria, the menu built (8, as the menu page builds it); the guest's session is his cookie: no query.
+    with django_assert_num_queries(9):
         add(client, shop.pizzeria, shop.margherita, htmx=True)
     client.get(f"/pizzeria/{shop.pizzeria.slug}/")
-    # The session, the pizzeria, the session saved (3): products and availability come from the cached menu.
-    with django_assert_num_queries(5):
+    # The pizzeria: products and availability come from the cached menu.
+    with django_assert_num_queries(1):
         html = add(client, shop.pizzeria, shop.beer, htmx=True).content.decode()
     assert "Peroni ajouté au panier." in html and "Margherita" in html
 
