@@ -232,18 +232,18 @@ def test_a_product_withdrawn_from_the_menu_during_checkout(client, shop):
 
 def test_checkout_query_count_is_flat_whatever_the_cart_size(client, shop, django_assert_num_queries):
     fill_cart(client, shop, shop.margherita, 1)
-    # The menu that adding to the cart cached has expired (or this server has none): the pizzeria, its hours and
-    # their exceptions, the cart's products (with their sizes, option groups, recipes and the pizzeria's own
-    # prices), the pizzeria's stock, the load of every offered slot (one query). The guest's session, new token
-    # included, is his cookie.
+    # The catalogue that adding to the cart cached has expired (or this server has none): the pizzeria, its hours
+    # and their exceptions, its catalogue (its formulas, products with their sizes, option groups, recipes and
+    # the pizzeria's own prices), its stock, the load of every offered slot (one query). The guest's session,
+    # new token included, is his cookie.
     cache.clear()
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         client.get("/commander/")
     for _ in range(8):
         product = factories.ProductFactory(pizzerias=[shop.pizzeria], category="dessert")
         fill_cart(client, shop, product, 1)
     cache.clear()
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         client.get("/commander/")
     client.get(f"/pizzeria/{shop.pizzeria.slug}/")
     with django_assert_num_queries(4):  # the products and their availability come from the cached menu

@@ -134,14 +134,33 @@ def test_add_change_remove_with_htmx_and_totals_from_the_server(client, shop):
 
 
 def test_adding_to_the_cart_reads_the_pizzeria_once(client, shop, django_assert_num_queries):
-    # The pizzeria, the menu built (8, as the menu page builds it); the guest's session is his cookie: no query.
-    with django_assert_num_queries(9):
+    # The pizzeria, its catalogue (6: its formulas, products, their sizes, option groups and recipes, its own
+    # prices) and its stock; the guest's session is his cookie: no query.
+    with django_assert_num_queries(8):
         add(client, shop.pizzeria, shop.margherita, htmx=True)
     client.get(f"/pizzeria/{shop.pizzeria.slug}/")
     # The pizzeria: products and availability come from the cached menu.
     with django_assert_num_queries(1):
         html = add(client, shop.pizzeria, shop.beer, htmx=True).content.decode()
     assert "Peroni ajouté au panier." in html and "Margherita" in html
+
+
+def test_after_a_stock_change_adding_to_the_cart_reads_the_stock_not_the_whole_menu(
+    client, shop, django_assert_num_queries
+):
+    add(client, shop.pizzeria, shop.margherita, htmx=True)
+    # Every order moves the stock: the next customer's add must not build the whole menu again.
+    stock_count_inventory(stock=shop.stock["cheese"], counted=5_000)
+    with django_assert_num_queries(2):  # the pizzeria, its stock: the catalogue comes from the cache
+        html = add(client, shop.pizzeria, shop.beer, htmx=True).content.decode()
+    assert "Peroni ajouté au panier." in html
+    # What the stock allows is read afresh: the pizza it can no longer make is refused.
+    stock_count_inventory(stock=shop.stock["cheese"], counted=0)
+    html = add(client, shop.pizzeria, shop.margherita, htmx=True).content.decode()
+    assert "Margherita ajouté" not in html and cart_lines(client) == {
+        f"{shop.margherita.pk}::": 1,
+        f"{shop.beer.pk}::": 1,
+    }
 
 
 def test_the_cart_follows_the_menu_order_whether_the_menu_is_cached_or_not(client, shop):
