@@ -123,6 +123,9 @@ TEMPLATES: list[dict[str, Any]] = [
     },
 ]
 
+# Plain inputs, options and labels written in Python, the rest by Django's templates (ocpizzapp/forms.py).
+FORM_RENDERER = "ocpizzapp.forms.TagRenderer"
+
 DATABASES = {
     "default": env.db(
         "DATABASE_URL",
