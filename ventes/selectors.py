@@ -12,7 +12,7 @@ from django.db.models import Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Sub
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from production.cache import catalogue_version, menu_version
+from production.cache import cached_object, catalogue_version, menu_version
 from production.exceptions import InvalidConfiguration, Shortage, SoldOut
 from production.models import (
     Formula,
@@ -225,12 +225,12 @@ def _catalogue_cached(*, pizzeria: Pizzeria, fresh: bool = False) -> Catalogue:
     """The pizzeria's whole catalogue, cached under the catalogue's version alone (``MENU_CACHE_SECONDS`` at
     most): every order moves the stock, and with it the menu's version, but not the catalogue, so the next
     customer's cart reads the stock again (one query) instead of the whole menu."""
-    key = f"catalogue:{pizzeria.pk}:{catalogue_version()}"
-    catalogue = None if fresh else cache.get(key)
-    if catalogue is None:
-        catalogue = catalogue_for(pizzeria=pizzeria)
-        cache.set(key, catalogue, settings.OCPIZZA["MENU_CACHE_SECONDS"])
-    return catalogue
+    return cached_object(
+        f"catalogue:{pizzeria.pk}:{catalogue_version()}",
+        lambda: catalogue_for(pizzeria=pizzeria),
+        settings.OCPIZZA["MENU_CACHE_SECONDS"],
+        fresh=fresh,
+    )
 
 
 def _catalogue_and_levels(*, pizzeria: Pizzeria) -> tuple[Catalogue, dict[int, int]]:
