@@ -25,17 +25,16 @@ COOKIE_LIMIT = 2_000
 
 def in_cookie(session_key: str | None) -> bool:
     """A signed cookie session: its key is its data (a database key is 32 letters and digits)."""
-    return bool(session_key) and ":" in session_key
+    return session_key is not None and ":" in session_key
 
 
 class SessionStore(db.SessionStore):
     def load(self) -> dict:
-        if not in_cookie(self.session_key):
+        key = self.session_key
+        if key is None or not in_cookie(key):
             return super().load()
         try:
-            return signing.loads(
-                self.session_key, serializer=self.serializer, max_age=self.get_session_cookie_age(), salt=SALT
-            )
+            return signing.loads(key, serializer=self.serializer, max_age=self.get_session_cookie_age(), salt=SALT)
         except Exception:  # a bad signature, an expired or mangled cookie: a new session, as the database does
             self._session_key = None
             return {}
@@ -53,7 +52,7 @@ class SessionStore(db.SessionStore):
         self.modified = True
 
     def save(self, must_create: bool = False) -> None:
-        data = self._get_session(no_load=must_create)
+        data = self._get_session(no_load=must_create)  # type: ignore[attr-defined]
         signed = self._signed(data)
         if signed is not None:
             if self.session_key and not in_cookie(self.session_key):
@@ -67,7 +66,7 @@ class SessionStore(db.SessionStore):
 
     def _database_create(self) -> None:
         while True:
-            self._session_key = self._get_new_session_key()
+            self._session_key = self._get_new_session_key()  # type: ignore[attr-defined]
             try:
                 super().save(must_create=True)
             except CreateError:

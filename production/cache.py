@@ -91,12 +91,14 @@ def cached_object(key: str, build: Callable[[], Any], seconds: int, *, fresh: bo
     """``build()``, cached under ``key`` for ``seconds`` and kept unpickled by this process meanwhile;
     ``fresh`` builds it now and caches it again."""
     token_key = f"{key}:token"
-    token = None if fresh else cache.get(token_key)
-    kept = _KEPT.get(key)
-    if token is not None and kept is not None and kept[0] == token:
-        return kept[1]
-    value = cache.get(key) if token is not None else None
-    if value is None:
+    token: str | None = None if fresh else cache.get(token_key)
+    value = None
+    if token is not None:
+        kept = _KEPT.get(key)
+        if kept is not None and kept[0] == token:
+            return kept[1]
+        value = cache.get(key)
+    if token is None or value is None:
         value, token = build(), secrets.token_hex(8)
         cache.set_many({key: value, token_key: token}, seconds)
     with _kept_lock:
