@@ -1,7 +1,7 @@
 """The benchmark's data set: a chain of ``pizzerias`` shops offering ``products``
 pizzas each, with stock, staff, open orders in the kitchens and, on
-PostgreSQL, ``history`` past orders generated in bulk by SQL and the reports'
-facts summed from them."""
+PostgreSQL, ``history`` past orders generated in bulk by SQL (four events each,
+as the screens write them) and the reports' facts summed from them."""
 
 import datetime
 from dataclasses import dataclass
@@ -154,6 +154,31 @@ SELECT o.id, p.id, p.name, 1, 12.00, 10.00, '[]', '', '{}', '[]', '{}'
 FROM ventes_order o
 JOIN production_product p ON p.id = (SELECT min(id) FROM production_product) + (o.id %% %(products)s)
 WHERE o.number LIKE 'H%%';
+
+-- Four events per past order, as the kitchen, the counter and the riders wrote them: placed, in the oven, ready,
+-- handed over; a cancelled order was placed, edited twice, then cancelled.
+INSERT INTO ventes_orderevent (order_id, type, from_state, to_state, params, at, by_id, note)
+SELECT o.id, e.type, e.from_state, e.to_state, '{}', o.created_at + e.after, NULL, ''
+FROM ventes_order o
+CROSS JOIN LATERAL (
+    SELECT * FROM (VALUES
+        ('placed', '', 'received', interval '0 minutes', 1),
+        ('state_moved', 'received', 'preparing', interval '6 minutes', 2),
+        ('state_moved', 'preparing', 'ready', interval '18 minutes', 3),
+        ('state_moved', 'ready', 'completed', interval '35 minutes', 4)
+    ) AS done (type, from_state, to_state, after, step)
+    WHERE o.state = 'completed'
+    UNION ALL
+    SELECT * FROM (VALUES
+        ('placed', '', 'received', interval '0 minutes', 1),
+        ('lines_edited', '', '', interval '2 minutes', 2),
+        ('lines_edited', '', '', interval '3 minutes', 3),
+        ('state_moved', 'received', 'cancelled', interval '4 minutes', 4)
+    ) AS undone (type, from_state, to_state, after, step)
+    WHERE o.state = 'cancelled'
+) AS e
+WHERE o.number LIKE 'H%%'
+ORDER BY o.id, e.step;
 """
 
 

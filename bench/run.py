@@ -199,7 +199,11 @@ def main(argv=None) -> int:
     try:
         server.wait_ready()
         report = scenarios.run_all(
-            base=server.base, fixture=fixture, seconds=args.seconds, connections=args.connections
+            base=server.base,
+            fixture=fixture,
+            seconds=args.seconds,
+            connections=args.connections,
+            server_group=server.process.pid,
         )
     finally:
         server.stop()

@@ -1,6 +1,7 @@
 """What the benchmark measures, once Django is set up against the bench database."""
 
 import datetime
+import json
 import os
 import platform
 import re
@@ -22,12 +23,14 @@ from django.utils import timezone
 from production.models import Pizzeria, RecipeLine, StaffMember, Stock
 from production.services import stock_count_inventory
 from ventes.journal import business_date
-from ventes.models import Order, OrderLine, OrderState
+from ventes.models import Order, OrderEvent, OrderLine, OrderState
 from ventes.selectors import stock_check_ledger
 from ventes.tracking import order_tracking_url
 
 from . import load
+from .cpu import CpuMeter
 from .dataset import Dataset, dataset_create
+from .streams import streams_measure
 
 # How many of the scarce pizza can be made when the order race starts: small
 # enough that it sells out early in the race (the quick run places few orders).
@@ -100,6 +103,7 @@ def prepare(*, large: bool, reuse: bool, quick: bool = False) -> Fixture:
         "pizzerias": Pizzeria.objects.count(),
         "products_per_pizzeria": pizzeria.products.count(),
         "orders": Order.objects.count(),
+        "order_events": OrderEvent.objects.count(),
         "open_orders_in_kitchen": Order.objects.filter(pizzeria=pizzeria, state=OrderState.RECEIVED).count(),
     }
     return Fixture(
@@ -233,6 +237,21 @@ def _status_of(base: str, path: str, headers: dict[str, str]) -> tuple[int, str 
 # The order race
 
 
+def _orders_warm_up(base: str, fixture: Fixture, *, customers: int) -> None:
+    """A second of orders of the plentiful pizzas before the race: each worker process loads the order flow's
+    templates and caches once, which is not what an order costs."""
+    plan = load.Plan(
+        port=int(base.rsplit(":", 1)[1]),
+        pizzeria_id=fixture.race_pizzeria.pk,
+        scarce_product_id=fixture.scarce_product_id,
+        plentiful_product_ids=tuple(fixture.plentiful_product_ids),
+        customers=customers,
+        seconds=1,
+        scarce_every=10**9,  # never the scarce pizza: its portions are the race's
+    )
+    load.orders_drive(plan)
+
+
 def orders_race(base: str, fixture: Fixture, *, seconds: float, customers: int) -> dict:
     pizzeria = fixture.race_pizzeria
     before = set(Order.objects.filter(pizzeria=pizzeria).values_list("number", flat=True))
@@ -298,7 +317,7 @@ def _baseline(base: str, seconds: float, connections: int) -> float:
     return wrk(base + "/healthz", seconds=seconds, connections=connections, headers={})["throughput"]
 
 
-def run_all(*, base: str, fixture: Fixture, seconds: float, connections: int) -> dict:
+def run_all(*, base: str, fixture: Fixture, seconds: float, connections: int, server_group: int) -> dict:
     cookie = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={fixture.kitchen_cookie}"}
     status, etag = _status_of(base, fixture.tracking_path, {})
     etag_headers = {"If-None-Match": etag or ""}
@@ -336,12 +355,19 @@ def run_all(*, base: str, fixture: Fixture, seconds: float, connections: int) ->
     notes = []
     if not fixture.kitchen_path:
         notes.append("kitchen display not measured: /equipe/<slug>/cuisine/direct/ does not exist in this build")
-    orders_baseline = _baseline(base, seconds, connections)
+    # The order flow's CPU, against three requests of the baseline measured just before it the same way.
+    _orders_warm_up(base, fixture, customers=connections)
+    meter = CpuMeter(server_group).start()
+    beside = wrk(base + "/healthz", seconds=seconds, connections=connections, headers={})
+    baseline_cpu = meter.stop()
+    meter = CpuMeter(server_group).start()
     race = orders_race(base, fixture, seconds=seconds, customers=connections)
+    race_cpu = meter.stop()
     scenarios["orders"] = {
         "path": "/panier/ajouter/ + /commander/ (GET, POST)",
         **race,
-        "baseline_beside": orders_baseline,
+        "baseline_beside": beside["throughput"],
+        "cpu": _cpu_per_order(race_cpu, race["orders_placed"], baseline_cpu, beside["requests"]),
     }
     print(f"  orders: {race['throughput']:.0f} orders/s", flush=True)
     checks = race["checks"]
@@ -357,14 +383,119 @@ def run_all(*, base: str, fixture: Fixture, seconds: float, connections: int) ->
         rate = figures["attempts_per_second"] * 3 if name == "orders" else figures["throughput"]
         baseline = figures.get("baseline_beside") or figures["throughput"]
         figures["ratio_to_baseline"] = rate / baseline if baseline else None
-    return {
+    report = {
         "scenarios": scenarios,
         "queries_per_page": query_counts(fixture),
+        "dashboard_queries": dashboard_query_times(fixture),
+        # The live streams (issue 21): filled by bench.streams once the stream server exists.
+        "streams": streams_measure(base=base, fixture=fixture, seconds=seconds),
         "sizes": fixture.sizes,
         "problems": problems,
         "notes": notes,
         "when": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
     }
+    report["targets"] = targets(report)
+    return report
+
+
+def _cpu_per_order(race: dict[str, float], placed: int, baseline: dict[str, float], requests: float) -> dict:
+    """CPU milliseconds per order placed (the answers « épuisé » included in its cost), and the gunicorn CPU
+    of three baseline requests (an order is three requests) measured just before."""
+    per_order = {name: seconds * 1000 / placed if placed else None for name, seconds in race.items()}
+    three_baseline = baseline["server_s"] * 1000 / requests * 3 if requests else None
+    ratio = per_order["server_s"] / three_baseline if per_order["server_s"] and three_baseline else None
+    return {
+        "server_ms_per_order": per_order["server_s"],
+        "database_ms_per_order": per_order["database_s"],
+        "server_ms_per_three_baseline_requests": three_baseline,
+        "server_ratio_to_three_baseline_requests": ratio,
+    }
+
+
+# The managers' dashboard: each statement its live board runs, timed on the bench database.
+
+DASHBOARD_PATH = "/equipe/tableau-de-bord/direct/"
+DASHBOARD_RUNS = 7
+
+
+def dashboard_query_times(fixture: Fixture) -> list[dict]:
+    """Each statement of the dashboard's live board as a manager polls it, with the time PostgreSQL takes to
+    plan and run it (``EXPLAIN ANALYZE``), median of ``DASHBOARD_RUNS``, in milliseconds: on a shared
+    machine the round trip measures the other processes' load as much as the query."""
+    manager = Client(HTTP_HOST="127.0.0.1")
+    manager.cookies[settings.SESSION_COOKIE_NAME] = fixture.manager_cookie
+    manager.get(DASHBOARD_PATH)  # warm: first-request work is not what a poll costs
+    with CaptureQueriesContext(connection) as queries:
+        response = manager.get(DASHBOARD_PATH)
+    assert response.status_code == 200, response.status_code
+    statements = []
+    with connection.cursor() as cursor:
+        for query in queries.captured_queries:
+            sql = query["sql"]
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            times = []
+            for _ in range(DASHBOARD_RUNS):
+                cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
+                (plan,) = cursor.fetchone()
+                plan = plan if isinstance(plan, list) else json.loads(plan)
+                times.append(plan[0]["Planning Time"] + plan[0]["Execution Time"])
+            statements.append({"sql": " ".join(sql.split())[:120], "median_ms": statistics.median(times)})
+    return statements
+
+
+# The targets of issue 21, and where this run stands.
+
+
+def targets(report: dict) -> list[dict]:
+    scenarios, rows = report["scenarios"], []
+
+    def ratio(name: str, at_least: float, label: str) -> None:
+        figure = scenarios.get(name, {}).get("ratio_to_baseline")
+        rows.append(
+            {"target": label, "figure": _fmt(figure, "{:.0%}"), "met": figure is not None and figure >= at_least}
+        )
+
+    orders = scenarios.get("orders", {})
+    cpu = orders.get("cpu", {})
+    cpu_ratio = cpu.get("server_ratio_to_three_baseline_requests")
+    rows.append(
+        {
+            "target": "order flow: gunicorn CPU per order ≤ 5 × three /healthz requests",
+            "figure": f"{_fmt(cpu.get('server_ms_per_order'), '{:.1f}')} ms = {_fmt(cpu_ratio, '{:.1f}')} × "
+            f"({_fmt(cpu.get('server_ms_per_three_baseline_requests'), '{:.1f}')} ms); "
+            f"PostgreSQL {_fmt(cpu.get('database_ms_per_order'), '{:.1f}')} ms",
+            "met": cpu_ratio is not None and cpu_ratio <= 5,
+        }
+    )
+    rows.append(
+        {
+            "target": "order flow: ≥ 60 orders/s, p99 < 400 ms",
+            "figure": f"{_fmt(orders.get('throughput'))}/s, p99 {_fmt(orders.get('p99_ms'))} ms",
+            "met": (orders.get("throughput") or 0) >= 60 and (orders.get("p99_ms") or 1e9) < 400,
+        }
+    )
+    ratio("poll_unchanged", 0.90, "unchanged order poll (304) ≥ 90 % of the baseline")
+    ratio("kitchen_unchanged", 0.80, "unchanged kitchen poll (304) ≥ 80 %")
+    ratio("kitchen", 0.50, "kitchen render ≥ 50 %")
+    ratio("menu", 0.85, "menu ≥ 85 %")
+    slowest = max((statement["median_ms"] for statement in report["dashboard_queries"]), default=None)
+    rows.append(
+        {
+            "target": "dashboard: each query ≤ 2 ms",
+            "figure": f"slowest {_fmt(slowest, '{:.2f}')} ms of {len(report['dashboard_queries'])}",
+            "met": slowest is not None and slowest <= 2,
+        }
+    )
+    streams = report.get("streams")
+    rows.append(
+        {
+            "target": "streams: 10 000 order + 1 000 kitchen streams, 20 changes/s, p99 commit → event < 1 s",
+            "figure": "not measured (no stream server in this build)" if streams is None else streams["summary"],
+            "met": bool(streams and streams.get("met")),
+        }
+    )
+    return rows
 
 
 def machine() -> dict:
@@ -420,6 +551,21 @@ def markdown(report: dict) -> str:
             f"Orders: {orders['orders_placed']} placed, {orders['sold_out_answers']} answered « épuisé », "
             f"latency per order (add to cart + checkout form + checkout); checks: {orders['checks']}.",
         ]
+    cpu = (orders or {}).get("cpu")
+    if cpu:
+        rows += [
+            "",
+            f"CPU per order placed: gunicorn {_fmt(cpu['server_ms_per_order'], '{:.1f}')} ms, PostgreSQL "
+            f"{_fmt(cpu['database_ms_per_order'], '{:.1f}')} ms; three baseline requests just before: "
+            f"{_fmt(cpu['server_ms_per_three_baseline_requests'], '{:.1f}')} ms of gunicorn "
+            f"({_fmt(cpu['server_ratio_to_three_baseline_requests'], '{:.1f}')} ×).",
+        ]
+    rows += ["", "Dashboard's live board, each statement (PostgreSQL's planning + execution, median of 7, ms):", ""]
+    rows += [f"- {statement['median_ms']:.2f} ms `{statement['sql']}`" for statement in report["dashboard_queries"]]
+    rows += ["", "| target (issue 21) | this run | met |", "|---|---|---|"]
+    rows += [
+        f"| {row['target']} | {row['figure']} | {'yes' if row['met'] else '**no**'} |" for row in report["targets"]
+    ]
     if report["notes"]:
         rows += ["", "Notes:", *(f"- {note}" for note in report["notes"])]
     if report["problems"]:

@@ -123,6 +123,9 @@ TEMPLATES: list[dict[str, Any]] = [
     },
 ]
 
+# Plain inputs, options and labels written in Python, the rest by Django's templates (ocpizzapp/forms.py).
+FORM_RENDERER = "ocpizzapp.forms.TagRenderer"
+
 DATABASES = {
     "default": env.db(
         "DATABASE_URL",
@@ -150,8 +153,9 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Sessions live in the database so that any app server can answer any request.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# A guest's session (cart, form tokens) travels in a signed cookie, a signed-in user's lives in the
+# database: any app server answers any request, and placing an order writes no session (ocpizzapp/sessions.py).
+SESSION_ENGINE = "ocpizzapp.sessions"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["accounts.backends.StaffAwareModelBackend"]

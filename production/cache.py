@@ -16,7 +16,10 @@ reaches only its own process: the others serve their copy until it expires,
 reaches every server at once.
 """
 
+import secrets
+import threading
 from collections.abc import Callable
+from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
@@ -73,3 +76,33 @@ def board_html(*, kind: str, pizzeria, fingerprint: str, render: Callable[[], st
         html = render()
         cache.set(key, html, BOARD_SECONDS)
     return html
+
+
+# A pizzeria's catalogue (its products with their sizes, options and recipes) is model instances: read from
+# the cache, unpickling it cost more than the rest of an add to cart. Each process keeps the copy it read
+# beside a token the cache holds with it: the copy serves while the cache still has that token under that
+# key (one small read), so it never outlives the cache's entry, on one server or many.
+_KEPT: dict[str, tuple[str, Any]] = {}
+KEPT_MAX = 64
+_kept_lock = threading.Lock()
+
+
+def cached_object(key: str, build: Callable[[], Any], seconds: int, *, fresh: bool = False) -> Any:
+    """``build()``, cached under ``key`` for ``seconds`` and kept unpickled by this process meanwhile;
+    ``fresh`` builds it now and caches it again."""
+    token_key = f"{key}:token"
+    token: str | None = None if fresh else cache.get(token_key)
+    value = None
+    if token is not None:
+        kept = _KEPT.get(key)
+        if kept is not None and kept[0] == token:
+            return kept[1]
+        value = cache.get(key)
+    if token is None or value is None:
+        value, token = build(), secrets.token_hex(8)
+        cache.set_many({key: value, token_key: token}, seconds)
+    with _kept_lock:
+        if len(_KEPT) >= KEPT_MAX:
+            _KEPT.pop(next(iter(_KEPT)))
+        _KEPT[key] = (token, value)
+    return value

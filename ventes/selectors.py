@@ -12,7 +12,7 @@ from django.db.models import Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Sub
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from production.cache import catalogue_version, menu_version
+from production.cache import cached_object, catalogue_version, menu_version
 from production.exceptions import InvalidConfiguration, Shortage, SoldOut
 from production.models import (
     Formula,
@@ -216,13 +216,40 @@ def menu_for(*, pizzeria: Pizzeria, fresh: bool = False) -> Menu:
     key = _menu_key(pizzeria.pk)
     menu = None if fresh else cache.get(key)
     if menu is None:
-        menu = _menu_build(pizzeria=pizzeria)
+        menu = _menu_build(pizzeria=pizzeria, fresh=fresh)
         cache.set(key, menu, settings.OCPIZZA["MENU_CACHE_SECONDS"])
     return menu
 
 
+def _catalogue_cached(*, pizzeria: Pizzeria, fresh: bool = False) -> Catalogue:
+    """The pizzeria's whole catalogue, cached under the catalogue's version alone (``MENU_CACHE_SECONDS`` at
+    most): every order moves the stock, and with it the menu's version, but not the catalogue, so the next
+    customer's cart reads the stock again (one query) instead of the whole menu."""
+    return cached_object(
+        f"catalogue:{pizzeria.pk}:{catalogue_version()}",
+        lambda: catalogue_for(pizzeria=pizzeria),
+        settings.OCPIZZA["MENU_CACHE_SECONDS"],
+        fresh=fresh,
+    )
+
+
+def _catalogue_and_levels(*, pizzeria: Pizzeria) -> tuple[Catalogue, dict[int, int]]:
+    """The catalogue and stock levels of the cached menu when there is one; otherwise the cached catalogue
+    and the stock read now, cached under the menu's version as the menu would have been."""
+    version = menu_version(pizzeria_id=pizzeria.pk)
+    menu = cache.get(f"menu:{pizzeria.pk}:{version}")
+    if menu is not None:
+        return menu.catalogue, menu.levels
+    key = f"stock-levels:{pizzeria.pk}:{version}"
+    levels = cache.get(key)
+    if levels is None:
+        levels = stock_levels(pizzeria_id=pizzeria.pk)
+        cache.set(key, levels, settings.OCPIZZA["MENU_CACHE_SECONDS"])
+    return _catalogue_cached(pizzeria=pizzeria), levels
+
+
 def _menu_key(pizzeria_id: int) -> str:
-    return f"menu:{pizzeria_id}:{menu_version(pizzeria_id=pizzeria_id)}"
+    return f"menu:{pizzeria_id}:{menu_version(pizzeria_id=pizzeria_id)}"  # as _catalogue_and_levels reads it
 
 
 def _menu_cached(*, pizzeria_id: int) -> Menu | None:
@@ -278,8 +305,8 @@ def _menu_item(catalogue: Catalogue, product: Product, levels, allergens, names)
     )
 
 
-def _menu_build(*, pizzeria: Pizzeria) -> Menu:
-    catalogue = catalogue_for(pizzeria=pizzeria)
+def _menu_build(*, pizzeria: Pizzeria, fresh: bool = False) -> Menu:
+    catalogue = _catalogue_cached(pizzeria=pizzeria, fresh=fresh)
     levels = stock_levels(pizzeria_id=pizzeria.pk)
     ingredient_ids = {
         line.ingredient_id for product in catalogue.products.values() for line in product.recipe_lines.all()
@@ -447,9 +474,8 @@ def cart_summary(
     """
     if pizzeria is None or not lines:
         return CartSummary(pizzeria=None, lines=[], totals=order_totals(lines=[], delivery_fee=Decimal("0")))
-    menu = _menu_cached(pizzeria_id=pizzeria.pk) if cached else None
-    if menu is not None:
-        catalogue, levels = menu.catalogue, menu.levels
+    if cached:
+        catalogue, levels = _catalogue_and_levels(pizzeria=pizzeria)
     else:
         catalogue = catalogue_for(
             pizzeria=pizzeria, product_ids=_line_product_ids(lines), formula_ids=_line_formula_ids(lines)
@@ -497,11 +523,11 @@ def menu_line(
 ) -> tuple[ConfiguredLine, int | None]:
     """A line as the configurator or the add button asks it, checked and priced against the menu, and
     how many of it the stock allows now (None: no recipe). Raises ``InvalidConfiguration``."""
-    menu = menu_for(pizzeria=pizzeria)
-    line = menu.catalogue.configure(product_id=product_id, size_id=size_id, option_ids=option_ids, half_id=half_id)
-    if product_id not in menu.items:  # on the catalogue but not sellable here (all its sizes withdrawn)
+    catalogue, levels = _catalogue_and_levels(pizzeria=pizzeria)
+    line = catalogue.configure(product_id=product_id, size_id=size_id, option_ids=option_ids, half_id=half_id)
+    if not catalogue.sellable(line.product):  # on the catalogue but not sellable here (all its sizes withdrawn)
         raise InvalidConfiguration(f"Ce produit n'est pas à la carte de {pizzeria.name}.")
-    return line, line.can_make(menu.levels)
+    return line, line.can_make(levels)
 
 
 @dataclass(frozen=True)

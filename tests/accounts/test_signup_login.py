@@ -1,6 +1,7 @@
 """Sign-up, login and logout through the test client."""
 
 import pytest
+from django.conf import settings
 
 from accounts.exceptions import EmailAlreadyUsed
 from accounts.models import User
@@ -259,6 +260,7 @@ def test_what_the_visitor_put_in_the_session_survives_logging_in(client, way_in)
     session = client.session
     session["cart"] = {"pizzeria": 1, "lines": {"7": 2}}
     session.save()
+    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key  # a guest's session is its cookie
 
     if way_in == "login":
         client.post("/compte/connexion/", {"username": "camille@example.com", "password": PASSWORD})

@@ -232,21 +232,21 @@ def test_a_product_withdrawn_from_the_menu_during_checkout(client, shop):
 
 def test_checkout_query_count_is_flat_whatever_the_cart_size(client, shop, django_assert_num_queries):
     fill_cart(client, shop, shop.margherita, 1)
-    # The menu that adding to the cart cached has expired (or this server has none): the session (read, then
-    # saved with its new token), the pizzeria, its hours and their exceptions, the cart's products (with their
-    # sizes, option groups, recipes and the pizzeria's own prices), the pizzeria's stock, the load of every
-    # offered slot (one query).
+    # The catalogue that adding to the cart cached has expired (or this server has none): the pizzeria, its hours
+    # and their exceptions, its catalogue (its formulas, products with their sizes, option groups, recipes and
+    # the pizzeria's own prices), its stock, the load of every offered slot (one query). The guest's session,
+    # new token included, is his cookie.
     cache.clear()
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(11):
         client.get("/commander/")
     for _ in range(8):
         product = factories.ProductFactory(pizzerias=[shop.pizzeria], category="dessert")
         fill_cart(client, shop, product, 1)
     cache.clear()
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(11):
         client.get("/commander/")
     client.get(f"/pizzeria/{shop.pizzeria.slug}/")
-    with django_assert_num_queries(8):  # the products and their availability come from the cached menu
+    with django_assert_num_queries(4):  # the products and their availability come from the cached menu
         client.get("/commander/")
 
 
@@ -256,11 +256,11 @@ def test_placing_an_order_from_the_checkout_reads_nothing_twice(
     fill_cart(client, shop, shop.margherita, 1)
     fill_cart(client, shop, shop.beer, 1)
     token = token_of(client.get("/commander/"))
-    # The session; the pizzeria, its hours and their exceptions, read once and passed to the order; the
-    # load of the offered slots; the order in its transaction (19, see test_order_place: its mail is one task
-    # row) and, behind its lock, the form token looked up as an idempotency key; the session saved. The
-    # redirect does not read it back.
-    with django_assert_num_queries(28), django_capture_on_commit_callbacks(execute=True):
+    # The pizzeria, its hours and their exceptions, read once and passed to the order; the load of the offered
+    # slots; the order in its transaction (19, see test_order_place: its mail is one task row) and, behind its
+    # lock, the form token looked up as an idempotency key. The guest's session is his cookie: no query. The
+    # redirect does not read the order back.
+    with django_assert_num_queries(24), django_capture_on_commit_callbacks(execute=True):
         response = client.post("/commander/", {**GUEST, "token": token})
     assert response.status_code == 302 and Order.objects.get().state == OrderState.RECEIVED
     assert mailoutbox == []

@@ -102,16 +102,16 @@ def test_paused_or_closed_pizzeria_says_it_takes_only_later_slots(client, shop):
 
 def test_menu_query_count_is_flat_whatever_the_menu_and_cart_size(client, shop, django_assert_num_queries):
     add(client, shop.pizzeria, shop.margherita)
-    # The session, the pizzeria, its hours and their exceptions, the menu built (8: its formulas, products, their
-    # sizes, option groups and recipes, the pizzeria's own prices, its stock, the allergens): the cart is priced
-    # from it.
-    with django_assert_num_queries(12):
+    # The pizzeria, its hours and their exceptions, the menu built (8: its formulas, products, their sizes, option
+    # groups and recipes, the pizzeria's own prices, its stock, the allergens): the cart is priced from it. The
+    # session is the guest's cookie: no query.
+    with django_assert_num_queries(11):
         client.get(f"/pizzeria/{shop.pizzeria.slug}/")
     for index in range(15):
         product = factories.ProductFactory(pizzerias=[shop.pizzeria], category="dessert")
         factories.RecipeLineFactory(product=product, ingredient=shop.stock["cheese"].ingredient, quantity=10)
         add(client, shop.pizzeria, product, quantity=index + 1)
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(11):
         client.get(f"/pizzeria/{shop.pizzeria.slug}/")
 
 
@@ -134,14 +134,33 @@ def test_add_change_remove_with_htmx_and_totals_from_the_server(client, shop):
 
 
 def test_adding_to_the_cart_reads_the_pizzeria_once(client, shop, django_assert_num_queries):
-    # A new session: the pizzeria, the menu built (8, as the menu page builds it); the session created (4).
-    with django_assert_num_queries(13):
+    # The pizzeria, its catalogue (6: its formulas, products, their sizes, option groups and recipes, its own
+    # prices) and its stock; the guest's session is his cookie: no query.
+    with django_assert_num_queries(8):
         add(client, shop.pizzeria, shop.margherita, htmx=True)
     client.get(f"/pizzeria/{shop.pizzeria.slug}/")
-    # The session, the pizzeria, the session saved (3): products and availability come from the cached menu.
-    with django_assert_num_queries(5):
+    # The pizzeria: products and availability come from the cached menu.
+    with django_assert_num_queries(1):
         html = add(client, shop.pizzeria, shop.beer, htmx=True).content.decode()
     assert "Peroni ajouté au panier." in html and "Margherita" in html
+
+
+def test_after_a_stock_change_adding_to_the_cart_reads_the_stock_not_the_whole_menu(
+    client, shop, django_assert_num_queries
+):
+    add(client, shop.pizzeria, shop.margherita, htmx=True)
+    # Every order moves the stock: the next customer's add must not build the whole menu again.
+    stock_count_inventory(stock=shop.stock["cheese"], counted=5_000)
+    with django_assert_num_queries(2):  # the pizzeria, its stock: the catalogue comes from the cache
+        html = add(client, shop.pizzeria, shop.beer, htmx=True).content.decode()
+    assert "Peroni ajouté au panier." in html
+    # What the stock allows is read afresh: the pizza it can no longer make is refused.
+    stock_count_inventory(stock=shop.stock["cheese"], counted=0)
+    html = add(client, shop.pizzeria, shop.margherita, htmx=True).content.decode()
+    assert "Margherita ajouté" not in html and cart_lines(client) == {
+        f"{shop.margherita.pk}::": 1,
+        f"{shop.beer.pk}::": 1,
+    }
 
 
 def test_the_cart_follows_the_menu_order_whether_the_menu_is_cached_or_not(client, shop):
