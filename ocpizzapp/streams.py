@@ -22,9 +22,9 @@ a stream ends after ``LIVE_STREAM_MAX_SECONDS`` and the browser opens it again, 
 
 import asyncio
 import logging
-import weakref
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,6 +45,8 @@ logger = logging.getLogger(__name__)
 EVERYTHING = "*"
 # How long a browser waits before opening a dropped stream again.
 RETRY_MILLISECONDS = 2000
+# Threads reading the pages' versions side by side, each with its database connection.
+READERS = 4
 
 
 @dataclass(frozen=True)
@@ -102,21 +104,17 @@ def _read(version: Callable[[], str]) -> str:
     return version()
 
 
-async def read_version(version: Callable[[], str]) -> str:
-    """A page's version, read in a thread of the pool so that reads run side by side."""
-    return await sync_to_async(_read, thread_sensitive=False)(version)
-
-
 class Hub:
     """One process's LISTEN connection, on one event loop, and the streams it feeds."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop):
-        self._loop = loop
+        self.loop = loop
         self._by_topic: dict[str, set[_Subscriber]] = defaultdict(set)
         self._by_key: dict[Hashable, set[_Subscriber]] = defaultdict(set)
         # Versions being read, each with whether a change came during the read (read it again then).
         self._reading: dict[Hashable, bool] = {}
         self._connection: Any = None
+        self._readers: ThreadPoolExecutor | None = None
         self._starting = asyncio.Lock()
         self._ticker: asyncio.Task | None = None
 
@@ -130,22 +128,32 @@ class Hub:
             if self._connection is not None:
                 return
             try:
-                self._connection = await self._loop.run_in_executor(None, _listen_connection)
+                self._connection = await self.loop.run_in_executor(None, _listen_connection)
             except (psycopg2.Error, OSError) as error:
                 raise StreamsUnavailable(" ".join(str(error).split())) from error
-            self._loop.add_reader(self._connection.fileno(), self._on_readable)
+            self.loop.add_reader(self._connection.fileno(), self._on_readable)
+            self._readers = ThreadPoolExecutor(READERS, thread_name_prefix="live-version")
             if self._ticker is None:
-                self._ticker = self._loop.create_task(self._tick())
+                self._ticker = self.loop.create_task(self._tick())
 
     def stop(self) -> None:
         """Stop listening and end every stream: their browsers open them again, here or on another server."""
         if self._connection is not None:
-            self._loop.remove_reader(self._connection.fileno())
+            self.loop.remove_reader(self._connection.fileno())
             self._connection.close()
             self._connection = None
+        if self._readers is not None:
+            self._readers.shutdown(wait=False)
+            self._readers = None
         for subscribers in self._by_key.values():
             for subscriber in subscribers:
                 subscriber.close()
+
+    async def read(self, version: Callable[[], str]) -> str:
+        """A page's version, read by one of the hub's threads (so that reads run side by side)."""
+        if self._readers is None:
+            raise StreamsUnavailable("the stream server stopped listening")
+        return await self.loop.run_in_executor(self._readers, _read, version)
 
     def subscribe(self, scope: Scope) -> _Subscriber:
         subscriber = _Subscriber(scope)
@@ -189,13 +197,13 @@ class Hub:
             self._reading[key] = True
             return
         self._reading[key] = False
-        self._loop.create_task(self._read_and_offer(key))
+        self.loop.create_task(self._read_and_offer(key))
 
     async def _read_and_offer(self, key: Hashable) -> None:
         try:
             while self._by_key.get(key):
                 try:
-                    version = await read_version(next(iter(self._by_key[key])).scope.version)
+                    version = await self.read(next(iter(self._by_key[key])).scope.version)
                 except Exception:
                     logger.exception("A live screen's version could not be read")
                     return
@@ -215,15 +223,18 @@ class Hub:
                     self._refresh(key)
 
 
-_hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()
+_hub: Hub | None = None
 
 
 def hub() -> Hub:
-    """This event loop's hub (one per stream server process)."""
+    """The process's hub, on the running event loop (a stream server runs one; a new one replaces the last)."""
+    global _hub
     loop = asyncio.get_running_loop()
-    if loop not in _hubs:
-        _hubs[loop] = Hub(loop)
-    return _hubs[loop]
+    if _hub is None or _hub.loop is not loop:
+        if _hub is not None:
+            _hub.stop()
+        _hub = Hub(loop)
+    return _hub
 
 
 def _event(version: str) -> str:
@@ -236,7 +247,7 @@ async def _events(live: Hub, scope: Scope, since: str) -> AsyncIterator[str]:
     subscriber = live.subscribe(scope)  # before the first read: no change can slip between the two
     try:
         yield f"retry: {RETRY_MILLISECONDS}\n\n"
-        sent, version = since, await read_version(scope.version)
+        sent, version = since, await live.read(scope.version)
         while True:
             if version and version != sent:
                 yield _event(version)
