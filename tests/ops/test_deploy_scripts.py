@@ -239,5 +239,5 @@ def test_supervision_step_installs_the_boot_unit_and_points_nginx_at_its_socket(
     assert f"GUNICORN_BIND=unix:{socket_path}" in unit
     assert f"server unix:{socket_path} " in (tmp_path / "ocpizza").read_text()
     calls = (tmp_path / "systemctl.calls").read_text().splitlines()
-    assert "disable --now gunicorn.socket gunicorn.service" in calls
+    assert "disable --now gunicorn.socket gunicorn.service ocpizza-streams.service" in calls
     assert "enable --now ocpizza-supervisor.service" in calls and "reload nginx" in calls
