@@ -6,6 +6,8 @@ real services in their own committed transactions, and heard through PostgreSQL'
 
 import asyncio
 import datetime
+import os
+import subprocess
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
@@ -163,3 +165,26 @@ def test_busy_mode_reaches_the_kitchen_stream(shop, kitchen, settings):
         assert "busy10" in moved["id"]
 
     async_to_sync(scenario)()
+
+
+def test_verify_deployment_asks_the_stream_server_whether_it_listens(settings, tmp_path):
+    """Not there: named, with where it was looked for. There: it listens to the database, and says so."""
+    from ocpizzapp.ops.streamserver import stream_server_command
+    from ocpizzapp.ops.verify import check_stream_server
+    from tests.ops.servers import ROOT, free_port, stop, wait_until
+    from tests.security.conftest import database_url
+
+    port = free_port()
+    settings.LIVE_STREAM_SERVER = f"http://127.0.0.1:{port}"
+    missing = check_stream_server()
+    assert not missing.ok and f"injoignable à http://127.0.0.1:{port}" in missing.detail
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ocpizzapp.settings", "DATABASE_URL": database_url()}
+    env.pop("ENV_MODE", None)
+    with open(tmp_path / "streams.log", "wb") as log:
+        server = subprocess.Popen(stream_server_command(port=port), cwd=ROOT, env=env, stdout=log, stderr=log)
+        try:
+            result = wait_until(lambda: (found := check_stream_server()).ok and found, what="the stream server")
+        finally:
+            stop(server)
+    assert result.detail == f"http://127.0.0.1:{port}, 0 flux ouvert(s)"

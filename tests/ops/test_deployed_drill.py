@@ -142,6 +142,7 @@ def _unit_command(server: Server, directive: str) -> list[str]:
             "@OCPIZZA_VENV@": str(server.home / "venv"),
             "@OCPIZZA_HOME@": str(server.home),
             "@ENV_FILE@": str(server.env_file),
+            "@STREAMS_SOCKET@": str(server.home / "streams" / "streams.sock"),
         },
     )
     variables = [
@@ -166,6 +167,7 @@ def _nginx_conf(server: Server) -> Path:
         DEPLOY / "conf_files" / "nginx_ocpizza",
         {
             "@GUNICORN_SOCKET@": str(server.home / "supervision" / "gunicorn.sock"),
+            "@STREAMS_SOCKET@": str(server.home / "streams" / "streams.sock"),
             "@OCPIZZA_HOME@": str(server.home),
             "@OCPIZZA_DOMAIN@": DOMAIN,
         },
