@@ -28,4 +28,5 @@ def live_notify(*, order_id: int | None = None, pizzeria_id: int | None = None) 
     if pizzeria_id is not None:
         topics.append(pizzeria_topic(pizzeria_id))
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, " ".join(topics)])
+        # psycopg2 writes the payload into the statement as a quoted literal, which NOTIFY takes.
+        cursor.execute(f"NOTIFY {CHANNEL}, %s", [" ".join(topics)])

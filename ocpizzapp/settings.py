@@ -230,8 +230,8 @@ LIVE_STREAM_SERVER = env.str("LIVE_STREAM_SERVER", default="")
 LIVE_HEARTBEAT_SECONDS = env.float("LIVE_HEARTBEAT_SECONDS", default=15.0)
 # A stream ends after this long and the browser opens it again, authorised again (a revoked access stops).
 LIVE_STREAM_MAX_SECONDS = env.float("LIVE_STREAM_MAX_SECONDS", default=900.0)
-# Off: the live screens do not poll at all and follow their stream only (the browser test that proves the
-# streams carry the changes turns it off).
+# Off: the live screens with a stream do not poll at all and follow their stream only (the browser test that
+# proves the streams carry the changes turns it off).
 LIVE_POLL = env.bool("LIVE_POLL", default=True)
 
 # Every script and style comes from our own origin (htmx is vendored): nothing

@@ -25,6 +25,8 @@ def live_stream(url_name: str, *args: object, since: str = "", token: str = "") 
 
 @register.simple_tag
 def live_trigger(seconds: int) -> str:
-    """A live part's ``hx-trigger``: its stream's events, and its poll unless polling is off (``LIVE_POLL``).
-    static/js/live.js holds the poll back while the stream is open."""
+    """A live part's ``hx-trigger``: its poll, and its stream's events when there are streams; the poll only
+    while its stream is down (static/js/live.js), never with ``LIVE_POLL`` off."""
+    if not settings.LIVE_STREAMS:
+        return f"every {seconds}s"
     return f"every {seconds}s, sse:changed" if settings.LIVE_POLL else "sse:changed"
