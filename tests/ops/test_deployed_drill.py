@@ -248,6 +248,7 @@ def _deployed(stack: ExitStack) -> Iterator[Server]:
         "DEPLOY_LOG": str(prefix / "deploy_logs"),
         "GUNICORN_SERVICE": "ocpizza-supervisor",
         "WORKER_SERVICE": "",
+        "STREAMS_SERVICE": "",
         **{key: value for key, value in os.environ.items() if key.startswith("PIP_")},
     }
     deployed = Server(name=name, prefix=prefix, env=env)
@@ -338,6 +339,9 @@ def test_the_engine_built_a_production_site_served_by_supervisord_and_nginx(serv
     stylesheet = re.search(r"/static/css/ocpizza\.[0-9a-f]+\.css", page.text)
     assert stylesheet  # the manifest of the production storage
     assert web.get(server.url(stylesheet.group(0)), timeout=30).status_code == 200  # read by nginx's www-data
+    # The live screens' stream server, run by supervisord, reached through nginx and listening to PostgreSQL.
+    streams = web.get(server.url("/flux/sante"), timeout=30)
+    assert streams.status_code == 200 and streams.json()["status"] == "ok", streams.text
 
 
 def test_a_forged_forwarded_address_cannot_dodge_the_lockout_behind_nginx(server):
