@@ -11,6 +11,7 @@ configure() {
   render "${DEPLOY_DIR}/conf_files/gunicorn.socket" "${SYSTEMD_DIR}/gunicorn.socket"
   render "${DEPLOY_DIR}/conf_files/gunicorn.service" "${SYSTEMD_DIR}/gunicorn.service"
   render "${DEPLOY_DIR}/conf_files/ocpizza-worker.service" "${SYSTEMD_DIR}/ocpizza-worker.service"
+  render "${DEPLOY_DIR}/conf_files/ocpizza-streams.service" "${SYSTEMD_DIR}/ocpizza-streams.service"
 }
 
 activate() {
@@ -22,7 +23,11 @@ activate() {
   systemctl enable ocpizza-worker.service
   systemctl restart ocpizza-worker.service
   systemctl is-active --quiet ocpizza-worker.service
+  # The stream server (live screens) too; nginx sends it /flux/.
+  systemctl enable ocpizza-streams.service
+  systemctl restart ocpizza-streams.service
+  systemctl is-active --quiet ocpizza-streams.service
 }
 
 event Gunicorn-service-file-configuration "check the rendered files in ${SYSTEMD_DIR}" configure
-event Gunicorn-service-activation "read 'journalctl -u gunicorn'" activate
+event Gunicorn-service-activation "read 'journalctl -u gunicorn' (and -u ocpizza-worker, -u ocpizza-streams)" activate

@@ -14,13 +14,15 @@
 : "${GUNICORN_SOCKET:=/run/gunicorn.sock}"
 : "${GUNICORN_SERVICE:=gunicorn}"             # reloaded by updates; ocpizza-supervisor under supervisord
 : "${WORKER_SERVICE=ocpizza-worker}"         # restarted by updates; empty under supervisord (its reload restarts the worker)
+: "${STREAMS_SOCKET:=${OCPIZZA_HOME}/streams/streams.sock}"  # the stream server's socket (nginx's /flux/)
+: "${STREAMS_SERVICE=ocpizza-streams}"       # restarted by updates; empty under supervisord (its reload restarts it)
 : "${NGINX_SITE:=/etc/nginx/sites-available/ocpizza}"
 : "${NGINX_ENABLED:=/etc/nginx/sites-enabled}"  # where the site is linked (and the default site removed)
 : "${SYSTEMD_DIR:=/etc/systemd/system}"
 : "${DEPLOY_LOG:=${PWD}/deploy_logs}"
 : "${DRY_RUN:=0}"
 export OCPIZZA_USER OCPIZZA_DOMAIN OCPIZZA_HOME OCPIZZA_APP OCPIZZA_VENV OCPIZZA_REPO OCPIZZA_BRANCH \
-  OCPIZZA_DB_NAME ENV_FILE GUNICORN_SOCKET GUNICORN_SERVICE WORKER_SERVICE NGINX_SITE NGINX_ENABLED SYSTEMD_DIR DEPLOY_LOG DRY_RUN
+  OCPIZZA_DB_NAME ENV_FILE GUNICORN_SOCKET GUNICORN_SERVICE WORKER_SERVICE STREAMS_SOCKET STREAMS_SERVICE NGINX_SITE NGINX_ENABLED SYSTEMD_DIR DEPLOY_LOG DRY_RUN
 
 # A failure inside $(...) fails the command that uses it, as everywhere else.
 shopt -s inherit_errexit
@@ -83,5 +85,6 @@ render() {
     -e "s|@OCPIZZA_VENV@|${OCPIZZA_VENV}|g" \
     -e "s|@ENV_FILE@|${ENV_FILE}|g" \
     -e "s|@GUNICORN_SOCKET@|${GUNICORN_SOCKET}|g" \
+    -e "s|@STREAMS_SOCKET@|${STREAMS_SOCKET}|g" \
     "$1" >"$2"
 }

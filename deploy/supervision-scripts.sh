@@ -15,7 +15,7 @@ configure() {
 
 activate() {
   systemctl daemon-reload
-  systemctl disable --now gunicorn.socket gunicorn.service
+  systemctl disable --now gunicorn.socket gunicorn.service ocpizza-streams.service
   systemctl enable --now ocpizza-supervisor.service
   systemctl is-active --quiet ocpizza-supervisor.service
 }

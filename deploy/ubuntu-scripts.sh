@@ -10,7 +10,9 @@ create_user() {
   id -u "${OCPIZZA_USER}" >/dev/null 2>&1 ||
     adduser --system --group --home "${OCPIZZA_HOME}" --shell /usr/sbin/nologin "${OCPIZZA_USER}"
   install -d -o "${OCPIZZA_USER}" -g "${OCPIZZA_USER}" -m 755 "${OCPIZZA_HOME}"
-  install -d -o "${OCPIZZA_USER}" -g www-data -m 750 "${OCPIZZA_HOME}/static" "${OCPIZZA_HOME}/media"
+  # The stream server's socket folder: nginx (www-data) reaches the socket through it.
+  install -d -o "${OCPIZZA_USER}" -g www-data -m 750 "${OCPIZZA_HOME}/static" "${OCPIZZA_HOME}/media" \
+    "$(dirname "${STREAMS_SOCKET}")"
   install -d -o "${OCPIZZA_USER}" -g "${OCPIZZA_USER}" -m 700 "${OCPIZZA_HOME}/backups"
 }
 

@@ -208,7 +208,8 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 USE_X_FORWARDED_HOST = env.bool("USE_X_FORWARDED_HOST", default=False)
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # The health checks, asked on the server itself: the site's and the stream server's (verify_deployment).
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^flux/sante$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
@@ -216,6 +217,26 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
+
+# Live screens (order tracking, kitchen, counter, rider, dashboard) are pushed as Server-Sent Events by the
+# stream server (ocpizzapp/asgi.py, ocpizzapp/streams.py), which hears of changes by PostgreSQL LISTEN/NOTIFY:
+# on SQLite there is nothing to listen to, and the pages follow by polling alone, as they do whenever their
+# stream is down. LIVE_STREAMS=0 turns the streams off.
+ON_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+LIVE_STREAMS = env.bool("LIVE_STREAMS", default=True) and ON_POSTGRES
+# Where the pages reach the stream server: empty behind nginx, which serves it under /flux/ on the site's own
+# origin; another origin in development (manage.py rundev: http://127.0.0.1:8001), which then answers the
+# site's origin (SITE_URL) with CORS.
+LIVE_STREAM_URL = env.str("LIVE_STREAM_URL", default="").rstrip("/")
+# Where verify_deployment finds the stream server: unix:/path/to/socket or http://host:port.
+LIVE_STREAM_SERVER = env.str("LIVE_STREAM_SERVER", default="")
+# A comment line this often keeps proxies from closing an idle stream and shows a gone client.
+LIVE_HEARTBEAT_SECONDS = env.float("LIVE_HEARTBEAT_SECONDS", default=15.0)
+# A stream ends after this long and the browser opens it again, authorised again (a revoked access stops).
+LIVE_STREAM_MAX_SECONDS = env.float("LIVE_STREAM_MAX_SECONDS", default=900.0)
+# Off: the live screens with a stream do not poll at all and follow their stream only (the browser test that
+# proves the streams carry the changes turns it off).
+LIVE_POLL = env.bool("LIVE_POLL", default=True)
 
 # Every script and style comes from our own origin (htmx is vendored): nothing
 # injected into a page can run. Forms may only lead to us or to the payment and
@@ -226,7 +247,7 @@ CONTENT_SECURITY_POLICY = {
         "script-src": [SELF],
         "style-src": [SELF],
         "img-src": [SELF, "data:"],
-        "connect-src": [SELF],
+        "connect-src": [SELF, *([LIVE_STREAM_URL] if LIVE_STREAM_URL else [])],
         "font-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],
@@ -412,9 +433,9 @@ MAINTENANCE_MODE_IGNORE_STAFF = True
 MAINTENANCE_MODE_STATE_BACKEND_FALLBACK_VALUE = False
 MAINTENANCE_MODE_IGNORE_SUPERUSER = True
 MAINTENANCE_MODE_IGNORE_ADMIN_SITE = True
-# The staff area (its login, screens and htmx polling) stays open: every view in it
+# The staff area (its login, screens, htmx polling and streams) stays open: every view in it
 # is gated by production.decorators.staff_only, so a customer gains nothing there.
-MAINTENANCE_MODE_IGNORE_URLS = [r"^/healthz$", r"^/static/", r"^/equipe/"]
+MAINTENANCE_MODE_IGNORE_URLS = [r"^/healthz$", r"^/static/", r"^/equipe/", r"^/flux/equipe/", r"^/flux/sante$"]
 
 # Login throttling (django-axes) on every login form (shop, staff, admin): after
 # AXES_FAILURE_LIMIT failures for one e-mail from one client address, that pair

@@ -53,6 +53,11 @@ def pizzeria_hours_prefetches() -> list[Prefetch]:
     ]
 
 
+def pizzeria_by_id(*, pizzeria_id: int) -> Pizzeria:
+    """The pizzeria as it stands now: a kitchen's stream reads its busy mode again at each change."""
+    return Pizzeria.objects.get(pk=pizzeria_id)
+
+
 def pizzeria_list(*, active_only: bool = True) -> QuerySet[Pizzeria]:
     pizzerias = Pizzeria.objects.prefetch_related(*pizzeria_hours_prefetches())
     return pizzerias.filter(is_active=True) if active_only else pizzerias

@@ -51,6 +51,8 @@ from django.db import transaction
 from django.db.models import Case, F, IntegerField, QuerySet, Sum, Value, When
 from django.utils import timezone
 
+from ocpizzapp.live import live_notify
+
 from .cache import catalogue_changed, stock_changed
 from .exceptions import (
     InvalidCost,
@@ -509,6 +511,7 @@ def pizzeria_set_accepting_orders(
         pizzeria=pizzeria, kind=PizzeriaEvent.RESUMED if accepting else PizzeriaEvent.PAUSED, until=until, by=by
     )
     catalogue_changed()  # the menu tells customers the pizzeria is too busy
+    live_notify(pizzeria_id=pizzeria.pk)  # the dashboard shows the pause
     return pizzeria
 
 
@@ -606,6 +609,7 @@ def pizzeria_set_busy(
         until, reason = None, ""
     pizzeria.busy_minutes, pizzeria.busy_until, pizzeria.busy_reason = minutes, until, reason
     Pizzeria.objects.filter(pk=pizzeria.pk).update(busy_minutes=minutes, busy_until=until, busy_reason=reason)
+    live_notify(pizzeria_id=pizzeria.pk)  # the kitchen's board shows the capacity busy mode leaves
     PizzeriaEvent.objects.create(
         pizzeria=pizzeria,
         kind=PizzeriaEvent.BUSY if minutes else PizzeriaEvent.CALM,

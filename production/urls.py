@@ -75,3 +75,11 @@ urlpatterns = [
     path("<slug:slug>/stock/<int:pk>/perte/", views.stock_move, {"kind": "waste"}, name="stock_waste"),
     path("<slug:slug>/stock/<int:pk>/transfert/", views.stock_transfer_send, name="stock_transfer"),
 ]
+
+# The live screens' streams, served by the stream server under /flux/equipe/ (ocpizzapp/urls.py).
+stream_urlpatterns = [
+    path("tableau-de-bord/", views.dashboard_stream, name="dashboard"),
+    path("<slug:slug>/cuisine/", views.kitchen_stream, name="kitchen"),
+    path("<slug:slug>/livraisons/", views.rider_stream, name="rider"),
+    path("<slug:slug>/comptoir/", views.counter_stream, name="counter"),
+]

@@ -9,6 +9,7 @@ selectors and changed through the stock services: nothing is written here.
 
 import csv
 import datetime
+import functools
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -25,6 +26,8 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 from django.views.decorators.http import condition, require_GET, require_http_methods, require_POST
 
 from ocpizzapp.exceptions import BusinessError
+from ocpizzapp.live import pizzeria_topic
+from ocpizzapp.streams import EVERYTHING, Scope, stream_response
 from ventes import selectors as orders
 from ventes.closings import closings_latest, closings_make, closings_verify
 from ventes.journal import business_date, journal_verify_all
@@ -183,6 +186,23 @@ def kitchen_board(request, pizzeria):
     return response
 
 
+@staff_only(KITCHEN_ROLES)
+def _kitchen_stream_scope(request, pizzeria) -> Scope:
+    """The kitchen's stream: the board's own gate, and its fingerprint, busy mode read again each time."""
+    pizzeria_id = pizzeria.pk
+    return Scope(
+        key=("kitchen", pizzeria_id),
+        topics=frozenset({pizzeria_topic(pizzeria_id)}),
+        version=lambda: _kitchen_fingerprint(selectors.pizzeria_by_id(pizzeria_id=pizzeria_id))[1],
+        clock=True,
+    )
+
+
+@require_GET
+async def kitchen_stream(request, slug):
+    return await stream_response(request, _kitchen_stream_scope, slug=slug)
+
+
 @require_POST
 @staff_only(KITCHEN_ROLES)
 def kitchen_move(request, pizzeria, pk: int, action: str):
@@ -273,6 +293,20 @@ def rider_board(request, pizzeria):
     return _live(render(request, "production/_rider_board.html", _rider_context(request, pizzeria)))
 
 
+def _board_stream_scope(request, pizzeria) -> Scope:
+    """A rider's or the counter's stream: their board's fingerprint, as its page's ETag (per person)."""
+    return Scope(
+        key=("orders", pizzeria.pk, request.user.pk),
+        topics=frozenset({pizzeria_topic(pizzeria.pk)}),
+        version=functools.partial(_pizzeria_etag, request, pizzeria=pizzeria),
+    )
+
+
+@require_GET
+async def rider_stream(request, slug):
+    return await stream_response(request, staff_only(RIDER_ROLES)(_board_stream_scope), slug=slug)
+
+
 @require_POST
 @staff_only(RIDER_ROLES)
 def rider_move(request, pizzeria, pk: int, action: str):
@@ -298,6 +332,11 @@ def counter(request, pizzeria):
 @condition(etag_func=_pizzeria_etag)
 def counter_board(request, pizzeria):
     return _live(render(request, "production/_counter_board.html", _counter_context(pizzeria)))
+
+
+@require_GET
+async def counter_stream(request, slug):
+    return await stream_response(request, staff_only(COUNTER_ROLES)(_board_stream_scope), slug=slug)
 
 
 @require_POST
@@ -606,6 +645,19 @@ def dashboard(request):
 @condition(etag_func=_dashboard_etag)
 def dashboard_board(request):
     return _live(render(request, "production/_dashboard_board.html", _dashboard_context()))
+
+
+@staff_only([MANAGER])
+def _dashboard_stream_scope(request) -> Scope:
+    """The dashboard's stream: every pizzeria's changes, and the clock (orders turning late)."""
+    return Scope(
+        key=("dashboard",), topics=frozenset({EVERYTHING}), version=lambda: _dashboard_etag(request), clock=True
+    )
+
+
+@require_GET
+async def dashboard_stream(request):
+    return await stream_response(request, _dashboard_stream_scope)
 
 
 @require_GET

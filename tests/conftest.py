@@ -1,3 +1,4 @@
+import gc
 import os
 import shutil
 from dataclasses import dataclass
@@ -71,6 +72,22 @@ def _maintenance_off():
     from ocpizzapp.maintenance import remember_state
 
     remember_state(False, ttl=3600)
+
+
+@pytest.fixture(autouse=True)
+def _stream_listener_closed():
+    """A stream's LISTEN connection opened in a test goes with it: the test database is dropped at the end."""
+    yield
+    from ocpizzapp import streams
+
+    if streams._hub is not None:
+        readers = streams._hub._readers
+        streams._hub.stop()
+        streams._hub = None
+        if readers is not None:
+            # Their threads' connections close once the threads are gone and collected.
+            readers.shutdown(wait=True)
+            gc.collect()
 
 
 @pytest.fixture

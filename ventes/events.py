@@ -6,12 +6,15 @@ ETag and Last-Modified of the customer's live page), then writes one typed
 event, and hands it to the sales journal (``ventes.journal``), which keeps the
 ones that move money. A change that does not touch the order's own columns (a partial
 refund, a second payment) still moves that time, so every live page shows it
-at its next poll.
+at its next poll; and it tells the stream servers (``ocpizzapp.live``), which push it to
+the pages that follow the order or its pizzeria.
 """
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+
+from ocpizzapp.live import live_notify
 
 from .journal import journal_record_event
 from .models import STATE_EVENT_TYPES, Order, OrderEvent, OrderEventType
@@ -57,4 +60,6 @@ def order_event_record(
     )
     # Money moved by this change goes to the sales journal in the same transaction (ventes.journal).
     journal_record_event(order=order, event=event)
+    # The live screens showing the order hear of it when the transaction commits (ocpizzapp.live).
+    live_notify(order_id=order.pk, pizzeria_id=order.pizzeria_id)
     return event

@@ -814,6 +814,17 @@ def order_version_for_viewer(*, number: str, user, token: str = "") -> OrderVers
     return OrderVersion(pk=pk, updated_at=updated_at, role=role) if allowed else None
 
 
+def order_live_version_at(*, order_id: int, updated_at: datetime.datetime) -> str:
+    """The version of an order's live page (its stream's event id): its last change, ``order_event_record``."""
+    return f"{order_id}-{updated_at.timestamp()}"
+
+
+def order_live_version(*, order_id: int) -> str:
+    """``order_live_version_at`` as the order stands now; empty when it is gone."""
+    updated_at = Order.objects.filter(pk=order_id).values_list("updated_at", flat=True).first()
+    return order_live_version_at(order_id=order_id, updated_at=updated_at) if updated_at is not None else ""
+
+
 def guest_order_from_link(*, number: str, link: str) -> Order | None:
     """The order placed without an account that this signed link is for, or None: what a guest may turn into
     their account's first order."""

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from ocpizzapp.live import live_notify
 from production.exceptions import InvalidConfiguration, NotEnoughStock, Shortage, SoldOut
 from production.models import Pizzeria
 from production.selectors import (
@@ -732,6 +733,7 @@ def order_claim(*, number: str, link: str, customer: Customer) -> Order | None:
         return None
     order.customer = customer
     order.save(update_fields=["customer", "updated_at"])
+    live_notify(order_id=order.pk)  # the guest's open page now shows an account's order
     return order
 
 

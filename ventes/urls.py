@@ -27,3 +27,8 @@ urlpatterns = [
     path("confidentialite/", views.privacy, name="privacy"),
     path("paiement/stripe/webhook/", webhooks.stripe_webhook, name="stripe_webhook"),
 ]
+
+# The order page's stream, served by the stream server under /flux/ (ocpizzapp/urls.py).
+stream_urlpatterns = [
+    path("commande/<str:number>/", views.order_stream, name="order"),
+]

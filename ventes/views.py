@@ -2,6 +2,7 @@
 ``services`` / ``workflow``; the typed errors they let through are answered by
 ``ocpizzapp.errors``, and those that belong beside a form field are shown there."""
 
+import functools
 from decimal import Decimal
 from http import HTTPStatus
 
@@ -22,7 +23,9 @@ from django_htmx.http import HttpResponseClientRedirect
 from django_ratelimit.core import is_ratelimited
 
 from ocpizzapp.errors import errors_go_back_to
+from ocpizzapp.live import order_topic
 from ocpizzapp.security import client_ip
+from ocpizzapp.streams import Scope, stream_response
 from production.cache import menu_version
 from production.decorators import staff_only
 from production.exceptions import InvalidConfiguration, SoldOut
@@ -84,6 +87,8 @@ from .selectors import (
     order_for_viewer,
     order_is_owned_by,
     order_lines,
+    order_live_version,
+    order_live_version_at,
     order_notification_log,
     order_progress,
     order_reorder,
@@ -735,6 +740,7 @@ def _order_context(request, view) -> dict:
         "query": f"?t={token}" if token else "",
         "live": order.state not in {OrderState.COMPLETED, OrderState.CANCELLED},
         "poll_seconds": POLL_SECONDS,
+        "live_version": order_live_version_at(order_id=order.pk, updated_at=order.updated_at),
     }
 
 
@@ -794,6 +800,24 @@ def _receipt_context(request, view, receipt) -> dict:
         "company": settings.COMPANY,
         "software": settings.SOFTWARE_VERSION,
     }
+
+
+def _order_stream_scope(request, number) -> Scope:
+    """The order page's stream is let in by its poll's own check: its owner, its pizzeria's staff, a manager,
+    or its signed link (``_order_version``, the failed links counted the same way)."""
+    version = _order_version(request, number)
+    if version is None:
+        raise Http404("Commande introuvable.")
+    return Scope(
+        key=("order", version.pk),
+        topics=frozenset({order_topic(version.pk)}),
+        version=functools.partial(order_live_version, order_id=version.pk),
+    )
+
+
+@require_safe
+async def order_stream(request, number):
+    return await stream_response(request, _order_stream_scope, number)
 
 
 @require_safe

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# OC Pizza watchdog (manual chapter 7.6): gunicorn and the task worker under supervisord.
-#   watchdog.sh boot                   start supervisord (which starts gunicorn and the worker)
+# OC Pizza watchdog (manual chapter 7.6): gunicorn, the task worker and the stream server under supervisord.
+#   watchdog.sh boot                   start supervisord (which starts gunicorn, the worker and the streams)
 #   watchdog.sh run                    the same in the foreground (ocpizza-supervisor.service)
-#   watchdog.sh status|start|stop|restart gunicorn|worker
-#   watchdog.sh shutdown               stop supervisord, gunicorn and the worker
-#   watchdog.sh log [worker]           where the gunicorn (or worker) log is
+#   watchdog.sh status|start|stop|restart gunicorn|worker|streams
+#   watchdog.sh shutdown               stop supervisord, gunicorn, the worker and the streams
+#   watchdog.sh log [worker|streams]   where the gunicorn (or worker, or stream server) log is
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -14,7 +14,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 : "${GUNICORN_BIND:=unix:/run/gunicorn.sock}"
 : "${SUPERVISOR_RUN:=${OCPIZZA_APP}/supervision/run}"
 : "${SUPERVISOR_LOG:=${OCPIZZA_APP}/supervision/log}"
-export OCPIZZA_APP OCPIZZA_VENV ENV_FILE GUNICORN_BIND SUPERVISOR_RUN SUPERVISOR_LOG
+: "${STREAMS_SOCKET:=${SUPERVISOR_RUN}/streams.sock}"
+export OCPIZZA_APP OCPIZZA_VENV ENV_FILE GUNICORN_BIND STREAMS_SOCKET SUPERVISOR_RUN SUPERVISOR_LOG
 CONF="${HERE}/supervisord.conf"
 
 mkdir -p "${SUPERVISOR_RUN}" "${SUPERVISOR_LOG}"
@@ -35,10 +36,14 @@ case "${1:-}" in
     exec supervisord --nodaemon -c "${CONF}"
     ;;
   log)
-    if [ "${2:-}" = worker ]; then echo "${SUPERVISOR_LOG}/worker.log"; else echo "${SUPERVISOR_LOG}/watchdog.log"; fi
+    case "${2:-}" in
+      worker) echo "${SUPERVISOR_LOG}/worker.log" ;;
+      streams) echo "${SUPERVISOR_LOG}/streams.log" ;;
+      *) echo "${SUPERVISOR_LOG}/watchdog.log" ;;
+    esac
     ;;
   "")
-    echo "usage: $0 boot|run|status|start|stop|restart gunicorn|worker|shutdown|log [worker]" >&2
+    echo "usage: $0 boot|run|status|start|stop|restart gunicorn|worker|streams|shutdown|log [worker|streams]" >&2
     exit 2
     ;;
   *)

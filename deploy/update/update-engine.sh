@@ -72,6 +72,10 @@ event Gunicorn-reload "read 'journalctl -u ${GUNICORN_SERVICE}'" systemctl reloa
 if [[ -n ${WORKER_SERVICE} ]]; then
   event Worker-restart "read 'journalctl -u ${WORKER_SERVICE}'" systemctl restart "${WORKER_SERVICE}"
 fi
+# The stream server's streams end; the browsers open them again on the new code (polling meanwhile).
+if [[ -n ${STREAMS_SERVICE} ]]; then
+  event Streams-restart "read 'journalctl -u ${STREAMS_SERVICE}'" systemctl restart "${STREAMS_SERVICE}"
+fi
 event Deployment-verification "run manage.py verify_deployment" manage verify_deployment --skip maintenance
 event Maintenance-off "run manage.py maintenance off" manage maintenance off
 in_maintenance=0

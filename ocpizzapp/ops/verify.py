@@ -6,16 +6,19 @@ does not hide the state of the others.
 """
 
 import hashlib
+import http.client
 import json
 import os
 import re
 import shutil
 import smtplib
+import socket
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.apps import apps
 from django.conf import settings
@@ -29,6 +32,7 @@ from django.db.migrations.autodetector import MigrationAutodetector
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.state import ProjectState
+from django.urls import reverse
 from django.utils import translation
 from maintenance_mode.core import get_maintenance_mode
 from stdnum.fr import siret, tva
@@ -300,6 +304,61 @@ def check_task_worker() -> CheckResult:
     )
 
 
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float):
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.unix_path)
+
+
+def check_stream_server() -> CheckResult:
+    """The stream server (ocpizzapp/asgi.py) answers at LIVE_STREAM_SERVER and listens to the database: else the
+    live screens poll, as when it is down, and every open page costs a request every few seconds."""
+    if not settings.LIVE_STREAMS:
+        return CheckResult("Stream-server", True, "flux en direct désactivés (SQLite ou LIVE_STREAMS=0) : polling seul")
+    address = settings.LIVE_STREAM_SERVER
+    if not address.startswith(("unix:", "http://")):
+        return CheckResult(
+            "Stream-server",
+            False,
+            f"LIVE_STREAM_SERVER « {address} » : écrire dans le fichier d'environnement où écoute le serveur de "
+            "flux (unix:/chemin/du/socket ou http://hôte:port)",
+        )
+    if address.startswith("unix:"):
+        connection: http.client.HTTPConnection = _UnixHTTPConnection(address.removeprefix("unix:"), timeout=10)
+    else:
+        connection = http.client.HTTPConnection(urlsplit(address).netloc, timeout=10)
+    try:
+        host = next((name.lstrip(".") for name in settings.ALLOWED_HOSTS if name != "*"), "localhost")
+        connection.request("GET", reverse("flux:health"), headers={"Host": host})
+        response = connection.getresponse()
+        status, body = response.status, response.read()
+    except OSError as error:
+        return CheckResult(
+            "Stream-server",
+            False,
+            f"serveur de flux injoignable à {address} : {error} (systemctl status ocpizza-streams, "
+            "ou watchdog.sh status streams)",
+        )
+    finally:
+        connection.close()
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        answer = {}
+    if status != 200 or answer.get("status") != "ok":
+        return CheckResult(
+            "Stream-server",
+            False,
+            f"le serveur de flux à {address} répond {status} : {body[:200].decode(errors='replace')}",
+        )
+    return CheckResult("Stream-server", True, f"{address}, {answer.get('streams', 0)} flux ouvert(s)")
+
+
 def check_deploy_settings() -> CheckResult:
     output = StringIO()
     try:
@@ -338,6 +397,7 @@ CHECKS: dict[str, Callable[[], CheckResult]] = {
     "cron": check_scheduled_jobs,
     "maintenance": check_maintenance,
     "worker": check_task_worker,
+    "streams": check_stream_server,
     "deploy": check_deploy_settings,
     "https": check_https,
 }

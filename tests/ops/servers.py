@@ -85,6 +85,15 @@ def gunicorn_command(replacements: dict[str, str]) -> list[str]:
     return [sys.executable, "-m", "gunicorn", *arguments]
 
 
+def streams_command(replacements: dict[str, str]) -> list[str]:
+    """ExecStart of the project's ocpizza-streams.service, with this interpreter's uvicorn."""
+    unit = render(DEPLOY / "conf_files" / "ocpizza-streams.service", replacements)
+    exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    program, *arguments = shlex.split(exec_start.removeprefix("ExecStart="))
+    assert program.endswith("/bin/uvicorn")
+    return [sys.executable, "-m", "uvicorn", *arguments]
+
+
 def stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.terminate()

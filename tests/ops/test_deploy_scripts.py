@@ -109,6 +109,7 @@ def test_procfile_runs_the_projects_wsgi_application_and_migrates():
     lines = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
     assert "ocpizzapp.wsgi:application" in lines["web"] and "gunicorn" in lines["web"]
     assert lines["release"].split() == ["python", "manage.py", "migrate", "--noinput"]
+    assert lines["stream"].split()[0] == "uvicorn" and lines["stream"].split()[-1] == "ocpizzapp.asgi:application"
     assert (ROOT / "ocpizzapp" / "wsgi.py").is_file()
     assert (ROOT / ".python-version").read_text().strip() == "3.11"
 
@@ -173,7 +174,9 @@ def test_an_env_file_written_before_the_archives_gets_their_key_once(tmp_path):
     lines = env_file.read_text().splitlines()
     assert lines[:2] == ["ENV_MODE=production", "SECRET_KEY=kept"]
     key = lines[2].removeprefix("ARCHIVE_SIGNING_KEY=")
-    assert len(lines) == 3 and len(key) >= 32
+    assert len(lines) == 4 and len(key) >= 32
+    # And where the stream server listens, which verify_deployment asks (it came later still).
+    assert lines[3] == f"LIVE_STREAM_SERVER=unix:{tmp_path}/srv/streams/streams.sock"
     assert env_file.stat().st_mode & 0o777 == 0o640
 
     run_step("django-scripts.sh", tmp_path, **settings)
@@ -238,6 +241,10 @@ def test_supervision_step_installs_the_boot_unit_and_points_nginx_at_its_socket(
     socket_path = tmp_path / "srv" / "supervision" / "gunicorn.sock"
     assert f"GUNICORN_BIND=unix:{socket_path}" in unit
     assert f"server unix:{socket_path} " in (tmp_path / "ocpizza").read_text()
+    # The stream server's socket is the same as under systemd: the env file's LIVE_STREAM_SERVER holds for both.
+    streams_socket = tmp_path / "srv" / "streams" / "streams.sock"
+    assert f"STREAMS_SOCKET={streams_socket}" in unit
+    assert f"server unix:{streams_socket} " in (tmp_path / "ocpizza").read_text()
     calls = (tmp_path / "systemctl.calls").read_text().splitlines()
-    assert "disable --now gunicorn.socket gunicorn.service" in calls
+    assert "disable --now gunicorn.socket gunicorn.service ocpizza-streams.service" in calls
     assert "enable --now ocpizza-supervisor.service" in calls and "reload nginx" in calls

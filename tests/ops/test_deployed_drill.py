@@ -142,6 +142,7 @@ def _unit_command(server: Server, directive: str) -> list[str]:
             "@OCPIZZA_VENV@": str(server.home / "venv"),
             "@OCPIZZA_HOME@": str(server.home),
             "@ENV_FILE@": str(server.env_file),
+            "@STREAMS_SOCKET@": str(server.home / "streams" / "streams.sock"),
         },
     )
     variables = [
@@ -166,6 +167,7 @@ def _nginx_conf(server: Server) -> Path:
         DEPLOY / "conf_files" / "nginx_ocpizza",
         {
             "@GUNICORN_SOCKET@": str(server.home / "supervision" / "gunicorn.sock"),
+            "@STREAMS_SOCKET@": str(server.home / "streams" / "streams.sock"),
             "@OCPIZZA_HOME@": str(server.home),
             "@OCPIZZA_DOMAIN@": DOMAIN,
         },
@@ -246,6 +248,7 @@ def _deployed(stack: ExitStack) -> Iterator[Server]:
         "DEPLOY_LOG": str(prefix / "deploy_logs"),
         "GUNICORN_SERVICE": "ocpizza-supervisor",
         "WORKER_SERVICE": "",
+        "STREAMS_SERVICE": "",
         **{key: value for key, value in os.environ.items() if key.startswith("PIP_")},
     }
     deployed = Server(name=name, prefix=prefix, env=env)
@@ -336,6 +339,9 @@ def test_the_engine_built_a_production_site_served_by_supervisord_and_nginx(serv
     stylesheet = re.search(r"/static/css/ocpizza\.[0-9a-f]+\.css", page.text)
     assert stylesheet  # the manifest of the production storage
     assert web.get(server.url(stylesheet.group(0)), timeout=30).status_code == 200  # read by nginx's www-data
+    # The live screens' stream server, run by supervisord, reached through nginx and listening to PostgreSQL.
+    streams = web.get(server.url("/flux/sante"), timeout=30)
+    assert streams.status_code == 200 and streams.json()["status"] == "ok", streams.text
 
 
 def test_a_forged_forwarded_address_cannot_dodge_the_lockout_behind_nginx(server):

@@ -1,4 +1,4 @@
-"""gunicorn behind nginx on loopback, with the project's own conf files."""
+"""gunicorn and the stream server behind nginx on loopback, with the project's own conf files."""
 
 import json
 import os
@@ -20,6 +20,7 @@ from tests.ops.servers import (
     gunicorn_command,
     render,
     stop,
+    streams_command,
     wait_until,
 )
 
@@ -33,12 +34,14 @@ def site(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("nginx")
     site_env = make_site_env(tmp_path)
     socket_path = tmp_path / "gunicorn.sock"
+    streams_socket = tmp_path / "streams.sock"
     site_env.update(ALLOWED_HOSTS=DOMAIN, SECURE_SSL_REDIRECT="0", STATIC_ROOT=str(tmp_path / "static"))
     manage("migrate", "--noinput", env=site_env, check=True)
     manage("collectstatic", "--noinput", env=site_env, check=True)
     manage("seed_demo", env=site_env, check=True)
     replacements = {
         "@GUNICORN_SOCKET@": str(socket_path),
+        "@STREAMS_SOCKET@": str(streams_socket),
         "@OCPIZZA_HOME@": str(tmp_path),
         "@OCPIZZA_DOMAIN@": DOMAIN,
         "@OCPIZZA_VENV@": "/venv",
@@ -80,6 +83,13 @@ http {{
         stdout=open(tmp_path / "gunicorn.log", "wb"),  # noqa: SIM115
         stderr=subprocess.STDOUT,
     )
+    streams = subprocess.Popen(
+        streams_command(replacements),
+        cwd=ROOT,
+        env=site_env,
+        stdout=open(tmp_path / "streams.log", "wb"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
+    )
     web = subprocess.Popen(
         [nginx, "-c", str(tmp_path / "nginx.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -88,10 +98,20 @@ http {{
             lambda: get(UnixHTTPConnection(str(socket_path)), "/healthz", {"Host": DOMAIN})[0] == 200,
             what="gunicorn",
         )
+        wait_until(
+            lambda: get(UnixHTTPConnection(str(streams_socket)), "/flux/sante", {"Host": DOMAIN})[0] == 503,
+            what="the stream server",
+        )
         wait_until(lambda: get(_nginx(port), "/healthz", {"Host": DOMAIN})[0] == 200, what="nginx")
-        yield {"port": port, "socket": str(socket_path), "static": Path(site_env["STATIC_ROOT"])}
+        yield {
+            "port": port,
+            "socket": str(socket_path),
+            "streams": str(streams_socket),
+            "static": Path(site_env["STATIC_ROOT"]),
+        }
     finally:
         stop(web)
+        stop(streams)
         stop(gunicorn)
 
 
@@ -161,3 +181,19 @@ def test_a_form_posted_behind_a_non_standard_port_passes_csrf(site):
     # The form was judged (wrong password), not refused by CSRF.
     assert response.status == 200, text[:500]
     assert "Formulaire expiré" not in text
+
+
+def test_streams_go_to_the_stream_server(site):
+    """/flux/ reaches the stream server (SQLite here: it answers that streams are off), the pages gunicorn."""
+    status, headers, body = get(_nginx(site["port"]), "/flux/sante", {"Host": DOMAIN})
+    assert (status, json.loads(body)) == (503, {"status": "off"})
+    assert headers["Server"].startswith("nginx")
+    # gunicorn, asked the same, says it is not the stream server.
+    _, _, direct = get(UnixHTTPConnection(site["socket"]), "/flux/sante", {"Host": DOMAIN})
+    assert json.loads(direct)["status"] == "error"
+    # The stream server serves nothing else.
+    status, _, body = get(UnixHTTPConnection(site["streams"]), "/", {"Host": DOMAIN})
+    assert status == 404 and "gunicorn" in body.decode()
+    conf = render(DEPLOY / "conf_files" / "nginx_ocpizza", {})
+    streams = conf[conf.index("location /flux/") :].split("}", 1)[0]
+    assert "proxy_buffering off;" in streams and "proxy_read_timeout 20m;" in streams

@@ -40,6 +40,7 @@ def test_watchdog_starts_stops_restarts_gunicorn(site_env, tmp_path):
             "@OCPIZZA_VENV@": str(Path(sys.executable).parent.parent),
             "@OCPIZZA_HOME@": str(tmp_path),
             "@ENV_FILE@": str(env_file),
+            "@STREAMS_SOCKET@": str(tmp_path / "supervision" / "streams.sock"),
         },
     )
     socket_path = tmp_path / "supervision" / "gunicorn.sock"
@@ -68,6 +69,13 @@ def test_watchdog_starts_stops_restarts_gunicorn(site_env, tmp_path):
         assert status == 301 and headers["Location"].startswith("https://"), (status, headers)
         # The task worker runs beside it, and stays up while gunicorn is stopped and started.
         worker = wait_until(lambda: _pid(watchdog("status", "worker").stdout), what="the task worker")
+        # So does the stream server, on the socket the unit names (SQLite here: it says streams are off).
+        streams = wait_until(lambda: _pid(watchdog("status", "streams").stdout), what="the stream server")
+        streams_socket = str(tmp_path / "supervision" / "streams.sock")
+        wait_until(
+            lambda: get(UnixHTTPConnection(streams_socket), "/flux/sante", {"Host": "localhost"})[0] == 503,
+            what="the stream server's socket",
+        )
 
         assert watchdog("stop", "gunicorn").returncode == 0
         assert "STOPPED" in watchdog("status", "gunicorn").stdout
@@ -82,6 +90,8 @@ def test_watchdog_starts_stops_restarts_gunicorn(site_env, tmp_path):
         third = wait_until(running_pid, what="gunicorn restarted")
         assert len({first, second, third}) == 3
         assert _pid(watchdog("status", "worker").stdout) == worker
+        assert _pid(watchdog("status", "streams").stdout) == streams
+        assert Path(watchdog("log", "streams").stdout.strip()) == tmp_path / "supervision" / "streams.log"
         assert Path(watchdog("log", "worker").stdout.strip()) == tmp_path / "supervision" / "worker.log"
         wait_until(healthy, what="gunicorn socket")
 
@@ -119,7 +129,8 @@ def test_supervised_gunicorn_and_procfile_use_the_projects_gunicorn_settings():
 def test_supervisord_starts_at_boot_instead_of_the_gunicorn_service():
     unit = (DEPLOY / "conf_files" / "ocpizza-supervisor.service").read_text()
     assert "WantedBy=multi-user.target" in unit
-    assert "Conflicts=gunicorn.service gunicorn.socket" in unit
+    assert "Conflicts=gunicorn.service gunicorn.socket ocpizza-streams.service" in unit
+    assert "ExecReload=@OCPIZZA_APP@/deploy/supervision/watchdog.sh restart streams" in unit
     assert "ExecStart=@OCPIZZA_APP@/deploy/supervision/watchdog.sh run" in unit
     script = (DEPLOY / "supervision-scripts.sh").read_text()
     assert "systemctl enable --now ocpizza-supervisor.service" in script

@@ -103,12 +103,17 @@ def test_update_engine_applies_a_bundle_inside_maintenance(server):
         "Database-upgrading > CORRECT",
         "Gunicorn-reload > CORRECT",
         "Worker-restart > CORRECT",
+        "Streams-restart > CORRECT",
         "Deployment-verification > CORRECT",
         "Maintenance-off > CORRECT",
     ]
     assert (app / "static" / "img" / "pizza_tokyo.png").read_bytes() == b"\x89PNG tokyo"
     assert (tmp_path / "static" / "img" / "pizza_tokyo.png").exists()  # collected
-    assert (tmp_path / "systemctl.calls").read_text().split("\n")[:2] == ["reload gunicorn", "restart ocpizza-worker"]
+    assert (tmp_path / "systemctl.calls").read_text().split("\n")[:3] == [
+        "reload gunicorn",
+        "restart ocpizza-worker",
+        "restart ocpizza-streams",
+    ]
 
 
 @pytest.mark.xdist_group("machine-crontab")
@@ -174,6 +179,7 @@ def test_a_rollback_puts_the_previous_static_files_back_live(server):
         "Static-collection > CORRECT",
         "Gunicorn-reload > CORRECT",
         "Worker-restart > CORRECT",
+        "Streams-restart > CORRECT",
         "Deployment-verification > CORRECT",
         "Maintenance-off > CORRECT",
     ]

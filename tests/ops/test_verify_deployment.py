@@ -61,6 +61,8 @@ def test_all_correct_on_a_good_site(good_site, workers):
     off = next(line for line in result.stdout.splitlines() if "service(s) désactivé(s)" in line)
     assert "STRIPE_SECRET_KEY" in off and "SOCIAL_AUTH_GOOGLE_OAUTH2_KEY" in off
     assert status["Task-worker"] == "CORRECT"
+    # On SQLite the live screens poll: no stream server to ask.
+    assert status["Stream-server"] == "CORRECT" and "polling seul" in result.stdout
 
 
 def _broken(env, *skip):

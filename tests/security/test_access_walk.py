@@ -39,6 +39,8 @@ from ventes.models import Fulfilment
 EXCLUDED_NAMESPACES = {
     "admin": "Django's admin: is_staff + model permissions, its own login; tests/production/test_admin.py",
     "social": "social-auth's OAuth dance: <backend> names a provider, not an object; tests/accounts/test_social.py",
+    "flux": "the live screens' streams, served by the stream server (ASGI) only: each beside its page, as every "
+    "visitor, in tests/security/test_streams_access.py",
 }
 
 PUBLIC = "public"  # anyone: the object is public (a menu) or lives in the visitor's own session (the cart)
