@@ -156,6 +156,10 @@ class Order(models.Model):
     delivery_fee = models.DecimalField("frais de livraison", max_digits=6, decimal_places=2, default=Decimal("0"))
     total = models.DecimalField("total TTC", max_digits=8, decimal_places=2)
     estimated_ready_at = models.DateTimeField("prête vers", null=True, blank=True)
+    # Kept when the order becomes ready, from its history (ventes.workflow): received to ready, and in the
+    # oven (preparing to ready), so that the managers' dashboard averages the day without reading the events.
+    kitchen_seconds = models.FloatField("en cuisine (s)", null=True, blank=True, editable=False)
+    oven_seconds = models.FloatField("au four (s)", null=True, blank=True, editable=False)
     cancel_reason = models.CharField("motif d'annulation", max_length=20, choices=CancelReason.choices, blank=True)
     rider = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -210,6 +214,14 @@ class Order(models.Model):
             models.Index(fields=["pizzeria", "slot"], name="order_pizzeria_slot_idx"),
             # The whole chain's orders of one till day, summed live by the managers' reports (ventes.reports).
             models.Index(fields=["business_date"], name="order_business_date_idx"),
+            # The managers' dashboard: the orders changed since yesterday, counted from the index alone.
+            models.Index(fields=["updated_at"], name="order_updated_idx"),
+            # And each pizzeria's day (orders by state, takings, kitchen and oven times) read from the index alone.
+            models.Index(
+                fields=["business_date", "pizzeria", "state"],
+                include=["payment_state", "total", "kitchen_seconds", "oven_seconds"],
+                name="order_day_board_idx",
+            ),
         ]
 
     def __str__(self):

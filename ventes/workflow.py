@@ -24,6 +24,7 @@ from .models import (
     CancelReason,
     Fulfilment,
     Order,
+    OrderEvent,
     OrderEventType,
     OrderState,
     Payment,
@@ -110,6 +111,20 @@ def allowed_roles(*, source: str, target: str) -> frozenset[Role]:
     return TRANSITIONS.get((source, target)) or UNDO_TRANSITIONS.get((source, target)) or frozenset()
 
 
+def _kitchen_times(*, order: Order, ready_at: datetime.datetime) -> None:
+    """Keep on the order becoming ready its time in the kitchen (since it was received) and in the oven (since
+    it was started), from the last move to each state in its history: the managers' dashboard averages them."""
+    moved_at = dict(
+        OrderEvent.objects.filter(order=order, to_state__in=[S.RECEIVED, S.PREPARING])
+        .order_by("at", "pk")
+        .values_list("to_state", "at")
+    )
+    started = moved_at.get(S.PREPARING)
+    received = moved_at.get(S.RECEIVED)
+    order.oven_seconds = (ready_at - started).total_seconds() if started else None
+    order.kitchen_seconds = (ready_at - received).total_seconds() if started and received else None
+
+
 def order_lock(*, order_id: int) -> Order:
     return Order.objects.select_for_update(of=("self",)).select_related("pizzeria", "customer").get(pk=order_id)
 
@@ -177,6 +192,11 @@ def order_transition(
         stock_unconsume_order(pizzeria_id=order.pizzeria_id, order=order, by=by)
     elif to_state == S.OUT_FOR_DELIVERY and role == Role.RIDER:
         order.rider = by
+    if to_state == S.READY:
+        _kitchen_times(order=order, ready_at=timezone.now())
+    elif (source, to_state) == (S.READY, S.PREPARING):
+        # Taken back: not ready after all, its times are kept again when it is.
+        order.kitchen_seconds = order.oven_seconds = None
     collected = None
     if (
         to_state == S.COMPLETED

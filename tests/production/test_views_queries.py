@@ -38,8 +38,8 @@ QUERIES = {
     "recipes": 3,
     "recipe": 5,
     "ticket": 4,
-    "dashboard": 12,
-    "dashboard_board": 12,
+    "dashboard": 11,
+    "dashboard_board": 11,
 }
 
 

@@ -371,6 +371,24 @@ def test_the_dashboard_sums_up_every_pizzeria(client, shop, team):
     assert "OC Pizza Montmartre" in html and "Mettre en pause" in html
 
 
+def test_the_dashboard_averages_the_times_the_orders_kept_when_ready(client, shop, team):
+    """The day's kitchen and oven times come from the orders (ventes.workflow keeps them), not from their events."""
+    for kitchen, oven in ((600.0, 300.0), (1500.0, 900.0)):
+        order = _ready(place(shop), team)
+        type(order).objects.filter(pk=order.pk).update(kitchen_seconds=kitchen, oven_seconds=oven)
+    elsewhere = place(shop, pizzeria_id=shop.other_pizzeria.pk)
+    for state in (OrderState.PREPARING, OrderState.READY):
+        order_transition(order_id=elsewhere.pk, to_state=state, by=team.manager)
+    cancelled = place(shop)
+    order_transition(order_id=cancelled.pk, to_state=OrderState.CANCELLED, by=team.manager, cancel_reason="customer")
+    client.force_login(team.manager)
+    summaries = {s.pizzeria.pk: s for s in client.get(url("dashboard")).context["summaries"]}
+    here, there = summaries[shop.pizzeria.pk], summaries[shop.other_pizzeria.pk]
+    assert (here.kitchen_minutes, here.oven_minutes) == (17.5, 10.0)
+    assert (there.kitchen_minutes, there.oven_minutes) == (0.0, 0.0)
+    assert (here.today_count, here.by_state) == (2, {"ready": 2, "cancelled": 1})
+
+
 def test_a_manager_pauses_and_resumes_a_pizzeria(client, shop, team):
     client.force_login(team.manager)
     client.post(url("pizzeria_pause", shop), {"accepting": "0"}, **HTMX)

@@ -227,3 +227,31 @@ def test_estimate_follows_the_queue(shop, settings):
     second = place(shop, [LineRequest(shop.margherita.pk, 1)])
     assert (first.estimated_ready_at - timezone.now()).total_seconds() == pytest.approx(20 * 60, abs=30)
     assert (second.estimated_ready_at - timezone.now()).total_seconds() == pytest.approx(30 * 60, abs=30)
+
+
+def test_an_order_becoming_ready_keeps_its_kitchen_and_oven_times(shop):
+    pizzaiolo = factories.StaffMemberFactory(role=StaffMember.PIZZAIOLO, pizzeria=shop.pizzeria).user
+    order = place(shop)
+    now = timezone.now()
+    OrderEvent.objects.filter(order=order, to_state=S.RECEIVED).update(at=now - datetime.timedelta(minutes=20))
+    order_transition(order_id=order.pk, to_state=S.PREPARING, by=pizzaiolo)
+    OrderEvent.objects.filter(order=order, to_state=S.PREPARING).update(at=now - datetime.timedelta(minutes=12))
+    assert (Order.objects.get(pk=order.pk).kitchen_seconds, Order.objects.get(pk=order.pk).oven_seconds) == (
+        None,
+        None,
+    )
+    ready = order_transition(order_id=order.pk, to_state=S.READY, by=pizzaiolo)
+    stored = Order.objects.get(pk=order.pk)
+    assert stored.kitchen_seconds == pytest.approx(20 * 60, abs=5)
+    assert stored.oven_seconds == pytest.approx(12 * 60, abs=5)
+    assert (ready.kitchen_seconds, ready.oven_seconds) == (stored.kitchen_seconds, stored.oven_seconds)
+    # Taken back, it is not ready: its times go, and come back from the last start when it is ready again.
+    order_transition(order_id=order.pk, to_state=S.PREPARING, by=pizzaiolo)
+    assert (Order.objects.get(pk=order.pk).kitchen_seconds, Order.objects.get(pk=order.pk).oven_seconds) == (
+        None,
+        None,
+    )
+    order_transition(order_id=order.pk, to_state=S.READY, by=pizzaiolo)
+    again = Order.objects.get(pk=order.pk)
+    assert again.kitchen_seconds == pytest.approx(20 * 60, abs=5)
+    assert again.oven_seconds == pytest.approx(0, abs=5)
