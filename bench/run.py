@@ -50,7 +50,7 @@ def parse_args(argv=None):
         "--changes-per-second", type=float, help=f"order changes a second (default {CHANGES_PER_SECOND:g})"
     )
     args = parser.parse_args(argv)
-    quick = {"order_streams": 50, "kitchen_streams": 5, "changes_per_second": 5.0}
+    quick = {"order_streams": 200, "kitchen_streams": 10, "changes_per_second": 5.0}
     full = {
         "order_streams": ORDER_STREAMS,
         "kitchen_streams": KITCHEN_STREAMS,
