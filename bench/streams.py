@@ -30,6 +30,7 @@ import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
+from queue import Empty
 
 ORDER_STREAMS = 10_000
 KITCHEN_STREAMS = 1_000
@@ -241,6 +242,18 @@ def _percentile(values: list[float], percent: int) -> float | None:
     return statistics.quantiles(values, n=100, method="inclusive")[percent - 1]
 
 
+def _from(queue, clients, timeout: float = 900):
+    """The next answer of the clients; a client that died says so at once rather than after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            return queue.get(timeout=1)
+        except Empty:
+            if dead := [client.exitcode for client in clients if client.exitcode not in (None, 0)]:
+                raise RuntimeError(f"a stream client process exited with {dead}") from None
+    raise RuntimeError(f"the stream clients gave no answer in {timeout:g} s")
+
+
 def _latencies(changes, events, following, first_kitchen: int, kitchen_streams: int) -> dict:
     arrivals: dict[tuple[int, str], float] = {}
     kitchen_times: dict[int, list[float]] = {}
@@ -308,7 +321,7 @@ def streams_measure(
             clients.append(client)
         opened, samples, failed = 0, [], 0
         for _ in clients:
-            count, sample, errors = ready.get(timeout=600)
+            count, sample, errors = _from(ready, clients)
             opened, failed, samples = opened + count, failed + errors, samples + sample
         opening_s = time.monotonic() - started
         time.sleep(1)  # the first events (each stream's version as it opens) are out
@@ -320,7 +333,7 @@ def streams_measure(
         stop.set()
         events, errors = [], samples
         for _ in clients:
-            got, more = results.get(timeout=120)
+            got, more = _from(results, clients)
             events += got
             errors += more
             failed += len(more)
