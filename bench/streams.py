@@ -194,7 +194,8 @@ def _streams(fixture, order_streams: int, kitchen_streams: int) -> tuple[list[St
     others = list(Order.objects.exclude(pk__in=moving).order_by("-pk").values_list("pk", flat=True)[:order_streams])
     numbers = dict(Order.objects.filter(pk__in=moving + others).values_list("pk", "number"))
     followed = (moving + others)[: max(order_streams, 1)]
-    streams, following = [], {}
+    streams: list[Stream] = []
+    following: dict[int, list[int]] = {}
     for index in range(order_streams):
         order_id = followed[index % len(followed)]
         number = numbers[order_id]
@@ -319,7 +320,8 @@ def streams_measure(
             client = context.Process(target=client_run, args=(port, part, ready, stop, results))
             client.start()
             clients.append(client)
-        opened, samples, failed = 0, [], 0
+        opened, failed = 0, 0
+        samples: list[str] = []
         for _ in clients:
             count, sample, errors = _from(ready, clients)
             opened, failed, samples = opened + count, failed + errors, samples + sample
