@@ -23,6 +23,7 @@ import urllib.parse
 from pathlib import Path
 
 from bench.mail import SlowMailServer
+from bench.streams import CHANGES_PER_SECOND, KITCHEN_STREAMS, ORDER_STREAMS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS_DIR = BASE_DIR / "bench" / "results"
@@ -43,7 +44,21 @@ def parse_args(argv=None):
         metavar="MS",
         help="a real SMTP server answering each message after MS ms, and a task worker delivering to it",
     )
+    parser.add_argument("--order-streams", type=int, help=f"open tracking streams (default {ORDER_STREAMS})")
+    parser.add_argument("--kitchen-streams", type=int, help=f"open kitchen streams (default {KITCHEN_STREAMS})")
+    parser.add_argument(
+        "--changes-per-second", type=float, help=f"order changes a second (default {CHANGES_PER_SECOND:g})"
+    )
     args = parser.parse_args(argv)
+    quick = {"order_streams": 200, "kitchen_streams": 10, "changes_per_second": 5.0}
+    full = {
+        "order_streams": ORDER_STREAMS,
+        "kitchen_streams": KITCHEN_STREAMS,
+        "changes_per_second": CHANGES_PER_SECOND,
+    }
+    for name, value in (quick if args.quick else full).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     if args.quick:
         args.large = False
         args.seconds = min(args.seconds, 2)
@@ -204,6 +219,7 @@ def main(argv=None) -> int:
             seconds=args.seconds,
             connections=args.connections,
             server_group=server.process.pid,
+            streams=scenarios.StreamLoad(args.order_streams, args.kitchen_streams, args.changes_per_second),
         )
     finally:
         server.stop()
@@ -214,7 +230,14 @@ def main(argv=None) -> int:
         shutil.rmtree(static_root, ignore_errors=True)
     report["dataset"] = label
     report["machine"] = scenarios.machine()
-    report["settings"] = {"seconds": args.seconds, "connections": args.connections, "mail_delay_ms": args.mail_delay}
+    report["settings"] = {
+        "seconds": args.seconds,
+        "connections": args.connections,
+        "mail_delay_ms": args.mail_delay,
+        "order_streams": args.order_streams,
+        "kitchen_streams": args.kitchen_streams,
+        "changes_per_second": args.changes_per_second,
+    }
     if mail is not None:
         report["notes"].append(
             f"Mail server answering each message after {args.mail_delay} ms; "

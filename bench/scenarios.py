@@ -30,7 +30,7 @@ from ventes.tracking import order_tracking_url
 from . import load
 from .cpu import CpuMeter
 from .dataset import Dataset, dataset_create
-from .streams import streams_measure
+from .streams import CHANGES_PER_SECOND, KITCHEN_STREAMS, ORDER_STREAMS, streams_measure
 
 # How many of the scarce pizza can be made when the order race starts: small
 # enough that it sells out early in the race (the quick run places few orders).
@@ -53,6 +53,8 @@ class Fixture:
     scarce_product_id: int
     scarce_portions: int
     plentiful_product_ids: list[int]
+    # The kitchen's open orders, which the streams' scenario moves (and moves back).
+    moving_order_ids: list[int] = field(default_factory=list)
     sizes: dict = field(default_factory=dict)
 
 
@@ -117,6 +119,11 @@ def prepare(*, large: bool, reuse: bool, quick: bool = False) -> Fixture:
         scarce_product_id=scarce,
         scarce_portions=portions,
         plentiful_product_ids=plentiful,
+        moving_order_ids=list(
+            Order.objects.filter(pizzeria=pizzeria, state=OrderState.RECEIVED)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        ),
         sizes=sizes,
     )
 
@@ -317,7 +324,18 @@ def _baseline(base: str, seconds: float, connections: int) -> float:
     return wrk(base + "/healthz", seconds=seconds, connections=connections, headers={})["throughput"]
 
 
-def run_all(*, base: str, fixture: Fixture, seconds: float, connections: int, server_group: int) -> dict:
+@dataclass(frozen=True)
+class StreamLoad:
+    """The streams' scenario: how many streams of each kind are held open, and the rate of order changes."""
+
+    order_streams: int = ORDER_STREAMS
+    kitchen_streams: int = KITCHEN_STREAMS
+    changes_per_second: float = CHANGES_PER_SECOND
+
+
+def run_all(
+    *, base: str, fixture: Fixture, seconds: float, connections: int, server_group: int, streams: StreamLoad
+) -> dict:
     cookie = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={fixture.kitchen_cookie}"}
     status, etag = _status_of(base, fixture.tracking_path, {})
     etag_headers = {"If-None-Match": etag or ""}
@@ -383,12 +401,28 @@ def run_all(*, base: str, fixture: Fixture, seconds: float, connections: int, se
         rate = figures["attempts_per_second"] * 3 if name == "orders" else figures["throughput"]
         baseline = figures.get("baseline_beside") or figures["throughput"]
         figures["ratio_to_baseline"] = rate / baseline if baseline else None
+    print(
+        f"  streams: opening {streams.order_streams} order + {streams.kitchen_streams} kitchen streams, "
+        f"then {streams.changes_per_second:g} changes/s",
+        flush=True,
+    )
+    live = streams_measure(
+        fixture=fixture,
+        seconds=seconds,
+        order_streams=streams.order_streams,
+        kitchen_streams=streams.kitchen_streams,
+        changes_per_second=streams.changes_per_second,
+    )
+    print(f"  streams: {live['summary']}", flush=True)
+    if live["errors"]:
+        problems.append(f"streams: {live['errors']} errors {live['error_samples']}")
+    if live["missed"] or live["kitchen_missed"]:
+        problems.append(f"streams: {live['missed']} order and {live['kitchen_missed']} kitchen events missed")
     report = {
         "scenarios": scenarios,
         "queries_per_page": query_counts(fixture),
         "dashboard_queries": dashboard_query_times(fixture),
-        # The live streams (issue 21): filled by bench.streams once the stream server exists.
-        "streams": streams_measure(base=base, fixture=fixture, seconds=seconds),
+        "streams": live,
         "sizes": fixture.sizes,
         "problems": problems,
         "notes": notes,
@@ -490,8 +524,9 @@ def targets(report: dict) -> list[dict]:
     streams = report.get("streams")
     rows.append(
         {
-            "target": "streams: 10 000 order + 1 000 kitchen streams, 20 changes/s, p99 commit → event < 1 s",
-            "figure": "not measured (no stream server in this build)" if streams is None else streams["summary"],
+            "target": f"streams: {_thousands(ORDER_STREAMS)} order + {_thousands(KITCHEN_STREAMS)} kitchen streams "
+            f"held, RSS measured, {CHANGES_PER_SECOND:g} changes/s, p99 commit → event < 1 s, none missed",
+            "figure": "not measured" if streams is None else streams["summary"],
             "met": bool(streams and streams.get("met")),
         }
     )
@@ -517,6 +552,10 @@ def _server_version() -> str:
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         return cursor.fetchone()[0]
+
+
+def _thousands(count: int) -> str:
+    return f"{count:,}".replace(",", " ")
 
 
 def _fmt(value, pattern="{:.0f}") -> str:
@@ -559,6 +598,20 @@ def markdown(report: dict) -> str:
             f"{_fmt(cpu['database_ms_per_order'], '{:.1f}')} ms; three baseline requests just before: "
             f"{_fmt(cpu['server_ms_per_three_baseline_requests'], '{:.1f}')} ms of gunicorn "
             f"({_fmt(cpu['server_ratio_to_three_baseline_requests'], '{:.1f}')} ×).",
+        ]
+    live = report.get("streams")
+    if live:
+        rows += [
+            "",
+            "| streams (order + kitchen) | held | opened in (s) | RSS idle → open (MB) | per stream (kB) "
+            "| changes | p50 / p95 / p99 (ms) | kitchen p50 / p99 (ms) | missed | errors |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            f"| {live['order_streams']} + {live['kitchen_streams']} | {live['held']} | {live['opening_s']:.0f} "
+            f"| {live['rss_idle_mb']:.0f} → {live['rss_mb']:.0f} | {_fmt(live['rss_kb_per_stream'], '{:.1f}')} "
+            f"| {live['changes']} at {live['changes_per_second']:g}/s "
+            f"| {_fmt(live['p50_ms'])} / {_fmt(live['p95_ms'])} / {_fmt(live['p99_ms'])} "
+            f"| {_fmt(live['kitchen_p50_ms'])} / {_fmt(live['kitchen_p99_ms'])} "
+            f"| {live['missed']} + {live['kitchen_missed']} | {live['errors']} |",
         ]
     rows += ["", "Dashboard's live board, each statement (PostgreSQL's planning + execution, median of 7, ms):", ""]
     rows += [f"- {statement['median_ms']:.2f} ms `{statement['sql']}`" for statement in report["dashboard_queries"]]

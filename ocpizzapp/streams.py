@@ -267,6 +267,15 @@ async def _events(live: Hub, scope: Scope, since: str) -> AsyncIterator[str]:
         live.unsubscribe(subscriber)
 
 
+def _gate_pass(gate: Callable[..., Any], request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+    """The page's gate, on a thread of a shared pool with its kept database connection. Not on the request's own
+    thread (Django's default under ASGI): that thread lives as long as its request, here the stream, minutes
+    on end, and would hold its database connection all that time, one for each open stream: PostgreSQL
+    refuses clients after its first hundred."""
+    close_old_connections()  # this thread's connection may have died since its last gate
+    return gate(request, *args, **kwargs)
+
+
 def _unavailable(reason: str) -> HttpResponse:
     response = HttpResponse(reason, status=503, content_type="text/plain; charset=utf-8")
     response["Retry-After"] = "30"
@@ -286,7 +295,7 @@ async def stream_response(
     if not isinstance(request, ASGIRequest):
         # Under WSGI a stream would hold a worker for as long as it stays open.
         return _unavailable("Les flux en direct sont servis par le serveur de flux (ocpizzapp.asgi).")
-    scope = await sync_to_async(gate)(request, *args, **kwargs)
+    scope = await sync_to_async(_gate_pass, thread_sensitive=False)(gate, request, *args, **kwargs)
     if isinstance(scope, HttpResponseBase):
         return scope
     if not settings.LIVE_STREAMS:

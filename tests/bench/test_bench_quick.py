@@ -1,10 +1,13 @@
 """The reduced benchmark run of CI: small data, about 2 s per scenario.
 
 It fails on an error, an oversold stock or an order/ledger mismatch that the
-benchmark reports (its exit status), never on a timing.
+benchmark reports (its exit status), or a live stream's event that never came,
+never on a timing.
 """
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -63,3 +66,12 @@ def test_quick_benchmark_runs_without_error_or_oversell(tmp_path):
     assert result.returncode == 0, report
     assert "| orders |" in report, report
     assert "PROBLEM" not in report, report
+    # The streams' scenario ran on the real stream server: every stream held (more than PostgreSQL's hundred
+    # connections), every change heard, no error.
+    written = re.search(r"Written (\S+\.json)", report)
+    assert written, report
+    streams = json.loads((ROOT / written.group(1)).read_text())["streams"]
+    assert streams["held"] == streams["order_streams"] + streams["kitchen_streams"] == 210, streams
+    assert streams["changes"] == 10, streams
+    assert streams["events_expected"] >= streams["changes"], streams
+    assert streams["missed"] == streams["kitchen_missed"] == streams["errors"] == 0, streams
