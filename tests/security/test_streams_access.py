@@ -17,6 +17,10 @@ from tests import factories
 from tests.ventes.helpers import place
 from ventes.tracking import order_tracking_token
 
+# Committed rows: the stream's gate reads them on a thread of the stream server's own pool, with a connection of
+# its own, as it does when deployed; it would not see what the test's transaction had not committed.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 @dataclass
 class World:
