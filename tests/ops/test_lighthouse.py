@@ -25,6 +25,7 @@ pytestmark = [pytest.mark.lighthouse, pytest.mark.e2e]
 
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 MINIMUM_SCORE = 98
+TRACE_ATTEMPTS = 3
 CHROMIUM_FLAGS = (
     "--headless=new --no-sandbox --disable-gpu --disable-background-networking --disable-component-update"
     " --disable-sync --no-first-run"
@@ -109,26 +110,32 @@ def _guest_visits(base: str) -> tuple[str, str]:
 
 def _audit(url: str, *, headers: dict[str, str], folder: Path) -> dict[str, int]:
     """One Lighthouse run on ``url``: the score of each category, out of 100."""
-    report = folder / f"report-{len(list(folder.glob('report-*.json')))}.json"
     extra_headers = folder / "headers.json"
     extra_headers.write_text(json.dumps(headers))
-    result = subprocess.run(
-        [
-            str(LIGHTHOUSE),
-            url,
-            "--output=json",
-            f"--output-path={report}",
-            f"--only-categories={','.join(CATEGORIES)}",
-            f"--chrome-flags={CHROMIUM_FLAGS}",
-            f"--extra-headers={extra_headers}",
-            "--quiet",
-        ],
-        env={**os.environ, "CHROME_PATH": "/usr/bin/chromium"},
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    for attempt in range(1, TRACE_ATTEMPTS + 1):
+        report = folder / f"report-{len(list(folder.glob('report-*.json')))}.json"
+        result = subprocess.run(
+            [
+                str(LIGHTHOUSE),
+                url,
+                "--output=json",
+                f"--output-path={report}",
+                f"--only-categories={','.join(CATEGORIES)}",
+                f"--chrome-flags={CHROMIUM_FLAGS}",
+                f"--extra-headers={extra_headers}",
+                "--quiet",
+            ],
+            env={**os.environ, "CHROME_PATH": "/usr/bin/chromium"},
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+        # Lighthouse's own trace of the load sometimes misses its start on a busy machine (NO_NAVSTART and
+        # kin): it asks to be run again. That is a failed measure, not a score; the page is measured again.
+        if result.returncode != 0 and "Please run Lighthouse again" in result.stderr and attempt < TRACE_ATTEMPTS:
+            continue
+        assert result.returncode == 0, result.stderr[-3000:]
+        break
     audited = json.loads(report.read_text())
     assert audited.get("runtimeError") is None, audited["runtimeError"]
     # The page itself was audited, not where it sends a visitor it does not expect (an empty cart's checkout
