@@ -333,6 +333,28 @@ class StreamLoad:
     changes_per_second: float = CHANGES_PER_SECOND
 
 
+def _streams_run(fixture: Fixture, *, seconds: float, streams: StreamLoad, problems: list[str]) -> dict:
+    """The streams' scenario (``bench/streams.py``), its problems added to ``problems``."""
+    print(
+        f"  streams: opening {streams.order_streams} order + {streams.kitchen_streams} kitchen streams, "
+        f"then {streams.changes_per_second:g} changes/s",
+        flush=True,
+    )
+    live = streams_measure(
+        fixture=fixture,
+        seconds=seconds,
+        order_streams=streams.order_streams,
+        kitchen_streams=streams.kitchen_streams,
+        changes_per_second=streams.changes_per_second,
+    )
+    print(f"  streams: {live['summary']}", flush=True)
+    if live["errors"]:
+        problems.append(f"streams: {live['errors']} errors {live['error_samples']}")
+    if live["missed"] or live["kitchen_missed"]:
+        problems.append(f"streams: {live['missed']} order and {live['kitchen_missed']} kitchen events missed")
+    return live
+
+
 def run_all(
     *, base: str, fixture: Fixture, seconds: float, connections: int, server_group: int, streams: StreamLoad
 ) -> dict:
@@ -401,23 +423,10 @@ def run_all(
         rate = figures["attempts_per_second"] * 3 if name == "orders" else figures["throughput"]
         baseline = figures.get("baseline_beside") or figures["throughput"]
         figures["ratio_to_baseline"] = rate / baseline if baseline else None
-    print(
-        f"  streams: opening {streams.order_streams} order + {streams.kitchen_streams} kitchen streams, "
-        f"then {streams.changes_per_second:g} changes/s",
-        flush=True,
-    )
-    live = streams_measure(
-        fixture=fixture,
-        seconds=seconds,
-        order_streams=streams.order_streams,
-        kitchen_streams=streams.kitchen_streams,
-        changes_per_second=streams.changes_per_second,
-    )
-    print(f"  streams: {live['summary']}", flush=True)
-    if live["errors"]:
-        problems.append(f"streams: {live['errors']} errors {live['error_samples']}")
-    if live["missed"] or live["kitchen_missed"]:
-        problems.append(f"streams: {live['missed']} order and {live['kitchen_missed']} kitchen events missed")
+    live = None
+    # --order-streams 0 --kitchen-streams 0: the GET pages and the orders alone, no stream server started.
+    if streams.order_streams or streams.kitchen_streams:
+        live = _streams_run(fixture, seconds=seconds, streams=streams, problems=problems)
     report = {
         "scenarios": scenarios,
         "queries_per_page": query_counts(fixture),

@@ -7,7 +7,8 @@ changing at a steady rate, and how long each change takes from its commit to the
   orders (several streams on one order when there are fewer orders than streams), and ``kitchen_streams`` on
   the first pizzeria's kitchen (a pizzaiolo's session cookie), are opened by client processes on plain
   non-blocking sockets (``asyncio``): no HTTP library between the socket and the clock;
-- with every stream open, the stream server's resident memory is read (``/proc/<pid>/status``, VmRSS);
+- with every stream open, the stream server's resident memory is read (``/proc/<pid>/status``, VmRSS, its
+  workers' added up), and the streams it holds (``/flux/sante``, asked until each worker has answered);
 - this process then moves ``changes_per_second`` orders of that kitchen through the workflow for ``seconds``
   (a pizzaiolo's tap, « en préparation », and its undo, so that the kitchen ends as it started), noting the
   time just after each commit and the version the change gave the order;
@@ -20,9 +21,11 @@ changing at a steady rate, and how long each change takes from its commit to the
 """
 
 import asyncio
+import gc
 import multiprocessing
 import os
 import resource
+import signal
 import socket
 import statistics
 import subprocess
@@ -106,6 +109,9 @@ async def _clients(port: int, streams: list[tuple[int, Stream]], ready, stop) ->
         for reader, (index, _) in zip(readers, streams, strict=True)
         if reader is not None
     ]
+    # The connections' objects, set apart from the garbage collector once all are open: going through them, 5 500 a
+    # process, it held up this client's reads for up to half a second, a latency of the client's own, not the server's.
+    gc.freeze()
     ready.put((len(followers), errors[:5], len(errors)))
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, stop.wait)
@@ -134,12 +140,19 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _process_tree(pid: int) -> list[int]:
+    """The stream server's process and its children (its workers)."""
+    with open(f"/proc/{pid}/task/{pid}/children") as children:
+        return [pid] + [tree for child in children.read().split() for tree in _process_tree(int(child))]
+
+
 def _rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    """The resident memory of the stream server, its workers included."""
+    total = 0.0
+    for process in _process_tree(pid):
+        with open(f"/proc/{process}/status") as status:
+            total += next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0) / 1024
+    return total
 
 
 def _health(port: int) -> dict | None:
@@ -152,22 +165,46 @@ def _health(port: int) -> dict | None:
         return None
 
 
+def _server_workers() -> int:
+    from ocpizzapp.ops.streamserver import OPTIONS
+
+    return int(OPTIONS[OPTIONS.index("--workers") + 1]) if "--workers" in OPTIONS else 1
+
+
+def _held(port: int, workers: int) -> int | None:
+    """The streams the server holds: /flux/sante counts those of the process it reaches, so it is asked until each
+    worker has answered. None until they all have."""
+    streams: dict[int, int] = {}
+    for _ in range(50 * workers):
+        answer = _health(port)
+        if answer:
+            streams[answer.get("process", 0)] = answer.get("streams", 0)
+        if len(streams) == workers:
+            return sum(streams.values())
+    return None
+
+
 def _server_start(port: int, log_path: str) -> subprocess.Popen:
     from ocpizzapp.ops.streamserver import stream_server_command
 
     log = open(log_path, "wb")  # noqa: SIM115 - the server writes to it until it stops
+    # A group of its own: its workers, children of uvicorn's process, are stopped with it even when it is killed.
     process = subprocess.Popen(
-        stream_server_command(port=port), env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT
+        stream_server_command(port=port),
+        env=os.environ.copy(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the stream server exited: see {log_path}")
-        if _health(port):
+        if _held(port, _server_workers()) is not None:
             return process
         time.sleep(0.2)
     process.kill()
-    raise RuntimeError(f"the stream server did not answer /flux/sante in 60 s: see {log_path}")
+    raise RuntimeError(f"the stream server's workers did not all answer /flux/sante in 60 s: see {log_path}")
 
 
 def _server_stop(process: subprocess.Popen) -> None:
@@ -175,7 +212,7 @@ def _server_stop(process: subprocess.Popen) -> None:
     try:
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        process.kill()
+        os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
 
@@ -327,7 +364,7 @@ def streams_measure(
             opened, failed, samples = opened + count, failed + errors, samples + sample
         opening_s = time.monotonic() - started
         time.sleep(1)  # the first events (each stream's version as it opens) are out
-        held = (_health(port) or {}).get("streams", 0)
+        held = _held(port, _server_workers()) or 0
         rss_open = _rss_mb(server.pid)
         changes = _changes_drive(fixture, seconds=seconds, per_second=changes_per_second)
         time.sleep(GRACE_SECONDS)

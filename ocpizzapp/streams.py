@@ -12,7 +12,8 @@ per process and an async generator do here.
 Fan-out: a change is NOTIFYed inside its transaction (``ocpizzapp.live``); each stream server process
 holds one LISTEN connection (``Hub``) and hands each message to the streams following the topics it
 names. A stream's version is its page's fingerprint, read once per process and change for all the
-streams sharing it (every screen of one kitchen); an event goes out when it moved.
+streams sharing it (every screen of one kitchen), and once for those opening together; an event goes out
+when it moved.
 
 Protocol: ``id:`` is the version; a stream opened again sends it back (``Last-Event-ID``, or
 ``lastEventId`` in the URL: the version its page was drawn at) and gets an event at once if the page has
@@ -22,6 +23,7 @@ a stream ends after ``LIVE_STREAM_MAX_SECONDS`` and the browser opens it again, 
 
 import asyncio
 import logging
+import os
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
@@ -156,10 +158,15 @@ class Hub:
         return await self.loop.run_in_executor(self._readers, _read, version)
 
     def subscribe(self, scope: Scope) -> _Subscriber:
+        """A new stream, offered its page's version once read: the read under way for its key if there is one (it
+        sees every change not announced yet; one announced during it has its key read again), else a new one. One
+        read, not one a stream, when a key's streams open together: a restarted server's browsers all come back
+        within seconds, the 1 000 screens of a kitchen among them."""
         subscriber = _Subscriber(scope)
         for topic in scope.topics:
             self._by_topic[topic].add(subscriber)
         self._by_key[scope.key].add(subscriber)
+        self._refresh(scope.key, again=False)
         return subscriber
 
     def unsubscribe(self, subscriber: _Subscriber) -> None:
@@ -192,9 +199,9 @@ class Hub:
         for key in keys:
             self._refresh(key)
 
-    def _refresh(self, key: Hashable) -> None:
+    def _refresh(self, key: Hashable, *, again: bool = True) -> None:
         if key in self._reading:
-            self._reading[key] = True
+            self._reading[key] = self._reading[key] or again
             return
         self._reading[key] = False
         self.loop.create_task(self._read_and_offer(key))
@@ -206,6 +213,10 @@ class Hub:
                     version = await self.read(next(iter(self._by_key[key])).scope.version)
                 except Exception:
                     logger.exception("A live screen's version could not be read")
+                    # The streams still without a first version end: their browsers open them again.
+                    for subscriber in list(self._by_key.get(key, ())):
+                        if not subscriber.version:
+                            subscriber.close()
                     return
                 for subscriber in list(self._by_key.get(key, ())):
                     subscriber.offer(version)
@@ -244,10 +255,10 @@ def _event(version: str) -> str:
 async def _events(live: Hub, scope: Scope, since: str) -> AsyncIterator[str]:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.LIVE_STREAM_MAX_SECONDS
-    subscriber = live.subscribe(scope)  # before the first read: no change can slip between the two
+    subscriber = live.subscribe(scope)  # then its version is read: no change can slip between the two
     try:
         yield f"retry: {RETRY_MILLISECONDS}\n\n"
-        sent, version = since, await live.read(scope.version)
+        sent, version = since, ""
         while True:
             if version and version != sent:
                 yield _event(version)
@@ -256,7 +267,10 @@ async def _events(live: Hub, scope: Scope, since: str) -> AsyncIterator[str]:
             if remaining <= 0 or subscriber.closed:
                 return
             try:
-                await asyncio.wait_for(subscriber.changed.wait(), min(settings.LIVE_HEARTBEAT_SECONDS, remaining))
+                # Not asyncio.wait_for, which (before Python 3.12) wraps each wait in a task of its own: a task more
+                # to create, schedule and wake for every event and every heartbeat of every stream.
+                async with asyncio.timeout(min(settings.LIVE_HEARTBEAT_SECONDS, remaining)):
+                    await subscriber.changed.wait()
             except TimeoutError:
                 yield ": ping\n\n"
                 version = ""
@@ -320,7 +334,8 @@ async def stream_response(
 
 
 async def health(request: HttpRequest) -> JsonResponse:
-    """The stream server's own health (verify_deployment): 200 while it listens to the database."""
+    """The stream server's own health (verify_deployment): 200 while it listens to the database, with the streams of
+    the process that answers (each of the server's processes holds its own)."""
     if not isinstance(request, ASGIRequest):
         return JsonResponse({"status": "error", "detail": "servi par gunicorn, pas par le serveur de flux"}, status=503)
     if not settings.LIVE_STREAMS:
@@ -330,4 +345,4 @@ async def health(request: HttpRequest) -> JsonResponse:
         await live.start()
     except StreamsUnavailable as error:
         return JsonResponse({"status": "error", "detail": str(error)}, status=503)
-    return JsonResponse({"status": "ok", "streams": live.streams})
+    return JsonResponse({"status": "ok", "streams": live.streams, "process": os.getpid()})

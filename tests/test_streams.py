@@ -7,11 +7,14 @@ real services in their own committed transactions, and heard through PostgreSQL'
 import asyncio
 import datetime
 import os
+import socket
 import subprocess
+import time
+import urllib.request
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import AsyncClient
 from django.urls import reverse
 from django.utils import timezone
@@ -167,11 +170,25 @@ def test_busy_mode_reaches_the_kitchen_stream(shop, kitchen, settings):
     async_to_sync(scenario)()
 
 
+def _sessions() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+def _server_stop(server: subprocess.Popen, sessions: int) -> None:
+    """Stopped, and its database sessions ended with it: the test database is dropped right after the last test."""
+    from tests.ops.servers import stop, wait_until
+
+    stop(server)
+    wait_until(lambda: _sessions() <= sessions, what="the stream server's sessions ending")
+
+
 def test_verify_deployment_asks_the_stream_server_whether_it_listens(settings, tmp_path):
     """Not there: named, with where it was looked for. There: it listens to the database, and says so."""
     from ocpizzapp.ops.streamserver import stream_server_command
     from ocpizzapp.ops.verify import check_stream_server
-    from tests.ops.servers import ROOT, free_port, stop, wait_until
+    from tests.ops.servers import ROOT, free_port, wait_until
     from tests.security.conftest import database_url
 
     port = free_port()
@@ -182,9 +199,97 @@ def test_verify_deployment_asks_the_stream_server_whether_it_listens(settings, t
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ocpizzapp.settings", "DATABASE_URL": database_url()}
     env.pop("ENV_MODE", None)
     with open(tmp_path / "streams.log", "wb") as log:
+        sessions = _sessions()
         server = subprocess.Popen(stream_server_command(port=port), cwd=ROOT, env=env, stdout=log, stderr=log)
         try:
             result = wait_until(lambda: (found := check_stream_server()).ok and found, what="the stream server")
         finally:
-            stop(server)
-    assert result.detail == f"http://127.0.0.1:{port}, 0 flux ouvert(s)"
+            _server_stop(server, sessions)
+    assert result.detail == f"http://127.0.0.1:{port}, 0 flux ouvert(s) dans le processus qui a répondu"
+
+
+def test_the_streams_opening_together_share_their_first_read():
+    """A restarted server's browsers all open their streams again within seconds: one read of a kitchen's version
+    for all its screens, not one a screen."""
+    from ocpizzapp.streams import Hub, Scope
+
+    reads = []
+
+    def version() -> str:
+        reads.append(1)
+        time.sleep(0.05)  # a read under way while the others open
+        return "v1"
+
+    async def scenario():
+        live = Hub(asyncio.get_running_loop())
+        await live.start()
+        try:
+            scope = Scope(key=("kitchen", 0), topics=frozenset({"pizzeria:0"}), version=version)
+            screens = [live.subscribe(scope) for _ in range(50)]
+            for screen in screens:
+                await asyncio.wait_for(screen.changed.wait(), 5)
+            assert {screen.version for screen in screens} == {"v1"}
+        finally:
+            live.stop()
+
+    async_to_sync(scenario)()
+    assert len(reads) == 1
+
+
+def _threads(pid: int) -> int:
+    """The threads of a process and of its children (the stream server's workers)."""
+    with open(f"/proc/{pid}/status") as status:
+        threads = next(int(line.split()[1]) for line in status if line.startswith("Threads:"))
+    with open(f"/proc/{pid}/task/{pid}/children") as children:
+        return threads + sum(_threads(int(child)) for child in children.read().split())
+
+
+def test_an_open_stream_holds_no_thread_of_the_stream_server(shop, tmp_path):
+    """Django gives a request a thread of its own until the request ends: a stream kept it as long as it stayed open,
+    one idle thread per stream (11 000 threads for 11 000 streams). The real stream server, with many streams open,
+    runs on a few threads (a dozen in each process); each stream is still let in or refused by its page's gate."""
+    from ocpizzapp.ops.streamserver import stream_server_command
+    from tests.ops.servers import ROOT, free_port, wait_until
+    from tests.security.conftest import database_url
+
+    order = place(shop)
+    port = free_port()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ocpizzapp.settings", "DATABASE_URL": database_url()}
+    env.pop("ENV_MODE", None)
+    opened = 100
+
+    def ask(path: str) -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n".encode())
+        return sock
+
+    def first_event(sock: socket.socket) -> bytes:
+        """The answer up to its first event: the stream's head and its page's version."""
+        received = b""
+        while b"event: changed" not in received:
+            chunk = sock.recv(4096)
+            assert chunk, received
+            received += chunk
+        return received
+
+    with open(tmp_path / "streams.log", "wb") as log:
+        sessions = _sessions()
+        server = subprocess.Popen(stream_server_command(port=port), cwd=ROOT, env=env, stdout=log, stderr=log)
+        streams = []
+        try:
+            wait_until(
+                lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/flux/sante").status == 200,
+                what="the stream server",
+            )
+            refused = ask(reverse("flux:order", args=[order.number]))
+            assert refused.recv(4096).startswith(b"HTTP/1.1 404 "), "no signed link: the order page's own 404"
+            refused.close()
+            streams = [ask(_guest_stream_url(order)) for _ in range(opened)]
+            for sock in streams:
+                assert first_event(sock).startswith(b"HTTP/1.1 200 ")
+            # Each request's thread ends once its answer is made, as it is sent on: a readiness wait.
+            wait_until(lambda: _threads(server.pid) < opened / 2, what=f"{opened} streams on a few threads", limit=10)
+        finally:
+            for sock in streams:
+                sock.close()
+            _server_stop(server, sessions)

@@ -356,7 +356,8 @@ def check_stream_server() -> CheckResult:
             False,
             f"le serveur de flux à {address} répond {status} : {body[:200].decode(errors='replace')}",
         )
-    return CheckResult("Stream-server", True, f"{address}, {answer.get('streams', 0)} flux ouvert(s)")
+    streams = answer.get("streams", 0)
+    return CheckResult("Stream-server", True, f"{address}, {streams} flux ouvert(s) dans le processus qui a répondu")
 
 
 def check_deploy_settings() -> CheckResult:

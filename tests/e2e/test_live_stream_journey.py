@@ -5,6 +5,7 @@ pages come from the test's server and open their stream on the stream server's o
 """
 
 import os
+import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -47,8 +48,14 @@ def stream_server(live_server, settings, tmp_path):
     }
     env.pop("ENV_MODE", None)
     log = open(tmp_path / "streams.log", "wb")  # noqa: SIM115
+    # A group of its own: killed below, its workers (uvicorn's children) go with it, as systemd's stop does.
     process = subprocess.Popen(
-        stream_server_command(port=port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        stream_server_command(port=port),
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         wait_until(lambda: requests.get(f"{url}/flux/sante", timeout=2).status_code == 200, what="stream server")
@@ -120,7 +127,7 @@ def test_a_kitchen_tap_reaches_the_customers_page_through_the_stream_then_by_pol
     customer.reload()
     expect(customer.locator("[data-stream-open]")).to_be_attached()
     customer.evaluate("window.stillTheSamePage = true")
-    stream_server.process.kill()
+    os.killpg(stream_server.process.pid, signal.SIGKILL)
     stream_server.process.wait()
     expect(customer.locator("[data-stream]:not([data-stream-open])")).to_be_attached()
 

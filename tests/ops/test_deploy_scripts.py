@@ -105,6 +105,17 @@ def test_no_password_in_any_deploy_file():
             assert not secret.search("\n".join(code)), path
 
 
+def test_the_stream_server_runs_with_the_same_options_wherever_it_is_started():
+    """systemd, supervisord, the Procfile, and ``stream_server_command`` (development, tests, benchmark)."""
+    from ocpizzapp.ops.streamserver import APPLICATION, OPTIONS
+
+    started = " ".join([*OPTIONS, APPLICATION])
+    assert "--workers 2" in started
+    for path in [DEPLOY / "conf_files" / "ocpizza-streams.service", DEPLOY / "supervision" / "supervisord.conf"]:
+        assert path.read_text().count(started) == 1, path
+    assert (ROOT / "Procfile").read_text().count(started) == 1
+
+
 def test_procfile_runs_the_projects_wsgi_application_and_migrates():
     lines = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
     assert "ocpizzapp.wsgi:application" in lines["web"] and "gunicorn" in lines["web"]
