@@ -469,12 +469,15 @@ def test_an_update_then_its_rollback_with_static_files(server):
     log = (server.prefix / "update_logs").read_text()
     assert result.returncode == 0, log + result.stderr + (server.prefix / "update_logs.out").read_text()[-3000:]
     wait_until(lambda: stylesheet() == b"body { color: #b22222; }\n", what="the updated stylesheet")
+    assert web.get(server.url("/"), timeout=30).status_code == 200
 
     result = subprocess.run([str(engine), "--rollback"], env=env, capture_output=True, text=True, timeout=600)
     log = (server.prefix / "update_logs").read_text()
     assert result.returncode == 0, log + result.stderr
     wait_until(lambda: stylesheet() == original, what="the previous stylesheet")
     assert "Maintenance-off > CORRECT" in log
+    # The maintenance page links the stylesheet too: the site itself is back the moment the engine is done.
+    assert web.get(server.url("/"), timeout=30).status_code == 200
 
 
 def test_a_failed_pull_stops_the_engine_and_the_site_keeps_serving(server):

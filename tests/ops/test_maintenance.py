@@ -41,11 +41,30 @@ def test_state_is_in_the_database_for_every_server(capsys):
     call_command("maintenance", "on")
     assert MaintenanceState.objects.get().value == "1"
     # Another server: nothing remembered, reads the database.
-    remember_state(None, ttl=-1)
+    remember_state(False, ttl=-1)
     assert DatabaseBackend().get_value() is True
     call_command("maintenance", "off")
     call_command("maintenance", "status")
     assert capsys.readouterr().out.strip().endswith("maintenance : off")
+
+
+def test_switching_off_gives_the_site_back_at_once_where_it_was_seen_on(client):
+    """The update engine's last step is ``maintenance off``: no server may keep answering 503 after it."""
+    call_command("maintenance", "on")
+    assert client.get("/").status_code == 503
+    # Switched off by another server (the operator's shell), within MAINTENANCE_STATE_TTL of the refusal.
+    MaintenanceState.objects.filter(pk=1).update(value="0")
+    assert client.get("/").status_code == 200
+
+
+def test_an_open_site_is_remembered_and_costs_no_query(client, django_assert_num_queries):
+    call_command("maintenance", "off")
+    # Switched on by another server: seen here within MAINTENANCE_STATE_TTL, not on every request's query.
+    MaintenanceState.objects.filter(pk=1).update(value="1")
+    with django_assert_num_queries(0):
+        assert DatabaseBackend().get_value() is False
+    remember_state(False, ttl=-1)
+    assert client.get("/").status_code == 503
 
 
 # The screens each role works on during a maintenance: the page and its htmx poll.
@@ -98,3 +117,33 @@ def test_customers_stay_out_during_maintenance(client, shop, maintenance_on):
         assert client.get(url).status_code == 503, url
     # The staff area is open, but its gate still turns a customer away.
     assert client.get(reverse("production:kitchen", args=[shop.pizzeria.slug])).status_code == 403
+
+
+def test_an_open_site_does_not_resolve_each_url_twice(client, monkeypatch):
+    """The package resolves every request's URL to find its decorators: an open site skips it."""
+    from maintenance_mode import http
+
+    resolved = []
+    monkeypatch.setattr(http, "resolve", lambda path: resolved.append(path))
+    call_command("maintenance", "off")
+    assert client.get("/panier/").status_code == 200
+    assert resolved == []
+
+
+def test_no_view_forces_maintenance_on_or_off():
+    """What lets an open site skip the package's look at the view (``StaffAwareMaintenanceMiddleware``)."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    def views(patterns):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from views(pattern.url_patterns)
+            elif isinstance(pattern, URLPattern):
+                yield pattern.callback
+
+    forced = [
+        view
+        for view in views(get_resolver().url_patterns)
+        if {"force_maintenance_mode_on", "force_maintenance_mode_off"} & set(view.__dict__)
+    ]
+    assert forced == []
