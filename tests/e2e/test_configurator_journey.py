@@ -51,7 +51,7 @@ def test_a_half_and_half_with_an_extra_configured_on_a_phone_reaches_the_kitchen
 
     sheet = page.get_by_role("dialog", name="Regina")
     expect(sheet.get_by_role("heading", name="Regina")).to_be_visible()
-    add = sheet.locator(".configurator-bar button")
+    add = sheet.locator(".configurator-bar button[type=submit]")
     expect(add).to_contain_text("11,00 €")
     sheet.get_by_text("Grande", exact=True).click()
     expect(add).to_contain_text("14,50 €")  # priced again by the server at each change
@@ -60,10 +60,20 @@ def test_a_half_and_half_with_an_extra_configured_on_a_phone_reaches_the_kitchen
     sheet.get_by_label("Mozzarella + 1,50 €", exact=True).check()
     expect(add).to_contain_text("16,00 €")  # the dearer half's Grande, 14.50, + 1.50
     expect(sheet.locator(".configurator-summary")).to_have_text(DESCRIPTION)
+    quantity = sheet.get_by_role("spinbutton", name="Quantité")
+    sheet.get_by_role("button", name="Un de plus : Regina").click()
+    sheet.get_by_role("button", name="Un de plus : Regina").click()
+    sheet.get_by_role("button", name="Un de moins : Regina").click()
+    expect(quantity).to_have_value("2")
+    expect(sheet.get_by_role("button", name="Un de moins : Regina")).to_be_focused()  # the next tap lands there
+    expect(add).to_contain_text("32,00 €")
+    # A choice changed after the taps: the server draws the form again, with the quantity and its price kept.
     sheet.get_by_label("Sans jambon").check()
     expect(sheet.locator("#configurateur-allergenes")).to_have_text("Allergènes : Gluten, Lait")
     sheet.get_by_label("Sans jambon").uncheck()
     expect(sheet.locator("#configurateur-allergenes")).to_contain_text("sulfites")
+    expect(quantity).to_have_value("2")
+    expect(add).to_contain_text("32,00 €")
     no_axe_violations(page)
     keep(page, "configurator-390.png")
     add.click()
@@ -72,7 +82,7 @@ def test_a_half_and_half_with_an_extra_configured_on_a_phone_reaches_the_kitchen
     cart = page.locator("#panier")
     expect(cart.get_by_role("status")).to_have_text(f"Regina ({DESCRIPTION}) ajouté au panier.")
     expect(cart).to_contain_text(DESCRIPTION)
-    expect(cart).to_contain_text("16,00 €")
+    expect(cart).to_contain_text("32,00 €")
     no_axe_violations(page)
     keep(page, "menu-cart-options-390.png", full_page=True)
     cart.get_by_role("link", name="Commander").click()
@@ -86,9 +96,14 @@ def test_a_half_and_half_with_an_extra_configured_on_a_phone_reaches_the_kitchen
     order = Order.objects.get()
     expect(page.get_by_role("heading", name=f"Commande {order.number}")).to_be_visible()
     line = order.lines.get()
-    assert (line.description, line.unit_price, line.half_product) == (DESCRIPTION, 16, shop.napoletana)
-    # Half of each recipe at the Grande's × 1.5, the extra on the whole: 75 + 60 + 75 g of mozzarella.
-    assert shop.figures("mozzarella") == (2_000, 210) and shop.figures("champignons") == (1_000, 0)
+    assert (line.description, line.unit_price, line.quantity, line.half_product) == (
+        DESCRIPTION,
+        16,
+        2,
+        shop.napoletana,
+    )
+    # Half of each recipe at the Grande's × 1.5, the extra on the whole: 75 + 60 + 75 g of mozzarella, twice.
+    assert shop.figures("mozzarella") == (2_000, 420) and shop.figures("champignons") == (1_000, 0)
     assert refused == []
 
     kitchen = browser.new_page(viewport=DESKTOP)
@@ -120,7 +135,7 @@ def test_the_configurator_on_a_desktop(live_server, options_shop, browser):
     keep(page, "menu-options-desktop.png", full_page=True)
     page.goto(f"{live_server.url}/pizzeria/{shop.pizzeria.slug}/produit/{shop.regina.pk}/")
     page.get_by_text("Géante", exact=True).click()
-    expect(page.locator(".configurator-bar button")).to_contain_text("18,00 €")
+    expect(page.locator(".configurator-bar button[type=submit]")).to_contain_text("18,00 €")
     no_axe_violations(page)
     page.set_viewport_size({"width": 1280, "height": 1250})  # the whole form in view: the price bar at its end
     keep(page, "configurator-desktop.png")

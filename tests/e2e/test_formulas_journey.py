@@ -105,7 +105,7 @@ def test_a_phone_order_is_composed_from_the_keyboard_at_the_counter(
     expect(page.get_by_role("heading", name="Regina")).to_be_visible()
     page.get_by_text("Grande", exact=True).click()
     page.get_by_label("Sans champignons").check()
-    expect(page.locator(".configurator-bar button")).to_contain_text("14,50 €")
+    expect(page.locator(".configurator-bar button[type=submit]")).to_contain_text("14,50 €")
     # Each choice redraws the configurator: the quantity is typed into the one drawn for the last choice.
     expect(page.locator(".configurator-summary")).to_contain_text("sans champignons")
     page.locator("#configurateur-quantite").fill("2")

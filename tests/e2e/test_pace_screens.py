@@ -73,7 +73,7 @@ def test_full_slots_busy_mode_and_a_timed_pause_on_the_screens(browser, live_ser
     counter = signed_in(browser, live_server, member(StaffMember.COUNTER, shop.pizzeria, "comptoir@ocpizza.fr"))
     counter.goto(f"{live_server.url}/equipe/commande/")
     expect(counter.get_by_role("heading", name=f"Prise de commande — {shop.pizzeria.name}")).to_be_visible()
-    counter.get_by_label("Margherita").fill("1")
+    counter.get_by_role("spinbutton", name="Margherita").fill("1")
     counter.locator("#id_customer_name").fill("M. Dupont")
     counter.locator("#id_customer_phone").fill("01 02 03 04 05")
     counter.get_by_label("À emporter").check()

@@ -68,13 +68,17 @@ def test_counter_phone_order_joins_the_queue(live_server, shop, browser):
     page.get_by_label("Au téléphone").check()
     page.get_by_label("Nom").fill("M. Dupont")
     page.locator("#id_customer_phone").fill("01 02 03 04 05")
-    page.get_by_label("Regina").fill("2")
+    # Two Reginas in two taps on its +, as the phone rings.
+    page.get_by_role("button", name="Un de plus : Regina").click()
+    page.get_by_role("button", name="Un de plus : Regina").click()
+    expect(page.get_by_role("spinbutton", name="Regina")).to_have_value("2")
     page.get_by_label("À emporter").check()
     page.get_by_label("Espèces").check()
     page.get_by_role("button", name="Enregistrer la commande").click()
 
     order = Order.objects.get()
     assert order.pizzeria == shop.pizzeria and order.state == OrderState.RECEIVED and order.channel == "phone"
+    assert list(order.lines.values_list("product_name", "quantity")) == [("Regina", 2)]
     expect(page.get_by_text(f"Commande {order.number} enregistrée")).to_be_visible()
     queued = page.locator(f'.queue-order[data-number="{order.number}"]')
     expect(queued).to_contain_text("M. Dupont")

@@ -34,9 +34,19 @@ def test_the_configurator_prices_each_change_on_the_server(client, options_shop)
     params = {"size": shop.sizes["Grande"].pk, "option": [shop.extras["Mozzarella"].pk, shop.removals["jambon"].pk]}
     html = unescape(client.get(url(shop), params, headers={"HX-Request": "true"}).content.decode())
     assert "<html" not in html
-    assert '<span class="configurator-total">16,00 €</span>' in html  # 14.50 + 1.50
+    assert '<span data-unit-price="16.00">16,00</span> €' in html  # 14.50 + 1.50
     assert "Grande, sans jambon, + mozzarella" in html
     assert "Allergènes : Gluten, Lait" in html  # the ham's sulfites went with it
+
+
+@pytest.mark.parametrize(("typed", "kept"), [("3", 3), ("0", 1), ("x", 1), ("999", 1), ("", 1)])
+def test_a_change_keeps_the_quantity_chosen_and_prices_that_many(client, options_shop, typed, kept):
+    shop = options_shop
+    params = {"size": shop.sizes["Grande"].pk, "quantity": typed}
+    html = unescape(client.get(url(shop), params, headers={"HX-Request": "true"}).content.decode())
+    assert f'name="quantity" id="configurateur-quantite" min="1" value="{kept}"' in html
+    total = f"{14.5 * kept:.2f}".replace(".", ",")
+    assert f'<span data-unit-price="14.50">{total}</span> €' in html
 
 
 def test_adding_from_the_configurator_puts_the_configured_line_in_the_cart(client, options_shop):
@@ -155,7 +165,7 @@ def test_a_half_and_half_from_the_configurator(client, options_shop):
     html = unescape(client.get(url(shop), params, headers={"HX-Request": "true"}).content.decode())
     assert f'<option value="{shop.napoletana.pk}" selected>Seconde moitié : Napoletana</option>' in html
     assert "Grande, moitié Regina / moitié Napoletana, + jambon" in html
-    assert '<span class="configurator-total">16,50 €</span>' in html
+    assert '<span data-unit-price="16.50">16,50</span> €' in html
     assert client.post(url(shop), {**params, "quantity": 1}).status_code == 302
     key = f"{shop.regina.pk}:{shop.sizes['Grande'].pk}:{shop.extras['Jambon'].pk}:{shop.napoletana.pk}"
     assert cart_lines(client) == {key: 1}

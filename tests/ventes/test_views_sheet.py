@@ -108,7 +108,10 @@ def test_a_formulas_choices_open_in_the_sheet_or_on_their_own_page(client, optio
     sheet = squeezed(client.get(duo["url"], {"fiche": "1"}, headers=HTMX))
     assert "<html" not in sheet and '<h2 id="formule-choix-titre">Formule duo</h2>' in sheet
     assert '<input type="hidden" name="fiche" value="1">' in sheet
-    assert 'Ajouter <span class="visually-hidden">la formule Formule duo</span> · 15,00 €</button>' in sheet
+    assert (
+        'Ajouter <span class="visually-hidden">la formule Formule duo</span> · '
+        '<span data-unit-price="15.00">15,00</span> €</button>'
+    ) in sheet
 
 
 def test_a_formula_not_on_this_menu_has_no_page(client, options_shop, duo):
