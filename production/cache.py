@@ -23,6 +23,9 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import F
+
+from .models import CatalogueRevision
 
 CATALOGUE_KEY = "catalogue-version"
 PIZZERIA_KEY = "stock-version:{}"
@@ -46,6 +49,14 @@ def stock_changed(*, pizzeria_id: int) -> None:
 
 def catalogue_changed() -> None:
     _bump_now_and_after_commit(CATALOGUE_KEY)
+    catalogue_revision_bump()
+
+
+def catalogue_revision_bump() -> None:
+    """Move the catalogue's revision in the change's own transaction: an order placed after it commits, on any
+    server, is checked against the catalogue as changed (``ventes.selectors.catalogue_current``)."""
+    if not CatalogueRevision.objects.filter(pk=CatalogueRevision.ONLY).update(number=F("number") + 1):
+        CatalogueRevision.objects.get_or_create(pk=CatalogueRevision.ONLY, defaults={"number": 1})
 
 
 def catalogue_version() -> int:

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -103,6 +104,23 @@ class Pizzeria(models.Model):
     @property
     def busy_now(self) -> int:
         return self.busy_minutes_at(timezone.now())
+
+
+class CatalogueRevision(models.Model):
+    """One row, counting the changes of the chain's catalogue (products, recipes, options, prices, formulas,
+    opening hours, pauses): moved in the transaction of each change (``production.cache.catalogue_changed``),
+    so that any server can tell, in the query that reads the pizzeria, whether the catalogue it keeps in
+    memory is still the catalogue an order must be checked against."""
+
+    ONLY = 1
+
+    number = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "révision du catalogue"
+
+    def __str__(self):
+        return f"catalogue, révision {self.number}"
 
 
 class OpeningHours(models.Model):
@@ -284,6 +302,22 @@ class Stock(models.Model):
             # Orders can only hold what is on the shelf: available (on hand - reserved) never goes below zero.
             models.CheckConstraint(condition=Q(on_hand__gte=F("reserved")), name="stock_available_gte_0"),
             models.UniqueConstraint(fields=["pizzeria", "ingredient"], name="stock_unique_pizzeria_ingredient"),
+        ]
+        # The lines under their alert, found without reading every line of the chain (``stock_low``): how far
+        # a line stands above its low threshold, and what share of its par level it holds (in whole percents,
+        # rounded down, so that the share compared with PAR_ALERT_PERCENT, whatever it is set to, finds every
+        # line under it and only a few more, which the exact comparison then drops).
+        indexes = [
+            models.Index(
+                F("on_hand") - F("reserved") - F("low_threshold"),
+                condition=Q(par_level__isnull=True),
+                name="stock_above_threshold_idx",
+            ),
+            models.Index(
+                (F("on_hand") - F("reserved")) * 100 / Greatest(F("par_level"), 1),
+                condition=Q(par_level__isnull=False),
+                name="stock_par_share_idx",
+            ),
         ]
 
     def __str__(self):

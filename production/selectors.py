@@ -12,7 +12,7 @@ from decimal import ROUND_CEILING, Decimal
 import holidays
 from django.conf import settings
 from django.db.models import F, FilteredRelation, Max, Prefetch, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Greatest, TruncDate
 from django.utils import timezone
 
 from .exceptions import InvalidConfiguration
@@ -340,10 +340,16 @@ def stock_low(lines: QuerySet[Stock]) -> QuerySet[Stock]:
     """The lines whose available stock (on hand less what orders hold) is at or under their alert threshold:
     a share of their par level when they have one (``Stock.alert_threshold``), else their low threshold."""
     percent = settings.OCPIZZA["PAR_ALERT_PERCENT"]
-    # In hundredths, so that the share of the par level is compared without any rounding of its own.
-    return lines.alias(free=F("on_hand") - F("reserved"), free_100=(F("on_hand") - F("reserved")) * 100).filter(
-        Q(par_level__isnull=True, free__lte=F("low_threshold"))
-        | Q(par_level__isnull=False, free_100__lte=F("par_level") * percent)
+    free = F("on_hand") - F("reserved")
+    return lines.alias(
+        # As the two indexes of Stock have them, so that the lines under their alert are read from those alone.
+        above_threshold=free - F("low_threshold"),
+        par_share=free * 100 / Greatest(F("par_level"), 1),
+        # In hundredths, so that the share of the par level is compared without any rounding of its own.
+        free_100=free * 100,
+    ).filter(
+        Q(par_level__isnull=True, above_threshold__lte=0)
+        | Q(par_level__isnull=False, par_share__lte=percent, free_100__lte=F("par_level") * percent)
     )
 
 
@@ -942,12 +948,13 @@ def stock_levels(*, pizzeria_id: int) -> dict[int, int]:
     }
 
 
-def allergens_by_ingredient(*, ingredient_ids: Iterable[int]) -> dict[int, list[str]]:
-    """{ingredient id: names of its allergens}, in one query."""
+def allergens_by_ingredient(*, ingredient_ids: Iterable[int] | None) -> dict[int, list[str]]:
+    """{ingredient id: names of its allergens}, in one query; ``ingredient_ids`` None: of every ingredient."""
     names: dict[int, list[str]] = defaultdict(list)
-    for ingredient_id, name in (
-        Allergen.objects.filter(ingredient__in=list(ingredient_ids)).order_by("name").values_list("ingredient", "name")
-    ):
+    allergens = Allergen.objects.filter(ingredient__isnull=False)
+    if ingredient_ids is not None:
+        allergens = allergens.filter(ingredient__in=list(ingredient_ids))
+    for ingredient_id, name in allergens.order_by("name").values_list("ingredient", "name"):
         names[ingredient_id].append(name)
     return names
 

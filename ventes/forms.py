@@ -203,8 +203,11 @@ def parse_slot(value: str) -> datetime.datetime | None:
     return timezone.make_aware(naive)
 
 
+INVALID_PHONE = "Ce numéro de téléphone n'est pas valable. Exemple : 06 12 34 56 78."
+
+
 class OrderDetailsForm(forms.Form):
-    """What web and staff orders share: how, when and how it is paid."""
+    """What web and staff orders share: who, how, when and how it is paid."""
 
     customer_name = forms.CharField(label="Nom", max_length=100, error_messages={"required": "Indiquez votre nom."})
     customer_phone = forms.CharField(
@@ -248,9 +251,23 @@ class OrderDetailsForm(forms.Form):
             first = next((room for room in slots if load is None or room.fits(load)), None)
             if first is not None:
                 self.fields["slot"].initial = timezone.localtime(first.at).strftime(SLOT_FORMAT)
+        phone = cast(forms.TextInput, self.fields["customer_phone"].widget)
+        phone.input_type = "tel"
+        phone.attrs["inputmode"] = "tel"
         for name, field in self.fields.items():
             if not field.widget.is_hidden:
                 field.widget.attrs.setdefault("aria-describedby", f"id_{name}_error")
+
+    def clean_customer_phone(self) -> str:
+        """A number that exists (French without its country code); what the rider calls if he must."""
+        phone = self.cleaned_data["customer_phone"].strip()
+        try:
+            valid = phonenumbers.is_valid_number(phonenumbers.parse(phone, settings.PHONENUMBER_DEFAULT_REGION))
+        except phonenumbers.NumberParseException:
+            valid = False
+        if not valid:
+            raise forms.ValidationError(INVALID_PHONE)
+        return phone
 
     def clean_slot(self):
         value = self.cleaned_data.get("slot", "")
@@ -336,7 +353,6 @@ CHECKOUT_AUTOCOMPLETE = {
     "address_instructions": "off",
     "note": "off",
 }
-INVALID_PHONE = "Ce numéro de téléphone n'est pas valable. Exemple : 06 12 34 56 78."
 
 
 class CheckoutForm(OrderDetailsForm):
@@ -382,26 +398,12 @@ class CheckoutForm(OrderDetailsForm):
             del self.fields["saved_address_id"]
         for name, token in CHECKOUT_AUTOCOMPLETE.items():
             self.fields[name].widget.attrs["autocomplete"] = token
-        phone = cast(forms.TextInput, self.fields["customer_phone"].widget)
-        phone.input_type = "tel"
-        phone.attrs["inputmode"] = "tel"
         self.fields["address_postcode"].widget.attrs["inputmode"] = "numeric"
 
     def address_cards(self) -> Iterator[tuple[BoundWidget, Address | None]]:
         """Each choice of the address book with its saved address (None: another address, typed below)."""
         for choice in self["saved_address_id"]:
             yield choice, self.addresses.get(choice.data["value"])
-
-    def clean_customer_phone(self) -> str:
-        """A number that exists (French without its country code); what the rider calls if he must."""
-        phone = self.cleaned_data["customer_phone"].strip()
-        try:
-            valid = phonenumbers.is_valid_number(phonenumbers.parse(phone, settings.PHONENUMBER_DEFAULT_REGION))
-        except phonenumbers.NumberParseException:
-            valid = False
-        if not valid:
-            raise forms.ValidationError(INVALID_PHONE)
-        return phone
 
     def saved_address(self):
         saved_id = self.cleaned_data.get("saved_address_id")

@@ -121,6 +121,17 @@ class CancelReason(models.TextChoices):
     PAYMENT_EXPIRED = "payment_expired", "paiement non reçu"
 
 
+# How the customer is told, after « annulée », by whom and why (his order's page, his messages): the staff's
+# motive says « à la demande du client », and their own words stay theirs.
+CANCELLED_WHY_TO_CUSTOMER: dict[str, str] = {
+    CancelReason.CUSTOMER: "à votre demande",
+    CancelReason.SOLD_OUT: "par la pizzeria : un produit est en rupture de stock. Toutes nos excuses",
+    CancelReason.TOO_BUSY: "par la pizzeria, débordée. Toutes nos excuses",
+    CancelReason.NO_SHOW: "faute d'avoir pu vous la remettre",
+    CancelReason.PAYMENT_EXPIRED: "faute d'un paiement reçu à temps",
+}
+
+
 class Order(models.Model):
     number = models.CharField("numéro", max_length=20, unique=True)
     pizzeria = models.ForeignKey(Pizzeria, on_delete=models.PROTECT, related_name="orders")

@@ -28,7 +28,7 @@ from django_tasks import task
 
 from . import sms
 from .estimates import order_expected_range
-from .models import Customer, Fulfilment, Notification, Order, OrderState
+from .models import CANCELLED_WHY_TO_CUSTOMER, Customer, Fulfilment, Notification, Order, OrderState
 from .tracking import order_tracking_url
 
 logger = logging.getLogger(__name__)
@@ -187,6 +187,7 @@ def _send_email(*, notification: Notification, order: Order) -> str:
         "state": state,
         "expected": order_expected_range(order=order),
         "tracking_url": order_tracking_url(number=order.number, absolute=True),
+        "cancelled_why": CANCELLED_WHY_TO_CUSTOMER.get(order.cancel_reason, ""),
     }
     # The key as Message-ID: should a message go out twice after all, mail clients show it once.
     message_id = f"<{notification.idempotency_key}@ocpizza>"

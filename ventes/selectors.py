@@ -4,17 +4,19 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, prefetch_related_objects
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from production.cache import cached_object, catalogue_version, menu_version
 from production.exceptions import InvalidConfiguration, Shortage, SoldOut
 from production.models import (
+    CatalogueRevision,
     Formula,
     FormulaChoice,
     FormulaSlot,
@@ -49,6 +51,7 @@ from production.selectors import (
 
 from .capacity import SLOT, SLOT_MINUTES, SlotRoom, oven_load_of, slot_capacity, slot_loads, slot_start
 from .models import (
+    CANCELLED_WHY_TO_CUSTOMER,
     REFUND_NEEDS_MANAGER,
     STATE_EVENT_TYPES,
     Address,
@@ -77,28 +80,66 @@ MENU_CATEGORY_ORDER = {category: index for index, (category, _label) in enumerat
 
 
 def pizzeria_get(*, slug: str | None = None, pk: int | None = None, with_hours: bool = True) -> Pizzeria | None:
-    """An active pizzeria, with its opening hours unless the caller shows none, or None."""
-    pizzerias = Pizzeria.objects.filter(is_active=True)
-    if with_hours:
-        pizzerias = pizzerias.prefetch_related(*pizzeria_hours_prefetches())
+    """An active pizzeria as it stands now (its pause, its busy mode), with its opening hours unless the
+    caller shows none, or None."""
+    pizzerias = Pizzeria.objects.filter(is_active=True).annotate(catalogue_revision=_catalogue_revision())
     if slug is not None:
-        return pizzerias.filter(slug=slug).first()
-    if isinstance(pk, int) and not isinstance(pk, bool):
-        return pizzerias.filter(pk=pk).first()
-    return None
+        pizzeria = pizzerias.filter(slug=slug).first()
+    elif isinstance(pk, int) and not isinstance(pk, bool):
+        pizzeria = pizzerias.filter(pk=pk).first()
+    else:
+        return None
+    if pizzeria is not None and with_hours:
+        _hours_attach(pizzeria)
+    return pizzeria
+
+
+def _catalogue_revision() -> Subquery:
+    """The catalogue's revision, read in the query of the pizzeria (``CatalogueRevision``)."""
+    return Subquery(CatalogueRevision.objects.filter(pk=CatalogueRevision.ONLY).values("number"))
+
+
+def _revision_of(pizzeria: Pizzeria) -> int | None:
+    """The catalogue's revision read with ``pizzeria`` by ``pizzeria_get``, else read now and kept on it, as
+    ``pizzeria_get`` would have: an order's catalogue and allergens then read it once."""
+    instance: Any = pizzeria
+    if not hasattr(instance, "catalogue_revision"):
+        instance.catalogue_revision = (
+            CatalogueRevision.objects.filter(pk=CatalogueRevision.ONLY).values_list("number", flat=True).first()
+        )
+    return instance.catalogue_revision
+
+
+def _hours_attach(pizzeria: Pizzeria) -> None:
+    """Give ``pizzeria`` its opening hours and exceptions as ``pizzeria_hours_prefetches`` reads them, kept in
+    memory under the catalogue's revision, which every change of them moves in its own transaction: the cart,
+    the checkout and the order read the pizzeria three times per order, its hours two queries each."""
+
+    # Where prefetch_related leaves what it read, and where pizzeria.opening_hours.all() looks first.
+    instance: Any = pizzeria
+
+    def read() -> dict[str, Any]:
+        prefetch_related_objects([pizzeria], *pizzeria_hours_prefetches())
+        return instance._prefetched_objects_cache
+
+    kept = cached_object(
+        f"pizzeria-hours:{pizzeria.pk}:{_revision_of(pizzeria)}", read, settings.OCPIZZA["MENU_CACHE_SECONDS"]
+    )
+    # A copy: Django empties an instance's own prefetch cache (refresh_from_db), never the process's kept one.
+    instance._prefetched_objects_cache = dict(kept)
 
 
 def pizzeria_for_menu(*, slug: str) -> Pizzeria | None:
     """``pizzeria_get`` for the menu page, the most visited one: cached like the menu itself,
     under the catalogue version (pizzerias, their hours and pauses move it), and kept
-    ``MENU_CACHE_SECONDS`` at most. Orders and the cart read the pizzeria afresh."""
-    key = f"menu-pizzeria:{slug}:{catalogue_version()}"
-    pizzeria = cache.get(key)
-    if pizzeria is None:
-        pizzeria = pizzeria_get(slug=slug)
-        if pizzeria is not None:
-            cache.set(key, pizzeria, settings.OCPIZZA["MENU_CACHE_SECONDS"])
-    return pizzeria
+    ``MENU_CACHE_SECONDS`` at most; each process keeps it unpickled meanwhile, as the catalogue
+    (``cached_object``): to be read, never changed. Orders and the cart read its row afresh (a pause stops
+    them at once)."""
+    return cached_object(
+        f"menu-pizzeria:{slug}:{catalogue_version()}",
+        lambda: pizzeria_get(slug=slug),
+        settings.OCPIZZA["MENU_CACHE_SECONDS"],
+    )
 
 
 @dataclass(frozen=True)
@@ -230,6 +271,28 @@ def _catalogue_cached(*, pizzeria: Pizzeria, fresh: bool = False) -> Catalogue:
         lambda: catalogue_for(pizzeria=pizzeria),
         settings.OCPIZZA["MENU_CACHE_SECONDS"],
         fresh=fresh,
+    )
+
+
+def catalogue_current(*, pizzeria: Pizzeria) -> Catalogue:
+    """The pizzeria's whole catalogue as it stands now, for an order to be checked and priced against: kept in
+    memory under the catalogue's revision, which every change moves in its own transaction, so a change
+    committed on any server is seen by the next order here (``MENU_CACHE_SECONDS`` at most for a change
+    made without the models' signals, such as a queryset's update)."""
+    return cached_object(
+        f"catalogue-revision:{pizzeria.pk}:{_revision_of(pizzeria)}",
+        lambda: catalogue_for(pizzeria=pizzeria),
+        settings.OCPIZZA["MENU_CACHE_SECONDS"],
+    )
+
+
+def allergens_current(*, pizzeria: Pizzeria) -> dict[int, list[str]]:
+    """The allergens of every ingredient, for the lines of an order: kept in memory under the catalogue's
+    revision, which a change of an ingredient's allergens moves in its own transaction (``catalogue_current``)."""
+    return cached_object(
+        f"allergens-revision:{_revision_of(pizzeria)}",
+        lambda: allergens_by_ingredient(ingredient_ids=None),
+        settings.OCPIZZA["MENU_CACHE_SECONDS"],
     )
 
 
@@ -899,6 +962,23 @@ PROGRESS_STEPS = {
         (OrderState.COMPLETED, "Retirée"),
     ],
 }
+
+
+def order_cancellation_told(*, order: Order, events: Iterable[OrderEvent], to_customer: bool) -> str:
+    """Why a cancelled order was cancelled, in one sentence for its viewer.
+
+    The customer reads what happened and his own words when he cancelled;
+    the staff read the motive and whatever note the cancel carries.
+    """
+    cancel = next((event for event in reversed(list(events)) if event.to_state == OrderState.CANCELLED), None)
+    note = cancel.note if cancel is not None else ""
+    if to_customer:
+        told = f"Annulée {CANCELLED_WHY_TO_CUSTOMER.get(order.cancel_reason, '')}".rstrip()
+        said = note if cancel is not None and cancel.params.get("cancelled_by") == Role.OWNER else ""
+    else:
+        told = f"Motif : {order.get_cancel_reason_display()}"
+        said = "" if note == order.get_cancel_reason_display() else note
+    return f"{told} (« {said} »)." if said else f"{told}."
 
 
 def order_progress(*, order: Order, events: Iterable[OrderEvent]) -> list[ProgressStage]:

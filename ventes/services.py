@@ -22,8 +22,6 @@ from production.exceptions import InvalidConfiguration, NotEnoughStock, Shortage
 from production.models import Pizzeria
 from production.selectors import (
     ConfiguredLine,
-    allergens_by_ingredient,
-    catalogue_for,
     formula_hours,
     formula_key,
     formula_served_at,
@@ -68,6 +66,7 @@ from .models import (
     PaymentState,
 )
 from .pricing import PricedLine, delivery_fee_for, order_totals
+from .selectors import allergens_current, catalogue_current
 from .tracking import order_number_from_token
 from .workflow import Role, actor_role, order_lock, order_transition
 
@@ -183,11 +182,7 @@ def _configured(*, pizzeria: Pizzeria, lines: Sequence[AnyLineRequest], at: date
     of each formula (served at ``at``, when the order is for), one line each, side by side."""
     products = [line for line in lines if isinstance(line, LineRequest)]
     formulas = [line for line in lines if isinstance(line, FormulaRequest)]
-    catalogue = catalogue_for(
-        pizzeria=pizzeria,
-        product_ids={i for line in products for i in (line.product_id, line.half_id) if i is not None},
-        formula_ids={line.formula_id for line in formulas},
-    )
+    catalogue = catalogue_current(pizzeria=pizzeria)
     wanted = []
     try:
         for line in products:
@@ -267,7 +262,7 @@ def _reserve(*, order: Order, wanted: Sequence[_Wanted], held: Mapping[int, int]
 
 def _priced_lines(*, order: Order, wanted: Sequence[_Wanted]) -> list[OrderLine]:
     """The order's lines as configured, each with its price here, its exact recipe and that recipe's allergens."""
-    allergens = allergens_by_ingredient(ingredient_ids={i for item in wanted for i in item.line.recipe})
+    allergens = allergens_current(pizzeria=order.pizzeria)
     return [
         OrderLine(
             order=order,

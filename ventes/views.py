@@ -9,7 +9,8 @@ from http import HTTPStatus
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
-from django.http import Http404
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -17,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.formats import number_format
+from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import condition, require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect
@@ -81,6 +83,7 @@ from .selectors import (
     menu_formula_item,
     menu_line,
     order_awaiting_payment,
+    order_cancellation_told,
     order_capacity_overridden,
     order_edit_choices,
     order_events,
@@ -172,13 +175,13 @@ def _cart_context(cart: Cart, *, pizzeria: Pizzeria | None = None) -> dict:
     return {"cart": cart_summary(pizzeria=pizzeria, lines=cart.lines)}
 
 
-def _menu_cards(request, pizzeria) -> str:
+def _menu_cards(pizzeria) -> str:
     """The menu's product cards, rendered once per menu version and pizzeria (production/cache.py),
     and kept ``MENU_CACHE_SECONDS`` at most.
 
     The copy is shared by every visitor, so it is rendered with a placeholder
-    where each add-to-cart form carries its CSRF token, and the visitor's own
-    token goes in on the way out.
+    where each add-to-cart form carries its CSRF token: the visitor's own
+    token goes in on the way out (``_with_csrf_token``).
     """
     key = f"menu-cards:{pizzeria.pk}:{menu_version(pizzeria_id=pizzeria.pk)}"
     html = cache.get(key)
@@ -196,7 +199,17 @@ def _menu_cards(request, pizzeria) -> str:
         }
         html = render_to_string("ventes/_menu_cards.html", context)
         cache.set(key, html, settings.OCPIZZA["MENU_CACHE_SECONDS"])
-    return mark_safe(html.replace(CSRF_TOKEN_SLOT, get_token(request)))
+    return html
+
+
+def _with_csrf_token(request, html: str) -> str:
+    return html.replace(CSRF_TOKEN_SLOT, get_token(request))
+
+
+def _menu_page_is_shared(request, cart: Cart) -> bool:
+    """Whether this visitor sees the menu page every guest without a cart sees: nobody signed in, nothing in the
+    cart, no message waiting to be shown, the whole page asked for."""
+    return not (request.user.is_authenticated or cart or len(messages.get_messages(request)) or request.htmx)
 
 
 @require_safe
@@ -205,14 +218,30 @@ def menu(request, slug):
     if pizzeria is None:
         raise Http404("Pizzeria inconnue.")
     now = timezone.now()
+    today = timezone.localdate(now)
+    is_open = pizzeria_is_open(pizzeria, at=now)
+    # What the page shows of the clock beside its hours: a timed pause or busy mode ends by itself.
+    pace = "paused" if pizzeria.is_paused_at(now) else pizzeria.busy_minutes_at(now)
+    cart = Cart(request.session)
     context = {
         "pizzeria": pizzeria,
-        "menu_cards": _menu_cards(request, pizzeria),
-        "is_open": pizzeria_is_open(pizzeria, at=now),
-        "today_hours": pizzeria_hours_on(pizzeria, timezone.localdate(now)),
-        **_cart_context(Cart(request.session), pizzeria=pizzeria),
+        "is_open": is_open,
+        "today_hours": pizzeria_hours_on(pizzeria, today),
+        **_cart_context(cart, pizzeria=pizzeria),
     }
-    return render(request, "ventes/menu.html", context)
+    if not _menu_page_is_shared(request, cart):
+        context["menu_cards"] = mark_safe(_with_csrf_token(request, _menu_cards(pizzeria)))
+        return render(request, "ventes/menu.html", context)
+    # Most visits: a guest opening the menu. The whole page is then the same for all of them but for the CSRF
+    # token, rendered once under what it shows (the menu's version, the day's hours, open or closed, paused or
+    # busy) and kept as long as the cards.
+    key = f"menu-page:{pizzeria.pk}:{menu_version(pizzeria_id=pizzeria.pk)}:{today}:{is_open}:{pace}"
+    html = cache.get(key)
+    if html is None:
+        context.update(menu_cards=mark_safe(_menu_cards(pizzeria)), csrf_token=CSRF_TOKEN_SLOT)
+        html = render_to_string("ventes/menu.html", context, request=request)
+        cache.set(key, html, settings.OCPIZZA["MENU_CACHE_SECONDS"])
+    return HttpResponse(_with_csrf_token(request, html))
 
 
 @require_safe
@@ -388,6 +417,14 @@ def _configure_choice(request) -> tuple[int | None, tuple[int, ...] | None, int 
     return form.cleaned_data["size"], form.cleaned_data["options"], form.cleaned_data["half"]
 
 
+def _configure_quantity(request) -> int:
+    """The quantity typed or tapped before a refresh, kept through it (1 when the cart would not take it)."""
+    try:
+        return ConfigureForm.base_fields["quantity"].clean(request.GET.get("quantity", "1"))
+    except ValidationError:
+        return 1
+
+
 @require_http_methods(["GET", "POST"])
 def product_configure(request, slug, product_id):
     """The configurator of one product: sizes, extras and toppings to take off, priced by the server as they change.
@@ -400,7 +437,7 @@ def product_configure(request, slug, product_id):
         raise Http404("Pizzeria inconnue.")
     cart = Cart(request.session)
     form = ConfigureForm(request.POST if request.method == "POST" else None)
-    error, quantity = "", 1
+    error, quantity = "", _configure_quantity(request) if request.method == "GET" else 1
     staff_return = _staff_return(request, pizzeria)
     size_id, option_ids, half_id = _configure_choice(request) if request.method == "GET" else (None, None, None)
     if request.method == "POST" and not form.is_valid():
@@ -437,6 +474,7 @@ def product_configure(request, slug, product_id):
         "configurator": configurator,
         "error": error,
         "quantity": quantity,
+        "total": configurator.line.unit_price * quantity if configurator.line else None,
         "other_cart": cart.belongs_elsewhere(pizzeria.pk),
         "staff_return": staff_return,
         "sheet": _in_sheet(request),
@@ -583,7 +621,8 @@ def checkout(request):
     is_open = pizzeria_is_open(pizzeria)
     form_kwargs = {
         "pizzeria": pizzeria,
-        "slots": checkout_slots(pizzeria=pizzeria),
+        # Read only if the form is shown: a checkout that places its order redirects without them.
+        "slots": SimpleLazyObject(lambda: checkout_slots(pizzeria=pizzeria)),
         "load": summary.oven_load,
         # Closed or paused, nothing leaves now: the form offers the first slot with room instead.
         "asap": is_open and not pizzeria.is_paused,
@@ -728,6 +767,7 @@ def _order_context(request, view) -> dict:
         "lines": lines,
         "events": events,
         "progress": order_progress(order=order, events=events),
+        "cancellation": order_cancellation_told(order=order, events=events, to_customer=not view.is_staff),
         "refunds": refunds,
         # What the order's price gave back; a second payment's refund is not part of it.
         "refunded": sum(
@@ -1009,7 +1049,8 @@ def staff_order(request):
     configured = cart.line_requests() if cart.pizzeria_id == pizzeria.pk else []
     form_kwargs = {
         "pizzeria": pizzeria,
-        "slots": checkout_slots(pizzeria=pizzeria),
+        # Read only if the form is shown: a checkout that places its order redirects without them.
+        "slots": SimpleLazyObject(lambda: checkout_slots(pizzeria=pizzeria)),
         "products": products,
         "configured_lines": len(configured),
     }

@@ -220,6 +220,7 @@ def order_transition(
     params: dict[str, object] = {}
     if to_state == S.CANCELLED:
         params["cancel_reason"] = order.cancel_reason
+        params["cancelled_by"] = str(role)  # whose words the note is: the customer's are shown back to him
     if collected is not None:
         # Collected at the door by the move that completes the order: one change, one event.
         params["payment"] = {"payment_id": collected.pk, "method": collected.method, "amount": money(collected.amount)}

@@ -1,6 +1,7 @@
 """Debian's Chromium driven by Playwright, for the browser journeys."""
 
 import pytest
+from django.db import connections
 from playwright.sync_api import expect
 
 # A live page follows the server by polling every few seconds: on a busy machine an
@@ -26,4 +27,7 @@ def browser(monkeypatch):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         yield browser
+        # The test's own queries ran on a connection of Playwright's context, not the one Django closes before
+        # dropping the test database: closed here, where it is seen, or the drop finds it open.
+        connections.close_all()
         browser.close()

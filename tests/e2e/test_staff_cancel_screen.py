@@ -1,4 +1,5 @@
-"""The counter cancels an order on a phone with one tap on its motive, the note beside it optional."""
+"""The counter cancels an order on a phone with one tap on its motive, the note beside it optional; the customer
+reads why, without the staff's words."""
 
 import pytest
 from playwright.sync_api import expect
@@ -8,6 +9,7 @@ from tests import factories
 from tests.e2e.screens import looked_at_on_a_phone
 from tests.ventes.helpers import place
 from ventes.models import CancelReason, Order, OrderState
+from ventes.tracking import order_tracking_url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -32,3 +34,12 @@ def test_the_counter_cancels_with_one_tap_on_its_motive(browser, live_server, sh
     cancelled = Order.objects.get(pk=order.pk)
     assert (cancelled.state, cancelled.cancel_reason) == (OrderState.CANCELLED, CancelReason.SOLD_OUT)
     assert cancelled.events.latest("pk").note == "Plus de mozzarella"
+
+    expect(page.locator(".cancellation")).to_have_text("Motif : rupture de stock (« Plus de mozzarella »).")
+
+    customer = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    customer.goto(f"{live_server.url}{order_tracking_url(number=order.number)}")
+    expect(customer.locator(".cancellation")).to_have_text(
+        "Annulée par la pizzeria : un produit est en rupture de stock. Toutes nos excuses."
+    )
+    looked_at_on_a_phone(customer, "order-cancelled-by-the-pizzeria")

@@ -495,6 +495,60 @@ def test_a_par_level_moves_the_alert_to_a_share_of_it(shop, settings):
     assert not lines.get().is_low and not stock_low(lines).exists()
 
 
+@pytest.fixture
+def alert_grid(shop):
+    """Lines on either side of every kind of alert: low thresholds, par levels of 0, 1, odd and even, and
+    what orders hold."""
+    combinations = [
+        (on_hand, reserved, low, par)
+        for on_hand in (0, 1, 7, 50, 99, 100, 101)
+        for reserved in (0, 1)
+        for low, par in ((0, None), (7, None), (50, None), (3, 0), (0, 1), (0, 13), (0, 100), (0, 201))
+        if reserved <= on_hand
+    ]
+    ingredients = factories.IngredientFactory.create_batch(len(combinations))
+    Stock.objects.bulk_create(
+        Stock(
+            pizzeria=shop.pizzeria,
+            ingredient=ingredient,
+            on_hand=on_hand,
+            reserved=reserved,
+            low_threshold=low,
+            par_level=par,
+        )
+        for ingredient, (on_hand, reserved, low, par) in zip(ingredients, combinations, strict=True)
+    )
+    return Stock.objects.filter(ingredient__in=ingredients)
+
+
+@pytest.mark.parametrize("percent", [1, 33, 50, 67, 99, 100])
+def test_the_low_lines_read_are_exactly_those_under_their_alert(alert_grid, settings, percent):
+    settings.OCPIZZA = {**settings.OCPIZZA, "PAR_ALERT_PERCENT": percent}
+    expected = {line.pk for line in alert_grid if line.is_low}
+    assert expected and expected != {line.pk for line in alert_grid}
+    assert set(stock_low(alert_grid).values_list("pk", flat=True)) == expected
+
+
+@pytest.mark.postgres
+def test_the_low_lines_are_read_from_the_alert_indexes_alone(alert_grid):
+    """The chain's dashboard reads every pizzeria's low lines on each refresh: from the two indexes of the
+    lines under their alert, not by reading and comparing every line (their expressions must stay those of
+    ``stock_low``)."""
+    from django.db import connection
+
+    sql, params = stock_low(Stock.objects.all()).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    # Each index searched for the lines under the alert, not walked whole in place of the table.
+    scans = plan.split("Bitmap Index Scan on ")[1:]
+    assert sorted(scan.split()[0] for scan in scans if "Index Cond" in scan) == [
+        "stock_above_threshold_idx",
+        "stock_par_share_idx",
+    ], plan
+
+
 def test_bad_par_levels_write_nothing(shop):
     before = written()
     for levels in [{shop.stock["cheese"].pk: 10, shop.stock["ham"].pk: -1}, {shop.stock["ham"].pk: "5"}]:

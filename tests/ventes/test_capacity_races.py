@@ -4,6 +4,7 @@ import multiprocessing
 from collections import Counter
 
 import pytest
+import time_machine
 from django.db import connections
 from django.db.models import Sum
 
@@ -16,18 +17,20 @@ from ventes.selectors import checkout_slots, pizzeria_get
 from ventes.services import LineRequest
 
 from .helpers import place
-from .test_races import race
+from .test_races import AFTERNOON, race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def busy_shop(shop):
-    """Stock for forty pizzas, and one oven of five pizzas a quarter hour."""
+    """Stock for forty pizzas, and one oven of five pizzas a quarter hour, on an afternoon: the races need the
+    slots of a few hours before closing (late at night the asap ones would rightly find no room left)."""
     for name, counted in {"dough": 40, "tomato": 4000, "cheese": 4000, "ham": 3000}.items():
         stock_count_inventory(stock=shop.stock[name], counted=counted)
     Pizzeria.objects.filter(pk=shop.pizzeria.pk).update(ovens=1, pizzas_per_oven=5)
-    return shop
+    with time_machine.travel(AFTERNOON, tick=True):
+        yield shop
 
 
 def _racer(shop, slot, quantity, barrier, results, index):

@@ -101,6 +101,26 @@ def test_an_undone_kitchen_tap_sends_one_au_four_email(shop, pizzaiolo, mailoutb
     assert list(order.notifications.values_list("state", "status")) == [("received", "sent"), ("preparing", "sent")]
 
 
+@pytest.mark.parametrize(
+    ("reason", "told"),
+    [
+        ("customer", "a été annulée à votre demande."),
+        ("sold_out", "a été annulée par la pizzeria : un produit est en rupture de stock. Toutes nos excuses."),
+    ],
+)
+def test_the_cancellation_email_tells_the_customer_why_without_the_staffs_words(shop, mailoutbox, reason, told):
+    counter = factories.StaffMemberFactory(role=StaffMember.COUNTER, pizzeria=shop.pizzeria).user
+    order = place(shop)
+    run_queued_tasks()
+    order_transition(
+        order_id=order.pk, to_state=OrderState.CANCELLED, by=counter, cancel_reason=reason, note="a rappelé"
+    )
+    run_queued_tasks()
+    body = mailoutbox[-1].body
+    assert f"Votre commande {order.number} {told}" in body
+    assert "a rappelé" not in body and "demande du client" not in body
+
+
 def test_a_task_run_twice_sends_once(shop, mailoutbox):
     from ventes.notifications import order_notify
 

@@ -99,3 +99,14 @@ def test_cancel_releases_exactly_what_was_held_after_edits(shop, customer, order
         "beer": 24,
     }
     assert ledger_matches_levels()
+
+
+def test_an_edit_reads_the_catalogues_revision_once(shop, customer, order):
+    """The order's pizzeria comes without the revision its catalogue and allergens are kept under: read once."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        order_edit_lines(order_id=order.pk, lines=[LineRequest(shop.margherita.pk, 2)], by=customer.user)
+    revisions = [query for query in queries.captured_queries if "production_cataloguerevision" in query["sql"]]
+    assert len(revisions) == 1

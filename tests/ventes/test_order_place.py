@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from production.exceptions import SoldOut
-from production.models import OpeningHours, Pizzeria, StockMovement
+from production.models import Allergen, OpeningHours, Pizzeria, StockMovement
 from production.services import pizzeria_set_accepting_orders, stock_count_inventory
 from tests import factories
 from tests.conftest import ledger_matches_levels
@@ -18,6 +18,10 @@ from ventes.selectors import pizzeria_get
 from ventes.services import LineRequest
 
 from .helpers import place
+
+# What checking an order reads of the catalogue when this process does not keep it: the catalogue itself
+# (``catalogue_for``) and the allergens of the ingredients.
+CATALOGUE_QUERIES = 7
 
 pytestmark = pytest.mark.django_db
 
@@ -229,6 +233,21 @@ def test_closed_pizzeria_takes_only_later_slots_within_its_hours(shop):
     assert place(shop, requested_for=slot).state == OrderState.RECEIVED
 
 
+def test_hours_changed_on_another_server_stop_the_next_order_here(shop):
+    """The hours are kept in memory like the catalogue, under its revision: closing the pizzeria on another
+    server reaches this one's next order, whatever this server's own cache says."""
+    from django.core.cache import cache
+
+    from production.cache import CATALOGUE_KEY
+
+    place(shop, pizzeria=pizzeria_get(pk=shop.pizzeria.pk))  # this server keeps the hours now
+    version_here = cache.get(CATALOGUE_KEY)
+    closed_now(shop.pizzeria)
+    cache.set(CATALOGUE_KEY, version_here)
+    with pytest.raises(PizzeriaUnavailable, match="fermée"):
+        place(shop, pizzeria=pizzeria_get(pk=shop.pizzeria.pk))
+
+
 def test_slots_in_the_past_or_too_far_are_refused(shop):
     with pytest.raises(InvalidOrder, match="déjà passé"):
         place(shop, requested_for=timezone.now() - datetime.timedelta(minutes=1))
@@ -245,11 +264,11 @@ def test_placing_costs_the_same_queries_whatever_the_menu_and_order_size(shop, d
     pizzeria = pizzeria_get(pk=shop.pizzeria.pk)
     with CaptureQueriesContext(connection) as small:
         place(shop, [LineRequest(shop.margherita.pk, 1)], pizzeria=pizzeria)
-    # Products, their sizes, option groups and recipes, the pizzeria's own prices, the allergens of the
-    # lines' ingredients, the queue ahead; the pizzeria's lock, the load of the next slots, the day's last
-    # number, the order, its lines, the stock (lock, update, ledger), its history row, its notification's
-    # task row; the test's own savepoint; on PostgreSQL, its announcement to the live screens (NOTIFY).
-    assert len(small) == 19 + on_postgres
+    # The catalogue (products, their sizes, option groups and recipes, the pizzeria's own prices, formulas), the
+    # allergens of the lines' ingredients, the queue ahead; the pizzeria's lock, the load of the next slots, the
+    # day's last number, the order, its lines, the stock (lock, update, ledger), its history row, its
+    # notification's task row; the test's own savepoint; on PostgreSQL, its announcement to the live screens.
+    assert len(small) == 20 + on_postgres
     added = []
     for _ in range(30):
         product = factories.ProductFactory(pizzerias=[shop.pizzeria], price=Decimal("10.00"))
@@ -257,8 +276,44 @@ def test_placing_costs_the_same_queries_whatever_the_menu_and_order_size(shop, d
         added.append(product)
     bigger_order = [LineRequest(shop.margherita.pk, 2), LineRequest(shop.regina.pk, 1), LineRequest(shop.beer.pk, 3)]
     bigger_order += [LineRequest(product.pk, 1) for product in added[:10]]
+    pizzeria = pizzeria_get(pk=shop.pizzeria.pk)  # as the next request reads it: the catalogue has changed
     with django_assert_num_queries(len(small)):
         place(shop, bigger_order, pizzeria=pizzeria)
+    # Unchanged since, the catalogue is not read again: the process keeps it under the catalogue's revision.
+    with CaptureQueriesContext(connection) as kept:
+        place(shop, bigger_order, pizzeria=pizzeria)
+    assert len(kept) == len(small) - CATALOGUE_QUERIES
+    assert not any('FROM "production_product"' in query["sql"] for query in kept.captured_queries)
+
+
+def test_an_order_is_priced_at_a_price_changed_on_another_server(shop):
+    """Each server keeps the catalogue in memory; a change committed on another one reaches its next order,
+    whatever this server's own cache says: the catalogue's revision is read with the pizzeria."""
+    from django.core.cache import cache
+
+    from production.cache import CATALOGUE_KEY
+
+    place(shop, [LineRequest(shop.margherita.pk, 1)], pizzeria=pizzeria_get(pk=shop.pizzeria.pk))
+    version_here = cache.get(CATALOGUE_KEY)
+    shop.margherita.price = Decimal("13.50")
+    shop.margherita.save()
+    cache.set(CATALOGUE_KEY, version_here)  # this server's own cache never heard of it: another server's change
+    order = place(shop, [LineRequest(shop.margherita.pk, 1)], pizzeria=pizzeria_get(pk=shop.pizzeria.pk))
+    assert OrderLine.objects.get(order=order).unit_price == Decimal("13.50")
+
+
+def test_an_allergen_added_on_another_server_is_on_the_next_order_here(shop):
+    """The allergens of the ingredients are kept in memory like the catalogue, under its revision."""
+    from django.core.cache import cache
+
+    from production.cache import CATALOGUE_KEY
+
+    place(shop, [LineRequest(shop.margherita.pk, 1)], pizzeria=pizzeria_get(pk=shop.pizzeria.pk))
+    version_here = cache.get(CATALOGUE_KEY)
+    shop.stock["tomato"].ingredient.allergens.add(Allergen.objects.create(name="Céleri (test)"))
+    cache.set(CATALOGUE_KEY, version_here)
+    order = place(shop, [LineRequest(shop.margherita.pk, 1)], pizzeria=pizzeria_get(pk=shop.pizzeria.pk))
+    assert "Céleri (test)" in OrderLine.objects.get(order=order).allergens
 
 
 def test_only_writes_wait_for_the_pizzeria_lock(shop):

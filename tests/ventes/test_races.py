@@ -1,9 +1,12 @@
 """Orders racing for the last portions, on a real PostgreSQL."""
 
+import datetime
 import threading
 from collections import Counter
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.db import connection, transaction
 
 from production.exceptions import SoldOut
@@ -18,8 +21,13 @@ from .helpers import place
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
+# The races place orders for now: on an afternoon, as late in the evening a crowd of them would rightly find no room
+# in the kitchen before closing.
+AFTERNOON = datetime.datetime(2026, 11, 24, 15, 0, tzinfo=ZoneInfo("Europe/Paris"))
+
+
 def race(count, attempt):
-    """Run ``attempt(i)`` in ``count`` threads released at the same instant."""
+    """Run ``attempt(i)`` in ``count`` threads released at the same instant, on an afternoon."""
     barrier = threading.Barrier(count)
     outcomes = [None] * count
 
@@ -36,10 +44,11 @@ def race(count, attempt):
             connection.close()
 
     threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    with time_machine.travel(AFTERNOON, tick=True):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
     return Counter(outcomes)
 
 

@@ -191,7 +191,7 @@ def test_the_staff_page_reads_a_fixed_number_of_queries_however_many_lines_are_c
     }
     session.save()
     client.get(URL)
-    with django_assert_num_queries(10):  # the menu and the cart from the cache
+    with django_assert_num_queries(8):  # the menu, the cart and the hours from the cache
         client.get(URL)
     lines = {
         line_key(shop.regina.pk, size.pk, [extra.pk]): 1
@@ -201,7 +201,7 @@ def test_the_staff_page_reads_a_fixed_number_of_queries_however_many_lines_are_c
     session = client.session
     session["cart"] = {"pizzeria_id": shop.pizzeria.pk, "lines": {**session["cart"]["lines"], **lines}}
     session.save()
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(8):
         page = client.get(URL)
     assert page.content.decode().count('class="cart-line"') == 10
 

@@ -1,6 +1,7 @@
 """The order page: who may see it, live status with conditional GET, edit, cancel, receipt, re-order."""
 
 import datetime
+import html
 import re
 from unittest import mock
 from urllib.parse import unquote
@@ -362,6 +363,40 @@ def test_counter_cancels_in_one_tap_on_its_motive(client, shop, order):
     assert response.status_code == 302
     order.refresh_from_db()
     assert order.cancel_reason == "sold_out" and order.events.latest("pk").note == "plus de pâte"
+
+
+def _cancellation_read(client, number) -> str:
+    text = client.get(page(number)).content.decode()
+    return html.unescape(re.search(r'<p class="cancellation">(.*?)</p>', text).group(1))
+
+
+def test_the_customer_reads_his_own_reason_back(client, order, customer):
+    client.force_login(customer.user)
+    client.post(page(order.number, "annuler/"), {"reason": "other", "detail": "Je serai absente ce soir"})
+    assert _cancellation_read(client, order.number) == (
+        "Annulée à votre demande (« Autre raison : Je serai absente ce soir »)."
+    )
+
+
+def test_a_cancel_by_the_pizzeria_tells_the_customer_why_and_keeps_the_staffs_words_for_the_staff(
+    client, shop, order, customer
+):
+    counter = factories.StaffMemberFactory(role=StaffMember.COUNTER, pizzeria=shop.pizzeria).user
+    client.force_login(counter)
+    client.post(page(order.number, "annuler/"), {"cancel_reason": "sold_out", "detail": "plus de pâte"})
+    assert _cancellation_read(client, order.number) == "Motif : rupture de stock (« plus de pâte »)."
+    client.force_login(customer.user)
+    assert _cancellation_read(client, order.number) == (
+        "Annulée par la pizzeria : un produit est en rupture de stock. Toutes nos excuses."
+    )
+
+
+def test_a_cancel_asked_on_the_phone_is_the_customers_without_the_staffs_words(client, shop, order, customer):
+    counter = factories.StaffMemberFactory(role=StaffMember.COUNTER, pizzeria=shop.pizzeria).user
+    client.force_login(counter)
+    client.post(page(order.number, "annuler/"), {"cancel_reason": "customer", "detail": "a rappelé à 19h"})
+    client.force_login(customer.user)
+    assert _cancellation_read(client, order.number) == "Annulée à votre demande."
 
 
 def test_the_staffs_motive_is_the_note_when_they_add_nothing(client, shop, order):
