@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from production.models import StaffMember
 from tests import factories
+from tests.e2e.screens import save_screenshot
 from ventes.models import Order
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -18,10 +19,10 @@ DESKTOP = {"width": 1280, "height": 900}
 DESCRIPTION = "Grande, moitié Regina / moitié Napoletana, sans champignons, + mozzarella"
 
 
-def keep(page, name: str, **options) -> None:
+def keep(page, name: str, *, full_page: bool = False) -> None:
     """Saved for docs/ui when asked (``UI_SCREENSHOTS`` set to that folder): a test run leaves the tree as it was."""
     if folder := os.environ.get("UI_SCREENSHOTS"):
-        page.screenshot(path=str(Path(folder) / name), **options)
+        save_screenshot(page, Path(folder) / name, full_page=full_page)
 
 
 def no_axe_violations(page) -> None:
