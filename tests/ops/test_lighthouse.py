@@ -172,24 +172,28 @@ def _lighthouse(url: str, *, extra_headers: Path, report: Path, cpu_slowdown: fl
 
 def _audit(url: str, *, headers: dict[str, str], folder: Path, host: Host) -> dict[str, int]:
     """A Lighthouse run on ``url`` whose CPU slowdown is the one the host called for during that very run: the
-    score of each category. The benchmark Lighthouse runs before each load swings by a quarter from one run
-    to the next, so a run is done again, with the slowdown it measured, while that differs from the one it
-    was given."""
+    score of each category. The benchmark Lighthouse runs before each load swings by a quarter or more from
+    one run to the next, so a run is done again, with the slowdown it measured, while that differs from the
+    one it was given; of the runs made, the one given the slowdown closest to its own is kept (the last may
+    have measured a swing of its own)."""
     extra_headers = folder / "headers.json"
     extra_headers.write_text(json.dumps(headers))
+    runs = []
     for _ in range(CALIBRATION_ATTEMPTS):
         given = host.cpu_slowdown
         report = folder / f"report-{len(list(folder.glob('report-*.json')))}.json"
         audited = _lighthouse(url, extra_headers=extra_headers, report=report, cpu_slowdown=given)
         host.cpu_slowdown = cpu_slowdown_for(audited["environment"]["benchmarkIndex"])
-        if abs(host.cpu_slowdown - given) <= CALIBRATION_TOLERANCE:
+        runs.append((abs(host.cpu_slowdown - given), audited))
+        if runs[-1][0] <= CALIBRATION_TOLERANCE:
             break
-    return {name: round(audited["categories"][name]["score"] * 100) for name in CATEGORIES}
+    _, calibrated = min(runs, key=lambda run: run[0])
+    return {name: round(calibrated["categories"][name]["score"] * 100) for name in CATEGORIES}
 
 
 def _scores(url: str, *, headers: dict[str, str], folder: Path, host: Host) -> dict[str, int]:
     """A page's scores; when one falls short, the median of three runs, as Lighthouse advises against the
-    variance of a busy machine (the other tests run beside this one)."""
+    variance of one run."""
     first = _audit(url, headers=headers, folder=folder, host=host)
     if min(first.values()) >= MINIMUM_SCORE:
         return first
@@ -248,8 +252,7 @@ def _write_report(path: Path, results: dict[str, dict[str, int]]) -> None:
         "Measured by `tests/ops/test_lighthouse.py`: Lighthouse 12.2.3 (npm), Debian's Chromium headless, mobile",
         "settings (simulated slow 4G, the CPU slowdown calibrated to the host's benchmark index as Lighthouse's",
         "throttling guide directs: 4x on a host of index 1533), gunicorn in production mode; the cart and checkout",
-        "with a guest's cart, the tracking page through its signed link. Each score must be at least",
-        f"{MINIMUM_SCORE}.",
+        f"with a guest's cart, the tracking page through its signed link. Each score must be at least {MINIMUM_SCORE}.",
         "",
         "| Page | Performance | Accessibility | Best practices | SEO |",
         "| --- | --- | --- | --- | --- |",
