@@ -9,7 +9,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from production.models import Product
-from tests.e2e.screens import looked_at_on_a_phone
+from tests.e2e.screens import looked_at_on_a_phone, save_screenshot
 from tests.ventes.helpers import place
 from ventes.models import Order, OrderEventType, OrderState
 from ventes.services import LineRequest
@@ -98,9 +98,9 @@ def test_the_edit_page_on_a_desktop_keeps_the_order_beside_the_cards(browser, li
     violations = Axe().run(page).response["violations"]
     assert violations == [], [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations]
     if folder := os.environ.get("UI_SCREENSHOTS"):
-        page.screenshot(path=str(Path(folder) / "guest-link-edit-desktop.png"), full_page=True, caret="initial")
+        save_screenshot(page, Path(folder) / "guest-link-edit-desktop.png", caret="initial")
         page.goto(f"{live_server.url}{url.replace('/modifier/', '/annuler/')}")
-        page.screenshot(path=str(Path(folder) / "guest-link-cancel-desktop.png"), full_page=True, caret="initial")
+        save_screenshot(page, Path(folder) / "guest-link-cancel-desktop.png", caret="initial")
 
 
 def test_without_script_the_steppers_are_a_plain_form(browser, live_server, shop):
