@@ -1,8 +1,12 @@
+from urllib.parse import parse_qs, urlsplit
+
 from django.core.mail.backends.base import BaseEmailBackend
+from django.urls import reverse
 
 from production.models import Pizzeria
 from ventes.models import Fulfilment, PaymentMethod
 from ventes.services import DeliveryAddress, LineRequest, OrderRequest, order_place
+from ventes.tracking import order_number_from_token
 
 # What a guest types into the checkout form.
 GUEST = {
@@ -13,6 +17,21 @@ GUEST = {
     "when": "asap",
     "payment_method": "cash",
 }
+
+
+def is_tracking_link(url: str, *, number: str) -> bool:
+    """Whether ``url`` is the guest's signed link to order ``number``'s page.
+
+    Two links to one order differ when signed in different seconds (the token carries its time), so the
+    link is read, not compared character by character.
+    """
+    parts = urlsplit(url)
+    tokens = parse_qs(parts.query).get("t", [])
+    return (
+        parts.path == reverse("ventes:order_detail", kwargs={"number": number})
+        and len(tokens) == 1
+        and order_number_from_token(tokens[0]) == number
+    )
 
 
 def place(shop, lines=None, *, pizzeria_id=None, **overrides):
