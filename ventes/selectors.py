@@ -94,9 +94,14 @@ def pizzeria_get(*, slug: str | None = None, pk: int | None = None, with_hours: 
     return pizzeria
 
 
+def _catalogue_revision_number() -> QuerySet:
+    """The one ``CatalogueRevision`` row's number, every change of the catalogue moves it."""
+    return CatalogueRevision.objects.filter(pk=CatalogueRevision.ONLY).values_list("number", flat=True)
+
+
 def _catalogue_revision() -> Subquery:
-    """The catalogue's revision, read in the query of the pizzeria (``CatalogueRevision``)."""
-    return Subquery(CatalogueRevision.objects.filter(pk=CatalogueRevision.ONLY).values("number"))
+    """The catalogue's revision, read in the query of the pizzeria."""
+    return Subquery(_catalogue_revision_number())
 
 
 def _revision_of(pizzeria: Pizzeria) -> int | None:
@@ -104,9 +109,7 @@ def _revision_of(pizzeria: Pizzeria) -> int | None:
     ``pizzeria_get`` would have: an order's catalogue and allergens then read it once."""
     instance: Any = pizzeria
     if not hasattr(instance, "catalogue_revision"):
-        instance.catalogue_revision = (
-            CatalogueRevision.objects.filter(pk=CatalogueRevision.ONLY).values_list("number", flat=True).first()
-        )
+        instance.catalogue_revision = _catalogue_revision_number().first()
     return instance.catalogue_revision
 
 
