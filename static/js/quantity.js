@@ -42,16 +42,20 @@
     root.querySelectorAll("input[data-stepper]").forEach(function (input) {
       if (input.parentNode.classList.contains("quantity-stepper")) { return; }
       var name = input.getAttribute("data-stepper");
+      // Moving a box out of the page and back takes the focus from it: a box being typed into keeps it.
+      var focused = document.activeElement === input;
       var stepper = document.createElement("span");
       stepper.className = "stepper quantity-stepper";
       input.parentNode.insertBefore(stepper, input);
       stepper.appendChild(button(input, -1, "−", "Un de moins : " + name));
       stepper.appendChild(input);
       stepper.appendChild(button(input, 1, "+", "Un de plus : " + name));
+      if (focused) { input.focus({ preventScroll: true }); }
     });
   }
 
   document.addEventListener("DOMContentLoaded", function () { enhance(document); });
-  // What htmx draws later (the configurator redrawn after a choice, the menu's sheet) is enhanced as it arrives.
-  document.addEventListener("htmx:load", function (event) { enhance(event.target); });
+  // What htmx draws later (the configurator redrawn after a choice, the menu's sheet) is enhanced in the task that
+  // draws it: htmx's own load event comes a settle later, when a quick hand may already be typing in the box.
+  document.addEventListener("htmx:afterSwap", function () { enhance(document); });
 })();

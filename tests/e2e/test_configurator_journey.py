@@ -140,3 +140,30 @@ def test_the_configurator_on_a_desktop(live_server, options_shop, browser):
     no_axe_violations(page)
     page.set_viewport_size({"width": 1280, "height": 1250})  # the whole form in view: the price bar at its end
     keep(page, "configurator-desktop.png")
+
+
+def test_a_redrawn_configurator_takes_a_quantity_typed_at_once(live_server, options_shop, browser):
+    """The box redrawn with a choice gets its − and + as it is drawn, not a settle later, when moving it into
+    them would take the focus from a hand already typing (keys then reach nothing); a redraw arriving while the
+    box is typed into leaves the focus in it."""
+    shop = options_shop
+    page = browser.new_page(viewport=PHONE)
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{live_server.url}/pizzeria/{shop.pizzeria.slug}/produit/{shop.regina.pk}/")
+    # htmx's settle, 20 ms after a redraw, held open long enough to type into the box during it, as a hand can.
+    page.evaluate("() => { htmx.config.defaultSettleDelay = 1000; }")
+    quantity = page.get_by_role("spinbutton", name="Quantité")
+    page.get_by_text("Grande", exact=True).click()
+    expect(page.locator(".configurator-bar button[type=submit]")).to_contain_text("14,50 €")
+
+    expect(page.get_by_role("button", name="Un de plus : Regina")).to_be_visible(timeout=500)  # before the settle
+    quantity.fill("3")
+    expect(page.locator(".htmx-settling")).to_have_count(0)
+    expect(quantity).to_be_focused()
+    expect(quantity).to_have_value("3")
+
+    quantity.dispatch_event("change")  # the server draws the form again, the quantity kept, the hand still in it
+    expect(page.locator(".configurator-bar button[type=submit]")).to_contain_text("43,50 €")
+    expect(quantity).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("Regina (Grande) ajouté au panier.")
