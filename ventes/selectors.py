@@ -95,7 +95,7 @@ def pizzeria_get(*, slug: str | None = None, pk: int | None = None, with_hours: 
 
 
 def _catalogue_revision_number() -> QuerySet:
-    """The one ``CatalogueRevision`` row's number, every change of the catalogue moves it."""
+    """The number of the one ``CatalogueRevision`` row, which every change of the catalogue moves."""
     return CatalogueRevision.objects.filter(pk=CatalogueRevision.ONLY).values_list("number", flat=True)
 
 
