@@ -2,7 +2,7 @@
 // phone expects. The box stays a number input: typed into, read by screen readers, sent with its form, and all
 // there is without this script. A tap changes the number only (the form is not sent, so the focus stays on the
 // button for the next tap) and the form's price (its [data-unit-price], in euros) for that many; the − stops at
-// the box's minimum, the + at its maximum when it has one.
+// the box's minimum, the + at its maximum when it has one. A number typed in prices the form as it is typed.
 (function () {
   "use strict";
 
@@ -51,6 +51,10 @@
       stepper.appendChild(input);
       stepper.appendChild(button(input, 1, "+", "Un de plus : " + name));
       if (focused) { input.focus({ preventScroll: true }); }
+      input.addEventListener("input", function () {
+        var typed = parseInt(input.value, 10);
+        if (typed >= 1) { priceFor(input, typed); }  // an emptied box or a 0 leaves the price until a number comes
+      });
     });
   }
 

@@ -144,8 +144,8 @@ def test_the_configurator_on_a_desktop(live_server, options_shop, browser):
 
 def test_a_redrawn_configurator_takes_a_quantity_typed_at_once(live_server, options_shop, browser):
     """The box redrawn with a choice gets its − and + as it is drawn, not a settle later, when moving it into
-    them would take the focus from a hand already typing (keys then reach nothing); a redraw arriving while the
-    box is typed into leaves the focus in it."""
+    them would take the focus from a hand already typing (keys then reach nothing); the price follows the number
+    typed; a redraw arriving while the box is typed into leaves the focus in it."""
     shop = options_shop
     page = browser.new_page(viewport=PHONE)
     page.set_default_timeout(TIMEOUT_MS)
@@ -158,6 +158,7 @@ def test_a_redrawn_configurator_takes_a_quantity_typed_at_once(live_server, opti
 
     expect(page.get_by_role("button", name="Un de plus : Regina")).to_be_visible(timeout=500)  # before the settle
     quantity.fill("3")
+    expect(page.locator(".configurator-bar button[type=submit]")).to_contain_text("43,50 €")  # priced as typed
     expect(page.locator(".htmx-settling")).to_have_count(0)
     expect(quantity).to_be_focused()
     expect(quantity).to_have_value("3")
