@@ -142,12 +142,13 @@ def test_the_configurator_on_a_desktop(live_server, options_shop, browser):
     keep(page, "configurator-desktop.png")
 
 
-def test_a_redrawn_configurator_takes_a_quantity_typed_at_once(live_server, options_shop, browser):
+@pytest.mark.parametrize(("viewport", "suffix"), [(PHONE, "390"), (DESKTOP, "desktop")])
+def test_a_redrawn_configurator_takes_a_quantity_typed_at_once(live_server, options_shop, browser, viewport, suffix):
     """The box redrawn with a choice gets its − and + as it is drawn, not a settle later, when moving it into
     them would take the focus from a hand already typing (keys then reach nothing); the price follows the number
     typed; a redraw arriving while the box is typed into leaves the focus in it."""
     shop = options_shop
-    page = browser.new_page(viewport=PHONE)
+    page = browser.new_page(viewport=viewport)
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(f"{live_server.url}/pizzeria/{shop.pizzeria.slug}/produit/{shop.regina.pk}/")
     # htmx's settle, 20 ms after a redraw, held open long enough to type into the box during it, as a hand can.
@@ -162,6 +163,7 @@ def test_a_redrawn_configurator_takes_a_quantity_typed_at_once(live_server, opti
     expect(page.locator(".htmx-settling")).to_have_count(0)
     expect(quantity).to_be_focused()
     expect(quantity).to_have_value("3")
+    keep(page, f"configurator-typed-quantity-{suffix}.png")
 
     quantity.dispatch_event("change")  # the server draws the form again, the quantity kept, the hand still in it
     expect(page.locator(".configurator-bar button[type=submit]")).to_contain_text("43,50 €")
